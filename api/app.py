@@ -1,0 +1,58 @@
+"""The FastAPI application: `create_app()` for tests and `niochat serve`, `api.app:app` for uvicorn/gunicorn."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from api.metrics import instrument
+from api.routes import auth, health
+from api.state import AppState
+from niochat.database import async_engine
+from niochat.embedded import Services, ServiceUrls
+from niochat.logging import configure_logging
+from niochat.secrets import Keyring, load_secret_key
+from niochat.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        services = None
+        resolved = urls
+        if resolved is None:  # started directly by uvicorn/gunicorn: configured URLs, else embedded
+            configure_logging(settings.log_format, settings.log_level)
+            services = Services(settings)
+            resolved = services.start()
+        engine = async_engine(resolved.database_url)
+        redis = aioredis.from_url(resolved.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        app.state.niochat = AppState(
+            settings=settings, engine=engine, redis=redis, keyring=Keyring(load_secret_key(settings))
+        )
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+            if services is not None:
+                services.stop()
+
+    app = FastAPI(
+        title="NioChat API",
+        version="0.1.0",
+        description="WhatsApp customer service for internet providers: webhooks, agents' REST API, metrics.",
+        lifespan=lifespan,
+    )
+    instrument(app)
+    app.include_router(health.router)
+    app.include_router(auth.router, prefix="/api/v1")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory api.app:app_factory` and gunicorn: settings from the environment."""
+    return create_app()

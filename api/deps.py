@@ -1,0 +1,81 @@
+"""Dependencies every route shares: the app state, the current user, and the tenant-scoped transaction.
+
+Every `/api/v1` route gets its tenant from the bearer token only. The request's database work runs in one
+transaction as the RLS-bound role with that tenant set, so a query can never see another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.security import InvalidToken, decode_token
+from api.state import AppState
+from niochat.database import tenant_transaction
+from niochat.tables import tenants, users
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.niochat
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    user: CurrentUser
+    conn: AsyncConnection
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def tenant_context(
+    request: Request, token: Annotated[str, Depends(oauth2_scheme)]
+) -> AsyncIterator[TenantContext]:
+    state = state_of(request)
+    try:
+        claims = decode_token(state.keyring, token)
+    except InvalidToken:
+        raise _unauthorized("invalid or expired token") from None
+    async with tenant_transaction(state.engine, claims.tenant_id) as conn:
+        # Checked on every request, so disabling a user or a tenant takes effect at once.
+        row = (
+            await conn.execute(
+                select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
+                .join(tenants, tenants.c.id == users.c.tenant_id)
+                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active)
+            )
+        ).one_or_none()
+        if row is None:
+            raise _unauthorized("user disabled or unknown")
+        yield TenantContext(CurrentUser(**row._mapping), conn)
+
+
+Tenant = Annotated[TenantContext, Depends(tenant_context)]
+
+
+def require_role(*roles: str) -> Callable:
+    async def check(ctx: Tenant) -> TenantContext:
+        if ctx.user.role not in roles and ctx.user.role != "superadmin":
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {', '.join(roles)}")
+        return ctx
+
+    return check

@@ -1,0 +1,69 @@
+"""Login: OAuth2 password form -> bearer token; and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy import func, insert, text, update
+
+from api.deps import Tenant, state_of
+from api.metrics import LOGINS
+from api.security import issue_token
+from niochat.database import app_transaction, tenant_transaction
+from niochat.passwords import DUMMY_HASH, verify_password
+from niochat.tables import audit_log, users
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    id: str
+    tenant_id: str
+    email: str
+    name: str
+    role: str
+
+
+@router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password")
+async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
+    state = state_of(request)
+    async with app_transaction(state.engine) as conn:
+        found = (
+            await conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": form.username.strip()})
+        ).one_or_none()
+    if not verify_password(found.password_hash if found else DUMMY_HASH, form.password) or found is None:
+        LOGINS.labels("invalid").inc()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "incorrect e-mail or password", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not (found.user_active and found.tenant_active):
+        LOGINS.labels("disabled").inc()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this user or its tenant is disabled")
+    async with tenant_transaction(state.engine, found.tenant_id) as conn:
+        await conn.execute(update(users).where(users.c.id == found.user_id).values(last_login_at=func.now()))
+        await conn.execute(
+            insert(audit_log).values(
+                tenant_id=found.tenant_id, actor_kind="user", actor_user_id=found.user_id, action="login",
+                entity_type="user", entity_id=str(found.user_id),
+            )
+        )
+    LOGINS.labels("ok").inc()
+    minutes = state.settings.access_token_minutes
+    return TokenResponse(
+        access_token=issue_token(state.keyring, found.user_id, found.tenant_id, minutes), expires_in=minutes * 60
+    )
+
+
+@router.get("/me", response_model=Me, summary="The user the token belongs to")
+async def me(ctx: Tenant) -> Me:
+    user = ctx.user
+    return Me(id=str(user.id), tenant_id=str(user.tenant_id), email=user.email, name=user.name, role=user.role)

@@ -1,0 +1,48 @@
+"""Liveness, readiness (real checks of PostgreSQL and Redis) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from api.deps import state_of
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT = 2.0
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+async def _check_postgres(request: Request) -> None:
+    async with state_of(request).engine.connect() as conn:
+        await conn.execute(text("select 1"))
+
+
+async def _check_redis(request: Request) -> None:
+    if not await state_of(request).redis.ping():
+        raise RuntimeError("no PONG")
+
+
+@router.get("/readyz", summary="PostgreSQL and Redis answer")
+async def readyz(request: Request) -> JSONResponse:
+    checks = {}
+    for name, check in (("postgres", _check_postgres), ("redis", _check_redis)):
+        try:
+            await asyncio.wait_for(check(request), CHECK_TIMEOUT)
+            checks[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,17 @@
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from niochat.secrets import Keyring
+from niochat.settings import Settings
+
+
+@dataclass
+class AppState:
+    """What request handlers share; nothing here is state between requests (DESIGN: scaling out)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    redis: aioredis.Redis
+    keyring: Keyring

@@ -1,0 +1,151 @@
+"""Provisioning: tenants, users, channels. Shared by the `niochat` command and the sandbox/demo setup.
+
+Runs as the database owner (the operator), with clear errors for bad input and duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from niochat.passwords import hash_password
+from niochat.secrets import Keyring
+from niochat.tables import channels, team_members, teams, tenants, users
+from niochat.tables.tenancy import PROVIDERS, ROLES
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")  # syntax only: local demo domains (.local) are fine
+
+
+class AdminError(ValueError):
+    """Bad input or a duplicate, with a message meant for the operator."""
+
+
+@dataclass(frozen=True)
+class CreatedChannel:
+    id: uuid.UUID
+    webhook_key: str
+    webhook_url: str
+
+
+def _tenant_id(conn: Connection, slug: str) -> uuid.UUID:
+    tenant_id = conn.scalar(select(tenants.c.id).where(tenants.c.slug == slug))
+    if tenant_id is None:
+        raise AdminError(f"tenant '{slug}' does not exist (create it with `niochat tenant create`)")
+    return tenant_id
+
+
+def _insert(conn: Connection, statement, duplicate: str):
+    try:
+        with conn.begin_nested():
+            return conn.execute(statement)
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "23505":  # unique_violation
+            raise AdminError(duplicate) from None
+        raise
+
+
+def create_tenant(conn: Connection, slug: str, name: str, timezone: str = "America/Sao_Paulo") -> uuid.UUID:
+    if not SLUG.match(slug):
+        raise AdminError("slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
+    if not name.strip():
+        raise AdminError("name must not be empty")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AdminError(f"unknown timezone '{timezone}' (use an IANA name like America/Sao_Paulo)") from None
+    statement = insert(tenants).values(slug=slug, name=name.strip(), timezone=timezone).returning(tenants.c.id)
+    return _insert(conn, statement, f"tenant '{slug}' already exists").scalar_one()
+
+
+def create_team(conn: Connection, tenant_slug: str, slug: str, name: str) -> uuid.UUID:
+    tenant_id = _tenant_id(conn, tenant_slug)
+    statement = insert(teams).values(tenant_id=tenant_id, slug=slug, name=name).returning(teams.c.id)
+    return _insert(conn, statement, f"team '{slug}' already exists in tenant '{tenant_slug}'").scalar_one()
+
+
+def create_user(
+    conn: Connection,
+    tenant_slug: str,
+    email: str,
+    name: str,
+    password: str,
+    role: str,
+    teams_slugs: tuple[str, ...] = (),
+) -> uuid.UUID:
+    if role not in ROLES:
+        raise AdminError(f"role must be one of: {', '.join(ROLES)}")
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise AdminError(f"invalid e-mail '{email}': expected name@domain")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    tenant_id = _tenant_id(conn, tenant_slug)
+    statement = (
+        insert(users)
+        .values(tenant_id=tenant_id, email=email, name=name.strip() or email, password_hash=password_hash, role=role)
+        .returning(users.c.id)
+    )
+    user_id = _insert(conn, statement, f"a user with e-mail '{email}' already exists").scalar_one()
+    for team_slug in teams_slugs:
+        team_id = conn.scalar(select(teams.c.id).where(teams.c.tenant_id == tenant_id, teams.c.slug == team_slug))
+        if team_id is None:
+            raise AdminError(f"team '{team_slug}' does not exist in tenant '{tenant_slug}'")
+        conn.execute(insert(team_members).values(tenant_id=tenant_id, team_id=team_id, user_id=user_id))
+    return user_id
+
+
+def webhook_url(public_url: str, provider: str, webhook_key: str) -> str:
+    return f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_key}"
+
+
+def create_channel(
+    conn: Connection,
+    keyring: Keyring,
+    public_url: str,
+    tenant_slug: str,
+    provider: str,
+    name: str,
+    base_url: str,
+    instance: str,
+    token: str,
+) -> CreatedChannel:
+    if provider not in PROVIDERS:
+        raise AdminError(f"provider must be one of: {', '.join(PROVIDERS)}")
+    parsed = urlparse(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise AdminError(f"base URL must be an http(s) URL, got '{base_url}'")
+    if not instance.strip():
+        raise AdminError("instance must not be empty")
+    if not token.strip():
+        raise AdminError("token must not be empty")
+    tenant_id = _tenant_id(conn, tenant_slug)
+    key = secrets.token_urlsafe(32)
+    statement = (
+        insert(channels)
+        .values(
+            tenant_id=tenant_id,
+            provider=provider,
+            name=name.strip() or instance,
+            base_url=base_url.rstrip("/"),
+            instance=instance.strip(),
+            token_encrypted=keyring.encrypt(token.strip()),
+            webhook_key=key,
+        )
+        .returning(channels.c.id)
+    )
+    channel_id = _insert(
+        conn, statement, f"tenant '{tenant_slug}' already has a {provider} channel for instance '{instance}'"
+    ).scalar_one()
+    return CreatedChannel(channel_id, key, webhook_url(public_url, provider, key))

@@ -1,0 +1,25 @@
+"""The `niochat` command: the roof that starts every part (see DESIGN.md)."""
+
+import typer
+
+from niochat.cli import admin, db, serve, services
+
+app = typer.Typer(
+    name="niochat",
+    help="NioChat: WhatsApp customer service with AI for Brazilian internet providers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(db.app, name="db")
+app.add_typer(services.app, name="services")
+app.add_typer(admin.tenant_app, name="tenant")
+app.add_typer(admin.team_app, name="team")
+app.add_typer(admin.user_app, name="user")
+app.add_typer(admin.channel_app, name="channel")
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,137 @@
+"""`niochat tenant|team|user|channel ...`: provisioning from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from niochat import admin, migrate
+from niochat.cli.context import console, fail, load_settings, running_services
+from niochat.database import sync_engine
+from niochat.secrets import Keyring, load_secret_key
+from niochat.tables import tenants
+
+tenant_app = typer.Typer(help="Tenants: one per internet provider.", no_args_is_help=True)
+team_app = typer.Typer(help="Teams that human handoffs queue for (financeiro, suporte...).", no_args_is_help=True)
+user_app = typer.Typer(help="People who log in: admins, managers, agents.", no_args_is_help=True)
+channel_app = typer.Typer(help="WhatsApp numbers connected through Uazapi or Evolution.", no_args_is_help=True)
+
+
+@contextmanager
+def _transaction() -> Iterator[tuple[Connection, object]]:
+    settings = load_settings()
+    with running_services(settings) as urls:
+        if migrate.current_revision(urls.database_url) != migrate.head_revision():
+            raise fail("the database schema is not up to date: run `niochat db upgrade` first")
+        engine = sync_engine(urls.database_url)
+        try:
+            with engine.begin() as conn:
+                yield conn, settings
+        finally:
+            engine.dispose()
+
+
+def _run(action: Callable[[Connection, object], None]) -> None:
+    try:
+        with _transaction() as (conn, settings):
+            action(conn, settings)
+    except admin.AdminError as exc:
+        raise fail(str(exc)) from None
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: str = typer.Argument(..., help="Short id used in commands, e.g. 'fibranet'"),
+    name: str = typer.Option(..., "--name", help="Provider's name as customers know it"),
+    timezone: str = typer.Option("America/Sao_Paulo", help="IANA timezone for business hours and metrics"),
+) -> None:
+    """Create a tenant (an internet provider)."""
+    def create(conn: Connection, _) -> None:
+        tenant_id = admin.create_tenant(conn, slug, name, timezone)
+        console.print(f"tenant [bold]{slug}[/] created: {tenant_id}")
+
+    _run(create)
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+
+    def show(conn: Connection, _) -> None:
+        table = Table("slug", "name", "timezone", "active")
+        for row in conn.execute(select(tenants).order_by(tenants.c.slug)):
+            table.add_row(row.slug, row.name, row.timezone, "yes" if row.is_active else "no")
+        console.print(table)
+
+    _run(show)
+
+
+@team_app.command("create")
+def team_create(
+    slug: str = typer.Argument(..., help="Short id, e.g. 'financeiro'"),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug"),
+    name: str = typer.Option(..., "--name", help="Display name, e.g. 'Financeiro'"),
+) -> None:
+    """Create a team in a tenant."""
+    def create(conn: Connection, _) -> None:
+        admin.create_team(conn, tenant, slug, name)
+        console.print(f"team [bold]{slug}[/] created in tenant {tenant}")
+
+    _run(create)
+
+
+@user_app.command("create")
+def user_create(
+    email: str = typer.Argument(..., help="Login e-mail (unique across the installation)"),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug"),
+    role: str = typer.Option("agent", help="superadmin, admin, manager or agent"),
+    name: str = typer.Option("", help="Display name (defaults to the e-mail)"),
+    team: list[str] = typer.Option([], "--team", help="Team slug; repeat for several"),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="NIOCHAT_NEW_USER_PASSWORD",
+        help="At least 8 characters (prompted when omitted)",
+    ),
+) -> None:
+    """Create a user who logs in to the API and the dashboard."""
+    def create(conn: Connection, _) -> None:
+        admin.create_user(conn, tenant, email, name, password, role, tuple(team))
+        console.print(f"user [bold]{email}[/] ({role}) created in tenant {tenant}")
+
+    _run(create)
+
+
+@channel_app.command("create")
+def channel_create(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug"),
+    provider: str = typer.Option(..., "--provider", help="uazapi or evolution"),
+    base_url: str = typer.Option(..., "--base-url", help="Provider server, e.g. https://sub.uazapi.com"),
+    instance: str = typer.Option(..., "--instance", help="Instance name on the provider"),
+    token: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        envvar="NIOCHAT_CHANNEL_TOKEN",
+        help="Instance token (Uazapi) or apikey (Evolution); stored encrypted",
+    ),
+    name: str = typer.Option("", help="Display name (defaults to the instance)"),
+) -> None:
+    """Connect a WhatsApp number and print the webhook URL to configure on the provider."""
+
+    def create(conn: Connection, settings) -> None:
+        keyring = Keyring(load_secret_key(settings))
+        created = admin.create_channel(
+            conn, keyring, settings.public_url, tenant, provider, name, base_url, instance, token
+        )
+        console.print(f"channel created: {created.id}")
+        typer.echo(created.webhook_url)
+
+    _run(create)

@@ -1,0 +1,78 @@
+"""PostgreSQL connections: URL handling, engines, and the tenant-scoped transaction RLS relies on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+# Roles created by the first migration. The API and the dashboard switch to a role that RLS applies to
+# for every transaction; ingest reads through one that bypasses it.
+APP_ROLE = "niochat_app"
+INGEST_ROLE = "niochat_ingest"
+TENANT_SETTING = "niochat.tenant_id"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Any libpq-style PostgreSQL URL, as SQLAlchemy wants it (psycopg 3 driver, sync and async)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The URL psycopg, dbt and the CLI tools take directly."""
+    parsed = make_url(sqlalchemy_url(url))
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def server_url_for(url: str, database: str = "postgres") -> str:
+    return make_url(libpq_url(url)).set(database=database).render_as_string(hide_password=False)
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server if missing; return its URL."""
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return server_url_for(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def sync_engine(url: str, **kwargs) -> Engine:
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+
+
+def async_engine(url: str, **kwargs) -> AsyncEngine:
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_async_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+
+
+@asynccontextmanager
+async def tenant_transaction(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncConnection]:
+    """One transaction as the RLS-bound role with the tenant set; it sees and writes only that tenant."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"set local role {APP_ROLE}"))
+        await conn.execute(
+            text("select set_config(:name, :tenant, true)"), {"name": TENANT_SETTING, "tenant": str(tenant_id)}
+        )
+        yield conn
+
+
+@asynccontextmanager
+async def app_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction as the RLS-bound role with no tenant: sees no tenant rows, only the lookup functions."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"set local role {APP_ROLE}"))
+        yield conn

@@ -1,0 +1,57 @@
+"""Structured logging (structlog): console for people, JSON for production; CPF/CNPJ always masked."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from niochat.masking import mask_documents_in
+
+_SECRET_KEYS = {"password", "token", "api_key", "apikey", "secret", "authorization"}
+
+
+def _mask(_, __, event_dict: dict) -> dict:
+    for key, value in event_dict.items():
+        if key.lower() in _SECRET_KEYS:
+            event_dict[key] = "***"
+        elif isinstance(value, str):
+            event_dict[key] = mask_documents_in(value)
+    return event_dict
+
+
+def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
+    renderer = structlog.processors.JSONRenderer() if log_format == "json" else structlog.dev.ConsoleRenderer()
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _mask,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # pgserver narrates every pg_ctl call at INFO; its warnings and errors still show.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str | None = None):
+    return structlog.get_logger(name)

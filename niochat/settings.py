@@ -1,0 +1,70 @@
+"""Every setting NioChat reads, from `NIOCHAT_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DB_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIOCHAT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".niochat"), description="Embedded services' data, generated secret key")
+    database_url: str | None = Field(None, description="Operational PostgreSQL; embedded when unset")
+    warehouse_url: str | None = Field(None, description="Warehouse PostgreSQL; second database when unset")
+    redis_url: str | None = Field(None, description="Redis; embedded when unset")
+    secret_key: str | None = Field(None, description="Encrypts secrets at rest and signs tokens")
+    demo_password: str | None = Field(None, description="Password of the demo users; generated when unset")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL providers post webhooks to")
+    sgp_sandbox_data: Path | None = None
+    debounce_seconds: float = Field(3.0, ge=0)
+    csat_delay_seconds: float = Field(90.0, ge=0)
+    csat_expiry_seconds: float = Field(86400.0, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    dash_port: int = Field(8050, ge=1, le=65535)
+    wa_sandbox_port: int = Field(8100, ge=1, le=65535)
+    sgp_sandbox_port: int = Field(8200, ge=1, le=65535)
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_token_minutes: int = Field(12 * 60, gt=0, description="Lifetime of API bearer tokens")
+
+    @field_validator("database_url", "warehouse_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_DB_SCHEMES):
+            raise ValueError(f"must be a PostgreSQL URL starting with one of {', '.join(_DB_SCHEMES)}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError(f"must be a Redis URL starting with one of {', '.join(_REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: str | None) -> str | None:
+        if value is not None and any(len(part.strip()) < 32 for part in value.split(",")):
+            raise ValueError("each key must have at least 32 characters (comma-separate old keys to rotate)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,24 @@
+"""SQLAlchemy Core tables of the operational schema. The migrations own the DDL; a test keeps these equal."""
+
+from niochat.tables.base import metadata
+from niochat.tables.conversations import contacts, conversations, messages
+from niochat.tables.outcomes import audit_log, csat_requests, csat_responses, tool_calls
+from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
+
+__all__ = [
+    "metadata",
+    "tenants",
+    "users",
+    "teams",
+    "team_members",
+    "channels",
+    "sgp_configs",
+    "ai_configs",
+    "contacts",
+    "conversations",
+    "messages",
+    "tool_calls",
+    "csat_requests",
+    "csat_responses",
+    "audit_log",
+]

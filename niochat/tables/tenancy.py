@@ -1,0 +1,118 @@
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, REAL, UUID
+
+from niochat.tables.base import id_column, metadata, tenant_column, timestamps, ts
+
+ROLES = ("superadmin", "admin", "manager", "agent")
+PROVIDERS = ("uazapi", "evolution")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    id_column(),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("timezone", Text, nullable=False, server_default="America/Sao_Paulo"),
+    Column("settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    *timestamps(),
+    CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("slug", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    *timestamps(),
+    UniqueConstraint("tenant_id", "slug"),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    ts("last_login_at"),
+    *timestamps(),
+    UniqueConstraint("tenant_id", "id"),
+    Index("users_email_key", func.lower(text("email")), unique=True),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    tenant_column(),
+    Column("team_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    *timestamps(),
+    ForeignKeyConstraint(["tenant_id", "team_id"], ["teams.tenant_id", "teams.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("provider", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("instance", Text, nullable=False),
+    Column("token_encrypted", Text, nullable=False),
+    Column("webhook_key", Text, nullable=False, unique=True),
+    Column("connection_status", Text, nullable=False, server_default="unknown"),
+    ts("connection_changed_at"),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    *timestamps(),
+    UniqueConstraint("tenant_id", "provider", "instance"),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+sgp_configs = Table(
+    "sgp_configs",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("base_url", Text, nullable=False),
+    Column("app", Text, nullable=False),
+    Column("token_encrypted", Text, nullable=False),
+    Column("timeout_seconds", REAL, nullable=False, server_default=text("8")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    *timestamps(),
+    UniqueConstraint("tenant_id"),
+)
+
+ai_configs = Table(
+    "ai_configs",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("base_url", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("api_key_encrypted", Text),
+    Column("timeout_seconds", REAL, nullable=False, server_default=text("8")),
+    Column("temperature", REAL, nullable=False, server_default=text("0.2")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    *timestamps(),
+    UniqueConstraint("tenant_id"),
+)

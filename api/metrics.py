@@ -18,8 +18,11 @@ LOGINS = Counter("niochat_logins_total", "Login attempts", ["outcome"])
 
 
 def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")  # the template, so ids don't explode label cardinality
+    """The path with its parameters put back as `{name}`, so ids don't explode label cardinality."""
+    if request.scope.get("route") is None:
+        return "unmatched"
+    by_value = {str(value): f"{{{name}}}" for name, value in request.path_params.items()}
+    return "/".join(by_value.get(segment, segment) for segment in request.url.path.split("/"))
 
 
 def instrument(app: FastAPI) -> None:

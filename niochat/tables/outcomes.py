@@ -30,7 +30,7 @@ tool_calls = Table(
     Column("latency_ms", Integer, nullable=False, server_default=text("0")),
     *timestamps(),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
-    tenant_fk("message_id", "messages", "SET NULL"),
+    tenant_fk("message_id", "messages"),
     Index("tool_calls_conversation_idx", "tenant_id", "conversation_id", "created_at"),
     Index("tool_calls_sync_idx", "updated_at", "id"),
 )

@@ -239,7 +239,7 @@ create table tool_calls (
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
     foreign key (tenant_id, conversation_id) references conversations (tenant_id, id) on delete cascade,
-    foreign key (tenant_id, message_id) references messages (tenant_id, id) on delete set null (message_id)
+    foreign key (tenant_id, message_id) references messages (tenant_id, id)
 );
 create index tool_calls_conversation_idx on tool_calls (tenant_id, conversation_id, created_at);
 create index tool_calls_sync_idx on tool_calls (updated_at, id);

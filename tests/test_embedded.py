@@ -1,0 +1,104 @@
+"""Embedded PostgreSQL and Redis: started under the data dir, reused by a second process, stopped by the last."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psycopg
+import redis
+
+from niochat.embedded import EmbeddedPostgres, EmbeddedRedis, Services
+from niochat.settings import Settings
+from tests.servers import free_port
+
+HOLDER = """
+import sys
+from niochat.embedded import Services
+from niochat.settings import Settings
+urls = Services(Settings(data_dir=sys.argv[1], _env_file=None)).start()
+print(urls.database_url, urls.redis_url, flush=True)
+sys.stdin.readline()
+"""
+
+
+def _postgres_running(data_dir) -> bool:
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(EmbeddedPostgres(data_dir).pgdata)
+    return info is not None and info.is_running()
+
+
+def _redis_running(data_dir) -> bool:
+    try:
+        return redis.Redis(unix_socket_path=str(EmbeddedRedis(data_dir).socket), socket_timeout=1).ping()
+    except (redis.ConnectionError, FileNotFoundError):
+        return False
+
+
+def test_started_reused_across_processes_and_stopped_by_the_last(tmp_path):
+    data_dir = tmp_path / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        held_db, held_redis = holder.stdout.readline().split()
+        services = Services(Settings(data_dir=data_dir, _env_file=None))
+        urls = services.start()
+        assert (urls.database_url, urls.redis_url) == (held_db, held_redis)  # reused, not a second server
+        assert urls.warehouse_url.split("?")[0].endswith("/niochat_warehouse")
+        for url in (urls.database_url, urls.warehouse_url):
+            with psycopg.connect(url) as conn:
+                assert conn.execute("select 1").fetchone() == (1,)
+        assert redis.Redis.from_url(urls.redis_url).ping()
+        services.stop()
+        assert _postgres_running(data_dir) and _redis_running(data_dir), "the other process still uses them"
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    assert not _postgres_running(data_dir) and not _redis_running(data_dir), "the last user stops them"
+
+
+def test_configured_urls_start_nothing(tmp_path, database_url, redis_url):
+    services = Services(Settings(data_dir=tmp_path, database_url=database_url, redis_url=redis_url, _env_file=None))
+    urls = services.start()
+    services.stop()
+    assert urls.database_url == database_url and urls.redis_url == redis_url
+    assert urls.warehouse_url.split("?")[0].endswith("_warehouse")
+    assert not (tmp_path / "pgdata").exists() and not (tmp_path / "redis").exists()
+
+
+def test_demo_serves_readyz_and_stops_cleanly_on_ctrl_c(tmp_path):
+    """`niochat demo` on an empty data dir: embedded services, migrations, demo login, /readyz green."""
+    port = free_port()
+    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path / "demo"), "NIOCHAT_API_PORT": str(port)}
+    for name in ("NIOCHAT_DATABASE_URL", "NIOCHAT_REDIS_URL", "NIOCHAT_WAREHOUSE_URL", "NIOCHAT_SECRET_KEY"):
+        env.pop(name, None)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "niochat", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert demo.poll() is None, demo.stdout.read()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "demo did not become ready"
+            time.sleep(0.3)
+        password = (tmp_path / "demo" / "demo-password").read_text().strip()
+        login = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "admin@demo.local", "password": password}, timeout=10
+        )
+        assert login.status_code == 200
+    finally:
+        demo.send_signal(signal.SIGINT)
+        output, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, output
+    assert "admin@demo.local" in output and password in output
+    assert not _postgres_running(tmp_path / "demo") and not _redis_running(tmp_path / "demo")

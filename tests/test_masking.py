@@ -1,0 +1,39 @@
+import json
+import logging
+
+import pytest
+
+from niochat.logging import configure_logging, get_logger
+from niochat.masking import mask_document, mask_documents_in
+
+
+@pytest.mark.parametrize(
+    ("document", "masked"),
+    [
+        ("123.456.789-09", "***.456.789-**"),
+        ("12345678909", "***.456.789-**"),
+        ("12.345.678/0001-95", "**.345.678/****-**"),
+        ("12345678000195", "**.345.678/****-**"),
+    ],
+)
+def test_mask_document(document, masked):
+    assert mask_document(document) == masked
+
+
+def test_documents_inside_text_are_masked_and_other_numbers_kept():
+    text = "meu cpf e 123.456.789-09, cnpj 12345678000195, fatura 998877, fone 5511987654321"
+    masked = mask_documents_in(text)
+    assert "123.456.789-09" not in masked and "12345678000195" not in masked
+    assert "***.456.789-**" in masked and "**.345.678/****-**" in masked
+    assert "998877" in masked and "5511987654321" in masked
+
+
+def test_logs_never_carry_full_documents_or_secrets(capsys):
+    configure_logging("json", "INFO")
+    get_logger("test").info("cliente identificado", cpf="12345678909", text="cpf 123.456.789-09", token="abc")
+    logging.getLogger("stdlib").warning("documento 98765432100 recebido")
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    dumped = json.dumps(lines)
+    assert "12345678909" not in dumped and "123.456.789-09" not in dumped and "98765432100" not in dumped
+    assert lines[0]["cpf"] == "***.456.789-**" and lines[0]["token"] == "***"
+    assert "***.654.321-**" in lines[1]["event"]

@@ -47,3 +47,13 @@ def test_rotation_keys_each_need_32_characters(monkeypatch):
         Settings(_env_file=None)
     monkeypatch.setenv("NIOCHAT_SECRET_KEY", "a" * 40 + "," + "b" * 40)
     assert Settings(_env_file=None).secret_key.count(",") == 1
+
+
+def test_env_example_documents_every_setting():
+    from pathlib import Path
+
+    documented = Path(__file__).parent.parent.joinpath(".env.example").read_text()
+    missing = [
+        f"NIOCHAT_{name.upper()}" for name in Settings.model_fields if f"NIOCHAT_{name.upper()}=" not in documented
+    ]
+    assert missing == []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
+from arq.connections import ArqRedis
 from fastapi import FastAPI
 
 from api.metrics import instrument
+from api.ratelimit import RateLimits
 from api.routes import auth, health
 from api.state import AppState
+from api.webhooks import routes as webhooks
 from niochat.database import async_engine
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging
+from niochat.redis import QUEUE_NAME, async_redis
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings, get_settings
 
@@ -29,9 +32,11 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
             services = Services(settings)
             resolved = services.start()
         engine = async_engine(resolved.database_url)
-        redis = aioredis.from_url(resolved.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        redis = async_redis(resolved.redis_url, socket_timeout=2)
+        arq = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)
         app.state.niochat = AppState(
-            settings=settings, engine=engine, redis=redis, keyring=Keyring(load_secret_key(settings))
+            settings=settings, engine=engine, redis=redis, keyring=Keyring(load_secret_key(settings)), arq=arq,
+            limits=RateLimits(resolved.redis_url),
         )
         try:
             yield
@@ -49,6 +54,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     )
     instrument(app)
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     app.include_router(auth.router, prefix="/api/v1")
     return app
 

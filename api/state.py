@@ -1,8 +1,10 @@
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.ratelimit import RateLimits
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 
@@ -15,3 +17,5 @@ class AppState:
     engine: AsyncEngine
     redis: aioredis.Redis
     keyring: Keyring
+    arq: ArqRedis
+    limits: RateLimits

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_token_minutes: int = Field(12 * 60, gt=0, description="Lifetime of API bearer tokens")
+    send_max_attempts: int = Field(6, ge=1, description="Tries of one outbound message before it is marked failed")
+    send_retry_base_seconds: float = Field(2.0, ge=0, description="Backoff before retry n is base * 2**(n-1)")
+    sweep_interval_seconds: int = Field(10, ge=1, le=60, description="How often the worker re-enqueues lost work")
+    job_timeout_seconds: int = Field(60, ge=5, description="A job running longer is cancelled and retried")
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

@@ -100,3 +100,10 @@ def settings(tmp_path, database_url, redis_url) -> Settings:
 
 def unique_slug(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def fixtures_dir() -> Path:
+    """The shared provider captures: ../shared/fixtures beside the clone, or NIOCHAT_FIXTURES_DIR."""
+    if configured := os.environ.get("NIOCHAT_FIXTURES_DIR"):
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "shared" / "fixtures"

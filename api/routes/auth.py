@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, text, update
 
 from api.deps import Tenant, state_of
 from api.metrics import LOGINS
+from api.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
 from api.security import issue_token
 from niochat.database import app_transaction, tenant_transaction
 from niochat.passwords import DUMMY_HASH, verify_password
@@ -36,6 +37,13 @@ class Me(BaseModel):
 @router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password")
 async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     state = state_of(request)
+    address = request.client.host if request.client else "unknown"
+    if not (
+        await state.limits.allow(LOGIN_PER_ACCOUNT, "login", form.username.strip().lower())
+        and await state.limits.allow(LOGIN_PER_ADDRESS, "login", address)
+    ):
+        LOGINS.labels("rate_limited").inc()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; wait a minute")
     async with app_transaction(state.engine) as conn:
         found = (
             await conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": form.username.strip()})

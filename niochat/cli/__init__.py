@@ -1,8 +1,11 @@
 """The `niochat` command: the roof that starts every part (see DESIGN.md)."""
 
+import os
+from pathlib import Path
+
 import typer
 
-from niochat.cli import admin, db, serve, services
+from niochat.cli import admin, db, serve, services, workers
 
 app = typer.Typer(
     name="niochat",
@@ -19,7 +22,13 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.channel_app, name="channel")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("worker")(workers.worker)
+app.command("sandbox")(workers.sandbox)
 
 
 def main() -> None:
+    from niochat.metrics import enable_multiprocess
+
+    # Before anything imports prometheus_client: every niochat process shares one metrics directory.
+    enable_multiprocess(Path(os.environ.get("NIOCHAT_DATA_DIR", ".niochat")))
     app()

@@ -1,76 +1,93 @@
-"""`niochat serve` and `niochat demo`: start the services and the API and keep them up."""
+"""`niochat serve` and `niochat demo`: start the services, the worker, the API (and sandboxes) and keep them up."""
 
 from __future__ import annotations
 
-import socket
+import asyncio
+import os
+import subprocess
+import sys
+from contextlib import ExitStack, contextmanager
 
+import typer
 import uvicorn
-from sqlalchemy import select
 
-from niochat import admin, migrate
+from niochat import migrate
+from niochat.cli import provision
 from niochat.cli.context import console, fail, load_settings, running_services
-from niochat.database import sync_engine
-from niochat.secrets import load_demo_password
+from niochat.cli.ports import ensure_port_free
+from niochat.embedded import ServiceUrls
+from niochat.metrics import enable_multiprocess
+from niochat.secrets import Keyring, load_demo_password, load_secret_key
 from niochat.settings import Settings
-from niochat.tables import tenants
-
-DEMO_TENANT = "demo"
-DEMO_ADMIN = "admin@demo.local"
 
 
-def _ensure_port_free(host: str, port: int, what: str) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise fail(
-                f"port {port} on {host} is taken, so the {what} cannot start; free it or change the port"
-            ) from None
+def _child_env(settings: Settings, urls: ServiceUrls) -> dict:
+    """Children use the servers this process resolved (and keeps alive), and the same secret key."""
+    return {
+        **os.environ, "NIOCHAT_DATABASE_URL": urls.database_url, "NIOCHAT_WAREHOUSE_URL": urls.warehouse_url,
+        "NIOCHAT_REDIS_URL": urls.redis_url, "NIOCHAT_SECRET_KEY": load_secret_key(settings),
+    }
 
 
-def _run_api(settings: Settings, urls) -> None:
+@contextmanager
+def _child(args: list[str], env: dict, what: str):
+    process = subprocess.Popen([sys.executable, "-m", "niochat", *args], env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        elif process.returncode:
+            console.print(f"[yellow]the {what} exited with status {process.returncode}[/]")
+
+
+def _require_schema(urls: ServiceUrls) -> None:
+    if migrate.current_revision(urls.database_url) != migrate.head_revision():
+        raise fail("the database schema is not up to date: run `niochat db upgrade` first")
+
+
+def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
+    enable_multiprocess(settings.data_dir, wipe=True)  # before the API's metrics exist in this process
     from api.app import create_app
 
-    _ensure_port_free(settings.api_host, settings.api_port, "API")
-    console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
-    uvicorn.run(
-        create_app(settings, urls), host=settings.api_host, port=settings.api_port, log_config=None,
-        proxy_headers=True,
-    )
+    ensure_port_free(settings.api_host, settings.api_port, "API")
+    env = _child_env(settings, urls)
+    with ExitStack() as stack:
+        if sandbox:
+            ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
+            stack.enter_context(_child(["sandbox"], env, "sandbox"))
+            sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
+            provision.wait_until_up(f"{sandbox_url}/sandbox/instances")
+            keyring = Keyring(load_secret_key(settings))
+            password = load_demo_password(settings)
+            rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
+            asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
+            console.print(f"WhatsApp sandbox on {sandbox_url}; tenant [bold]demo[/]: "
+                          f"login {provision.DEMO_ADMIN} / password {password}")
+        stack.enter_context(_child(["worker"], env, "worker"))
+        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
+        uvicorn.run(create_app(settings, urls), host=settings.api_host, port=settings.api_port, log_config=None,
+                    proxy_headers=True)
 
 
-def serve() -> None:
-    """Run the API on 127.0.0.1:8000 (NIOCHAT_API_PORT) against the configured or embedded services."""
+def serve(
+    sandbox: bool = typer.Option(False, "--sandbox", help="Also run the WhatsApp sandbox and provision tenant demo"),
+) -> None:
+    """Run the API on 127.0.0.1:8000 (NIOCHAT_API_PORT) and a worker, on the configured or embedded services."""
     settings = load_settings()
     with running_services(settings) as urls:
-        if migrate.current_revision(urls.database_url) != migrate.head_revision():
-            raise fail("the database schema is not up to date: run `niochat db upgrade` first")
-        _run_api(settings, urls)
-
-
-def _provision_demo(database_url: str, password: str) -> None:
-    """Tenant `demo` with its admin, unless it exists already."""
-    engine = sync_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            if conn.scalar(select(tenants.c.id).where(tenants.c.slug == DEMO_TENANT)) is None:
-                admin.create_tenant(conn, DEMO_TENANT, "Provedor Demo")
-                admin.create_user(conn, DEMO_TENANT, DEMO_ADMIN, "Admin Demo", password, "admin")
-    finally:
-        engine.dispose()
+        _require_schema(urls)
+        _run(settings, urls, sandbox)
 
 
 def demo() -> None:
-    """Start everything locally: embedded services, migrations, a demo tenant, and the API."""
+    """Start everything locally: embedded services, migrations, WhatsApp sandbox, tenant demo, worker, API."""
     settings = load_settings()
     with running_services(settings) as urls:
         with console.status("migrating the database..."):
             migrate.upgrade(urls.database_url)
-        password = load_demo_password(settings)
-        try:
-            _provision_demo(urls.database_url, password)
-        except admin.AdminError as exc:
-            raise fail(f"could not provision the demo tenant: {exc}") from None
-        console.print(f"tenant [bold]{DEMO_TENANT}[/]: login {DEMO_ADMIN} / password {password}")
-        _run_api(settings, urls)
+        _run(settings, urls, sandbox=True)

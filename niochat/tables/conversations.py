@@ -69,6 +69,8 @@ conversations = Table(
     Index("conversations_assignee_idx", "tenant_id", "assignee_id", postgresql_where=text("assignee_id IS NOT NULL")),
     Index("conversations_team_idx", "tenant_id", "team_id", "status"),
     Index("conversations_sync_idx", "updated_at", "id"),
+    Index("conversations_one_active_key", "channel_id", "contact_id", unique=True,
+          postgresql_where=text("status <> 'closed'::text")),
 )
 
 messages = Table(
@@ -94,6 +96,7 @@ messages = Table(
     ts("provider_timestamp"),
     ts("processed_at"),
     ts("sent_at"),
+    ts("next_attempt_at"),
     *timestamps(),
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),

@@ -1,0 +1,44 @@
+"""What a brain gets and gives. Brains decide the words and the actions; the engine persists and sends."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Persona:
+    company: str
+    agent_name: str = "Nia"
+    emojis: bool = True
+
+
+@dataclass(frozen=True)
+class BrainInput:
+    tenant_id: uuid.UUID
+    conversation_id: uuid.UUID
+    persona: Persona
+    contact_name: str | None
+    new_messages: list[str]  # the burst being answered, in order
+    history: list[tuple[str, str]] = field(default_factory=list)  # (sender_kind, text), oldest first
+    first_contact: bool = False  # no reply was ever sent in this conversation
+
+
+@dataclass(frozen=True)
+class Handoff:
+    reason: str
+    team_slug: str | None = None  # None: the tenant's general queue
+
+
+@dataclass
+class BrainReply:
+    texts: list[str]
+    handoff: Handoff | None = None
+    close: bool = False
+
+
+class Brain(Protocol):
+    name: str
+
+    async def respond(self, given: BrainInput) -> BrainReply: ...

@@ -1,0 +1,25 @@
+"""What the worker's jobs share, built once per worker process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.brain.base import Brain
+from niochat.secrets import Keyring
+from niochat.settings import Settings
+
+
+@dataclass
+class WorkerDeps:
+    settings: Settings
+    engine: AsyncEngine
+    redis: aioredis.Redis
+    arq: ArqRedis
+    http: httpx.AsyncClient
+    keyring: Keyring
+    brain: Brain

@@ -1,0 +1,123 @@
+"""Conversation status changes: bot -> waiting (team queue) -> open (agent) -> closed, and back to bot.
+
+Each function changes the row, writes the audit entry, and returns what the caller must tell the customer
+(if anything); callers queue that text and publish the live event after committing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.engine import audit, hours
+from niochat.tables import conversations, teams, tenants
+
+
+class TransitionError(ValueError):
+    """The change is not allowed from the conversation's current status."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "user" | "bot" | "system"
+    user_id: uuid.UUID | None = None
+
+
+BOT = Actor("bot")
+SYSTEM = Actor("system")
+
+
+async def _tenant(conn: AsyncConnection):
+    return (await conn.execute(select(tenants.c.name, tenants.c.timezone, tenants.c.settings))).one()
+
+
+async def team_id_for(conn: AsyncConnection, slug: str | None) -> uuid.UUID | None:
+    if slug is None:
+        return None
+    return await conn.scalar(select(teams.c.id).where(teams.c.slug == slug))
+
+
+async def _status(conn: AsyncConnection, conversation_id: uuid.UUID) -> str:
+    status = await conn.scalar(
+        select(conversations.c.status).where(conversations.c.id == conversation_id).with_for_update()
+    )
+    if status is None:
+        raise LookupError(conversation_id)
+    return status
+
+
+async def to_queue(
+    conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor, reason: str,
+    team_id: uuid.UUID | None = None, now: datetime | None = None,
+) -> str:
+    """Hand the conversation to humans (team queue, unassigned). Returns the customer notice."""
+    if await _status(conn, conversation_id) == "closed":
+        raise TransitionError("conversation is closed; reopen it first")
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(
+            status="waiting", team_id=team_id, assignee_id=None, assigned_at=None, handoff_reason=reason,
+            handoff_at=func.coalesce(conversations.c.handoff_at, func.now()),
+        )
+    )
+    tenant = await _tenant(conn)
+    await audit.record(conn, tenant_id_of(conn), "conversation.transfer", actor_kind=actor.kind,
+                       actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
+                       team_id=team_id, reason=reason)
+    if hours.is_open(tenant.settings, tenant.timezone, now or datetime.now(UTC)):
+        return "Pronto! Sua conversa está na fila e um atendente vai te responder em instantes."
+    return (
+        f"Nosso atendimento humano funciona {hours.describe(tenant.settings)}. Sua conversa ficou na fila "
+        "e um atendente responde assim que abrirmos."
+    )
+
+
+def tenant_id_of(conn: AsyncConnection) -> object:
+    """The tenant the transaction is bound to (the RLS setting), for inserts that need it."""
+    return func.niochat_current_tenant()
+
+
+async def assign(conn: AsyncConnection, conversation_id: uuid.UUID, user_id: uuid.UUID, *, actor: Actor) -> None:
+    if await _status(conn, conversation_id) == "closed":
+        raise TransitionError("conversation is closed; reopen it first")
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(
+            status="open", assignee_id=user_id, assigned_at=func.now(),
+            handoff_at=func.coalesce(conversations.c.handoff_at, func.now()),
+        )
+    )
+    await audit.record(conn, tenant_id_of(conn), "conversation.assign", actor_kind=actor.kind,
+                       actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
+                       assignee_id=user_id)
+
+
+async def close(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> None:
+    if await _status(conn, conversation_id) == "closed":
+        raise TransitionError("conversation is already closed")
+    closed_by = {"user": "agent", "bot": "bot", "system": "system"}[actor.kind]
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(
+            status="closed", closed_at=func.now(), closed_by=closed_by, closed_by_user_id=actor.user_id,
+            close_reason=reason,
+        )
+    )
+    await audit.record(conn, tenant_id_of(conn), "conversation.close", actor_kind=actor.kind,
+                       actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
+                       reason=reason)
+
+
+async def reopen(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor) -> None:
+    if await _status(conn, conversation_id) != "closed":
+        raise TransitionError("conversation is not closed")
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(
+            status="open" if actor.kind == "user" else "bot",
+            assignee_id=actor.user_id if actor.kind == "user" else None,
+            closed_at=None, closed_by=None, closed_by_user_id=None, close_reason=None,
+        )
+    )
+    await audit.record(conn, tenant_id_of(conn), "conversation.reopen", actor_kind=actor.kind,
+                       actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id)

@@ -1,0 +1,114 @@
+"""Job: answer a conversation's pending customer messages, in order, one conversation at a time.
+
+The conversation row is locked (SELECT ... FOR UPDATE) for the whole job, so several workers never process
+one conversation at once, and everything the job decides (replies queued, messages marked processed, status
+changes) commits in one transaction. A worker killed mid-job commits nothing; the retry finds the same
+messages pending and the idempotency keys make sure the customer still gets exactly one reply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.brain.base import BrainInput, BrainReply, Persona
+from api.engine import handoff, live
+from api.engine.deps import WorkerDeps
+from api.engine.outbound import queue_text
+from api.engine.queue import enqueue_send
+from niochat.database import tenant_transaction
+from niochat.logging import get_logger
+from niochat.tables import contacts, conversations, messages, tenants
+
+log = get_logger(__name__)
+HISTORY_LIMIT = 20
+
+
+async def _persona(conn: AsyncConnection) -> Persona:
+    tenant = (await conn.execute(select(tenants.c.name, tenants.c.settings))).one()
+    persona = tenant.settings.get("persona") if isinstance(tenant.settings.get("persona"), dict) else {}
+    return Persona(
+        company=persona.get("company") or tenant.name, agent_name=persona.get("agent_name") or "Nia",
+        emojis=bool(persona.get("emojis", True)),
+    )
+
+
+async def _history(conn: AsyncConnection, conversation_id: uuid.UUID) -> list[tuple[str, str]]:
+    rows = (
+        await conn.execute(
+            select(messages.c.sender_kind, messages.c.text)
+            .where(messages.c.conversation_id == conversation_id, messages.c.status != "received",
+                   messages.c.text.isnot(None))
+            .order_by(messages.c.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        )
+    ).all()
+    return [(row.sender_kind, row.text) for row in reversed(rows)]
+
+
+async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str) -> list[uuid.UUID]:
+    texts = list(reply.texts)
+    if reply.handoff:
+        team_id = await handoff.team_id_for(conn, reply.handoff.team_slug)
+        texts.append(await handoff.to_queue(conn, conv.id, actor=handoff.BOT, reason=reply.handoff.reason,
+                                            team_id=team_id))
+    elif reply.close:
+        await handoff.close(conn, conv.id, actor=handoff.BOT, reason="resolved_by_bot")
+    queued = []
+    for index, body in enumerate(texts):
+        message_id = await queue_text(conn, conv.tenant_id, conv.id, conv.channel_id, body, sender_kind="bot",
+                                      idempotency_key=f"{key}:{index}")
+        if message_id:
+            queued.append(message_id)
+    return queued
+
+
+async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) -> str:
+    deps: WorkerDeps = ctx["deps"]
+    queued: list[uuid.UUID] = []
+    async with tenant_transaction(deps.engine, tenant_id) as conn:
+        await conn.execute(text("set local lock_timeout = '20s'"))
+        conv = (
+            await conn.execute(
+                select(conversations).where(conversations.c.id == conversation_id).with_for_update()
+            )
+        ).one_or_none()
+        if conv is None:
+            return "gone"
+        pending = (
+            await conn.execute(
+                select(messages.c.id, messages.c.text, messages.c.created_at)
+                .where(messages.c.conversation_id == conv.id, messages.c.direction == "inbound",
+                       messages.c.status == "received")
+                .order_by(messages.c.provider_timestamp.asc().nulls_last(), messages.c.created_at, messages.c.id)
+            )
+        ).all()
+        if not pending:
+            return "nothing_pending"
+        debounce = deps.settings.debounce_seconds
+        if debounce and await conn.scalar(
+            select(func.max(messages.c.created_at) > func.now() - timedelta(seconds=debounce * 0.9))
+            .where(messages.c.id.in_([row.id for row in pending]))
+        ):
+            return "debouncing"  # a newer message's job (deferred by the window) will answer the whole burst
+        if conv.status == "bot":
+            contact_name = await conn.scalar(select(contacts.c.name).where(contacts.c.id == conv.contact_id))
+            given = BrainInput(
+                tenant_id=conv.tenant_id, conversation_id=conv.id, persona=await _persona(conn),
+                contact_name=contact_name, new_messages=[row.text for row in pending if row.text],
+                history=await _history(conn, conv.id), first_contact=conv.first_bot_reply_at is None,
+            )
+            reply = await deps.brain.respond(given)
+            queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}")
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id.in_([row.id for row in pending]))
+            .values(status="processed", processed_at=func.now())
+        )
+    for message_id in queued:
+        await enqueue_send(deps.arq, conv.tenant_id, message_id)
+    await live.publish(deps.redis, conv.tenant_id, "conversation.updated", conversation_id=str(conv.id))
+    return f"answered:{len(pending)}:{len(queued)}"

@@ -1,0 +1,46 @@
+"""Live events for agents (Redis pub/sub, so every API process's WebSockets get them) and live counters."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import redis.asyncio as aioredis
+
+from niochat.logging import get_logger
+
+log = get_logger(__name__)
+MINUTE_TTL = 3 * 3600
+
+
+def events_channel(tenant_id: uuid.UUID | str) -> str:
+    return f"niochat:events:{tenant_id}"
+
+
+def counters_key(tenant_id: uuid.UUID | str) -> str:
+    return f"niochat:live:{tenant_id}"
+
+
+def minute_key(tenant_id: uuid.UUID | str, direction: str, minute: int | None = None) -> str:
+    minute = minute if minute is not None else int(time.time() // 60)
+    return f"niochat:live:{tenant_id}:{direction}:{minute}"
+
+
+async def publish(redis: aioredis.Redis, tenant_id: uuid.UUID | str, event: str, **data) -> None:
+    """Best effort: a live event lost to a Redis hiccup must never fail the work that caused it."""
+    try:
+        await redis.publish(events_channel(tenant_id), json.dumps({"type": event, **data}, default=str))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("live event not published", event=event, error=type(exc).__name__)
+
+
+async def count_message(redis: aioredis.Redis, tenant_id: uuid.UUID | str, direction: str) -> None:
+    key = minute_key(tenant_id, direction)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, MINUTE_TTL)
+            await pipe.execute()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("live counter not updated", error=type(exc).__name__)

@@ -1,0 +1,44 @@
+"""Outbound messages: queued in PostgreSQL first (idempotently), then sent by a durable job."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from niochat.tables import conversations, messages
+
+
+async def queue_text(
+    conn: AsyncConnection, tenant_id: uuid.UUID | str, conversation_id: uuid.UUID | str,
+    channel_id: uuid.UUID | str, text: str, *, sender_kind: str, sender_user_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> uuid.UUID | None:
+    """Insert a queued outbound text; None when this idempotency key was already queued (a retried job)."""
+    message_id = (
+        await conn.execute(
+            insert(messages)
+            .values(
+                tenant_id=tenant_id, conversation_id=conversation_id, channel_id=channel_id, direction="outbound",
+                sender_kind=sender_kind, sender_user_id=sender_user_id, content_type="text", text=text,
+                status="queued", idempotency_key=idempotency_key,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[messages.c.tenant_id, messages.c.idempotency_key],
+                index_where=messages.c.idempotency_key.isnot(None),
+            )
+            .returning(messages.c.id)
+        )
+    ).scalar_one_or_none()
+    if message_id is None:
+        return None
+    first_reply = "first_bot_reply_at" if sender_kind == "bot" else (
+        "first_human_reply_at" if sender_kind == "agent" else None
+    )
+    values = {"last_message_at": func.now()}
+    if first_reply:
+        values[first_reply] = func.coalesce(getattr(conversations.c, first_reply), func.now())
+    await conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+    return message_id

@@ -1,0 +1,62 @@
+"""The arq worker: inbound processing, outbound delivery, and the sweeper cron.
+
+`niochat worker` runs it; `niochat serve` runs one beside the API. Any number of workers share the queue.
+"""
+
+from __future__ import annotations
+
+import httpx
+from arq import cron
+from arq.connections import create_pool
+from arq.worker import Worker, func
+
+from api.brain.ack import AckBrain
+from api.engine.delivery import send_message
+from api.engine.deps import WorkerDeps
+from api.engine.inbound import process_conversation
+from api.engine.sweeper import sweep
+from niochat.database import async_engine
+from niochat.embedded import ServiceUrls
+from niochat.redis import QUEUE_NAME, arq_settings, async_redis
+from niochat.secrets import Keyring, load_secret_key
+from niochat.settings import Settings
+
+HEALTH_CHECK_KEY = f"{QUEUE_NAME}:health-check"
+
+
+def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) -> Worker:
+    async def startup(ctx: dict) -> None:
+        ctx["deps"] = WorkerDeps(
+            settings=settings, engine=async_engine(urls.database_url), redis=async_redis(urls.redis_url),
+            arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME),
+            http=httpx.AsyncClient(), keyring=Keyring(load_secret_key(settings)), brain=AckBrain(),
+        )
+
+    async def shutdown(ctx: dict) -> None:
+        deps: WorkerDeps | None = ctx.get("deps")
+        if deps is not None:
+            await deps.http.aclose()
+            await deps.arq.aclose()
+            await deps.redis.aclose()
+            await deps.engine.dispose()
+
+    every = settings.sweep_interval_seconds
+    return Worker(
+        functions=[
+            func(process_conversation, keep_result=0, max_tries=20),
+            func(send_message, keep_result=0, max_tries=settings.send_max_attempts + 2),
+        ],
+        cron_jobs=[cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0)],
+        queue_name=QUEUE_NAME,
+        redis_settings=arq_settings(urls.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        job_timeout=settings.job_timeout_seconds,
+        poll_delay=0.05,
+        max_jobs=50,
+        health_check_interval=30,
+        health_check_key=HEALTH_CHECK_KEY,
+        burst=burst,
+        handle_signals=True,
+        log_results=False,
+    )

@@ -1,0 +1,184 @@
+"""Webhook intake: find the channel by its key, then store what the provider delivered under its tenant.
+
+Nothing slow happens here: one short transaction per message, then a job is enqueued for the worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from api.webhooks.events import ConnectionUpdate, InboundMessage, StatusUpdate
+from niochat.database import app_transaction
+from niochat.secrets import Keyring
+from niochat.tables import audit_log, channels, contacts, conversations, messages, tenants
+
+# Outbound statuses only move forward: a late "delivered" never overwrites "read".
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    provider: str
+    instance: str
+    token: str
+
+
+class Duplicate(Exception):
+    """The provider delivered a message we already stored."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    conversation_status: str
+
+
+async def find_channel(engine: AsyncEngine, keyring: Keyring, key: str) -> ChannelRef | None:
+    async with app_transaction(engine) as conn:
+        row = (await conn.execute(text("select * from niochat_channel_by_key(:key)"), {"key": key})).one_or_none()
+    if row is None or not row.is_active:
+        return None
+    return ChannelRef(row.channel_id, row.tenant_id, row.provider, row.instance, keyring.decrypt(row.token_encrypted))
+
+
+async def _contact_id(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
+    statement = insert(contacts).values(
+        tenant_id=channel.tenant_id, phone=message.phone, name=message.name, whatsapp_lid=message.lid
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[contacts.c.tenant_id, contacts.c.phone],
+        set_={
+            "name": func.coalesce(statement.excluded.name, contacts.c.name),
+            "whatsapp_lid": func.coalesce(statement.excluded.whatsapp_lid, contacts.c.whatsapp_lid),
+        },
+    )
+    return (await conn.execute(statement.returning(contacts.c.id))).scalar_one()
+
+
+async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, contact_id: uuid.UUID) -> tuple:
+    """The contact's open conversation on this channel, a recently closed one reopened, or a new one."""
+    active = and_(conversations.c.channel_id == channel.id, conversations.c.contact_id == contact_id)
+    row = (
+        await conn.execute(
+            select(conversations.c.id, conversations.c.status).where(active, conversations.c.status != "closed")
+        )
+    ).one_or_none()
+    if row:
+        return row.id, row.status
+    reopen_minutes = await conn.scalar(
+        select(func.coalesce(tenants.c.settings["reopen_window_minutes"].as_float(), 0))
+    )
+    if reopen_minutes:
+        reopened = (
+            await conn.execute(
+                update(conversations)
+                .where(
+                    conversations.c.id == select(conversations.c.id).where(active)
+                    .order_by(conversations.c.closed_at.desc()).limit(1).scalar_subquery(),
+                    conversations.c.closed_at > func.now() - timedelta(minutes=reopen_minutes),
+                )
+                .values(status="bot", closed_at=None, closed_by=None, closed_by_user_id=None, close_reason=None)
+                .returning(conversations.c.id)
+            )
+        ).scalar_one_or_none()
+        if reopened:
+            return reopened, "bot"
+    created = (
+        await conn.execute(
+            insert(conversations)
+            .values(tenant_id=channel.tenant_id, channel_id=channel.id, contact_id=contact_id, status="bot")
+            .on_conflict_do_nothing(
+                index_elements=[conversations.c.channel_id, conversations.c.contact_id],
+                index_where=conversations.c.status != "closed",
+            )
+            .returning(conversations.c.id)
+        )
+    ).scalar_one_or_none()
+    if created:
+        return created, "bot"
+    # Another delivery created it a moment ago.
+    row = (
+        await conn.execute(
+            select(conversations.c.id, conversations.c.status).where(active, conversations.c.status != "closed")
+        )
+    ).one()
+    return row.id, row.status
+
+
+async def store_inbound(
+    conn: AsyncConnection, channel: ChannelRef, message: InboundMessage, *, status: str = "received",
+    error: str | None = None,
+) -> StoredMessage:
+    """Persist one customer message (raises Duplicate, rolling the transaction back, if already stored)."""
+    contact_id = await _contact_id(conn, channel, message)
+    conversation_id, conversation_status = await _active_conversation(conn, channel, contact_id)
+    message_id = (
+        await conn.execute(
+            insert(messages)
+            .values(
+                tenant_id=channel.tenant_id, conversation_id=conversation_id, channel_id=channel.id,
+                direction="inbound", sender_kind="customer", provider_message_id=message.provider_message_id,
+                content_type=message.content_type, text=message.text, media_url=message.media_url,
+                media_mime=message.media_mime, quoted_provider_id=message.quoted_provider_id, status=status,
+                error=error, provider_timestamp=message.timestamp,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[messages.c.channel_id, messages.c.provider_message_id],
+                index_where=messages.c.provider_message_id.isnot(None),
+            )
+            .returning(messages.c.id)
+        )
+    ).scalar_one_or_none()
+    if message_id is None:
+        raise Duplicate(message.provider_message_id)
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(last_message_at=func.now(), last_inbound_at=func.now())
+    )
+    return StoredMessage(message_id, conversation_id, conversation_status)
+
+
+async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: StatusUpdate) -> int:
+    """Record delivery/read receipts on our outbound messages; returns how many rows changed."""
+    target = messages.c.channel_id == channel.id
+    ids = messages.c.provider_message_id.in_(event.provider_message_ids)
+    if event.status == "failed":
+        values, allowed = {"status": "failed", "error": "provider reported delivery failure"}, ["queued", "sent"]
+    else:
+        rank = STATUS_RANK.get(event.status, 0)
+        values = {"status": event.status}
+        allowed = [status for status, r in STATUS_RANK.items() if r < rank]
+    result = await conn.execute(
+        update(messages)
+        .where(target, ids, messages.c.direction == "outbound", messages.c.status.in_(allowed))
+        .values(**values)
+    )
+    return result.rowcount
+
+
+async def apply_connection(conn: AsyncConnection, channel: ChannelRef, event: ConnectionUpdate) -> None:
+    changed = (
+        await conn.execute(
+            update(channels)
+            .where(channels.c.id == channel.id, channels.c.connection_status != event.state)
+            .values(connection_status=event.state, connection_changed_at=func.now())
+            .returning(channels.c.id)
+        )
+    ).scalar_one_or_none()
+    if changed:
+        await conn.execute(
+            insert(audit_log).values(
+                tenant_id=channel.tenant_id, actor_kind="system", action="channel.connection",
+                entity_type="channel", entity_id=str(channel.id), details={"state": event.state},
+            )
+        )

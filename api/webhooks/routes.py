@@ -1,0 +1,167 @@
+"""POST /webhooks/{uazapi,evolution}/{channel_key}: authenticate, validate, dedup, persist, enqueue, 200.
+
+Status codes are the contract with the providers, which retry 5xx and not 4xx: unknown key 404, wrong token
+401, malformed 422, too large 413, flood 429 (the message is still kept), store unavailable 503.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+
+import jwt
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from api.deps import state_of
+from api.engine import live
+from api.engine.queue import enqueue_inbound
+from api.ratelimit import PER_CONTACT, PER_TENANT
+from api.state import AppState
+from api.webhooks import evolution, uazapi
+from api.webhooks.events import ConnectionUpdate, Ignored, InboundMessage, MalformedPayload, StatusUpdate
+from api.webhooks.intake import ChannelRef, Duplicate, apply_connection, apply_status, find_channel, store_inbound
+from niochat.database import tenant_transaction
+from niochat.logging import get_logger
+
+router = APIRouter(tags=["webhooks"])
+log = get_logger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+DEDUP_TTL_SECONDS = 7 * 24 * 3600
+PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
+WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
+WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by result", ["provider", "result"])
+UNAVAILABLE = (OperationalError, DBAPIError, RedisError, OSError, TimeoutError)
+
+
+class WebhookError(Exception):
+    def __init__(self, status: int, outcome: str, detail: str):
+        super().__init__(detail)
+        self.status, self.outcome, self.detail = status, outcome, detail
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def _check_token(channel: ChannelRef, token: str | None, request: Request) -> None:
+    """Uazapi always sends the instance token; Evolution sends its apikey, or a JWT, when configured to."""
+    if token is not None or channel.provider == "uazapi":
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), channel.token.encode()):
+            raise WebhookError(401, "wrong_token", "the provider token in the payload does not match this channel")
+        return
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            jwt.decode(authorization[7:], channel.token, algorithms=["HS256"], options={"verify_aud": False})
+        except jwt.PyJWTError:
+            raise WebhookError(401, "wrong_token", "the webhook JWT is not signed with this channel's key") from None
+
+
+async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
+    if message.is_group:
+        return "ignored:group"
+    if message.from_me:
+        return "ignored:own_message"
+    dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
+    if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS):
+        return "duplicate"
+    flooded = not await state.limits.allow(PER_CONTACT, str(channel.tenant_id), message.phone) or (
+        not await state.limits.allow(PER_TENANT, str(channel.tenant_id))
+    )
+    try:
+        async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+            stored = await store_inbound(
+                conn, channel, message, status="ignored" if flooded else "received",
+                error="rate_limited" if flooded else None,
+            )
+    except Duplicate:
+        return "duplicate"
+    except BaseException:
+        await state.redis.delete(dedup_key)  # not stored: the provider's retry must get through
+        raise
+    await live.count_message(state.redis, channel.tenant_id, "inbound")
+    await live.publish(
+        state.redis, channel.tenant_id, "message.created", conversation_id=str(stored.conversation_id),
+        message_id=str(stored.message_id), direction="inbound",
+    )
+    if flooded:
+        return "rate_limited"
+    await enqueue_inbound(state.arq, channel.tenant_id, stored.conversation_id, stored.message_id,
+                          state.settings.debounce_seconds)
+    return "stored"
+
+
+async def _handle(state: AppState, provider: str, channel_key: str, request: Request) -> dict:
+    body = await _read_body(request)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookError(422, "malformed", "body is not valid JSON") from None
+    channel = await find_channel(state.engine, state.keyring, channel_key)
+    if channel is None or channel.provider != provider:
+        raise WebhookError(404, "unknown_channel", "no active channel with this key")
+    try:
+        parsed = PARSERS[provider](payload)
+    except MalformedPayload as exc:
+        raise WebhookError(422, "malformed", f"not a {provider} webhook: {exc}") from None
+    _check_token(channel, parsed.token, request)
+    results = []
+    for event in parsed.events:
+        if isinstance(event, InboundMessage):
+            result = await _handle_message(state, channel, event)
+        elif isinstance(event, StatusUpdate):
+            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+                result = f"status:{await apply_status(conn, channel, event)}"
+        elif isinstance(event, ConnectionUpdate):
+            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+                await apply_connection(conn, channel, event)
+            result = f"connection:{event.state}"
+        else:
+            result = f"ignored:{event.reason}" if isinstance(event, Ignored) else "ignored"
+        WEBHOOK_EVENTS.labels(provider, result.split(":")[0]).inc()
+        results.append(result)
+    if "rate_limited" in results:
+        raise WebhookError(429, "rate_limited", "too many messages from this contact or tenant; kept, not answered")
+    return {"status": "accepted", "results": results}
+
+
+async def _receive(provider: str, channel_key: str, request: Request) -> JSONResponse:
+    try:
+        body = await _handle(state_of(request), provider, channel_key, request)
+    except WebhookError as exc:
+        WEBHOOKS.labels(provider, exc.outcome).inc()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    except UNAVAILABLE as exc:
+        WEBHOOKS.labels(provider, "unavailable").inc()
+        log.warning("webhook store unavailable", provider=provider, error=type(exc).__name__)
+        return JSONResponse({"detail": "store temporarily unavailable, retry later"}, status_code=503)
+    except Exception:  # noqa: BLE001 - a bug must not turn into a lost message: the provider retries 5xx
+        WEBHOOKS.labels(provider, "error").inc()
+        log.exception("webhook failed", provider=provider, error_id=uuid.uuid4().hex)
+        return JSONResponse({"detail": "internal error, retry later"}, status_code=503)
+    WEBHOOKS.labels(provider, "accepted").inc()
+    return JSONResponse(body)
+
+
+@router.post("/webhooks/uazapi/{channel_key}", summary="Uazapi webhook (messages, messages_update, connection)")
+async def uazapi_webhook(channel_key: str, request: Request) -> JSONResponse:
+    return await _receive("uazapi", channel_key, request)
+
+
+@router.post("/webhooks/evolution/{channel_key}", summary="Evolution webhook (messages.upsert/update, connection)")
+async def evolution_webhook(channel_key: str, request: Request) -> JSONResponse:
+    return await _receive("evolution", channel_key, request)

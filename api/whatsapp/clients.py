@@ -1,0 +1,103 @@
+"""Outbound calls to the WhatsApp providers: send a text, register our webhook URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+WEBHOOK_EVENTS_UAZAPI = ["messages", "messages_update", "connection"]
+WEBHOOK_EVENTS_EVOLUTION = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "CONNECTION_UPDATE"]
+
+
+class ProviderError(Exception):
+    """A provider call failed; `retryable` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ChannelAccess:
+    provider: str
+    base_url: str
+    instance: str
+    token: str
+
+
+class WhatsAppClient(Protocol):
+    async def send_text(self, number: str, text: str, delay_ms: int = 0) -> str: ...
+
+    async def register_webhook(self, url: str) -> None: ...
+
+
+async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict) -> dict:
+    try:
+        response = await http.post(url, headers=headers, json=body, timeout=SEND_TIMEOUT)
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"timeout calling {url}", retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(f"cannot reach {url}: {type(exc).__name__}", retryable=True) from exc
+    if response.status_code >= 400:
+        retryable = response.status_code >= 500 or response.status_code in (408, 429)
+        raise ProviderError(
+            f"{url} answered {response.status_code}: {response.text[:200]}",
+            status=response.status_code, retryable=retryable,
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+class UazapiClient:
+    def __init__(self, http: httpx.AsyncClient, access: ChannelAccess):
+        self.http, self.access = http, access
+
+    async def send_text(self, number: str, text: str, delay_ms: int = 0) -> str:
+        body = {"number": number, "text": text}
+        if delay_ms:
+            body["delay"] = delay_ms  # shows "typing..." for that long before the message
+        data = await _post(self.http, f"{self.access.base_url}/send/text", {"token": self.access.token}, body)
+        message_id = data.get("messageid") or str(data.get("id", "")).split(":")[-1]
+        if not message_id:
+            raise ProviderError("uazapi send answered without a message id", retryable=False)
+        return message_id
+
+    async def register_webhook(self, url: str) -> None:
+        body = {"url": url, "enabled": True, "events": WEBHOOK_EVENTS_UAZAPI, "excludeMessages": []}
+        await _post(self.http, f"{self.access.base_url}/webhook", {"token": self.access.token}, body)
+
+
+class EvolutionClient:
+    def __init__(self, http: httpx.AsyncClient, access: ChannelAccess):
+        self.http, self.access = http, access
+
+    async def send_text(self, number: str, text: str, delay_ms: int = 0) -> str:
+        body = {"number": number, "text": text}
+        if delay_ms:
+            body["delay"] = delay_ms
+        url = f"{self.access.base_url}/message/sendText/{self.access.instance}"
+        data = await _post(self.http, url, {"apikey": self.access.token}, body)
+        key = data.get("key")
+        message_id = key.get("id") if isinstance(key, dict) else None
+        if not message_id:
+            raise ProviderError("evolution send answered without key.id", retryable=False)
+        return message_id
+
+    async def register_webhook(self, url: str) -> None:
+        body = {"webhook": {"enabled": True, "url": url, "events": WEBHOOK_EVENTS_EVOLUTION,
+                            "byEvents": False, "base64": False}}
+        await _post(
+            self.http, f"{self.access.base_url}/webhook/set/{self.access.instance}", {"apikey": self.access.token},
+            body,
+        )
+
+
+def client_for(http: httpx.AsyncClient, access: ChannelAccess) -> WhatsAppClient:
+    return {"uazapi": UazapiClient, "evolution": EvolutionClient}[access.provider](http, access)

@@ -38,12 +38,16 @@ class Stack:
     instances: dict  # provider -> instance name
     env: dict
     workers: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+    def worker_logs(self) -> str:
+        return "\n".join(open(path).read()[-4000:] for path in self.logs)
 
     def start_worker(self) -> subprocess.Popen:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "niochat", "worker"], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
+        log = open(os.path.join(self.env["NIOCHAT_DATA_DIR"], f"worker-{len(self.logs)}.log"), "w")  # noqa: SIM115
+        self.logs.append(log.name)
+        worker = subprocess.Popen([sys.executable, "-m", "niochat", "worker"], env=self.env, stdout=log, stderr=log)
+        log.close()
         self.workers.append(worker)
         return worker
 
@@ -108,7 +112,7 @@ def start_stack(stack: ExitStack, *, tmp_path, database_url: str, redis_url: str
     slug, tenant_id, instances = _provision(engine, api_url, sandbox_url)
     env = {
         **os.environ, "NIOCHAT_DATABASE_URL": database_url, "NIOCHAT_REDIS_URL": redis_url,
-        "NIOCHAT_SECRET_KEY": TEST_SECRET, "NIOCHAT_DATA_DIR": str(tmp_path), "NIOCHAT_LOG_LEVEL": "WARNING",
+        "NIOCHAT_SECRET_KEY": TEST_SECRET, "NIOCHAT_DATA_DIR": str(tmp_path), "NIOCHAT_LOG_LEVEL": "INFO",
         **{f"NIOCHAT_{key.upper()}": str(value) for key, value in values.items()},
     }
     result = Stack(api_url, sandbox_url, slug, tenant_id, instances, env)

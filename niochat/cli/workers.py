@@ -18,9 +18,17 @@ def worker(
     from api.engine.worker import build_worker
 
     settings = load_settings()
+
+    async def run(urls) -> None:
+        worker = build_worker(settings, urls, burst=burst)  # arq binds to the loop it is created in
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
     with running_services(settings) as urls:
         console.print("worker started (Ctrl-C stops it)")
-        asyncio.run(build_worker(settings, urls, burst=burst).async_run())
+        asyncio.run(run(urls))
 
 
 def sandbox() -> None:

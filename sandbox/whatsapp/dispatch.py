@@ -1,0 +1,121 @@
+"""Which webhook an event goes to, in which provider's format, and posting it: inbound, echo, receipt."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.whatsapp import evolution_payloads as evolution
+from sandbox.whatsapp import uazapi_payloads as uazapi
+from sandbox.whatsapp.ids import now
+from sandbox.whatsapp.runtime import Sandbox
+from sandbox.whatsapp.state import Config, Delivery, Instance, SentMessage
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    kind: str  # "inbound" | "echo" | "status"
+    event: str
+    url: str
+    message_id: str
+    payload: dict[str, Any] | None  # None when the provider would not deliver it
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerText:
+    phone: str
+    name: str
+    text: str
+    message_id: str
+    lid: bool
+    quoted: str | None
+    moment: datetime
+
+
+def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText) -> Outgoing:
+    hook = instance.webhook
+    assert hook is not None
+    contact = sandbox.state.contact(instance.name, msg.phone)
+    contact.name = msg.name or contact.name
+    contact.unread += 1
+    quoted_text = sandbox.quoted_text(msg.quoted)
+    if instance.provider == "uazapi":
+        event = uazapi.EVENT_MESSAGES
+        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
+        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
+        payload = None if skipped else uazapi.inbound(
+            instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
+            moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, unread=contact.unread,
+        )
+    else:
+        event = evolution.EVENT_UPSERT
+        url = evolution.target_url(hook, event)
+        skipped = evolution.skip_reason(hook, event)
+        payload = None if skipped else evolution.inbound(
+            instance, base_url, url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
+            moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text,
+        )
+    return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
+
+
+def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage) -> Outgoing | None:
+    hook = instance.webhook
+    if hook is None:
+        return None
+    quoted_text = sandbox.quoted_text(sent.quoted)
+    if instance.provider == "uazapi":
+        event = uazapi.EVENT_MESSAGES
+        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
+        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=True)
+        name = sandbox.state.contact(instance.name, sent.number).name
+        payload = None if skipped else uazapi.echo(instance, base_url, sent, contact_name=name,
+                                                   quoted_text=quoted_text)
+    else:
+        event = evolution.EVENT_UPSERT
+        url = evolution.target_url(hook, event)
+        skipped = evolution.skip_reason(hook, event)
+        payload = None if skipped else evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text,
+                                                      moment=now())
+    return Outgoing("echo", event, url, sent.id, payload, skipped)
+
+
+def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime) -> Outgoing | None:
+    hook = instance.webhook
+    if hook is None:
+        return None
+    if instance.provider == "uazapi":
+        event = uazapi.EVENT_RECEIPT
+        url = uazapi.target_url(hook, event)
+        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=True)
+        payload = None if skipped else uazapi.receipt(instance, base_url, sent, moment)
+    else:
+        event = evolution.EVENT_UPDATE
+        url = evolution.target_url(hook, event)
+        skipped = evolution.skip_reason(hook, event)
+        payload = None if skipped else evolution.receipt(instance, base_url, url, sent, moment)
+    return Outgoing("status", event, url, sent.id, payload, skipped)
+
+
+async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Delivery:
+    """Post it (with retries) and keep a record in /sandbox/deliveries; skipped events are recorded too."""
+    delivery = Delivery(provider=instance.provider, instance=instance.name, kind=outgoing.kind, event=outgoing.event,
+                        url=outgoing.url, message_id=outgoing.message_id)
+    sandbox.state.deliveries.append(delivery)
+    if outgoing.payload is None:
+        delivery.error = f"skipped: {outgoing.skipped}"
+        return delivery
+    return await sandbox.poster.post(delivery, outgoing.payload)
+
+
+async def after_send(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, config: Config) -> None:
+    """What the providers post after a successful send: the echo at once, a delivery receipt a little later."""
+    if config.echo and (outgoing := echo_event(sandbox, instance, base_url, sent)) is not None:
+        await post(sandbox, instance, outgoing)
+    if config.status_updates:
+        await asyncio.sleep(config.status_delay_ms / 1000)
+        sent.status, sent.status_reported_at = "delivered", now()
+        if (outgoing := receipt_event(instance, base_url, sent, sent.status_reported_at)) is not None:
+            await post(sandbox, instance, outgoing)

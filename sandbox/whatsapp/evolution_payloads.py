@@ -1,0 +1,135 @@
+"""Evolution API v2 bodies: webhook deliveries, the sendText answer, the stored webhook config.
+
+Sources:
+- Webhook envelope {event, instance, data, destination, date_time, sender, server_url, apikey}: Evolution's
+  WebhookController.emit (src/api/integrations/event/webhook/webhook.controller.ts) and the captures in
+  shared/fixtures/evolution/. `messages.upsert` data follows messages.upsert.text.json / .lid.json /
+  .fromme.json (text in data.message.conversation, messageTimestamp in seconds, @lid senders with
+  key.remoteJidAlt and key.addressingMode "lid"); data.contextInfo (null unless the text quotes a message)
+  is written as Evolution v2.2+ does. `messages.update` follows messages.update.json (data.keyId = the id the
+  send returned).
+- sendText answer (201): Evolution v2 docs give {key: {remoteJid, fromMe, id}, message, messageTimestamp,
+  status: "PENDING"}; pushName, contextInfo, messageType, instanceId and source are added as later v2
+  releases return them (best guess from integrators' logs, not from the docs).
+- /webhook/set answer (201): the Prisma `Webhook` row WebhookController.set upserts and returns
+  (id, url, headers, enabled, events, webhookByEvents, webhookBase64, createdAt, updatedAt, instanceId).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sandbox.whatsapp.ids import cuid, iso_z, lid_for, pn_jid, seconds
+from sandbox.whatsapp.state import Instance, SentMessage, Webhook
+
+EVENT_UPSERT = "messages.upsert"
+EVENT_UPDATE = "messages.update"
+
+# WebhookController stores these when a webhook is enabled with no events (EventController.events).
+ALL_EVENTS = [
+    "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT", "MESSAGES_EDITED", "MESSAGES_UPDATE",
+    "MESSAGES_DELETE", "SEND_MESSAGE", "CONTACTS_SET", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "PRESENCE_UPDATE",
+    "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE", "CHATS_DELETE", "GROUPS_UPSERT", "GROUP_UPDATE",
+    "GROUP_PARTICIPANTS_UPDATE", "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL", "TYPEBOT_START",
+    "TYPEBOT_CHANGE_STATUS", "REMOVE_INSTANCE", "LOGOUT_INSTANCE", "INSTANCE_CREATE", "INSTANCE_DELETE",
+    "STATUS_INSTANCE",
+]
+
+
+def event_key(event: str) -> str:
+    """"messages.upsert" -> "MESSAGES_UPSERT", the form webhook configs list events in."""
+    return event.replace(".", "_").replace("-", "_").upper()
+
+
+def skip_reason(webhook: Webhook, event: str) -> str | None:
+    if not webhook.enabled:
+        return "webhook disabled"
+    if webhook.events and event_key(event) not in {event_key(name) for name in webhook.events}:
+        return f"event {event_key(event)!r} not in the webhook's events"
+    return None
+
+
+def target_url(webhook: Webhook, event: str) -> str:
+    """webhookByEvents sends each event to <url>/<event-name> ("messages-upsert")."""
+    if webhook.by_events:
+        return f"{webhook.url.rstrip('/')}/{event_key(event).replace('_', '-').lower()}"
+    return webhook.url
+
+
+def _envelope(instance: Instance, base_url: str, event: str, data: dict[str, Any], url: str,
+              moment: datetime) -> dict[str, Any]:
+    return {
+        "event": event, "instance": instance.name, "data": data, "destination": url, "date_time": iso_z(moment),
+        "sender": pn_jid(instance.owner), "server_url": base_url, "apikey": instance.token,
+    }
+
+
+def _text_message(text: str, quoted: str | None, quoted_text: str | None,
+                  participant: str) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """(message, contextInfo, messageType): a plain conversation, or an extendedTextMessage when quoting."""
+    if not quoted:
+        return {"conversation": text}, None, "conversation"
+    context = {"stanzaId": quoted, "participant": participant, "quotedMessage": {"conversation": quoted_text or ""}}
+    return {"extendedTextMessage": {"text": text, "contextInfo": context}}, context, "extendedTextMessage"
+
+
+def inbound(instance: Instance, base_url: str, url: str, *, phone: str, name: str, text: str, message_id: str,
+            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None) -> dict[str, Any]:
+    """A customer's text as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt."""
+    if lid:
+        key = {"remoteJid": lid_for(phone), "remoteJidAlt": pn_jid(phone), "addressingMode": "lid",
+               "fromMe": False, "id": message_id}
+    else:
+        key = {"remoteJid": pn_jid(phone), "fromMe": False, "id": message_id}
+    message, context, message_type = _text_message(text, quoted, quoted_text, pn_jid(instance.owner))
+    data = {
+        "key": key, "pushName": name, "status": "DELIVERY_ACK", "message": message, "contextInfo": context,
+        "messageType": message_type, "messageTimestamp": seconds(moment), "instanceId": instance.instance_id,
+        "source": "android",
+    }
+    return _envelope(instance, base_url, EVENT_UPSERT, data, url, moment)
+
+
+def _sent_data(instance: Instance, sent: SentMessage, quoted_text: str | None, status: str,
+               source: str) -> dict[str, Any]:
+    message, context, message_type = _text_message(sent.text, sent.quoted, quoted_text, sent.jid)
+    return {
+        "key": {"remoteJid": sent.jid, "fromMe": True, "id": sent.id}, "pushName": instance.name, "status": status,
+        "message": message, "contextInfo": context, "messageType": message_type,
+        "messageTimestamp": seconds(sent.sent_at), "instanceId": instance.instance_id, "source": source,
+    }
+
+
+def echo(instance: Instance, base_url: str, url: str, sent: SentMessage, *, quoted_text: str | None,
+         moment: datetime) -> dict[str, Any]:
+    """Our own send coming back as `messages.upsert` with key.fromMe true and key.id = the send's id."""
+    data = _sent_data(instance, sent, quoted_text, "SERVER_ACK", "web")
+    return _envelope(instance, base_url, EVENT_UPSERT, data, url, moment)
+
+
+def receipt(instance: Instance, base_url: str, url: str, sent: SentMessage, moment: datetime,
+            status: str = "DELIVERY_ACK") -> dict[str, Any]:
+    """`messages.update` for one of our sends: data.keyId is the id sendText returned."""
+    data = {
+        "keyId": sent.id, "remoteJid": sent.jid, "fromMe": True, "participant": None, "status": status,
+        "instanceId": instance.instance_id, "messageId": cuid(),
+    }
+    return _envelope(instance, base_url, EVENT_UPDATE, data, url, moment)
+
+
+def send_response(instance: Instance, sent: SentMessage, *, quoted_text: str | None) -> dict[str, Any]:
+    return _sent_data(instance, sent, quoted_text, "PENDING", "unknown")
+
+
+def webhook_config(instance: Instance, webhook: Webhook) -> dict[str, Any]:
+    return {
+        "id": webhook.id, "url": webhook.url, "headers": {}, "enabled": webhook.enabled,
+        "events": list(webhook.events), "webhookByEvents": webhook.by_events, "webhookBase64": webhook.base64,
+        "createdAt": iso_z(webhook.created), "updatedAt": iso_z(webhook.updated), "instanceId": instance.instance_id,
+    }
+
+
+def error(status: int, phrase: str, message: Any) -> dict[str, Any]:
+    """Evolution's error body: {"status": 404, "error": "Not Found", "response": {"message": [...]}}."""
+    return {"status": status, "error": phrase, "response": {"message": message}}

@@ -1,0 +1,36 @@
+"""Planned send failures (POST /sandbox/faults): an HTTP error, or a request that hangs like a stuck provider."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from sandbox.whatsapp.runtime import Sandbox
+
+HANG_SECONDS = 30.0
+TIMEOUT_STATUS = 504
+
+
+async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
+                           render: Callable[[int], dict[str, Any]]) -> JSONResponse | None:
+    """The error response a planned fault calls for on this send, or None to send normally."""
+    fault = sandbox.state.take_fault(instance)
+    if fault is None:
+        return None
+    if fault.mode == "timeout":
+        await _hang(request, sandbox.stopping, HANG_SECONDS)
+        return JSONResponse(render(TIMEOUT_STATUS), status_code=TIMEOUT_STATUS)
+    return JSONResponse(render(fault.status), status_code=fault.status)
+
+
+async def _hang(request: Request, stopping: asyncio.Event, seconds: float) -> None:
+    """Hold the request open; give up early when the client hangs up or the server stops."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline and not stopping.is_set():
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.1)

@@ -1,0 +1,97 @@
+"""Evolution API's side: sendText and webhook/set per instance, authenticated by the instance's `apikey` header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.whatsapp import evolution_payloads as evolution
+from sandbox.whatsapp.bodies import json_object, phrase, valid_url
+from sandbox.whatsapp.dispatch import after_send
+from sandbox.whatsapp.faults import injected_failure
+from sandbox.whatsapp.ids import digits, now
+from sandbox.whatsapp.runtime import base_url_of, sandbox_of
+from sandbox.whatsapp.state import Instance, Webhook
+
+router = APIRouter(tags=["evolution"])
+
+
+def _error(status: int, message: Any) -> JSONResponse:
+    return JSONResponse(evolution.error(status, phrase(status), message), status_code=status)
+
+
+def _failure_body(status: int) -> dict[str, Any]:
+    return evolution.error(status, phrase(status), "sandbox fault: simulated provider failure")
+
+
+def _authorized(request: Request, name: str) -> Instance | JSONResponse:
+    instance = sandbox_of(request).state.instances.get(name)
+    if instance is None or instance.provider != "evolution":
+        return _error(404, [f'The "{name}" instance does not exist'])
+    if request.headers.get("apikey") != instance.token:
+        return _error(401, "Unauthorized")
+    return instance
+
+
+@router.post("/message/sendText/{instance}")
+async def send_text(instance: str, request: Request) -> JSONResponse:
+    sandbox = sandbox_of(request)
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    body = await json_object(request) or {}
+    options = body.get("options") if isinstance(body.get("options"), dict) else {}
+    legacy = body.get("textMessage") if isinstance(body.get("textMessage"), dict) else {}  # v1 shape
+    number, text = str(body.get("number") or "").strip(), body.get("text", legacy.get("text"))
+    if not digits(number):
+        return _error(400, [['instance requires property "number"']])
+    if not isinstance(text, str) or not text:
+        return _error(400, [['instance requires property "text"']])
+    if (failure := await injected_failure(sandbox, request, found.name, _failure_body)) is not None:
+        return failure
+    quoted = body.get("quoted") if isinstance(body.get("quoted"), dict) else {}
+    quoted_key = quoted.get("key") if isinstance(quoted.get("key"), dict) else {}
+    sent = sandbox.record_send(found, number=number, text=text, delay=body.get("delay", options.get("delay")),
+                               quoted=quoted_key.get("id"))
+    sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+    answer = evolution.send_response(found, sent, quoted_text=sandbox.quoted_text(sent.quoted))
+    return JSONResponse(answer, status_code=201)
+
+
+@router.post("/webhook/set/{instance}")
+async def set_webhook(instance: str, request: Request) -> JSONResponse:
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    body = await json_object(request) or {}
+    config = body["webhook"] if isinstance(body.get("webhook"), dict) else body  # nested (v2.2+) or flat form
+    if not valid_url(config.get("url")):
+        return _error(400, ['Invalid "url" property'])
+    events = config.get("events") or []
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        return _error(400, ['"events" must be a list of event names'])
+    enabled = bool(config.get("enabled", True))
+    events = [evolution.event_key(event) for event in events] if enabled else []
+    previous = found.webhook
+    found.webhook = Webhook(
+        url=config["url"], enabled=enabled, events=events or (list(evolution.ALL_EVENTS) if enabled else []),
+        by_events=bool(_first(config, "byEvents", "webhookByEvents", "webhook_by_events")),
+        base64=bool(_first(config, "base64", "webhookBase64", "webhook_base64")),
+    )
+    if previous is not None:
+        found.webhook.id, found.webhook.created, found.webhook.updated = previous.id, previous.created, now()
+    return JSONResponse(evolution.webhook_config(found, found.webhook), status_code=201)
+
+
+@router.get("/webhook/find/{instance}")
+async def find_webhook(instance: str, request: Request) -> JSONResponse:
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    return JSONResponse(evolution.webhook_config(found, found.webhook) if found.webhook else None)
+
+
+def _first(config: dict[str, Any], *names: str) -> Any:
+    return next((config[name] for name in names if name in config), False)

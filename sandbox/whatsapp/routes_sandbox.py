@@ -1,0 +1,153 @@
+"""The simulator's own controls under /sandbox: instances, what the bot sent, customers writing, faults, config."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.whatsapp.dispatch import CustomerText, inbound_event, post
+from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
+from sandbox.whatsapp.runtime import base_url_of, sandbox_of
+from sandbox.whatsapp.state import DEFAULT_OWNER, Fault
+
+router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+
+
+class InstanceIn(BaseModel):
+    provider: Literal["uazapi", "evolution"]
+    instance: str = Field(min_length=1, max_length=100)
+    token: str = Field(min_length=1, max_length=200)
+    owner: str = Field(DEFAULT_OWNER, pattern=r"^\d{8,15}$", description="the instance's own phone, digits")
+
+
+class InboundIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    instance: str
+    from_: str = Field(alias="from", description="the customer's phone, digits (with country code)")
+    name: str = "Cliente Exemplo"
+    text: str = Field(min_length=1)
+    id: str | None = Field(None, min_length=1, description="provider message id; repeat one to simulate a replay")
+    lid: bool = Field(False, description="address the sender by @lid, phone in sender_pn / key.remoteJidAlt")
+    quoted: str | None = Field(None, description="id of the message this one replies to")
+
+
+class FaultIn(BaseModel):
+    count: int = Field(ge=1, le=10_000)
+    status: int = Field(500, ge=400, le=599)
+    instance: str | None = None
+    mode: Literal["status", "timeout"] = "status"
+
+
+class ConfigIn(BaseModel):
+    echo: bool | None = None
+    status_updates: bool | None = None
+    status_delay_ms: int | None = Field(None, ge=0, le=60_000)
+
+
+@router.post("/instances")
+async def upsert_instance(body: InstanceIn, request: Request) -> dict[str, Any]:
+    """Create the instance, or update its provider, token and owner (its webhook stays registered)."""
+    state = sandbox_of(request).state
+    if state.token_taken(body.provider, body.token, body.instance):
+        raise HTTPException(409, f"another {body.provider} instance already uses that token")
+    instance, created = state.upsert_instance(body.provider, body.instance, body.token, body.owner)
+    return {**instance.summary(), "created": created}
+
+
+@router.get("/instances")
+async def list_instances(request: Request) -> list[dict[str, Any]]:
+    return [instance.summary() for instance in sandbox_of(request).state.instances.values()]
+
+
+@router.get("/messages")
+async def list_messages(request: Request, number: str | None = None,
+                        instance: str | None = None) -> list[dict[str, Any]]:
+    """What the bot sent, oldest first, with the delivery status the sandbox reported later."""
+    wanted = digits(number) if number else None
+    return [
+        message.as_dict() for message in sandbox_of(request).state.messages
+        if (wanted is None or message.number == wanted) and (instance is None or message.instance == instance)
+    ]
+
+
+@router.post("/inbound")
+async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
+    """A customer sends a text: the provider-format webhook is posted to the instance's registered URL."""
+    sandbox = sandbox_of(request)
+    instance = sandbox.state.instances.get(body.instance)
+    if instance is None:
+        raise HTTPException(404, f"no instance {body.instance!r}: create it with POST /sandbox/instances")
+    if instance.webhook is None:
+        where = "POST /webhook" if instance.provider == "uazapi" else f"POST /webhook/set/{instance.name}"
+        raise HTTPException(409, f"instance {instance.name!r} has no webhook registered; register one with {where}")
+    if not instance.webhook.enabled:
+        raise HTTPException(409, f"the webhook of instance {instance.name!r} is disabled")
+    phone = digits(body.from_)
+    if not 8 <= len(phone) <= 15:
+        raise HTTPException(422, "`from` must be a phone number with country code, 8 to 15 digits")
+    message_id = body.id or (phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id())
+    msg = CustomerText(phone=phone, name=body.name, text=body.text, message_id=message_id, lid=body.lid,
+                       quoted=body.quoted, moment=now())
+    outgoing = inbound_event(sandbox, instance, base_url_of(request), msg)
+    delivery = await post(sandbox, instance, outgoing)
+    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
+              "attempts": delivery.attempts, "payload": outgoing.payload}
+    if outgoing.skipped:
+        answer["skipped"] = outgoing.skipped
+    return answer
+
+
+@router.post("/faults")
+async def plan_fault(body: FaultIn, request: Request) -> dict[str, Any]:
+    """Make the next `count` sends (of `instance`, or of any instance) fail with `status`, or hang 30 s."""
+    state = sandbox_of(request).state
+    if body.instance is not None and body.instance not in state.instances:
+        raise HTTPException(404, f"no instance {body.instance!r}")
+    fault = Fault(remaining=body.count, status=body.status, instance=body.instance, mode=body.mode)
+    state.faults.append(fault)
+    return fault.as_dict()
+
+
+@router.get("/faults")
+async def pending_faults(request: Request) -> list[dict[str, Any]]:
+    return [fault.as_dict() for fault in sandbox_of(request).state.faults]
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> dict[str, int]:
+    state = sandbox_of(request).state
+    cleared = len(state.faults)
+    state.faults.clear()
+    return {"cleared": cleared}
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    """Forget messages, faults, deliveries and config changes; instances and their webhooks stay."""
+    sandbox = sandbox_of(request)
+    await sandbox.cancel_pending()
+    sandbox.state.reset()
+    return {"ok": True, "instances": len(sandbox.state.instances)}
+
+
+@router.get("/config")
+async def get_config(request: Request) -> dict[str, Any]:
+    return sandbox_of(request).state.config.as_dict()
+
+
+@router.post("/config")
+async def set_config(body: ConfigIn, request: Request) -> dict[str, Any]:
+    """Switch the echo and the delivery receipts that follow each send (fields left out stay as they are)."""
+    config = sandbox_of(request).state.config
+    for name, value in body.model_dump(exclude_none=True).items():
+        setattr(config, name, value)
+    return config.as_dict()
+
+
+@router.get("/deliveries")
+async def list_deliveries(request: Request, instance: str | None = None) -> list[dict[str, Any]]:
+    """Every webhook POST the sandbox made (or skipped, with the reason): url, event, status code, attempts."""
+    return [d.as_dict() for d in sandbox_of(request).state.deliveries if instance is None or d.instance == instance]

@@ -1,0 +1,89 @@
+"""uazapiGO's side: POST /send/text and POST /webhook, authenticated by the instance token in the `token` header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.whatsapp import uazapi_payloads as uazapi
+from sandbox.whatsapp.bodies import json_object, phrase, valid_url
+from sandbox.whatsapp.dispatch import after_send
+from sandbox.whatsapp.faults import injected_failure
+from sandbox.whatsapp.ids import digits, now
+from sandbox.whatsapp.runtime import base_url_of, sandbox_of
+from sandbox.whatsapp.state import Instance, Webhook
+
+router = APIRouter(tags=["uazapi"])
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _failure_body(status: int) -> dict[str, Any]:
+    if status == 429:
+        return {"error": "Rate limit exceeded"}
+    if status >= 500:
+        return {"error": "Failed to send message"}
+    return {"error": phrase(status)}
+
+
+def _instance(request: Request) -> Instance | None:
+    token = request.headers.get("token") or request.query_params.get("token")
+    return sandbox_of(request).state.by_token("uazapi", token)
+
+
+@router.post("/send/text")
+async def send_text(request: Request) -> JSONResponse:
+    sandbox = sandbox_of(request)
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    body = await json_object(request) or {}
+    number, text = str(body.get("number") or "").strip(), body.get("text")
+    if not digits(number) or not isinstance(text, str) or not text:
+        return _error(400, "Missing number or text")
+    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body)) is not None:
+        return failure
+    sent = sandbox.record_send(instance, number=number, text=text, delay=body.get("delay"),
+                               quoted=body.get("replyid"), track_source=body.get("track_source"),
+                               track_id=body.get("track_id"))
+    sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+    return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
+
+
+@router.post("/webhook")
+async def set_webhook(request: Request) -> JSONResponse:
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    body = await json_object(request)
+    if body is None or not valid_url(body.get("url")):
+        return _error(400, "Invalid URL")
+    events, excluded = body.get("events", []), body.get("excludeMessages", [])
+    if not _strings(events) or not _strings(excluded):
+        return _error(400, "Invalid events")
+    previous = instance.webhook
+    instance.webhook = Webhook(
+        url=body["url"], enabled=bool(body.get("enabled", True)), events=list(events),
+        exclude_messages=list(excluded), by_events=bool(body.get("addUrlEvents", False)),
+        add_url_types=bool(body.get("AddUrlTypesMessages", False)),
+    )
+    if previous is not None:
+        instance.webhook.id, instance.webhook.created, instance.webhook.updated = previous.id, previous.created, now()
+    return JSONResponse(uazapi.webhook_config(instance, instance.webhook))
+
+
+@router.get("/webhook")
+async def get_webhook(request: Request) -> JSONResponse:
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    hooks = [uazapi.webhook_config(instance, instance.webhook)] if instance.webhook else []
+    return JSONResponse(hooks)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)

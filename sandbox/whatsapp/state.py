@@ -1,0 +1,180 @@
+"""The simulator's memory: instances and their webhooks, what the bot sent, pending faults, webhook deliveries.
+
+Everything runs on the server's event loop and no method awaits, so no locks are needed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sandbox.whatsapp.ids import iso_z, now
+
+PROVIDERS = ("uazapi", "evolution")
+DEFAULT_OWNER = "5511987650000"
+
+
+@dataclass
+class Webhook:
+    url: str
+    enabled: bool = True
+    events: list[str] = field(default_factory=list)
+    exclude_messages: list[str] = field(default_factory=list)  # Uazapi's excludeMessages
+    by_events: bool = False  # Evolution webhookByEvents / Uazapi addUrlEvents: event name appended to the URL
+    base64: bool = False  # Evolution webhookBase64
+    add_url_types: bool = False  # Uazapi AddUrlTypesMessages
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created: datetime = field(default_factory=now)
+    updated: datetime = field(default_factory=now)
+
+
+@dataclass
+class Instance:
+    provider: str
+    name: str
+    token: str
+    owner: str = DEFAULT_OWNER
+    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # Evolution's instanceId, Uazapi's id
+    webhook: Webhook | None = None
+
+    def summary(self) -> dict[str, Any]:
+        hook = self.webhook
+        return {
+            "provider": self.provider,
+            "instance": self.name,
+            "token": self.token,
+            "owner": self.owner,
+            "instance_id": self.instance_id,
+            "webhook_url": hook.url if hook else None,
+            "webhook_enabled": hook.enabled if hook else False,
+            "webhook_events": list(hook.events) if hook else [],
+            "webhook_exclude_messages": list(hook.exclude_messages) if hook else [],
+        }
+
+
+@dataclass
+class SentMessage:
+    id: str  # the provider's message id: Uazapi `messageid`, Evolution `key.id`
+    provider: str
+    instance: str
+    number: str  # digits
+    jid: str
+    text: str
+    delay: int | None
+    sent_at: datetime
+    quoted: str | None = None
+    track_source: str = ""
+    track_id: str = ""
+    status: str = "sent"  # "delivered" once the sandbox reported the delivery receipt
+    status_reported_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "provider": self.provider, "instance": self.instance, "number": self.number,
+            "jid": self.jid, "text": self.text, "delay": self.delay, "sent_at": iso_z(self.sent_at),
+            "quoted": self.quoted, "status": self.status,
+            "status_reported_at": iso_z(self.status_reported_at) if self.status_reported_at else None,
+        }
+
+
+@dataclass
+class Fault:
+    remaining: int
+    status: int
+    instance: str | None
+    mode: str  # "status" | "timeout"
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Delivery:
+    provider: str
+    instance: str
+    kind: str  # "inbound" | "echo" | "status"
+    event: str  # the provider's event name: "messages", "messages_update", "messages.upsert", ...
+    url: str
+    message_id: str
+    status_code: int | None = None
+    attempts: int = 0
+    delivered: bool = False
+    error: str | None = None
+    at: datetime = field(default_factory=now)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = iso_z(self.at)
+        return data
+
+
+@dataclass
+class Config:
+    echo: bool = True  # post the echo of each send (fromMe) to the webhook
+    status_updates: bool = True  # post a delivery receipt a little after each send
+    status_delay_ms: int = 300
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Contact:
+    name: str = ""
+    unread: int = 0
+
+
+class SandboxState:
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.messages: list[SentMessage] = []
+        self.faults: list[Fault] = []
+        self.deliveries: list[Delivery] = []
+        self.config = Config()
+        self.contacts: dict[tuple[str, str], Contact] = {}
+
+    def upsert_instance(self, provider: str, name: str, token: str, owner: str) -> tuple[Instance, bool]:
+        existing = self.instances.get(name)
+        if existing is None:
+            instance = Instance(provider=provider, name=name, token=token, owner=owner)
+            self.instances[name] = instance
+            return instance, True
+        if existing.provider != provider:
+            existing.webhook = None  # a webhook registered in the other provider's format means nothing here
+        existing.provider, existing.token, existing.owner = provider, token, owner
+        return existing, False
+
+    def token_taken(self, provider: str, token: str, name: str) -> bool:
+        return any(i.provider == provider and i.token == token and i.name != name for i in self.instances.values())
+
+    def by_token(self, provider: str, token: str | None) -> Instance | None:
+        if not token:
+            return None
+        return next((i for i in self.instances.values() if i.provider == provider and i.token == token), None)
+
+    def take_fault(self, instance: str) -> Fault | None:
+        """Consume one failure planned for this instance's next send (or for any instance's)."""
+        for fault in self.faults:
+            if fault.remaining > 0 and fault.instance in (None, instance):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def contact(self, instance: str, phone: str) -> Contact:
+        return self.contacts.setdefault((instance, phone), Contact())
+
+    def find_message(self, message_id: str) -> SentMessage | None:
+        return next((m for m in self.messages if m.id == message_id), None)
+
+    def reset(self) -> None:
+        """Back to a fresh simulator, keeping the instances and their webhook registrations."""
+        self.messages.clear()
+        self.faults.clear()
+        self.deliveries.clear()
+        self.contacts.clear()
+        self.config = Config()

@@ -1,0 +1,173 @@
+"""uazapiGO v2 bodies: webhook deliveries, the /send/text answer, the stored webhook config.
+
+Sources:
+- `messages` deliveries (inbound and our own echo): the real captures in shared/fixtures/uazapi/
+  (user-chat__from-others__text.sent.json, user-chat__from-me__text.sent.event.json): flat envelope with
+  `chat` + `message`, every key kept, `messageTimestamp` in milliseconds, `message.id` = "owner:messageid".
+- `messages_update` (delivery receipt): not in the fixtures nor in uazapi's OpenAPI spec. Shape taken from
+  captures of uazapiGO v2.1.1 traffic published in integrators' repositories: `type` "ReadReceipt", `state`
+  "Delivered"/"Read", and an `event` object with `MessageIDs` (bare message ids, no "owner:" prefix), `Chat`,
+  `Sender`, `IsFromMe`/`IsGroup` written as the strings "False"/"True" and `Timestamp` in seconds, also a string.
+  Another integrator's capture shows booleans and an integer there; we follow the more detailed capture.
+- POST /send/text answer: uazapiGO OpenAPI spec (v2.0): the `Message` schema plus
+  `response: {status: "success", message: "Message sent successfully"}`. `status` "sent" is our choice from
+  the schema's enum (pending|sent|delivered|read|failed|deleted).
+- POST /webhook answer: the spec's `Webhook` schema (id, instance_id, enabled, url, events,
+  AddUrlTypesMessages, addUrlEvents, excludeMessages, created, updated).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sandbox.whatsapp.ids import display_phone, iso_z, lid_for, millis, pn_jid, seconds, uazapi_chat_id
+from sandbox.whatsapp.state import Instance, SentMessage, Webhook
+
+EVENT_MESSAGES = "messages"
+EVENT_RECEIPT = "messages_update"
+EPHEMERAL_SETTING_TIMESTAMP = 1739999266  # as in the captures: a fixed moment, not the message's
+
+
+def skip_reason(webhook: Webhook, event: str, *, from_me: bool, sent_by_api: bool) -> str | None:
+    """Why uazapi would not deliver this event to this webhook, or None when it would."""
+    if not webhook.enabled:
+        return "webhook disabled"
+    if webhook.events and event not in webhook.events:
+        return f"event {event!r} not in the webhook's events"
+    if event == EVENT_MESSAGES:
+        excluded = {name.lower() for name in webhook.exclude_messages}
+        flags = {
+            "wassentbyapi": sent_by_api, "wasnotsentbyapi": not sent_by_api,
+            "frommeyes": from_me, "frommeno": not from_me, "isgroupno": True,  # the sandbox has 1:1 chats only
+        }
+        for name, applies in flags.items():
+            if applies and name in excluded:
+                return f"excluded by excludeMessages {name!r}"
+    return None
+
+
+def target_url(webhook: Webhook, event: str, message_type: str | None = None) -> str:
+    """addUrlEvents appends the event name, AddUrlTypesMessages the message type."""
+    url = webhook.url.rstrip("/") if (webhook.by_events or webhook.add_url_types) else webhook.url
+    if webhook.by_events:
+        url += f"/{event}"
+    if webhook.add_url_types and message_type:
+        url += f"/{message_type}"
+    return url
+
+
+def _envelope(instance: Instance, base_url: str, event: str) -> dict[str, Any]:
+    return {"BaseUrl": base_url, "EventType": event, "instanceName": instance.name, "owner": instance.owner,
+            "token": instance.token}
+
+
+def _content(text: str, quoted: str | None, quoted_text: str | None, participant: str) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "expiration": 0,
+        "ephemeralSettingTimestamp": EPHEMERAL_SETTING_TIMESTAMP,
+        "disappearingMode": {"initiator": 0, "trigger": 0, "initiatedByMe": False},
+    }
+    if quoted:
+        context.update(stanzaId=quoted, participant=participant, quotedMessage={"conversation": quoted_text or ""})
+    return {"text": text, "previewType": 0, "contextInfo": context, "inviteLinkGroupTypeV2": 0}
+
+
+def _chat(instance: Instance, phone: str, name: str, moment: datetime, text: str, sender: str,
+          unread: int) -> dict[str, Any]:
+    chat: dict[str, Any] = {
+        "chatbot_agentResetMemoryAt": 0, "chatbot_disableUntil": 0, "chatbot_lastTriggerAt": 0,
+        "chatbot_lastTrigger_id": "", "id": uazapi_chat_id(instance.name, phone), "image": "", "imagePreview": "",
+        "lead_assignedAttendant_id": "", "lead_email": "",
+    }
+    chat.update({f"lead_field{n:02d}": "" for n in range(1, 21)})
+    chat.update({
+        "lead_fullName": "", "lead_isTicketOpen": False, "lead_kanbanOrder": 0, "lead_name": "", "lead_notes": "",
+        "lead_personalid": "", "lead_status": "", "lead_tags": [], "name": name, "owner": instance.owner,
+        "phone": display_phone(phone), "wa_archived": False, "wa_chatid": pn_jid(phone), "wa_chatlid": lid_for(phone),
+        "wa_contactName": "", "wa_ephemeralExpiration": 0, "wa_fastid": f"{instance.owner}:{phone}",
+        "wa_isBlocked": False, "wa_isGroup": False, "wa_isGroup_admin": False, "wa_isGroup_announce": False,
+        "wa_isGroup_community": False, "wa_isGroup_member": False, "wa_isPinned": False, "wa_label": [],
+        "wa_lastMessageSender": sender, "wa_lastMessageTextVote": text, "wa_lastMessageType": "ExtendedTextMessage",
+        "wa_lastMsgTimestamp": millis(moment), "wa_muteEndTime": 0, "wa_name": name, "wa_unreadCount": unread,
+    })
+    return chat
+
+
+def _message(instance: Instance, *, phone: str, message_id: str, text: str, moment: datetime, from_me: bool,
+             sender: str, sender_lid: str, sender_pn: str, sender_name: str, quoted: str | None,
+             quoted_text: str | None, source: str, track_source: str = "", track_id: str = "") -> dict[str, Any]:
+    participant = pn_jid(instance.owner) if not from_me else pn_jid(phone)
+    return {
+        "buttonOrListid": "", "chatid": pn_jid(phone), "chatlid": lid_for(phone),
+        "content": _content(text, quoted, quoted_text, participant), "convertOptions": "", "edited": "",
+        "fromMe": from_me, "groupName": "Unknown", "id": f"{instance.owner}:{message_id}", "isGroup": False,
+        "mediaType": "", "messageTimestamp": millis(moment), "messageType": "ExtendedTextMessage",
+        "messageid": message_id, "owner": instance.owner, "quoted": quoted or "", "reaction": "", "sender": sender,
+        "senderName": sender_name, "sender_lid": sender_lid, "sender_pn": sender_pn, "source": source,
+        "status": "", "text": text, "track_id": track_id, "track_source": track_source, "type": "text", "vote": "",
+        "wasSentByApi": from_me,
+    }
+
+
+def inbound(instance: Instance, base_url: str, *, phone: str, name: str, text: str, message_id: str,
+            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None, unread: int) -> dict[str, Any]:
+    """A customer's text, as uazapi posts it: sender by @lid (phone in sender_pn) or by phone JID."""
+    sender = lid_for(phone) if lid else pn_jid(phone)
+    body = _envelope(instance, base_url, EVENT_MESSAGES)
+    body["chat"] = _chat(instance, phone, name, moment, text, sender, unread)
+    body["chatSource"] = "updated"
+    body["message"] = _message(
+        instance, phone=phone, message_id=message_id, text=text, moment=moment, from_me=False, sender=sender,
+        sender_lid=lid_for(phone) if lid else "", sender_pn=pn_jid(phone), sender_name=name, quoted=quoted,
+        quoted_text=quoted_text, source="android",
+    )
+    return dict(sorted(body.items()))
+
+
+def echo(instance: Instance, base_url: str, sent: SentMessage, *, contact_name: str,
+         quoted_text: str | None) -> dict[str, Any]:
+    """Our own send coming back as a `messages` event: fromMe and wasSentByApi true, sender is the owner."""
+    owner_lid = lid_for(instance.owner)
+    body = _envelope(instance, base_url, EVENT_MESSAGES)
+    body["chat"] = _chat(instance, sent.number, contact_name, sent.sent_at, sent.text, owner_lid, 0)
+    body["chatSource"] = "updated"
+    body["message"] = _message(
+        instance, phone=sent.number, message_id=sent.id, text=sent.text, moment=sent.sent_at, from_me=True,
+        sender=owner_lid, sender_lid=owner_lid, sender_pn=pn_jid(instance.owner), sender_name=instance.name,
+        quoted=sent.quoted, quoted_text=quoted_text, source="web", track_source=sent.track_source,
+        track_id=sent.track_id,
+    )
+    return dict(sorted(body.items()))
+
+
+def receipt(instance: Instance, base_url: str, sent: SentMessage, moment: datetime,
+            state: str = "Delivered") -> dict[str, Any]:
+    """The delivery receipt of one of our sends (`messages_update`, type ReadReceipt)."""
+    body = _envelope(instance, base_url, EVENT_RECEIPT)
+    body.update({
+        "event": {
+            "Chat": sent.jid, "IsFromMe": "False", "IsGroup": "False", "MessageIDs": [sent.id],
+            "Sender": sent.jid, "Timestamp": str(seconds(moment)), "Type": state, "sender_lid": lid_for(sent.number),
+            "sender_pn": pn_jid(sent.number),
+        },
+        "state": state,
+        "type": "ReadReceipt",
+    })
+    return dict(sorted(body.items()))
+
+
+def send_response(instance: Instance, sent: SentMessage, *, quoted_text: str | None) -> dict[str, Any]:
+    """POST /send/text's 200 answer: the stored Message plus uazapi's `response` block."""
+    body = echo(instance, "", sent, contact_name="", quoted_text=quoted_text)["message"]
+    body.update(status="sent", fileURL="", response={"status": "success", "message": "Message sent successfully"})
+    return body
+
+
+def webhook_config(instance: Instance, webhook: Webhook) -> dict[str, Any]:
+    return {
+        "id": webhook.id, "instance_id": instance.instance_id, "enabled": webhook.enabled, "url": webhook.url,
+        "events": list(webhook.events), "AddUrlTypesMessages": webhook.add_url_types,
+        "addUrlEvents": webhook.by_events, "excludeMessages": list(webhook.exclude_messages),
+        "created": iso_z(webhook.created), "updated": iso_z(webhook.updated),
+    }

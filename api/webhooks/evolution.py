@@ -1,0 +1,455 @@
+"""Normalize Evolution API v2 webhook deliveries into `ParsedWebhook`.
+
+Evolution posts `{event, instance, data, destination, date_time, sender, server_url, apikey}`; `event` is
+"messages.upsert" / "messages.update" / "connection.update" (some versions send "MESSAGES_UPSERT" etc.), and
+`data` is one object or, in some versions, a list of them (each becomes one event). See
+../shared/fixtures/evolution/ for the shapes.
+
+Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
+chat (`key.remoteJid`), also for `fromMe` messages; in a group they describe the participant who wrote. The
+phone of an `@lid` chat comes from `key.remoteJidAlt` (or `key.senderPn` in older 2.x builds). The instance
+owner's `pushName` on `fromMe` messages is not reported as the customer's name.
+
+`provider_message_id` is the WhatsApp message id (`key.id`), the same id a send returns in `key.id` and a status
+update carries in `keyId` (`data.messageId` of a status update is Evolution's database id, not used).
+
+`parse` is pure and raises only `MalformedPayload`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from api.webhooks.events import (
+    ConnectionUpdate,
+    Ignored,
+    InboundMessage,
+    MalformedPayload,
+    ParsedWebhook,
+    StatusUpdate,
+    WebhookEvent,
+)
+
+_ASCII_DIGITS = frozenset("0123456789")
+_PHONE_SERVERS = ("s.whatsapp.net", "c.us")
+_MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+# Containers whose `message` holds the real content.
+_WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "deviceSentMessage",
+    "editedMessage",
+)
+# Content keys of a WhatsApp message, in the order they are looked for, and our content type for each.
+_CONTENT_KEYS = {
+    "conversation": "text",
+    "extendedTextMessage": "text",
+    "imageMessage": "image",
+    "videoMessage": "video",
+    "ptvMessage": "video",
+    "audioMessage": "audio",
+    "documentMessage": "document",
+    "stickerMessage": "sticker",
+    "locationMessage": "location",
+    "liveLocationMessage": "location",
+    "contactMessage": "contact",
+    "contactsArrayMessage": "contact",
+    "reactionMessage": "reaction",
+    "listResponseMessage": "text",
+    "buttonsResponseMessage": "text",
+    "templateButtonReplyMessage": "text",
+    "interactiveResponseMessage": "text",
+    "pollCreationMessage": "other",
+    "pollCreationMessageV2": "other",
+    "pollCreationMessageV3": "other",
+    "pollUpdateMessage": "other",
+}
+_MEDIA = frozenset({"image", "video", "audio", "document", "sticker"})
+
+# Message status (normalized: upper case, "_" for separators) -> our status. PENDING (still queued on the phone)
+# and DELETED are not delivery states and are ignored. Some versions send Baileys' numeric codes instead.
+_STATUSES = {
+    "ERROR": "failed",
+    "FAILED": "failed",
+    "SERVER_ACK": "sent",
+    "SENT": "sent",
+    "DELIVERY_ACK": "delivered",
+    "DELIVERED": "delivered",
+    "READ": "read",
+    "PLAYED": "read",
+}
+_NUMERIC_STATUSES = {0: "failed", 2: "sent", 3: "delivered", 4: "read", 5: "read"}
+
+_CONNECTION_STATES = {
+    "open": "connected",
+    "connected": "connected",
+    "connecting": "connecting",
+    "close": "disconnected",
+    "closed": "disconnected",
+    "refused": "disconnected",
+    "disconnected": "disconnected",
+}
+
+
+def parse(payload: object) -> ParsedWebhook:
+    """Parse one Evolution API webhook body (already decoded from JSON)."""
+    if not isinstance(payload, dict):
+        raise MalformedPayload(f"Evolution payload must be a JSON object, got {_kind(payload)}")
+    event_name = payload.get("event")
+    if event_name is None:
+        raise MalformedPayload("Evolution payload has no 'event'")
+    if not isinstance(event_name, str) or not event_name.strip():
+        raise MalformedPayload(f"'event' must be a non-empty string, got {_show(event_name)}")
+    token = _optional_str(payload, "apikey")
+    instance = _optional_str(payload, "instance")
+
+    kind = event_name.strip().lower().replace("_", ".").replace("-", ".")
+    if kind == "messages.upsert":
+        handler = _message
+    elif kind == "messages.update":
+        handler = _status_update
+    elif kind == "connection.update":
+        handler = _connection
+    else:
+        return ParsedWebhook(token=token, instance=instance, events=(Ignored(f"unsupported_event:{event_name}"),))
+
+    data = payload.get("data")
+    if data is None:
+        raise MalformedPayload(f"'{event_name}' event without 'data'")
+    if isinstance(data, dict) and kind == "messages.upsert" and "key" not in data and "messages" in data:
+        data = data["messages"]  # Baileys-style {"messages": [...], "type": "notify"}
+    if isinstance(data, dict):
+        items = [("data", data)]
+    elif isinstance(data, list):
+        items = []
+        for index, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise MalformedPayload(f"data[{index}] must be an object, got {_kind(item)}")
+            items.append((f"data[{index}]", item))
+    else:
+        raise MalformedPayload(f"'data' must be an object or a list of objects, got {_kind(data)}")
+    return ParsedWebhook(token=token, instance=instance, events=tuple(handler(item, path) for path, item in items))
+
+
+# --------------------------------------------------------------------------------------------- messages
+
+
+def _message(data: dict, path: str) -> WebhookEvent:
+    key = data.get("key")
+    if not isinstance(key, dict):
+        raise MalformedPayload(f"{path}.key must be an object, got {_kind(key)}")
+    provider_id = _required_str(key, "id", f"{path}.key.id")
+    remote_jid = _required_str(key, "remoteJid", f"{path}.key.remoteJid")
+    from_me = _bool(key.get("fromMe"), f"{path}.key.fromMe")
+    timestamp = _timestamp_s(data.get("messageTimestamp"), f"{path}.messageTimestamp")
+
+    server = _server(remote_jid)
+    if server in ("broadcast", "newsletter"):
+        return Ignored(f"unsupported_chat:{server}")
+    is_group = server == "g.us" or data.get("isGroup") is True
+
+    if is_group:
+        candidates = [_text(key.get(k)) for k in ("participant", "participantAlt", "participantPn")]
+        candidates.append(_text(data.get("participant")))
+        phone = _first_phone(*candidates) or _group_digits(remote_jid)
+        lid = _first_lid(*candidates)
+    else:
+        candidates = [remote_jid, _text(key.get("remoteJidAlt")), _text(key.get("senderPn"))]
+        phone = _first_phone(*candidates)
+        lid = _first_lid(*candidates, _text(key.get("senderLid")))
+        if phone is None:
+            raise MalformedPayload(
+                f"cannot resolve the customer's phone number: {path}.key.remoteJid is {_show(remote_jid)} "
+                f"and {path}.key.remoteJidAlt holds no phone JID"
+            )
+    name = None if from_me else _text(data.get("pushName"))
+
+    message = data.get("message")
+    if message is None:
+        return Ignored("empty_message")  # e.g. a message the instance could not decrypt (messageStubType)
+    if not isinstance(message, dict):
+        raise MalformedPayload(f"{path}.message must be an object, got {_kind(message)}")
+    s3_url = _text(message.get("mediaUrl")) or _text(data.get("mediaUrl"))
+    message, edited = _unwrap(message)
+    if message is None:
+        return Ignored("unsupported_message:protocolMessage")
+
+    content_key = _content_key(message, _text(data.get("messageType")))
+    content_type = _CONTENT_KEYS.get(content_key or "", "other")
+    raw = message.get(content_key) if content_key else None
+    content = raw if isinstance(raw, dict) else {}
+
+    text: str | None = None
+    media_url = media_mime = None
+    context = content.get("contextInfo") if isinstance(content.get("contextInfo"), dict) else data.get("contextInfo")
+    quoted = _text(context.get("stanzaId")) if isinstance(context, dict) else None
+    if content_key == "conversation":
+        text = _text(raw)
+    elif content_key == "extendedTextMessage":
+        text = _text(content.get("text"))
+    elif content_type in _MEDIA:
+        text = _text(content.get("caption"))
+        media_url = s3_url or _text(content.get("url"))
+        media_mime = _text(content.get("mimetype"))
+    elif content_type == "location":
+        text = _location_text(content)
+    elif content_key == "contactMessage":
+        text = _text(content.get("vcard")) or _text(content.get("displayName"))
+    elif content_key == "contactsArrayMessage":
+        contacts = content.get("contacts") if isinstance(content.get("contacts"), list) else []
+        cards = [_text(c.get("vcard")) or _text(c.get("displayName")) for c in contacts if isinstance(c, dict)]
+        text = "\n".join(c for c in cards if c) or _text(content.get("displayName"))
+    elif content_type == "reaction":
+        text = _text(content.get("text"))
+        reacted = content.get("key")
+        quoted = (_text(reacted.get("id")) if isinstance(reacted, dict) else None) or quoted
+    elif content_key == "listResponseMessage":
+        reply = content.get("singleSelectReply") if isinstance(content.get("singleSelectReply"), dict) else {}
+        text = _text(content.get("title")) or _text(reply.get("selectedRowId"))
+    elif content_key == "buttonsResponseMessage":
+        text = _text(content.get("selectedDisplayText")) or _text(content.get("selectedButtonId"))
+    elif content_key == "templateButtonReplyMessage":
+        text = _text(content.get("selectedDisplayText")) or _text(content.get("selectedId"))
+    elif content_key == "interactiveResponseMessage":
+        body = content.get("body") if isinstance(content.get("body"), dict) else {}
+        text = _text(body.get("text"))
+    elif content_key is not None and content_key.startswith("pollCreationMessage"):
+        text = _text(content.get("name"))
+
+    return InboundMessage(
+        provider_message_id=provider_id,
+        phone=phone,
+        lid=lid,
+        name=name,
+        content_type=content_type,
+        text=text,
+        media_url=media_url,
+        media_mime=media_mime,
+        quoted_provider_id=quoted,
+        timestamp=timestamp,
+        from_me=from_me,
+        sent_by_api=None,
+        is_group=is_group,
+        edited=edited,
+    )
+
+
+def _unwrap(message: dict) -> tuple[dict | None, bool]:
+    """Strip ephemeral/view-once/edit containers; an edit yields its new content and edited=True.
+
+    Returns (None, False) for protocol messages that are not edits (revokes, ephemeral settings, key shares).
+    """
+    edited = False
+    for _ in range(8):  # containers nest at most a few levels deep; bound the walk anyway
+        for wrapper in _WRAPPERS:
+            inner = message.get(wrapper)
+            if isinstance(inner, dict) and isinstance(inner.get("message"), dict):
+                edited = edited or wrapper == "editedMessage"
+                message = inner["message"]
+                break
+        else:
+            protocol = message.get("protocolMessage")
+            if not isinstance(protocol, dict):
+                return message, edited
+            new_content = protocol.get("editedMessage")
+            if not isinstance(new_content, dict):
+                return None, False
+            edited = True
+            message = new_content
+    return message, edited
+
+
+def _content_key(message: dict, message_type: str | None) -> str | None:
+    if message_type in _CONTENT_KEYS and message.get(message_type) is not None:
+        return message_type
+    for key in _CONTENT_KEYS:
+        if message.get(key) is not None:
+            return key
+    return None
+
+
+def _location_text(content: dict) -> str | None:
+    lat, lng = content.get("degreesLatitude"), content.get("degreesLongitude")
+    parts = [_text(content.get("name")), _text(content.get("address"))]
+    if _is_number(lat) and _is_number(lng):
+        parts.append(f"{lat},{lng}")
+    return "\n".join(p for p in parts if p) or None
+
+
+# --------------------------------------------------------------------------------------------- status
+
+
+def _status_update(data: dict, path: str) -> WebhookEvent:
+    message_id = data.get("keyId")
+    id_field = f"{path}.keyId"
+    if message_id is None and isinstance(data.get("key"), dict):  # older shape: {"key": {...}, "update": {...}}
+        message_id, id_field = data["key"].get("id"), f"{path}.key.id"
+    if message_id is None or message_id == "":
+        raise MalformedPayload(f"{path}.keyId is missing (the WhatsApp id of the updated message)")
+    if not isinstance(message_id, str) or not message_id.strip():
+        raise MalformedPayload(f"{id_field} must be a non-empty string, got {_show(message_id)}")
+
+    key = data.get("key") if isinstance(data.get("key"), dict) else {}
+    if data.get("fromMe") is False or key.get("fromMe") is False:
+        # a receipt for a message the customer sent (e.g. the instance read it): not a delivery state of ours
+        return Ignored("status_of_received_message")
+
+    status = data.get("status")
+    if status is None and isinstance(data.get("update"), dict):
+        status = data["update"].get("status")
+    if status is None or status == "":
+        return Ignored("update_without_status")  # e.g. an edit or a poll vote delivered as an update
+    if isinstance(status, int) and not isinstance(status, bool):
+        mapped = _NUMERIC_STATUSES.get(status)
+    elif isinstance(status, str):
+        mapped = _STATUSES.get(status.strip().upper().replace("-", "_").replace(" ", "_"))
+    else:
+        raise MalformedPayload(f"{path}.status must be a string, got {_show(status)}")
+    if mapped is None:
+        return Ignored(f"unsupported_status:{str(status).strip()}")
+    return StatusUpdate(provider_message_ids=(message_id.strip(),), status=mapped)
+
+
+# --------------------------------------------------------------------------------------------- connection
+
+
+def _connection(data: dict, path: str) -> WebhookEvent:
+    state = data.get("state")
+    if state is None:
+        raise MalformedPayload(f"{path}.state is missing")
+    if not isinstance(state, str) or not state.strip():
+        raise MalformedPayload(f"{path}.state must be a non-empty string, got {_show(state)}")
+    mapped = _CONNECTION_STATES.get(state.strip().lower())
+    if mapped is None:
+        return Ignored(f"unsupported_connection_state:{state.strip()}")
+    return ConnectionUpdate(state=mapped)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _optional_str(payload: dict, key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{key} must be a string or null, got {_kind(value)}")
+    return value or None
+
+
+def _required_str(obj: dict, key: str, field: str) -> str:
+    value = obj.get(key)
+    if value is None or value == "":
+        raise MalformedPayload(f"{field} is missing")
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedPayload(f"{field} must be a non-empty string, got {_show(value)}")
+    return value.strip()
+
+
+def _text(value: object) -> str | None:
+    """A non-blank string as is; anything else (missing, empty, wrong type) as None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _bool(value: object, field: str) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise MalformedPayload(f"{field} must be a boolean, got {_show(value)}")
+
+
+def _timestamp_s(value: object, field: str) -> datetime:
+    """Seconds since the epoch: a number, a numeric string, or a protobuf Long ({"low", "high", "unsigned"})."""
+    if value is None or value == "":
+        raise MalformedPayload(f"{field} is missing")
+    number: float | int
+    if isinstance(value, dict):
+        low, high = value.get("low"), value.get("high")
+        if not (isinstance(low, int) and isinstance(high, int)) or isinstance(low, bool) or isinstance(high, bool):
+            raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}")
+        number = (high << 32) | (low & 0xFFFFFFFF) if 0 <= high < 2**32 else -1
+    elif isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}")
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}") from None
+    else:
+        number = value
+    if isinstance(number, float) and not math.isfinite(number):
+        raise MalformedPayload(f"{field} must be a finite number, got {_show(value)}")
+    if not 0 <= number <= _MAX_EPOCH_SECONDS:
+        raise MalformedPayload(f"{field} is out of range: {_show(value)}")
+    return datetime.fromtimestamp(number, tz=UTC)
+
+
+def _server(jid: str) -> str:
+    return jid.rpartition("@")[2].strip().lower() if "@" in jid else ""
+
+
+def _phone(value: str | None) -> str | None:
+    """Digits of a phone JID ("5511...@s.whatsapp.net", "5511...:12@s.whatsapp.net") or a plain number."""
+    if value is None:
+        return None
+    user, at, server = value.partition("@")
+    if at and server.strip().lower() not in _PHONE_SERVERS:
+        return None
+    user = user.partition(":")[0]  # device suffix
+    if not at and not set(user) <= _ASCII_DIGITS | set("+-() ."):
+        return None
+    digits = "".join(c for c in user if c in _ASCII_DIGITS)
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def _first_phone(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if (phone := _phone(candidate)) is not None:
+            return phone
+    return None
+
+
+def _first_lid(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if candidate is not None and _server(candidate) == "lid" and candidate.partition("@")[0].strip():
+            return candidate.strip()
+    return None
+
+
+def _group_digits(jid: str) -> str | None:
+    digits = "".join(c for c in jid.partition("@")[0] if c in _ASCII_DIGITS)
+    return digits or None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def _show(value: object) -> str:
+    """A short rendering of an offending value for error messages (never the whole of a large value)."""
+    if isinstance(value, dict | list):
+        return _kind(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return "a very large number"
+    return repr(value)[:60]

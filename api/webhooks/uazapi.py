@@ -1,0 +1,455 @@
+"""Normalize uazapiGO v2 webhook deliveries into `ParsedWebhook`.
+
+uazapiGO posts a flat envelope: `EventType`, `token`, `instanceName`, `owner`, `BaseUrl`, and the event's own
+keys at the top level (`message` + `chat` for "messages", `instance` for "connection", `event` + `state` +
+`type` for "messages_update"). See ../shared/fixtures/uazapi/ for captured deliveries.
+
+Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
+chat, also when the instance itself sent the message (`fromMe`): the chat's phone comes from `chatid`, or from
+`sender_pn` when the customer writes from an `@lid` address. In a group they describe the participant who wrote.
+The instance owner's own name is never reported as the customer's name.
+
+`provider_message_id` is the bare WhatsApp id (`messageid`), not uazapi's `owner:messageid` (`id`): `quoted`,
+`edited`, `reaction` and the `MessageIDs` of status updates all refer to the bare id.
+
+`parse` is pure and raises only `MalformedPayload`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from api.webhooks.events import (
+    ConnectionUpdate,
+    Ignored,
+    InboundMessage,
+    MalformedPayload,
+    ParsedWebhook,
+    StatusUpdate,
+    WebhookEvent,
+)
+
+_ASCII_DIGITS = frozenset("0123456789")
+_PHONE_SERVERS = ("s.whatsapp.net", "c.us")
+_MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+# messageType (lower-cased) -> our content type. Anything else falls back to `mediaType`/`type`, then "other".
+_MESSAGE_TYPES = {
+    "conversation": "text",
+    "extendedtextmessage": "text",
+    "imagemessage": "image",
+    "videomessage": "video",
+    "ptvmessage": "video",
+    "audiomessage": "audio",
+    "documentmessage": "document",
+    "documentwithcaptionmessage": "document",
+    "stickermessage": "sticker",
+    "locationmessage": "location",
+    "livelocationmessage": "location",
+    "contactmessage": "contact",
+    "contactsarraymessage": "contact",
+    "reactionmessage": "reaction",
+    "listresponsemessage": "text",
+    "buttonsresponsemessage": "text",
+    "templatebuttonreplymessage": "text",
+    "interactiveresponsemessage": "text",
+    "pollcreationmessage": "other",
+    "pollcreationmessagev2": "other",
+    "pollcreationmessagev3": "other",
+    "pollupdatemessage": "other",
+}
+_MEDIA_TYPES = {
+    "image": "image",
+    "video": "video",
+    "gif": "video",
+    "ptv": "video",
+    "audio": "audio",
+    "ptt": "audio",
+    "myaudio": "audio",
+    "document": "document",
+    "sticker": "sticker",
+    "location": "location",
+    "vcard": "contact",
+    "contact": "contact",
+    "contact_array": "contact",
+    "list_response": "text",
+    "buttons_response": "text",
+}
+_CHOICE_TYPES = frozenset(
+    {"listresponsemessage", "buttonsresponsemessage", "templatebuttonreplymessage", "interactiveresponsemessage"}
+)
+
+# Receipt states of "messages_update" (normalized: lower case, no separators) -> our status. Other states
+# (ReadSelf, PlayedSelf: the owner read something on another device; Retry, Sender, Inactive...) are ignored.
+_STATUSES = {
+    "sent": "sent",
+    "serverack": "sent",
+    "delivered": "delivered",
+    "deliveryack": "delivered",
+    "read": "read",
+    "played": "read",
+    "failed": "failed",
+    "error": "failed",
+    "servererror": "failed",
+}
+
+_CONNECTION_STATES = {
+    "connected": "connected",
+    "open": "connected",
+    "connecting": "connecting",
+    "qr": "connecting",
+    "qrcode": "connecting",
+    "pairing": "connecting",
+    "disconnected": "disconnected",
+    "close": "disconnected",
+    "closed": "disconnected",
+    "loggedout": "disconnected",
+    "hibernated": "disconnected",
+}
+
+
+def parse(payload: object) -> ParsedWebhook:
+    """Parse one uazapiGO webhook body (already decoded from JSON)."""
+    if not isinstance(payload, dict):
+        raise MalformedPayload(f"uazapi payload must be a JSON object, got {_kind(payload)}")
+    event_type = payload.get("EventType")
+    if event_type is None:
+        raise MalformedPayload("uazapi payload has no EventType")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise MalformedPayload(f"EventType must be a non-empty string, got {_show(event_type)}")
+    token = _optional_str(payload, "token")
+    instance = _optional_str(payload, "instanceName")
+
+    kind = event_type.strip().lower()
+    event: WebhookEvent
+    if kind == "messages":
+        event = _message(payload)
+    elif kind == "messages_update":
+        event = _status_update(payload)
+    elif kind == "connection":
+        event = _connection(payload)
+    else:
+        event = Ignored(f"unsupported_event:{event_type.strip()}")
+    return ParsedWebhook(token=token, instance=instance, events=(event,))
+
+
+# --------------------------------------------------------------------------------------------- messages
+
+
+def _message(payload: dict) -> WebhookEvent:
+    message = payload.get("message")
+    if message is None:
+        raise MalformedPayload("EventType 'messages' without a 'message' object")
+    if not isinstance(message, dict):
+        raise MalformedPayload(f"'message' must be an object, got {_kind(message)}")
+    chat = payload.get("chat") if isinstance(payload.get("chat"), dict) else {}
+
+    provider_id = _message_id(message)
+    timestamp = _timestamp_ms(message.get("messageTimestamp"), "message.messageTimestamp")
+    from_me = _bool(message.get("fromMe"), "message.fromMe")
+    sent_by_api = _bool(message.get("wasSentByApi"), "message.wasSentByApi", default=None)
+
+    chatid = _text(message.get("chatid")) or _text(chat.get("wa_chatid"))
+    if chatid is not None and _server(chatid) in ("broadcast", "newsletter"):
+        return Ignored(f"unsupported_chat:{_server(chatid)}")
+    is_group = (
+        _bool(message.get("isGroup"), "message.isGroup", default=False)
+        or chat.get("wa_isGroup") is True
+        or (chatid is not None and _server(chatid) == "g.us")
+    )
+
+    sender = _text(message.get("sender"))
+    sender_pn = _text(message.get("sender_pn"))
+    sender_lid = _text(message.get("sender_lid"))
+    if is_group:
+        phone = _first_phone(sender_pn, sender) or _group_digits(chatid)
+        lid = _first_lid(sender, sender_lid)
+        name = None if from_me else _text(message.get("senderName"))
+    else:
+        customer_sender = [] if from_me else [sender_pn, sender]
+        phone = _first_phone(*customer_sender, chatid, _text(chat.get("wa_chatid")), _text(chat.get("phone")))
+        lid = _first_lid(
+            _text(message.get("chatlid")),
+            _text(chat.get("wa_chatlid")),
+            *([] if from_me else [sender, sender_lid]),
+        )
+        # the owner's own name must not become the customer's: for fromMe take the chat's name
+        name = (_text(chat.get("wa_name")) or _text(chat.get("name"))) if from_me else _text(message.get("senderName"))
+    if phone is None:
+        raise MalformedPayload(
+            "cannot resolve the customer's phone number: message.chatid is not a phone JID and "
+            "message.sender_pn is missing"
+        )
+
+    message_type = (_text(message.get("messageType")) or "").lower()
+    content_type = _content_type(message_type, message)
+    content = message.get("content")
+    content_obj = content if isinstance(content, dict) else {}
+    body = _text(message.get("text"))
+
+    text: str | None
+    media_url = media_mime = None
+    context = content_obj.get("contextInfo") if isinstance(content_obj.get("contextInfo"), dict) else {}
+    quoted = _text(message.get("quoted")) or _text(context.get("stanzaID")) or _text(context.get("stanzaId"))
+    if content_type == "text":
+        if message_type in _CHOICE_TYPES or _text(message.get("mediaType")) in ("list_response", "buttons_response"):
+            text = (
+                _text(message.get("vote"))
+                or _text(content_obj.get("selectedDisplayText"))
+                or _text(content_obj.get("title"))
+                or body
+                or _text(message.get("buttonOrListid"))
+            )
+        else:
+            text = body or (_text(content) if isinstance(content, str) else _text(content_obj.get("text")))
+    elif content_type in ("image", "video", "audio", "document", "sticker"):
+        text = _text(content_obj.get("caption")) or body
+        media_url = _text(content_obj.get("URL")) or _text(content_obj.get("url"))
+        media_mime = _text(content_obj.get("mimetype"))
+    elif content_type == "contact":
+        text = body or _text(content_obj.get("vcard")) or _text(content_obj.get("displayName"))
+    elif content_type == "location":
+        text = body or _location_text(content_obj)
+    elif content_type == "reaction":
+        text = body or _text(content_obj.get("text"))
+        reacted_key = content_obj.get("key") if isinstance(content_obj.get("key"), dict) else {}
+        reacted_id = _text(reacted_key.get("ID")) or _text(reacted_key.get("id"))
+        quoted = quoted or _text(message.get("reaction")) or reacted_id
+    else:  # polls and anything unknown
+        text = body or _text(message.get("vote"))
+
+    return InboundMessage(
+        provider_message_id=provider_id,
+        phone=phone,
+        lid=lid,
+        name=name,
+        content_type=content_type,
+        text=text,
+        media_url=media_url,
+        media_mime=media_mime,
+        quoted_provider_id=quoted,
+        timestamp=timestamp,
+        from_me=from_me,
+        sent_by_api=sent_by_api,
+        is_group=is_group,
+        edited=_text(message.get("edited")) is not None or message.get("edited") is True,
+    )
+
+
+def _message_id(message: dict) -> str:
+    for key in ("messageid", "id"):
+        value = message.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise MalformedPayload(f"message.{key} must be a string, got {_kind(value)}")
+        bare = value.rsplit(":", 1)[-1].strip() if key == "id" else value.strip()
+        if bare:
+            return bare
+    raise MalformedPayload("message has no id (message.messageid / message.id)")
+
+
+def _content_type(message_type: str, message: dict) -> str:
+    if message_type in _MESSAGE_TYPES:
+        return _MESSAGE_TYPES[message_type]
+    media_type = (_text(message.get("mediaType")) or "").lower()
+    if media_type in _MEDIA_TYPES:
+        return _MEDIA_TYPES[media_type]
+    if "sticker" in media_type:  # "1p_sticker", "user_created_sticker"...
+        return "sticker"
+    simple = (_text(message.get("type")) or "").lower()
+    if simple in ("text", "reaction"):
+        return simple
+    return "other"
+
+
+def _location_text(content: dict) -> str | None:
+    lat, lng = content.get("degreesLatitude"), content.get("degreesLongitude")
+    parts = [_text(content.get("name")), _text(content.get("address"))]
+    if _is_number(lat) and _is_number(lng):
+        parts.append(f"{lat},{lng}")
+    return "\n".join(p for p in parts if p) or None
+
+
+# --------------------------------------------------------------------------------------------- status
+
+# No "messages_update" capture ships with the fixtures. The shape below is the one uazapiGO v2.1.1 was observed
+# to deliver (a public design spec that captured real traffic, and several public handlers matching on
+# `event.MessageIDs` + `state`/`event.Type`):
+#   {"EventType": "messages_update", "type": "ReadReceipt", "state": "Delivered" | "Read",
+#    "token": ..., "owner": ..., "instanceName": ...,
+#    "event": {"MessageIDs": ["<bare messageid>", ...], "Chat": "...@s.whatsapp.net", "Sender": ...,
+#              "IsFromMe": "False", "IsGroup": "False", "Timestamp": "1785820620", "Type": "Delivered"}}
+# The ids are bare WhatsApp ids (no "owner:" prefix). As a guess for other builds, a flat form found in one
+# unofficial write-up is accepted too: `messageid`/`id` + `status` at the top level or inside `message`.
+# Updates that carry no message ids and are not receipts (e.g. other sub-types) are ignored, not rejected.
+
+
+def _status_update(payload: dict) -> WebhookEvent:
+    update_type = _text(payload.get("type"))
+    event = payload.get("event")
+    ids: tuple[str, ...] = ()
+    state: object = None
+    if isinstance(event, dict) and "MessageIDs" in event:
+        raw_ids = event.get("MessageIDs")
+        if not isinstance(raw_ids, list) or not raw_ids:
+            raise MalformedPayload("event.MessageIDs must be a non-empty list of message ids")
+        if not all(isinstance(i, str) and i.strip() for i in raw_ids):
+            raise MalformedPayload("event.MessageIDs must contain only non-empty strings")
+        bare_ids = [i.strip().rsplit(":", 1)[-1].strip() for i in raw_ids]  # tolerate "owner:id"
+        if not all(bare_ids):
+            raise MalformedPayload("event.MessageIDs contains an empty message id")
+        ids = tuple(dict.fromkeys(bare_ids))
+        state = payload.get("state") if payload.get("state") not in (None, "") else event.get("Type")
+    else:
+        flat = payload.get("message") if isinstance(payload.get("message"), dict) else payload
+        if flat.get("status") not in (None, "") and (flat.get("messageid") or flat.get("id")):
+            ids = (_message_id(flat),)
+            state = flat.get("status")
+    if not ids:
+        if update_type is not None and update_type.lower() == "readreceipt":
+            raise MalformedPayload("ReadReceipt update without event.MessageIDs")
+        return Ignored(f"unsupported_update:{update_type or 'unknown'}")
+    if not isinstance(state, str) or not state.strip():
+        raise MalformedPayload(f"messages_update has no receipt state (state / event.Type), got {_show(state)}")
+    status = _STATUSES.get(_normalize(state))
+    if status is None:
+        return Ignored(f"unsupported_status:{state.strip()}")
+    return StatusUpdate(provider_message_ids=ids, status=status)
+
+
+# --------------------------------------------------------------------------------------------- connection
+
+
+def _connection(payload: dict) -> WebhookEvent:
+    instance = payload.get("instance")
+    state: object = None
+    if isinstance(instance, dict):
+        state = instance.get("status")
+    if state is None:
+        state = payload.get("status")
+    if state is None:
+        raise MalformedPayload("connection event without instance.status")
+    if not isinstance(state, str) or not state.strip():
+        raise MalformedPayload(f"instance.status must be a non-empty string, got {_show(state)}")
+    mapped = _CONNECTION_STATES.get(_normalize(state))
+    if mapped is None:
+        return Ignored(f"unsupported_connection_state:{state.strip()}")
+    return ConnectionUpdate(state=mapped)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _optional_str(payload: dict, key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{key} must be a string, got {_kind(value)}")
+    return value or None
+
+
+def _text(value: object) -> str | None:
+    """A non-blank string as is; anything else (missing, empty, wrong type) as None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _bool(value: object, field: str, default: bool | None = False) -> bool | None:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise MalformedPayload(f"{field} must be a boolean, got {_show(value)}")
+
+
+def _timestamp_ms(value: object, field: str) -> datetime:
+    if value is None or value == "":
+        raise MalformedPayload(f"{field} is missing")
+    number: float | int
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise MalformedPayload(f"{field} must be a number of milliseconds, got {_show(value)}")
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise MalformedPayload(f"{field} must be a number of milliseconds, got {_show(value)}") from None
+    else:
+        number = value
+    if isinstance(number, float) and not math.isfinite(number):
+        raise MalformedPayload(f"{field} must be a finite number, got {_show(value)}")
+    if not 0 <= number <= _MAX_EPOCH_SECONDS * 1000:
+        raise MalformedPayload(f"{field} is out of range: {_show(value)}")
+    return datetime.fromtimestamp(number / 1000, tz=UTC)
+
+
+def _server(jid: str) -> str:
+    return jid.rpartition("@")[2].strip().lower() if "@" in jid else ""
+
+
+def _phone(value: str | None) -> str | None:
+    """Digits of a phone JID ("5511...@s.whatsapp.net", "5511...:12@s.whatsapp.net") or a plain number."""
+    if value is None:
+        return None
+    user, at, server = value.partition("@")
+    if at and server.strip().lower() not in _PHONE_SERVERS:
+        return None
+    user = user.partition(":")[0]  # device suffix
+    if not at and not set(user) <= _ASCII_DIGITS | set("+-() ."):
+        return None
+    digits = "".join(c for c in user if c in _ASCII_DIGITS)
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def _first_phone(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if (phone := _phone(candidate)) is not None:
+            return phone
+    return None
+
+
+def _first_lid(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if candidate is not None and _server(candidate) == "lid" and candidate.partition("@")[0].strip():
+            return candidate.strip()
+    return None
+
+
+def _group_digits(chatid: str | None) -> str | None:
+    if chatid is None:
+        return None
+    digits = "".join(c for c in chatid.partition("@")[0] if c in _ASCII_DIGITS)
+    return digits or None
+
+
+def _normalize(value: str) -> str:
+    return "".join(c for c in value.lower() if c not in " _-")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def _show(value: object) -> str:
+    """A short rendering of an offending value for error messages (never the whole of a large value)."""
+    if isinstance(value, dict | list):
+        return _kind(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return "a very large number"
+    return repr(value)[:60]

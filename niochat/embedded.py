@@ -168,6 +168,11 @@ class EmbeddedPostgres:
 
     def release(self) -> None:
         if self._server is not None:
+            # pgserver stops the server when the last handle goes, but never forgets the handles of processes
+            # that died without letting go (kill -9): drop those first, or the server would run forever.
+            with self._server._lock:
+                handles = self._server.global_process_id_list
+                handles.put([pid for pid in handles.get() if _pid_alive(pid)])
             self._server.cleanup()
             self._server = None
 

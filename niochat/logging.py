@@ -49,8 +49,9 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # pgserver narrates every pg_ctl call at INFO; its warnings and errors still show.
-    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
+    # Chatty libraries: every pg_ctl call, HTTP request and arq job at INFO; their warnings still show.
+    for name in ("pgserver", "httpx", "arq.worker", "arq.jobs"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str | None = None):

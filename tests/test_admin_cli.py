@@ -186,3 +186,23 @@ def test_help_explains_every_command():
         assert command in result.output
     channel_help = CliRunner().invoke(app, ["channel", "create", "--help"])
     assert "webhook URL" in channel_help.output
+
+
+def test_channel_create_registers_the_webhook_with_the_provider(cli, slug):
+    import httpx
+
+    from sandbox.whatsapp import create_app
+    from tests.servers import serving
+
+    with serving(create_app()) as sandbox:
+        httpx.post(f"{sandbox}/sandbox/instances", json={"provider": "uazapi", "instance": "loja2", "token": "tk-1"})
+        result = cli("channel", "create", "--tenant", slug, "--provider", "uazapi", "--base-url", sandbox,
+                     "--instance", "loja2", "--token", "tk-1")
+        assert result.exit_code == 0, result.output
+        assert "webhook registered" in result.output
+        instances = httpx.get(f"{sandbox}/sandbox/instances").json()
+    listed = instances["instances"] if isinstance(instances, dict) else instances
+    registered = [i for i in listed if i["instance"] == "loja2"][0]
+    webhook = registered.get("webhook_url") or registered.get("webhook", {}).get("url")
+    assert webhook.startswith("https://chat.example.com/webhooks/uazapi/")
+    assert webhook.split("/")[-1] in result.output

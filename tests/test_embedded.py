@@ -8,6 +8,7 @@ import time
 
 import httpx
 import psycopg
+import pytest
 import redis
 
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis, Services
@@ -70,10 +71,13 @@ def test_configured_urls_start_nothing(tmp_path, database_url, redis_url):
     assert not (tmp_path / "pgdata").exists() and not (tmp_path / "redis").exists()
 
 
-def test_demo_serves_readyz_and_stops_cleanly_on_ctrl_c(tmp_path):
-    """`niochat demo` on an empty data dir: embedded services, migrations, demo login, /readyz green."""
-    port = free_port()
-    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path / "demo"), "NIOCHAT_API_PORT": str(port)}
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
+    """`niochat demo` on an empty data dir: embedded services, migrations, sandbox, worker, a reply, clean stop."""
+    port, sandbox_port = free_port(), free_port()
+    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path / "demo"), "NIOCHAT_API_PORT": str(port),
+           "NIOCHAT_WA_SANDBOX_PORT": str(sandbox_port), "NIOCHAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "NIOCHAT_DEBOUNCE_SECONDS": "0"}
     for name in ("NIOCHAT_DATABASE_URL", "NIOCHAT_REDIS_URL", "NIOCHAT_WAREHOUSE_URL", "NIOCHAT_SECRET_KEY"):
         env.pop(name, None)
     demo = subprocess.Popen(
@@ -96,8 +100,17 @@ def test_demo_serves_readyz_and_stops_cleanly_on_ctrl_c(tmp_path):
             f"{base}/api/v1/auth/token", data={"username": "admin@demo.local", "password": password}, timeout=10
         )
         assert login.status_code == 200
+        sandbox = f"http://127.0.0.1:{sandbox_port}"
+        httpx.post(f"{sandbox}/sandbox/inbound", timeout=10, json={
+            "instance": "demo-evolution", "from": "5511912345678", "name": "Ana", "text": "oi"}).raise_for_status()
+        for _ in range(100):
+            sent = httpx.get(f"{sandbox}/sandbox/messages", params={"number": "5511912345678"}, timeout=5).json()
+            if sent:
+                break
+            time.sleep(0.1)
+        assert sent and "Provedor Demo" in sent[0]["text"]
     finally:
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(stop_signal)
         output, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output
     assert "admin@demo.local" in output and password in output

@@ -234,3 +234,18 @@ def test_no_payload_ever_gets_a_500(api, channel_keys, junk, drop, replace):
         assert response.status_code < 500, response.text
         response = _post(api, "evolution", channel_keys["evolution"].webhook_key, body)
         assert response.status_code < 500, response.text
+
+
+def test_a_flooding_contact_gets_429_and_its_messages_are_kept_unanswered(api, channel_keys, engine):
+    key = channel_keys["uazapi"].webhook_key
+    statuses = []
+    for index in range(45):
+        payload = _uazapi(messageid=f"WH-FLOOD-{index}", sender_pn="5511955550000@s.whatsapp.net",
+                          chatid="5511955550000@s.whatsapp.net")
+        statuses.append(_post(api, "uazapi", key, payload).status_code)
+    assert statuses[:40] == [200] * 40 and set(statuses[40:]) == {429}
+    with engine.connect() as conn:
+        rows = conn.execute(select(messages.c.status, messages.c.error)
+                            .where(messages.c.provider_message_id.like("WH-FLOOD-%"))).all()
+    assert len(rows) == 45
+    assert sorted(set(rows)) == [("ignored", "rate_limited"), ("received", None)]

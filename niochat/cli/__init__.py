@@ -1,6 +1,7 @@
 """The `niochat` command: the roof that starts every part (see DESIGN.md)."""
 
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -26,9 +27,16 @@ app.command("worker")(workers.worker)
 app.command("sandbox")(workers.sandbox)
 
 
+def _stop_cleanly(signum, frame) -> None:
+    # SIGTERM (docker stop, systemd, `timeout`) gets the same orderly stop as Ctrl-C: servers shut down,
+    # child processes are terminated and the embedded PostgreSQL and Redis released.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     from niochat.metrics import enable_multiprocess
 
+    signal.signal(signal.SIGTERM, _stop_cleanly)
     # Before anything imports prometheus_client: every niochat process shares one metrics directory.
     enable_multiprocess(Path(os.environ.get("NIOCHAT_DATA_DIR", ".niochat")))
     app()

@@ -123,8 +123,9 @@ def channel_create(
         help="Instance token (Uazapi) or apikey (Evolution); stored encrypted",
     ),
     name: str = typer.Option("", help="Display name (defaults to the instance)"),
+    register: bool = typer.Option(True, help="Register the webhook URL with the provider right away"),
 ) -> None:
-    """Connect a WhatsApp number and print the webhook URL to configure on the provider."""
+    """Connect a WhatsApp number, register our webhook with the provider, and print the webhook URL."""
 
     def create(conn: Connection, settings) -> None:
         keyring = Keyring(load_secret_key(settings))
@@ -133,5 +134,27 @@ def channel_create(
         )
         console.print(f"channel created: {created.id}")
         typer.echo(created.webhook_url)
+        if register:
+            _register_webhook(provider, base_url, instance, token, created.webhook_url)
 
     _run(create)
+
+
+def _register_webhook(provider: str, base_url: str, instance: str, token: str, url: str) -> None:
+    import asyncio
+
+    import httpx
+
+    from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
+
+    async def register() -> None:
+        async with httpx.AsyncClient() as http:
+            access = ChannelAccess(provider, base_url.rstrip("/"), instance, token)
+            await client_for(http, access).register_webhook(url)
+
+    try:
+        asyncio.run(register())
+        console.print(f"webhook registered with {provider} at {base_url}")
+    except ProviderError as exc:
+        console.print(f"[yellow]could not register the webhook with {provider}: {exc}[/]\n"
+                      "configure the URL above on the provider yourself")

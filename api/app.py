@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from api.metrics import instrument
 from api.ratelimit import RateLimits
-from api.routes import auth, health
+from api.routes import audit, auth, channels, contacts, conversation_actions, conversations, health, teams, users, ws
+from api.routes import settings as settings_routes
 from api.state import AppState
 from api.webhooks import routes as webhooks
 from niochat.database import async_engine
@@ -56,6 +57,15 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(auth.router, prefix="/api/v1")
+    app.include_router(conversations.router, prefix="/api/v1")
+    app.include_router(conversation_actions.router, prefix="/api/v1")
+    app.include_router(contacts.router, prefix="/api/v1")
+    app.include_router(teams.router, prefix="/api/v1")
+    app.include_router(users.router, prefix="/api/v1")
+    app.include_router(channels.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(settings_routes.router, prefix="/api/v1")
+    app.include_router(ws.router, prefix="/api/v1")
     return app
 
 

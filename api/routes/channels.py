@@ -1,0 +1,86 @@
+"""WhatsApp channels: managers see them with the webhook URL to give the provider; admins add them.
+
+The provider token is encrypted at rest and never returned. Creating a channel commits first, then asks the
+provider to post to our webhook URL; if that fails the channel stays and the response says why.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+from fastapi import APIRouter, Request, status
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import state_of
+from api.engine import audit
+from api.routes.common import Admin, Manager, commit, conflict, is_unique_violation
+from api.schemas.channels import ChannelCreate, ChannelCreated, ChannelOut
+from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
+from niochat.admin import webhook_url
+from niochat.database import tenant_transaction
+from niochat.tables import channels
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+COLUMNS = [channels.c.id, channels.c.provider, channels.c.name, channels.c.base_url, channels.c.instance,
+           channels.c.connection_status, channels.c.connection_changed_at, channels.c.is_active,
+           channels.c.webhook_key, channels.c.created_at]
+REGISTER_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def _channel_out(row, public_url: str) -> ChannelOut:
+    values = dict(row._mapping)
+    key = values.pop("webhook_key")
+    return ChannelOut(**values, webhook_url=webhook_url(public_url, row.provider, key))
+
+
+@router.get("", response_model=list[ChannelOut], summary="Channels with their webhook URLs (manager+)")
+async def list_channels(ctx: Manager, request: Request) -> list[ChannelOut]:
+    public_url = state_of(request).settings.public_url
+    rows = await ctx.conn.execute(select(*COLUMNS).order_by(channels.c.name, channels.c.id))
+    return [_channel_out(row, public_url) for row in rows]
+
+
+async def _register_webhook(body: ChannelCreate, url: str) -> str | None:
+    """None when the provider accepted our URL, else why not."""
+    access = ChannelAccess(body.provider, body.base_url, body.instance, body.token)
+    try:
+        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT) as http:
+            await client_for(http, access).register_webhook(url)
+    except ProviderError as exc:
+        return str(exc)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@router.post("", response_model=ChannelCreated, status_code=status.HTTP_201_CREATED,
+             summary="Add a channel and register its webhook with the provider (admin)")
+async def create_channel(body: ChannelCreate, ctx: Admin, request: Request) -> ChannelCreated:
+    state = state_of(request)
+    try:
+        row = (
+            await ctx.conn.execute(
+                insert(channels).values(
+                    tenant_id=ctx.user.tenant_id, provider=body.provider, name=body.name or body.instance,
+                    base_url=body.base_url, instance=body.instance, token_encrypted=state.keyring.encrypt(body.token),
+                    webhook_key=secrets.token_urlsafe(32),
+                ).returning(*COLUMNS)
+            )
+        ).one()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise conflict(f"there is already a {body.provider} channel for instance '{body.instance}'") from None
+        raise
+    await audit.record(ctx.conn, ctx.user.tenant_id, "channel.create", actor_kind="user", actor_user_id=ctx.user.id,
+                       entity_type="channel", entity_id=row.id, provider=body.provider, instance=body.instance)
+    await commit(ctx)
+    channel = _channel_out(row, state.settings.public_url)
+    error = await _register_webhook(body, channel.webhook_url)
+    async with tenant_transaction(state.engine, ctx.user.tenant_id) as conn:
+        await audit.record(conn, ctx.user.tenant_id, "channel.webhook_register", actor_kind="user",
+                           actor_user_id=ctx.user.id, entity_type="channel", entity_id=row.id,
+                           registered=error is None, error=error)
+    return ChannelCreated(**channel.model_dump(), webhook_registered=error is None, webhook_error=error)

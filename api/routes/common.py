@@ -1,0 +1,77 @@
+"""What the agents' REST routes share: role gates, pagination, date filters, committing before side effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, HTTPException, Query, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.deps import TenantContext, require_role
+from niochat.tables import tenants
+
+MAX_PAGE = 200
+
+# superadmin passes every gate (require_role); admins pass the managers' gate.
+Manager = Annotated[TenantContext, Depends(require_role("manager", "admin"))]
+Admin = Annotated[TenantContext, Depends(require_role("admin"))]
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+Pages = Annotated[Paging, Depends(paging)]
+
+
+async def commit(ctx: TenantContext) -> None:
+    """Commit the request's transaction now: queue jobs, live events and provider calls come after it.
+
+    After this the connection refuses further statements (it would leave the tenant-bound role), so read
+    whatever the response needs first.
+    """
+    await ctx.conn.commit()
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def conflict(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+def is_unique_violation(exc: IntegrityError, constraint: str | None = None) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) != "23505":
+        return False
+    return constraint is None or getattr(getattr(orig, "diag", None), "constraint_name", None) == constraint
+
+
+async def day_bounds(conn: AsyncConnection, first: date | None, last: date | None) -> tuple[datetime | None, ...]:
+    """[first 00:00, day after last 00:00) in the tenant's timezone: the days as the tenant's people mean them."""
+    if first and last and first > last:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the start date is after the end date")
+    zone = ZoneInfo(await conn.scalar(select(tenants.c.timezone)))
+    start = datetime.combine(first, time.min, zone) if first else None
+    end = datetime.combine(last + timedelta(days=1), time.min, zone) if last else None
+    return start, end
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's wildcards in the user's text taken literally (escape character: backslash)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,0 +1,156 @@
+"""What agents do to a conversation: reply, assign, transfer, close, reopen.
+
+Each action runs in the request's tenant transaction (the handoff functions write their own audit entries),
+commits, and only then enqueues the WhatsApp sends and publishes the live event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import CurrentUser, Tenant, TenantContext, state_of
+from api.engine import audit, handoff, live
+from api.engine.handoff import Actor, TransitionError
+from api.engine.outbound import queue_text
+from api.engine.queue import enqueue_send
+from api.routes.common import commit, conflict, is_unique_violation, not_found
+from api.routes.conversation_queries import load_conversation, load_message, visible_to
+from api.schemas.conversations import AssignIn, CloseIn, ConversationOut, MessageOut, ReplyIn, TransferIn
+from niochat.tables import conversations, teams, users
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+ONE_ACTIVE = "conversations_one_active_key"
+
+
+def _actor(user: CurrentUser) -> Actor:
+    return Actor("user", user.id)
+
+
+@contextmanager
+def _transition() -> Iterator[None]:
+    try:
+        yield
+    except TransitionError as exc:
+        raise conflict(str(exc)) from None
+
+
+async def _locked(ctx: TenantContext, conversation_id: uuid.UUID):
+    """The conversation, locked for this transaction, if the user may see it; else 404."""
+    row = (
+        await ctx.conn.execute(
+            select(conversations).where(conversations.c.id == conversation_id, visible_to(ctx.user))
+            .with_for_update(of=conversations)
+        )
+    ).one_or_none()
+    if row is None:
+        raise not_found("conversation")
+    return row
+
+
+async def _active_user(ctx: TenantContext, user_id: uuid.UUID) -> None:
+    is_active = await ctx.conn.scalar(select(users.c.is_active).where(users.c.id == user_id))
+    if is_active is None:
+        raise not_found("user")
+    if not is_active:
+        raise conflict("that user is disabled")
+
+
+async def _changed(request: Request, ctx: TenantContext, conversation_id: uuid.UUID, action: str,
+                   sends: tuple[uuid.UUID, ...] = ()) -> ConversationOut:
+    """Read the result, commit, then tell the worker and the live channel."""
+    result = await load_conversation(ctx.conn, conversation_id)
+    await commit(ctx)
+    state = state_of(request)
+    for message_id in sends:
+        await enqueue_send(state.arq, ctx.user.tenant_id, message_id)
+        await live.publish(state.redis, ctx.user.tenant_id, "message.created", conversation_id=str(conversation_id),
+                           message_id=str(message_id), direction="outbound")
+    await live.publish(state.redis, ctx.user.tenant_id, "conversation.updated", conversation_id=str(conversation_id),
+                       action=action, status=result.status, assignee_id=result.assignee_id, team_id=result.team_id)
+    return result
+
+
+@router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=status.HTTP_201_CREATED,
+             summary="Send a WhatsApp message as the agent (takes the conversation if nobody has it)")
+async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request: Request) -> MessageOut:
+    conv = await _locked(ctx, conversation_id)
+    if conv.status == "closed":
+        raise conflict("conversation is closed; reopen it first")
+    if conv.status in ("bot", "waiting") or conv.assignee_id is None:
+        with _transition():
+            await handoff.assign(ctx.conn, conv.id, ctx.user.id, actor=_actor(ctx.user))
+    message_id = await queue_text(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, body.text,
+                                  sender_kind="agent", sender_user_id=ctx.user.id)
+    await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.reply", actor_kind="user",
+                       actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id,
+                       message_id=message_id)
+    message = await load_message(ctx.conn, message_id)
+    await _changed(request, ctx, conv.id, "reply", sends=(message_id,))
+    return message
+
+
+@router.post("/{conversation_id}/assign", response_model=ConversationOut,
+             summary="Assign to an agent (agents may only take conversations themselves)")
+async def assign(conversation_id: uuid.UUID, body: AssignIn, ctx: Tenant, request: Request) -> ConversationOut:
+    if ctx.user.role == "agent" and body.user_id != ctx.user.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents can only assign conversations to themselves")
+    conv = await _locked(ctx, conversation_id)
+    await _active_user(ctx, body.user_id)
+    with _transition():
+        await handoff.assign(ctx.conn, conv.id, body.user_id, actor=_actor(ctx.user))
+    return await _changed(request, ctx, conv.id, "assign")
+
+
+@router.post("/{conversation_id}/transfer", response_model=ConversationOut,
+             summary="Transfer to a team's queue (or the general queue), or straight to an agent")
+async def transfer(conversation_id: uuid.UUID, body: TransferIn, ctx: Tenant, request: Request) -> ConversationOut:
+    conv = await _locked(ctx, conversation_id)
+    actor = _actor(ctx.user)
+    reason = body.reason or "transfer"
+    sends: tuple[uuid.UUID, ...] = ()
+    if body.user_id is not None:
+        await _active_user(ctx, body.user_id)
+        with _transition():
+            await handoff.assign(ctx.conn, conv.id, body.user_id, actor=actor)
+        await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.transfer", actor_kind="user",
+                           actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id,
+                           assignee_id=body.user_id, reason=reason)
+    else:
+        if body.team_id is not None and not await ctx.conn.scalar(select(teams.c.id).where(teams.c.id == body.team_id)):
+            raise not_found("team")
+        with _transition():
+            notice = await handoff.to_queue(ctx.conn, conv.id, actor=actor, reason=reason, team_id=body.team_id)
+        message_id = await queue_text(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, notice, sender_kind="bot")
+        sends = (message_id,) if message_id else ()
+    return await _changed(request, ctx, conv.id, "transfer", sends=sends)
+
+
+@router.post("/{conversation_id}/close", response_model=ConversationOut, summary="Close the conversation")
+async def close(
+    conversation_id: uuid.UUID, ctx: Tenant, request: Request, body: CloseIn | None = None
+) -> ConversationOut:
+    conv = await _locked(ctx, conversation_id)
+    with _transition():
+        await handoff.close(ctx.conn, conv.id, actor=_actor(ctx.user), reason=body.reason if body else None)
+    return await _changed(request, ctx, conv.id, "close")
+
+
+@router.post("/{conversation_id}/reopen", response_model=ConversationOut,
+             summary="Reopen a closed conversation, assigned to whoever reopens it")
+async def reopen(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> ConversationOut:
+    conv = await _locked(ctx, conversation_id)
+    try:
+        with _transition():
+            await handoff.reopen(ctx.conn, conv.id, actor=_actor(ctx.user))
+    except IntegrityError as exc:
+        if is_unique_violation(exc, ONE_ACTIVE):
+            raise conflict("the contact already has another active conversation on this channel") from None
+        raise
+    return await _changed(request, ctx, conv.id, "reopen")

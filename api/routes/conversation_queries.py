@@ -1,0 +1,63 @@
+"""Who may see which conversation, and the queries that turn rows into the API's shapes."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from api.deps import CurrentUser
+from api.schemas.conversations import ContactBrief, ConversationOut, MessageOut
+from niochat.tables import contacts, conversations, messages, team_members, teams, users
+
+
+def visible_to(user: CurrentUser) -> ColumnElement[bool]:
+    """Managers and admins see the whole tenant. An agent sees what is assigned to them, plus the waiting
+    queues of their teams and the waiting conversations no team owns."""
+    if user.role != "agent":
+        return true()
+    my_teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+    return or_(
+        conversations.c.assignee_id == user.id,
+        and_(
+            conversations.c.status == "waiting",
+            or_(conversations.c.team_id.is_(None), conversations.c.team_id.in_(my_teams)),
+        ),
+    )
+
+
+def conversation_select() -> Select:
+    assignee = users.alias("assignee")
+    return (
+        select(
+            conversations,
+            contacts.c.name.label("contact_name"),
+            contacts.c.phone.label("contact_phone"),
+            assignee.c.name.label("assignee_name"),
+            teams.c.name.label("team_name"),
+        )
+        .join(contacts, contacts.c.id == conversations.c.contact_id)
+        .outerjoin(assignee, assignee.c.id == conversations.c.assignee_id)
+        .outerjoin(teams, teams.c.id == conversations.c.team_id)
+    )
+
+
+def conversation_out(row) -> ConversationOut:
+    values = dict(row._mapping)
+    contact = ContactBrief(id=values["contact_id"], name=values.pop("contact_name"), phone=values.pop("contact_phone"))
+    return ConversationOut.model_validate({**values, "contact": contact})
+
+
+async def load_conversation(conn: AsyncConnection, conversation_id: uuid.UUID) -> ConversationOut:
+    row = (await conn.execute(conversation_select().where(conversations.c.id == conversation_id))).one()
+    return conversation_out(row)
+
+
+MESSAGE_COLUMNS = [getattr(messages.c, name) for name in MessageOut.model_fields]
+
+
+async def load_message(conn: AsyncConnection, message_id: uuid.UUID) -> MessageOut:
+    row = (await conn.execute(select(*MESSAGE_COLUMNS).where(messages.c.id == message_id))).one()
+    return MessageOut.model_validate(dict(row._mapping))

@@ -1,0 +1,83 @@
+"""Reading conversations: the filtered list, one conversation, its messages. Actions are in conversation_actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from api.deps import Tenant
+from api.routes.common import Pages, day_bounds, not_found
+from api.routes.conversation_queries import MESSAGE_COLUMNS, conversation_out, conversation_select, visible_to
+from api.schemas.common import Page
+from api.schemas.conversations import ConversationOut, MessageOut
+from niochat.tables import conversations, messages
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+Status = Literal["bot", "waiting", "open", "closed"]  # niochat.tables.conversations.STATUSES
+
+
+@router.get("", response_model=Page[ConversationOut], summary="Conversations, newest activity first")
+async def list_conversations(
+    ctx: Tenant,
+    pages: Pages,
+    status: Annotated[Status | None, Query()] = None,
+    assignee_id: Annotated[uuid.UUID | None, Query()] = None,
+    team_id: Annotated[uuid.UUID | None, Query()] = None,
+    contact_id: Annotated[uuid.UUID | None, Query()] = None,
+    created_from: Annotated[date | None, Query(description="First day (tenant's timezone), inclusive")] = None,
+    created_to: Annotated[date | None, Query(description="Last day (tenant's timezone), inclusive")] = None,
+) -> Page[ConversationOut]:
+    """Agents see their own conversations and the waiting queues of their teams; managers see everything."""
+    start, end = await day_bounds(ctx.conn, created_from, created_to)
+    where = [visible_to(ctx.user)]
+    for column, value in (
+        (conversations.c.status, status), (conversations.c.assignee_id, assignee_id),
+        (conversations.c.team_id, team_id), (conversations.c.contact_id, contact_id),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if start is not None:
+        where.append(conversations.c.created_at >= start)
+    if end is not None:
+        where.append(conversations.c.created_at < end)
+    total = await ctx.conn.scalar(select(func.count()).select_from(conversations).where(*where))
+    activity = func.coalesce(conversations.c.last_message_at, conversations.c.created_at)
+    rows = await ctx.conn.execute(
+        conversation_select().where(*where).order_by(activity.desc(), conversations.c.id.desc())
+        .limit(pages.limit).offset(pages.offset)
+    )
+    return Page(items=[conversation_out(row) for row in rows], total=total, limit=pages.limit, offset=pages.offset)
+
+
+async def _visible_or_404(ctx, conversation_id: uuid.UUID):
+    row = (
+        await ctx.conn.execute(
+            conversation_select().where(conversations.c.id == conversation_id, visible_to(ctx.user))
+        )
+    ).one_or_none()
+    if row is None:
+        raise not_found("conversation")
+    return row
+
+
+@router.get("/{conversation_id}", response_model=ConversationOut, summary="One conversation")
+async def get_conversation(conversation_id: uuid.UUID, ctx: Tenant) -> ConversationOut:
+    return conversation_out(await _visible_or_404(ctx, conversation_id))
+
+
+@router.get("/{conversation_id}/messages", response_model=Page[MessageOut], summary="Its messages, oldest first")
+async def list_messages(conversation_id: uuid.UUID, ctx: Tenant, pages: Pages) -> Page[MessageOut]:
+    await _visible_or_404(ctx, conversation_id)
+    where = messages.c.conversation_id == conversation_id
+    total = await ctx.conn.scalar(select(func.count()).select_from(messages).where(where))
+    rows = await ctx.conn.execute(
+        select(*MESSAGE_COLUMNS).where(where).order_by(messages.c.created_at, messages.c.id)
+        .limit(pages.limit).offset(pages.offset)
+    )
+    items = [MessageOut.model_validate(dict(row._mapping)) for row in rows]
+    return Page(items=items, total=total, limit=pages.limit, offset=pages.offset)

@@ -1,0 +1,130 @@
+"""Tenant settings (admin): persona, business hours, reopen window and timezone in the tenant row; the model
+in ai_configs and the SGP connection in sgp_configs, one row per tenant each.
+
+Secrets are encrypted with the keyring and never returned; the audit entry names the changed keys only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.deps import TenantContext, state_of
+from api.engine import audit
+from api.engine.hours import DEFAULT_HOURS
+from api.routes.common import Admin, commit
+from api.schemas.settings import (
+    AiSettingsOut,
+    Persona,
+    SettingsOut,
+    SettingsPatch,
+    SgpSettingsOut,
+)
+from niochat.secrets import Keyring
+from niochat.tables import ai_configs, sgp_configs, tenants
+
+router = APIRouter(prefix="/settings", tags=["settings"])
+
+# Write-only request fields -> the column holding them encrypted.
+SECRETS = {"api_key": "api_key_encrypted", "token": "token_encrypted"}
+REQUIRED_ON_CREATE = {"ai": ("base_url", "model"), "sgp": ("base_url", "app", "token")}
+
+
+async def _read(conn: AsyncConnection) -> SettingsOut:
+    tenant = (await conn.execute(select(tenants.c.timezone, tenants.c.settings))).one()
+    stored = tenant.settings or {}
+    ai = (await conn.execute(select(ai_configs))).one_or_none()
+    sgp = (await conn.execute(select(sgp_configs))).one_or_none()
+    return SettingsOut(
+        persona=Persona(**(stored.get("persona") or {})),
+        business_hours=stored.get("business_hours") or DEFAULT_HOURS,
+        reopen_window_minutes=int(stored.get("reopen_window_minutes") or 0),
+        timezone=tenant.timezone,
+        ai=None if ai is None else AiSettingsOut(
+            base_url=ai.base_url, model=ai.model, api_key_set=ai.api_key_encrypted is not None,
+            timeout_seconds=ai.timeout_seconds, temperature=ai.temperature, is_active=ai.is_active,
+        ),
+        sgp=None if sgp is None else SgpSettingsOut(
+            base_url=sgp.base_url, app=sgp.app, token_set=bool(sgp.token_encrypted),
+            timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active,
+        ),
+    )
+
+
+async def _save_tenant(conn: AsyncConnection, patch: SettingsPatch) -> list[str]:
+    tenant = (await conn.execute(select(tenants.c.settings).with_for_update())).one()
+    stored: dict[str, Any] = dict(tenant.settings or {})
+    changed = []
+    if patch.persona is not None:
+        persona = patch.persona.model_dump(exclude_unset=True)
+        stored["persona"] = {**(stored.get("persona") or {}), **persona}
+        changed += [f"persona.{key}" for key in persona]
+    if "business_hours" in patch.model_fields_set:
+        if patch.business_hours is None:
+            stored.pop("business_hours", None)
+        else:
+            stored["business_hours"] = patch.business_hours.model_dump()
+        changed.append("business_hours")
+    if patch.reopen_window_minutes is not None:
+        stored["reopen_window_minutes"] = patch.reopen_window_minutes
+        changed.append("reopen_window_minutes")
+    values: dict[str, Any] = {}
+    if changed:
+        values["settings"] = stored
+    if patch.timezone is not None:
+        values["timezone"] = patch.timezone
+        changed.append("timezone")
+    if values:
+        await conn.execute(update(tenants).values(**values))
+    return changed
+
+
+async def _save_config(ctx: TenantContext, keyring: Keyring, name: str, table: Table, given: dict) -> list[str]:
+    """Merge the given fields into the tenant's one row of `table`, creating it when the required ones are there."""
+    changed = [f"{name}.{key}" for key in given]
+    values = {}
+    for key, value in given.items():
+        if key in SECRETS:  # null removes a secret (only the model's key may be null)
+            values[SECRETS[key]] = None if value is None else keyring.encrypt(value)
+        else:
+            values[key] = value
+    exists = await ctx.conn.scalar(select(table.c.id).with_for_update())
+    if exists is not None:
+        if values:
+            await ctx.conn.execute(update(table).values(**values))
+        return changed
+    missing = [key for key in REQUIRED_ON_CREATE[name] if given.get(key) is None]
+    if missing:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"{name} is not configured yet: give {', '.join(f'{name}.{key}' for key in missing)} to set it up",
+        )
+    statement = insert(table).values(tenant_id=ctx.user.tenant_id, **values)
+    await ctx.conn.execute(statement.on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values))
+    return changed
+
+
+@router.get("", response_model=SettingsOut, summary="The tenant's settings; secrets only as *_set flags (admin)")
+async def get_settings(ctx: Admin) -> SettingsOut:
+    return await _read(ctx.conn)
+
+
+@router.patch("", response_model=SettingsOut, summary="Change some settings (admin)")
+async def patch_settings(patch: SettingsPatch, ctx: Admin, request: Request) -> SettingsOut:
+    keyring = state_of(request).keyring
+    changed = await _save_tenant(ctx.conn, patch)
+    if patch.ai is not None:
+        changed += await _save_config(ctx, keyring, "ai", ai_configs, patch.ai.model_dump(exclude_unset=True))
+    if patch.sgp is not None:
+        changed += await _save_config(ctx, keyring, "sgp", sgp_configs, patch.sgp.model_dump(exclude_unset=True))
+    if changed:
+        await audit.record(ctx.conn, ctx.user.tenant_id, "settings.update", actor_kind="user",
+                           actor_user_id=ctx.user.id, entity_type="tenant", entity_id=ctx.user.tenant_id,
+                           changed=",".join(changed))
+    result = await _read(ctx.conn)
+    await commit(ctx)
+    return result

@@ -1,0 +1,108 @@
+"""WebSocket /api/v1/ws?token=<bearer>: the tenant's live events, as JSON text frames.
+
+Events come from Redis pub/sub (api.engine.live), so a client connected to any API process gets the events
+caused by every process and worker. The first frame is `{"type": "ready"}` once subscribed. A bad, expired or
+disabled user's token is refused with close code 4401; the token is checked again every REAUTH_SECONDS, so a
+disabled user's open socket closes too. Events carry ids and statuses only, never message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+
+from fastapi import APIRouter, WebSocket
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
+
+from api.engine.live import events_channel
+from api.security import InvalidToken, decode_token
+from api.state import AppState
+from niochat.database import tenant_transaction
+from niochat.logging import get_logger
+from niochat.tables import tenants, users
+
+router = APIRouter(tags=["live"])
+log = get_logger(__name__)
+
+UNAUTHORIZED = 4401
+REAUTH_SECONDS = 60.0
+POLL_SECONDS = 1.0
+
+
+async def _tenant_of(state: AppState, token: str | None) -> uuid.UUID | None:
+    """The token's tenant if it is valid and its user and tenant are active; else None."""
+    if not token:
+        return None
+    try:
+        claims = decode_token(state.keyring, token)
+    except InvalidToken:
+        return None
+    async with tenant_transaction(state.engine, claims.tenant_id) as conn:
+        found = await conn.scalar(
+            select(users.c.id)
+            .join(tenants, tenants.c.id == users.c.tenant_id)
+            .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active)
+        )
+    return claims.tenant_id if found else None
+
+
+async def _forward(websocket: WebSocket, pubsub: PubSub, state: AppState, token: str) -> int:
+    """Send each event until the token stops being good (returns the close code to use)."""
+    checked = time.monotonic()
+    while True:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
+        if message and message.get("type") == "message":
+            data = message["data"]
+            await websocket.send_text(data.decode() if isinstance(data, bytes) else str(data))
+        if time.monotonic() - checked >= REAUTH_SECONDS:
+            if await _tenant_of(state, token) is None:
+                return UNAUTHORIZED
+            checked = time.monotonic()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, to notice when it goes away."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
+        await websocket.close(code, reason)
+
+
+@router.websocket("/ws", name="live_events")
+async def live_events(websocket: WebSocket, token: str | None = None) -> None:
+    state: AppState = websocket.app.state.niochat
+    await websocket.accept()  # accept first: a close code only reaches the client on an open socket
+    tenant_id = await _tenant_of(state, token)
+    if tenant_id is None:
+        await _close(websocket, UNAUTHORIZED, "invalid or expired token, or user disabled")
+        return
+    pubsub = state.redis.pubsub(ignore_subscribe_messages=True)
+    tasks: list[asyncio.Task] = []
+    try:
+        await pubsub.subscribe(events_channel(tenant_id))
+        await websocket.send_text(json.dumps({"type": "ready", "tenant_id": str(tenant_id)}))
+        forwarder = asyncio.create_task(_forward(websocket, pubsub, state, token))
+        tasks = [forwarder, asyncio.create_task(_until_disconnect(websocket))]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if forwarder in done:
+            await _close(websocket, forwarder.result(), "token no longer valid")  # re-raises its error
+    except (WebSocketDisconnect, RuntimeError):  # the client went away mid-send
+        pass
+    except (RedisError, OSError) as exc:
+        log.warning("live events stopped", error=type(exc).__name__)
+        await _close(websocket, 1011, "live events unavailable; reconnect")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.aclose()

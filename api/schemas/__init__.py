@@ -1,0 +1,1 @@
+"""Request and response bodies of the agents' REST API (apart from the tables, as FastAPI's template does)."""

@@ -1,0 +1,82 @@
+"""Conversations, their messages, and the agent actions on them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ContactBrief(BaseModel):
+    id: uuid.UUID
+    name: str | None
+    phone: str
+
+
+class ConversationOut(BaseModel):
+    id: uuid.UUID
+    status: str = Field(description="bot | waiting | open | closed")
+    channel_id: uuid.UUID
+    contact: ContactBrief
+    assignee_id: uuid.UUID | None
+    assignee_name: str | None
+    team_id: uuid.UUID | None
+    team_name: str | None
+    handoff_reason: str | None
+    close_reason: str | None
+    closed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    first_bot_reply_at: datetime | None
+    first_human_reply_at: datetime | None
+    handoff_at: datetime | None
+    assigned_at: datetime | None
+    closed_at: datetime | None
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    direction: str = Field(description="inbound | outbound")
+    sender_kind: str = Field(description="customer | bot | agent | system")
+    sender_user_id: uuid.UUID | None
+    content_type: str
+    text: str | None
+    media_url: str | None
+    media_mime: str | None
+    status: str
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    provider_timestamp: datetime | None
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    text: str = Field(min_length=1, max_length=4096, description="What the customer receives on WhatsApp")
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: uuid.UUID = Field(description="The agent to assign (agents may only assign themselves)")
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    team_id: uuid.UUID | None = Field(None, description="Put the conversation in this team's waiting queue")
+    user_id: uuid.UUID | None = Field(None, description="Hand the conversation straight to this agent")
+    reason: str | None = Field(None, max_length=500)
+
+    @model_validator(mode="after")
+    def one_target(self) -> TransferIn:
+        if self.team_id is not None and self.user_id is not None:
+            raise ValueError("give team_id (to a team queue) or user_id (to an agent), not both")
+        return self
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str | None = Field(None, max_length=500)

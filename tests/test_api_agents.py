@@ -1,0 +1,702 @@
+"""The agents' REST API and live WebSocket over real HTTP, on real PostgreSQL and Redis.
+
+Each test builds its own tenant (a "desk"): an agent of team suporte, an agent of team financeiro, a manager
+and an admin, with conversations in every status; tokens are issued directly (no login rate limits).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import delete, insert, select, update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
+
+from api.app import create_app
+from api.security import issue_token
+from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI
+from niochat import admin
+from niochat.embedded import ServiceUrls
+from niochat.secrets import Keyring
+from niochat.settings import Settings
+from niochat.tables import (
+    ai_configs,
+    audit_log,
+    channels,
+    contacts,
+    conversations,
+    messages,
+    sgp_configs,
+    team_members,
+    tenants,
+    users,
+)
+from niochat.tables.tenancy import ROLES
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, TenantRows, full_tenant
+from tests.servers import free_port, serving
+
+KEYRING = Keyring(TEST_SECRET)
+
+
+def _settings(tmp_path_factory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("api"), secret_key=TEST_SECRET, _env_file=None)
+
+
+@pytest.fixture(scope="module")
+def urls(database_url, redis_url) -> ServiceUrls:
+    return ServiceUrls(database_url, database_url, redis_url)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, urls):
+    with serving(create_app(_settings(tmp_path_factory), urls)) as base_url:
+        with httpx.Client(base_url=base_url, timeout=20) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def queue(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@dataclass
+class Desk:
+    """One tenant with its people and helpers to call the API as each of them."""
+
+    api: httpx.Client
+    rows: TenantRows
+    channel_id: uuid.UUID
+    team_id: uuid.UUID  # suporte: agent is a member
+    other_team_id: uuid.UUID  # financeiro: agent2 is a member
+    people: dict[str, uuid.UUID] = field(default_factory=dict)  # agent, agent2, manager, admin
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.rows.tenant_id
+
+    def headers(self, who: str) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, who: str, path: str, **kwargs) -> httpx.Response:
+        return self.api.get(f"/api/v1{path}", headers=self.headers(who), **kwargs)
+
+    def post(self, who: str, path: str, body: dict | None = None) -> httpx.Response:
+        return self.api.post(f"/api/v1{path}", headers=self.headers(who), json=body)
+
+    def patch(self, who: str, path: str, body: dict) -> httpx.Response:
+        return self.api.patch(f"/api/v1{path}", headers=self.headers(who), json=body)
+
+
+def _token(user_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
+    return issue_token(KEYRING, user_id, tenant_id, 60)
+
+
+@pytest.fixture
+def desk(api, engine) -> Desk:
+    with engine.begin() as conn:
+        rows = full_tenant(conn)
+        other_team = admin.create_team(conn, rows.slug, "financeiro", "Financeiro")
+        people = {"agent": rows.ids["users"][0]}
+        for who, role in (("agent2", "agent"), ("manager", "manager"), ("admin", "admin")):
+            people[who] = admin.create_user(conn, rows.slug, f"{who}@{rows.slug}.test", who.title(), PASSWORD, role)
+        conn.execute(
+            insert(team_members).values(tenant_id=rows.tenant_id, team_id=other_team, user_id=people["agent2"])
+        )
+    desk = Desk(api, rows, rows.ids["channels"][0], rows.ids["teams"][0], other_team, people)
+    desk.tokens = {who: _token(user_id, rows.tenant_id) for who, user_id in people.items()}
+    return desk
+
+
+def _conversation(engine, desk: Desk, status: str, *, assignee: str | None = None, team: str | None = None,
+                  phone: str | None = None, name: str = "Cliente", contact_id: uuid.UUID | None = None,
+                  **values) -> uuid.UUID:
+    """A conversation (and, unless given, a new contact) inserted as the operator would find it."""
+    with engine.begin() as conn:
+        if contact_id is None:
+            contact_id = conn.execute(
+                insert(contacts).values(tenant_id=desk.tenant_id, phone=phone or f"55119{secrets.randbelow(10**8):08d}",
+                                        name=name).returning(contacts.c.id)
+            ).scalar_one()
+        team_id = {"suporte": desk.team_id, "financeiro": desk.other_team_id, None: None}[team]
+        return conn.execute(
+            insert(conversations).values(
+                tenant_id=desk.tenant_id, channel_id=desk.channel_id, contact_id=contact_id, status=status,
+                assignee_id=desk.people[assignee] if assignee else None, team_id=team_id, **values,
+            ).returning(conversations.c.id)
+        ).scalar_one()
+
+
+def _ids(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return {item["id"] for item in (body["items"] if isinstance(body, dict) else body)}
+
+
+def _audit(engine, desk: Desk, action: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(audit_log).where(audit_log.c.tenant_id == desk.tenant_id, audit_log.c.action == action)
+            .order_by(audit_log.c.created_at)
+        ).all()
+
+
+def _row(engine, table, row_id):
+    with engine.connect() as conn:
+        return conn.execute(select(table).where(table.c.id == row_id)).one()
+
+
+# --- conversations: reading -------------------------------------------------------------------------------
+
+
+def test_agents_see_their_own_and_their_teams_queue_managers_see_everything(desk, engine):
+    closed_mine = desk.rows.ids["conversations"][0]  # full_tenant: closed, assigned to agent, team suporte
+    mine = _conversation(engine, desk, "open", assignee="agent", team="suporte")
+    team_queue = _conversation(engine, desk, "waiting", team="suporte")
+    other_queue = _conversation(engine, desk, "waiting", team="financeiro")
+    general_queue = _conversation(engine, desk, "waiting")
+    with_bot = _conversation(engine, desk, "bot")
+    others = _conversation(engine, desk, "open", assignee="agent2", team="financeiro")
+    everything = {closed_mine, mine, team_queue, other_queue, general_queue, with_bot, others}
+
+    assert _ids(desk.get("agent", "/conversations")) == {str(i) for i in (closed_mine, mine, team_queue, general_queue)}
+    assert _ids(desk.get("agent2", "/conversations")) == {str(i) for i in (other_queue, general_queue, others)}
+    for who in ("manager", "admin"):
+        assert _ids(desk.get(who, "/conversations")) == {str(i) for i in everything}
+
+    assert desk.get("agent", f"/conversations/{mine}").json()["contact"]["name"] == "Cliente"
+    for hidden in (with_bot, other_queue, others):
+        assert desk.get("agent", f"/conversations/{hidden}").status_code == 404
+        assert desk.get("agent", f"/conversations/{hidden}/messages").status_code == 404
+        assert desk.get("manager", f"/conversations/{hidden}").status_code == 200
+    assert desk.get("agent", "/conversations/not-a-uuid").status_code == 422
+    assert desk.get("agent", f"/conversations/{uuid.uuid4()}").status_code == 404
+    assert desk.api.get("/api/v1/conversations").status_code == 401
+
+
+def test_conversation_filters_order_and_pages(desk, engine):
+    now = datetime.now(UTC)
+    old = _conversation(engine, desk, "open", assignee="agent", team="suporte",
+                        created_at=datetime(2025, 3, 10, 15, tzinfo=UTC), last_message_at=now - timedelta(hours=3))
+    recent = _conversation(engine, desk, "waiting", team="financeiro", name="Maria",
+                           created_at=datetime(2025, 3, 12, 15, tzinfo=UTC), last_message_at=now - timedelta(minutes=1))
+    middle = _conversation(engine, desk, "open", assignee="agent2",
+                           created_at=datetime(2025, 3, 11, 15, tzinfo=UTC), last_message_at=now - timedelta(hours=1))
+
+    def listed(**params) -> list[str]:
+        response = desk.get("manager", "/conversations", params=params)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed(created_from="2025-03-10", created_to="2025-03-12") == [str(recent), str(middle), str(old)]
+    assert listed(status="open", created_from="2025-03-10", created_to="2025-03-12") == [str(middle), str(old)]
+    assert listed(assignee_id=str(desk.people["agent2"])) == [str(middle)]
+    assert listed(team_id=str(desk.other_team_id)) == [str(recent)]
+    contact = _row(engine, conversations, recent).contact_id
+    assert listed(contact_id=str(contact)) == [str(recent)]
+    assert listed(created_from="2025-03-11", created_to="2025-03-11") == [str(middle)]
+    page = desk.get("manager", "/conversations", params={"created_from": "2025-03-10", "created_to": "2025-03-12",
+                                                         "limit": 2, "offset": 1}).json()
+    assert page["total"] == 3 and page["limit"] == 2 and [i["id"] for i in page["items"]] == [str(middle), str(old)]
+    for bad in ({"limit": 201}, {"limit": 0}, {"offset": -1}, {"status": "lost"}, {"assignee_id": "nope"},
+                {"created_from": "yesterday"}, {"created_from": "2025-03-12", "created_to": "2025-03-10"}):
+        assert desk.get("manager", "/conversations", params=bad).status_code == 422, bad
+
+
+def test_messages_come_oldest_first(desk, engine):
+    conversation_id = _conversation(engine, desk, "open", assignee="agent")
+    base = datetime(2025, 5, 1, 12, tzinfo=UTC)
+    with engine.begin() as conn:
+        for minute, text in ((2, "terceira"), (0, "primeira"), (1, "segunda")):
+            conn.execute(insert(messages).values(
+                tenant_id=desk.tenant_id, conversation_id=conversation_id, channel_id=desk.channel_id,
+                direction="inbound", sender_kind="customer", text=text, status="processed",
+                created_at=base + timedelta(minutes=minute),
+            ))
+    body = desk.get("agent", f"/conversations/{conversation_id}/messages").json()
+    assert [m["text"] for m in body["items"]] == ["primeira", "segunda", "terceira"] and body["total"] == 3
+    assert [m["text"] for m in desk.get("agent", f"/conversations/{conversation_id}/messages",
+                                        params={"limit": 1, "offset": 1}).json()["items"]] == ["segunda"]
+
+
+# --- conversations: actions -------------------------------------------------------------------------------
+
+
+def test_reply_queues_an_agent_message_and_takes_the_conversation(desk, engine, queue):
+    conversation_id = _conversation(engine, desk, "waiting", team="suporte")
+    response = desk.post("agent", f"/conversations/{conversation_id}/reply", {"text": "  Olá, sou o Agente!  "})
+    assert response.status_code == 201, response.text
+    message = response.json()
+    stored = _row(engine, messages, uuid.UUID(message["id"]))
+    assert (stored.direction, stored.sender_kind, stored.status, stored.text) == (
+        "outbound", "agent", "queued", "Olá, sou o Agente!")
+    assert stored.sender_user_id == desk.people["agent"] and stored.conversation_id == conversation_id
+    conversation = _row(engine, conversations, conversation_id)
+    assert conversation.status == "open" and conversation.assignee_id == desk.people["agent"]
+    assert conversation.first_human_reply_at is not None and conversation.last_message_at is not None
+    assert queue.exists(f"arq:job:send:{message['id']}"), "the send job is enqueued after commit"
+    reply_audit = _audit(engine, desk, "conversation.reply")
+    assert [(a.actor_user_id, a.entity_id) for a in reply_audit] == [(desk.people["agent"], str(conversation_id))]
+    assert reply_audit[0].details["message_id"] == message["id"]
+    assert len(_audit(engine, desk, "conversation.assign")) == 1
+
+    # A second reply keeps the assignment and writes no second assign entry.
+    second = desk.post("agent", f"/conversations/{conversation_id}/reply", {"text": "Pode me passar o CPF?"})
+    assert second.status_code == 201
+    assert len(_audit(engine, desk, "conversation.assign")) == 1
+    # A manager answering someone else's conversation does not take it over.
+    assert desk.post("manager", f"/conversations/{conversation_id}/reply", {"text": "Supervisão"}).status_code == 201
+    assert _row(engine, conversations, conversation_id).assignee_id == desk.people["agent"]
+
+    assert desk.post("agent", f"/conversations/{conversation_id}/reply", {"text": "   "}).status_code == 422
+    assert desk.post("agent", f"/conversations/{conversation_id}/reply", {}).status_code == 422
+    assert desk.post("agent2", f"/conversations/{conversation_id}/reply", {"text": "oi"}).status_code == 404
+    closed = desk.rows.ids["conversations"][0]
+    refused = desk.post("agent", f"/conversations/{closed}/reply", {"text": "oi"})
+    assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+
+
+def test_reply_to_a_bot_conversation_hands_it_to_the_manager(desk, engine):
+    conversation_id = _conversation(engine, desk, "bot")
+    assert desk.post("manager", f"/conversations/{conversation_id}/reply", {"text": "Assumo daqui"}).status_code == 201
+    conversation = _row(engine, conversations, conversation_id)
+    assert (conversation.status, conversation.assignee_id) == ("open", desk.people["manager"])
+    assert conversation.handoff_at is not None
+
+
+def test_assign_rules(desk, engine):
+    waiting = _conversation(engine, desk, "waiting", team="suporte")
+    refused = desk.post("agent", f"/conversations/{waiting}/assign", {"user_id": str(desk.people["agent2"])})
+    assert refused.status_code == 403 and "themselves" in refused.json()["detail"]
+    taken = desk.post("agent", f"/conversations/{waiting}/assign", {"user_id": str(desk.people["agent"])})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["status"] == "open" and taken.json()["assignee_id"] == str(desk.people["agent"])
+    assert taken.json()["assignee_name"] == "Agente"
+
+    moved = desk.post("manager", f"/conversations/{waiting}/assign", {"user_id": str(desk.people["agent2"])})
+    assert moved.status_code == 200 and moved.json()["assignee_id"] == str(desk.people["agent2"])
+    assert desk.post("manager", f"/conversations/{waiting}/assign", {"user_id": str(uuid.uuid4())}).status_code == 404
+    assert desk.post("manager", f"/conversations/{waiting}/assign", {"user_id": "x"}).status_code == 422
+    with engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == desk.people["agent2"]).values(is_active=False))
+    disabled = desk.post("manager", f"/conversations/{waiting}/assign", {"user_id": str(desk.people["agent2"])})
+    assert disabled.status_code == 409 and disabled.json()["detail"] == "that user is disabled"
+
+    not_visible = _conversation(engine, desk, "waiting", team="financeiro")
+    assert desk.post("agent", f"/conversations/{not_visible}/assign",
+                     {"user_id": str(desk.people["agent"])}).status_code == 404
+    closed = desk.rows.ids["conversations"][0]
+    assert desk.post("manager", f"/conversations/{closed}/assign",
+                     {"user_id": str(desk.people["agent"])}).status_code == 409
+    entries = _audit(engine, desk, "conversation.assign")
+    assert [a.details["assignee_id"] for a in entries] == [str(desk.people["agent"]), str(desk.people["agent2"])]
+    assert entries[1].actor_user_id == desk.people["manager"]
+
+
+def test_transfer_to_a_team_queue_or_to_an_agent(desk, engine, queue):
+    conversation_id = _conversation(engine, desk, "open", assignee="agent", team="suporte")
+    moved = desk.post("agent", f"/conversations/{conversation_id}/transfer",
+                      {"team_id": str(desk.other_team_id), "reason": "boleto"})
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert (body["status"], body["team_id"], body["assignee_id"], body["team_name"]) == (
+        "waiting", str(desk.other_team_id), None, "Financeiro")
+    with engine.connect() as conn:
+        notice = conn.execute(select(messages).where(messages.c.conversation_id == conversation_id)).one()
+    assert (notice.direction, notice.sender_kind, notice.status) == ("outbound", "bot", "queued")
+    assert "fila" in notice.text or "atendimento" in notice.text
+    assert queue.exists(f"arq:job:send:{notice.id}")
+    # The agent left the financeiro queue's conversation behind: it is no longer theirs to see.
+    assert desk.get("agent", f"/conversations/{conversation_id}").status_code == 404
+
+    direct = desk.post("agent2", f"/conversations/{conversation_id}/transfer",
+                       {"user_id": str(desk.people["agent"]), "reason": "é de suporte"})
+    assert direct.status_code == 200, direct.text
+    assert (direct.json()["status"], direct.json()["assignee_id"]) == ("open", str(desk.people["agent"]))
+    general = desk.post("agent", f"/conversations/{conversation_id}/transfer", {})
+    assert general.status_code == 200 and general.json()["team_id"] is None and general.json()["status"] == "waiting"
+
+    both = {"team_id": str(desk.team_id), "user_id": str(desk.people["agent"])}
+    assert desk.post("manager", f"/conversations/{conversation_id}/transfer", both).status_code == 422
+    unknown = desk.post("manager", f"/conversations/{conversation_id}/transfer", {"team_id": str(uuid.uuid4())})
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "team not found"
+    assert desk.post("manager", f"/conversations/{conversation_id}/transfer",
+                     {"user_id": str(uuid.uuid4())}).status_code == 404
+    closed = desk.rows.ids["conversations"][0]
+    assert desk.post("manager", f"/conversations/{closed}/transfer", {"team_id": str(desk.team_id)}).status_code == 409
+
+    transfers = _audit(engine, desk, "conversation.transfer")
+    assert [a.details.get("reason") for a in transfers] == ["boleto", "é de suporte", "transfer"]
+    assert transfers[0].details["team_id"] == str(desk.other_team_id)
+
+
+def test_close_and_reopen(desk, engine):
+    conversation_id = _conversation(engine, desk, "open", assignee="agent")
+    closed = desk.post("agent", f"/conversations/{conversation_id}/close", {"reason": "resolvido"})
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status"], closed.json()["closed_by"], closed.json()["close_reason"]) == (
+        "closed", "agent", "resolvido")
+    again = desk.post("agent", f"/conversations/{conversation_id}/close")
+    assert again.status_code == 409 and again.json()["detail"] == "conversation is already closed"
+
+    reopened = desk.post("manager", f"/conversations/{conversation_id}/reopen")
+    assert reopened.status_code == 200, reopened.text
+    assert (reopened.json()["status"], reopened.json()["assignee_id"]) == ("open", str(desk.people["manager"]))
+    assert reopened.json()["closed_at"] is None
+    assert desk.post("manager", f"/conversations/{conversation_id}/reopen").status_code == 409
+    assert desk.post("manager", f"/conversations/{conversation_id}/close").status_code == 200  # no body: no reason
+
+    # The contact wrote again meanwhile: a new conversation is active, so the old one cannot come back.
+    contact_id = _row(engine, conversations, conversation_id).contact_id
+    _conversation(engine, desk, "bot", contact_id=contact_id)
+    blocked = desk.post("manager", f"/conversations/{conversation_id}/reopen")
+    assert blocked.status_code == 409 and "another active conversation" in blocked.json()["detail"]
+    assert _row(engine, conversations, conversation_id).status == "closed"
+
+    assert [a.details.get("reason") for a in _audit(engine, desk, "conversation.close")] == ["resolvido", None]
+    assert [a.actor_user_id for a in _audit(engine, desk, "conversation.reopen")] == [desk.people["manager"]]
+
+
+# --- contacts, teams, users --------------------------------------------------------------------------------
+
+
+def test_contacts_search_and_get(desk, engine):
+    maria = _conversation(engine, desk, "bot", phone="5521988887777", name="Maria da Silva")
+    _conversation(engine, desk, "bot", phone="5521911112222", name="João_Souza")
+    maria_contact = str(_row(engine, conversations, maria).contact_id)
+
+    def found(q: str) -> list[str | None]:
+        response = desk.get("agent", "/contacts", params={"q": q})
+        assert response.status_code == 200, response.text
+        return sorted(item["name"] for item in response.json()["items"])
+
+    assert found("maria") == ["Maria da Silva"]
+    assert found("8888 7777") == ["Maria da Silva"]
+    assert found("+55 21") == ["João_Souza", "Maria da Silva"]
+    assert found("_") == ["João_Souza"]  # LIKE wildcards are taken literally
+    assert found("%") == []
+    everyone = desk.get("agent", "/contacts", params={"limit": 2}).json()
+    assert everyone["total"] == 3 and len(everyone["items"]) == 2
+    one = desk.get("agent", f"/contacts/{maria_contact}")
+    assert one.status_code == 200 and one.json()["phone"] == "5521988887777"
+    assert set(one.json()) >= {"document_masked", "sgp_customer_id"} and "document_encrypted" not in one.json()
+    assert desk.get("agent", f"/contacts/{uuid.uuid4()}").status_code == 404
+    assert desk.get("agent", "/contacts/123").status_code == 422
+
+
+def test_teams_are_listed_for_everyone_and_created_by_admins(desk, engine):
+    listed = desk.get("agent", "/teams").json()
+    assert {t["slug"]: t["member_ids"] for t in listed} == {
+        "suporte": [str(desk.people["agent"])], "financeiro": [str(desk.people["agent2"])]}
+    created = desk.post("admin", "/teams", {"slug": "comercial", "name": "Comercial"})
+    assert created.status_code == 201, created.text
+    assert created.json()["slug"] == "comercial" and created.json()["member_ids"] == []
+    assert desk.post("admin", "/teams", {"slug": "comercial", "name": "Outra"}).status_code == 409
+    assert desk.post("admin", "/teams", {"slug": "Not A Slug", "name": "x"}).status_code == 422
+    denied = desk.post("manager", "/teams", {"slug": "vendas", "name": "Vendas"})
+    assert denied.status_code == 403 and "admin" in denied.json()["detail"]
+    assert [a.details["slug"] for a in _audit(engine, desk, "team.create")] == ["comercial"]
+
+
+def test_users_are_created_and_changed_by_admins(desk, engine):
+    assert desk.get("agent", "/users").status_code == 403
+    listed = {u["email"]: u for u in desk.get("manager", "/users").json()}
+    assert listed[f"agent@{desk.rows.slug}.test"]["team_ids"] == [str(desk.team_id)]
+    assert all("password" not in key for user in listed.values() for key in user)
+
+    email = f"Nova@{desk.rows.slug}.test"
+    body = {"email": email, "name": "Nova", "password": "senha-forte-1", "role": "agent",
+            "team_ids": [str(desk.team_id), str(desk.other_team_id)]}
+    created = desk.post("admin", "/users", body)
+    assert created.status_code == 201, created.text
+    new = created.json()
+    assert new["email"] == email.lower() and new["is_active"] and sorted(new["team_ids"]) == sorted(body["team_ids"])
+    assert desk.post("admin", "/users", {**body, "email": email.upper()}).status_code == 409
+    assert desk.post("admin", "/users", {**body, "email": "x" + email, "role": "owner"}).status_code == 422
+    assert desk.post("admin", "/users", {**body, "email": "x" + email, "password": "short"}).status_code == 422
+    assert desk.post("admin", "/users", {**body, "email": "not-an-email"}).status_code == 422
+    unknown_team = {**body, "email": "y" + email, "team_ids": [str(uuid.uuid4())]}
+    assert desk.post("admin", "/users", unknown_team).status_code == 404
+    assert desk.post("admin", "/users", {**body, "email": "z" + email, "role": "superadmin"}).status_code == 403
+    assert desk.post("manager", "/users", {**body, "email": "w" + email}).status_code == 403
+
+    changed = desk.patch("admin", f"/users/{new['id']}", {"name": "Nova Gerente", "role": "manager",
+                                                            "team_ids": [str(desk.other_team_id)]})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["role"], changed.json()["team_ids"]) == (
+        "Nova Gerente", "manager", [str(desk.other_team_id)])
+    assert desk.patch("admin", f"/users/{new['id']}", {"role": "chief"}).status_code == 422
+    assert desk.patch("admin", f"/users/{new['id']}", {"name": None}).status_code == 422
+    assert desk.patch("admin", f"/users/{uuid.uuid4()}", {"name": "x"}).status_code == 404
+    assert desk.patch("manager", f"/users/{new['id']}", {"name": "x"}).status_code == 403
+    assert desk.patch("admin", f"/users/{desk.people['admin']}", {"role": "agent"}).status_code == 409
+    assert desk.patch("admin", f"/users/{desk.people['admin']}", {"is_active": False}).status_code == 409
+
+    created_audit = _audit(engine, desk, "user.create")
+    assert [(a.entity_id, a.details["role"]) for a in created_audit] == [(new["id"], "agent")]
+    assert "senha-forte-1" not in json.dumps(created_audit[0].details)
+    (update_audit,) = _audit(engine, desk, "user.update")
+    assert update_audit.details["changed"] == "name,role,team_ids" and update_audit.details["role"] == "manager"
+
+
+def test_a_disabled_users_token_stops_working_and_a_new_password_logs_in(desk, engine):
+    assert desk.get("agent2", "/conversations").status_code == 200
+    disabled = desk.patch("admin", f"/users/{desk.people['agent2']}", {"is_active": False})
+    assert disabled.status_code == 200 and disabled.json()["is_active"] is False
+    assert desk.get("agent2", "/conversations").status_code == 401
+    assert desk.get("agent2", "/auth/me").status_code == 401
+    assert desk.patch("admin", f"/users/{desk.people['agent2']}", {"is_active": True}).status_code == 200
+    assert desk.get("agent2", "/auth/me").status_code == 200
+
+    assert desk.patch("admin", f"/users/{desk.people['agent2']}", {"password": "outra-senha-9"}).status_code == 200
+    login = desk.api.post("/api/v1/auth/token", data={"username": f"agent2@{desk.rows.slug}.test",
+                                                       "password": "outra-senha-9"})
+    assert login.status_code == 200, login.text
+    assert _audit(engine, desk, "user.update")[-1].details["changed"] == "password"
+
+
+# --- channels ------------------------------------------------------------------------------------------------
+
+
+def _fake_provider():
+    """A provider that accepts webhook registrations and remembers them (Uazapi and Evolution paths)."""
+    calls: list[dict] = []
+
+    async def register(request: Request) -> JSONResponse:
+        calls.append({"path": request.url.path, "headers": dict(request.headers), "body": await request.json()})
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/webhook", register, methods=["POST"]),
+                            Route("/webhook/set/{instance}", register, methods=["POST"])])
+    return app, calls
+
+
+def test_channels_show_their_webhook_url_and_never_the_token(desk, engine):
+    assert desk.get("agent", "/channels").status_code == 403
+    response = desk.get("manager", "/channels")
+    assert response.status_code == 200, response.text
+    (channel,) = response.json()
+    key = desk.rows.ids["webhook_key"][0]
+    assert channel["webhook_url"] == f"http://127.0.0.1:8000/webhooks/uazapi/{key}"
+    assert channel["id"] == str(desk.channel_id) and channel["provider"] == "uazapi"
+    assert not any("token" in name for name in channel)
+    assert f"tok-{desk.rows.slug}" not in response.text
+
+
+def test_admins_add_channels_and_the_webhook_is_registered(desk, engine):
+    provider, calls = _fake_provider()
+    with serving(provider) as provider_url:
+        body = {"provider": "uazapi", "name": "Vendas", "base_url": provider_url + "/", "instance": "vendas",
+                "token": "segredo-uazapi"}
+        assert desk.post("manager", "/channels", body).status_code == 403
+        created = desk.post("admin", "/channels", body)
+        assert created.status_code == 201, created.text
+        channel = created.json()
+        assert channel["webhook_registered"] is True and channel["webhook_error"] is None
+        assert "segredo-uazapi" not in created.text
+        (call,) = calls
+        assert call["path"] == "/webhook" and call["headers"]["token"] == "segredo-uazapi"
+        assert call["body"]["url"] == channel["webhook_url"] and call["body"]["events"] == WEBHOOK_EVENTS_UAZAPI
+
+        evolution = desk.post("admin", "/channels", {**body, "provider": "evolution", "instance": "evo-1"})
+        assert evolution.json()["webhook_registered"] is True
+        assert calls[1]["path"] == "/webhook/set/evo-1" and calls[1]["headers"]["apikey"] == "segredo-uazapi"
+        assert desk.post("admin", "/channels", body).status_code == 409
+
+    stored = _row(engine, channels, uuid.UUID(channel["id"]))
+    assert stored.token_encrypted != "segredo-uazapi" and KEYRING.decrypt(stored.token_encrypted) == "segredo-uazapi"
+    assert stored.base_url == provider_url and channel["webhook_url"].endswith(f"/webhooks/uazapi/{stored.webhook_key}")
+    assert {c["id"] for c in desk.get("manager", "/channels").json()} >= {channel["id"], evolution.json()["id"]}
+
+    down = desk.post("admin", "/channels", {**body, "instance": "offline", "base_url": f"http://127.0.0.1:{free_port()}"})
+    assert down.status_code == 201, down.text
+    assert down.json()["webhook_registered"] is False and "cannot reach" in down.json()["webhook_error"]
+    for bad in ({"provider": "telegram"}, {"base_url": "ftp://x"}, {"token": ""}, {"instance": ""}):
+        assert desk.post("admin", "/channels", {**body, **bad}).status_code == 422, bad
+    registered = [a.details["registered"] for a in _audit(engine, desk, "channel.webhook_register")]
+    assert registered == [True, True, False]
+    assert len(_audit(engine, desk, "channel.create")) == 3
+
+
+# --- settings ------------------------------------------------------------------------------------------------
+
+
+def test_settings_round_trip_with_write_only_secrets(desk, engine):
+    assert desk.get("manager", "/settings").status_code == 403
+    initial = desk.get("admin", "/settings").json()
+    assert initial["timezone"] == "America/Sao_Paulo" and initial["business_hours"]["sun"] == []
+    assert initial["ai"]["api_key_set"] is False and initial["sgp"]["token_set"] is True
+    assert "token" not in initial["sgp"] and "api_key" not in initial["ai"]
+
+    hours = {"mon": [["08:00", "12:00"], ["13:00", "18:00"]], "sat": [["09:00", "13:00"]]}
+    patch = {
+        "persona": {"company": "Fibra Boa", "agent_name": "Lia", "emojis": False},
+        "business_hours": hours,
+        "reopen_window_minutes": 30,
+        "timezone": "America/Manaus",
+        "ai": {"api_key": "sk-super-secreta", "model": "gpt-4o-mini", "temperature": 0.5},
+        "sgp": {"token": "sgp-token-novo", "app": "meuapp"},
+    }
+    response = desk.patch("admin", "/settings", patch)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "sk-super-secreta" not in response.text and "sgp-token-novo" not in response.text
+    assert body["persona"] == patch["persona"] and body["reopen_window_minutes"] == 30
+    assert body["business_hours"]["mon"] == hours["mon"] and body["business_hours"]["tue"] == []
+    assert body["ai"]["api_key_set"] is True and body["ai"]["model"] == "gpt-4o-mini"
+    assert body["ai"]["base_url"] == "http://127.0.0.1:9000/v1"  # untouched fields stay
+    assert body["sgp"]["app"] == "meuapp" and body["timezone"] == "America/Manaus"
+    assert desk.get("admin", "/settings").json() == body
+
+    with engine.connect() as conn:
+        tenant = conn.execute(select(tenants).where(tenants.c.id == desk.tenant_id)).one()
+        ai = conn.execute(select(ai_configs).where(ai_configs.c.tenant_id == desk.tenant_id)).one()
+        sgp = conn.execute(select(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id)).one()
+    assert tenant.settings["persona"]["company"] == "Fibra Boa" and tenant.timezone == "America/Manaus"
+    assert ai.api_key_encrypted != "sk-super-secreta" and KEYRING.decrypt(ai.api_key_encrypted) == "sk-super-secreta"
+    assert KEYRING.decrypt(sgp.token_encrypted) == "sgp-token-novo"
+
+    (entry,) = _audit(engine, desk, "settings.update")
+    assert set(entry.details["changed"].split(",")) == {
+        "persona.company", "persona.agent_name", "persona.emojis", "business_hours", "reopen_window_minutes",
+        "timezone", "ai.api_key", "ai.model", "ai.temperature", "sgp.token", "sgp.app"}
+    assert "secreta" not in json.dumps(entry.details) and "sgp-token-novo" not in json.dumps(entry.details)
+
+    removed = desk.patch("admin", "/settings", {"ai": {"api_key": None}, "persona": {"company": None}})
+    assert removed.json()["ai"]["api_key_set"] is False and removed.json()["persona"]["agent_name"] == "Lia"
+    assert removed.json()["persona"]["company"] is None
+    assert desk.patch("admin", "/settings", {"business_hours": None}).json()["business_hours"]["sat"] == [
+        ["08:00", "12:00"]]  # back to the default week
+
+    for bad in ({"business_hours": {"mon": [["18:00", "08:00"]]}}, {"business_hours": {"mon": [["8:00", "12:00"]]}},
+                {"business_hours": {"mon": [["08:00", "24:00"]]}}, {"business_hours": {"mon": [["08:00"]]}},
+                {"business_hours": {"mon": [["08:00", "12:00"], ["11:00", "13:00"]]}},
+                {"business_hours": {"someday": []}}, {"timezone": "Mars/Olympus"}, {"reopen_window_minutes": -1},
+                {"ai": {"base_url": "not a url"}}, {"ai": {"temperature": 9}}, {"sgp": {"token": None}},
+                {"unknown": 1}):
+        assert desk.patch("admin", "/settings", bad).status_code == 422, bad
+
+
+def test_settings_create_the_model_config_when_missing(desk, engine):
+    with engine.begin() as conn:
+        conn.execute(delete(ai_configs).where(ai_configs.c.tenant_id == desk.tenant_id))
+    assert desk.get("admin", "/settings").json()["ai"] is None
+    incomplete = desk.patch("admin", "/settings", {"ai": {"api_key": "sk-1"}})
+    assert incomplete.status_code == 422 and "ai.base_url" in incomplete.json()["detail"]
+    created = desk.patch("admin", "/settings", {"ai": {"base_url": "https://api.example.com/v1", "model": "m"}})
+    assert created.status_code == 200, created.text
+    assert created.json()["ai"] == {"base_url": "https://api.example.com/v1", "model": "m", "api_key_set": False,
+                                    "timeout_seconds": 8.0, "temperature": pytest.approx(0.2), "is_active": True}
+
+
+# --- audit ---------------------------------------------------------------------------------------------------
+
+
+def test_audit_lists_actions_newest_first_with_filters(desk, engine):
+    first = _conversation(engine, desk, "open", assignee="agent")
+    second = _conversation(engine, desk, "open", assignee="agent2")
+    assert desk.post("agent", f"/conversations/{first}/close", {"reason": "ok"}).status_code == 200
+    assert desk.post("manager", f"/conversations/{second}/close").status_code == 200
+    assert desk.get("agent", "/audit").status_code == 403
+
+    closes = desk.get("manager", "/audit", params={"action": "conversation.close"}).json()
+    assert [e["entity_id"] for e in closes["items"]] == [str(second), str(first)] and closes["total"] == 2
+    assert closes["items"][1]["actor_name"] == "Agente" and closes["items"][1]["details"]["reason"] == "ok"
+    by_agent = desk.get("admin", "/audit", params={"actor_user_id": str(desk.people["agent"])}).json()
+    assert [e["action"] for e in by_agent["items"]] == ["conversation.close"]
+    about = desk.get("admin", "/audit", params={"entity_type": "conversation", "entity_id": str(first)}).json()
+    assert [e["action"] for e in about["items"]] == ["conversation.close"]
+    today = date.today()
+    window = {"created_from": str(today - timedelta(days=1)), "created_to": str(today + timedelta(days=1))}
+    assert desk.get("admin", "/audit", params=window).json()["total"] >= 3  # the two closes and full_tenant's entry
+    assert desk.get("admin", "/audit", params={"created_to": "2000-01-01"}).json()["total"] == 0
+    page = desk.get("admin", "/audit", params={"limit": 1}).json()
+    assert len(page["items"]) == 1 and page["total"] >= 3
+
+
+# --- live events ---------------------------------------------------------------------------------------------
+
+
+def _ws_url(base_url: str, token: str) -> str:
+    return base_url.replace("http://", "ws://") + f"/api/v1/ws?token={token}"
+
+
+def _next_event(ws, of_type: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if event["type"] == of_type:
+            return event
+
+
+def test_live_events_reach_websockets_on_every_api_process(desk, engine, tmp_path_factory, urls, api):
+    other = full_tenant_desk(api, engine)
+    conversation_id = _conversation(engine, desk, "waiting", team="suporte")
+    with serving(create_app(_settings(tmp_path_factory), urls)) as server1, \
+            serving(create_app(_settings(tmp_path_factory), urls)) as server2:
+        with ws_connect(_ws_url(server1, desk.tokens["agent"])) as ws, \
+                ws_connect(_ws_url(server1, other.tokens["manager"])) as other_ws:
+            assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "tenant_id": str(desk.tenant_id)}
+            assert json.loads(other_ws.recv(timeout=10))["type"] == "ready"
+            with httpx.Client(base_url=server2, timeout=20) as client2:
+                reply = client2.post(f"/api/v1/conversations/{conversation_id}/reply", json={"text": "Oi!"},
+                                     headers=desk.headers("agent"))
+                assert reply.status_code == 201, reply.text
+            created = _next_event(ws, "message.created")
+            assert created["conversation_id"] == str(conversation_id) and created["message_id"] == reply.json()["id"]
+            updated = _next_event(ws, "conversation.updated")
+            assert (updated["action"], updated["status"], updated["assignee_id"]) == (
+                "reply", "open", str(desk.people["agent"]))
+            assert "Oi!" not in json.dumps(updated) + json.dumps(created)
+            with pytest.raises(TimeoutError):  # the other tenant hears nothing of it
+                other_ws.recv(timeout=1.5)
+
+        for token in ("garbage", _token(uuid.uuid4(), desk.tenant_id), ""):
+            with ws_connect(_ws_url(server1, token)) as refused:
+                with pytest.raises(ConnectionClosed) as closed:
+                    refused.recv(timeout=10)
+                assert closed.value.rcvd.code == 4401
+
+
+def test_an_open_websocket_closes_once_its_user_is_disabled(desk, engine, api, monkeypatch):
+    monkeypatch.setattr("api.routes.ws.REAUTH_SECONDS", 0.3)
+    with ws_connect(_ws_url(str(api.base_url).rstrip("/"), desk.tokens["agent2"])) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        with engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == desk.people["agent2"]).values(is_active=False))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 4401
+
+
+def full_tenant_desk(api, engine) -> Desk:
+    """A second, unrelated tenant with a manager."""
+    with engine.begin() as conn:
+        rows = full_tenant(conn)
+        manager = admin.create_user(conn, rows.slug, f"manager@{rows.slug}.test", "Gerente", PASSWORD, "manager")
+    desk = Desk(api, rows, rows.ids["channels"][0], rows.ids["teams"][0], rows.ids["teams"][0],
+                {"agent": rows.ids["users"][0], "manager": manager})
+    desk.tokens = {who: _token(user_id, rows.tenant_id) for who, user_id in desk.people.items()}
+    return desk
+
+
+def test_the_api_role_names_match_the_tables():
+    from api.schemas.users import Role
+
+    assert set(Role.__args__) == set(ROLES)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.metrics import instrument
 from api.ratelimit import RateLimits
 from api.routes import audit, auth, channels, contacts, conversation_actions, conversations, health, teams, users, ws
+from api.routes import csat as csat_routes
 from api.routes import settings as settings_routes
 from api.state import AppState
 from api.webhooks import routes as webhooks
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(users.router, prefix="/api/v1")
     app.include_router(channels.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(csat_routes.router, prefix="/api/v1")
     app.include_router(settings_routes.router, prefix="/api/v1")
     app.include_router(ws.router, prefix="/api/v1")
     return app

@@ -12,6 +12,7 @@ from niochat import admin
 from niochat.secrets import Keyring
 from niochat.tables import (
     ai_configs,
+    ai_usage,
     audit_log,
     contacts,
     conversations,
@@ -107,4 +108,5 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     )
     _add(conn, rows, csat_responses, csat_request_id=request_id, conversation_id=conversation_id, rating=5)
     _add(conn, rows, audit_log, actor_kind="system", action="test")
+    _add(conn, rows, ai_usage, conversation_id=conversation_id, model="gpt-test", outcome="ok")
     return rows

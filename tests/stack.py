@@ -63,8 +63,7 @@ class Stack:
     def customer_writes(self, phone: str, text: str, provider: str = "uazapi", **extra) -> dict:
         response = httpx.post(
             f"{self.sandbox_url}/sandbox/inbound",
-            json={"instance": self.instances[provider], "from": phone, "name": "Cliente Teste", "text": text,
-                  **extra},
+            json={"instance": self.instances[provider], "from": phone, "name": "Cliente Teste", "text": text, **extra},
             timeout=30,
         )
         response.raise_for_status()
@@ -94,25 +93,71 @@ def _provision(engine, public_url: str, sandbox_url: str):
         instances = {}
         for provider in ("uazapi", "evolution"):
             instances[provider] = f"{slug}-{provider}"
-            admin.create_channel(conn, keyring, public_url, slug, provider, provider, sandbox_url,
-                                 instances[provider], f"token-{provider}-{slug}")
+            admin.create_channel(
+                conn,
+                keyring,
+                public_url,
+                slug,
+                provider,
+                provider,
+                sandbox_url,
+                instances[provider],
+                f"token-{provider}-{slug}",
+            )
         rows = conn.execute(select(channels).where(channels.c.tenant_id == tenant_id)).all()
     asyncio.run(connect_to_sandbox(sandbox_url, public_url, keyring, rows))
     return slug, tenant_id, instances
 
 
+def configure_sgp(engine, tenant_id, sgp_url: str, app: str, token: str) -> None:
+    from sqlalchemy import insert
+
+    from niochat.tables import sgp_configs
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(sgp_configs).values(
+                tenant_id=tenant_id,
+                base_url=sgp_url,
+                app=app,
+                timeout_seconds=3,
+                token_encrypted=Keyring(TEST_SECRET).encrypt(token),
+            )
+        )
+
+
+def configure_model(engine, tenant_id, base_url: str, timeout: float = 3) -> None:
+    from sqlalchemy import insert
+
+    from niochat.tables import ai_configs
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ai_configs).values(
+                tenant_id=tenant_id,
+                base_url=base_url,
+                model="fake-gpt",
+                timeout_seconds=timeout,
+                api_key_encrypted=Keyring(TEST_SECRET).encrypt("sk-test-key"),
+            )
+        )
+
+
 def start_stack(stack: ExitStack, *, tmp_path, database_url: str, redis_url: str, engine, **settings_overrides):
     """Serve API + sandbox, provision a tenant wired to the sandbox; workers are started by the test."""
-    values = {"debounce_seconds": 0, "send_retry_base_seconds": 0.2, "sweep_interval_seconds": 2,
-              **settings_overrides}
+    values = {"debounce_seconds": 0, "send_retry_base_seconds": 0.2, "sweep_interval_seconds": 2, **settings_overrides}
     settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None, **values)
     urls = ServiceUrls(database_url, database_url, redis_url)
     sandbox_url = stack.enter_context(serving(create_sandbox()))
     api_url = stack.enter_context(serving(create_app(settings, urls)))
     slug, tenant_id, instances = _provision(engine, api_url, sandbox_url)
     env = {
-        **os.environ, "NIOCHAT_DATABASE_URL": database_url, "NIOCHAT_REDIS_URL": redis_url,
-        "NIOCHAT_SECRET_KEY": TEST_SECRET, "NIOCHAT_DATA_DIR": str(tmp_path), "NIOCHAT_LOG_LEVEL": "INFO",
+        **os.environ,
+        "NIOCHAT_DATABASE_URL": database_url,
+        "NIOCHAT_REDIS_URL": redis_url,
+        "NIOCHAT_SECRET_KEY": TEST_SECRET,
+        "NIOCHAT_DATA_DIR": str(tmp_path),
+        "NIOCHAT_LOG_LEVEL": "INFO",
         **{f"NIOCHAT_{key.upper()}": str(value) for key, value in values.items()},
     }
     result = Stack(api_url, sandbox_url, slug, tenant_id, instances, env)

@@ -184,7 +184,8 @@ def test_list_routes_show_none_of_another_tenants_rows(api, app, world):
             assert not leaked, f"GET {path} as A's {who} shows B's rows: {leaked}"
     # The check can see a leak: B's own admin does get B's ids from the same routes.
     for path, kind in ((f"{API}/conversations", "conversations"), (f"{API}/contacts", "contacts"),
-                       (f"{API}/users", "users"), (f"{API}/teams", "teams"), (f"{API}/channels", "channels")):
+                       (f"{API}/users", "users"), (f"{API}/teams", "teams"), (f"{API}/channels", "channels"),
+                       (f"{API}/csat", "csat_responses")):
         assert str(world.b.ids[kind][0]) in api.get(path, headers=_as(world, "b_admin")).text, path
 
 

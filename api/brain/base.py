@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from api.brain.tools import Toolbox
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class BrainInput:
     new_messages: list[str]  # the burst being answered, in order
     history: list[tuple[str, str]] = field(default_factory=list)  # (sender_kind, text), oldest first
     first_contact: bool = False  # no reply was ever sent in this conversation
+    business_hours: str = ""  # "seg a sex, 08:00–18:00; sáb, 08:00–12:00"
+    humans_available: bool = True
 
 
 @dataclass(frozen=True)
@@ -41,4 +46,4 @@ class BrainReply:
 class Brain(Protocol):
     name: str
 
-    async def respond(self, given: BrainInput) -> BrainReply: ...
+    async def respond(self, given: BrainInput, tools: Toolbox) -> BrainReply: ...

@@ -9,7 +9,6 @@ import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.brain.base import Brain
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 
@@ -22,4 +21,3 @@ class WorkerDeps:
     arq: ArqRedis
     http: httpx.AsyncClient
     keyring: Keyring
-    brain: Brain

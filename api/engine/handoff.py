@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -94,7 +94,11 @@ async def assign(conn: AsyncConnection, conversation_id: uuid.UUID, user_id: uui
                        assignee_id=user_id)
 
 
-async def close(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor, reason: str | None = None) -> None:
+async def close(
+    conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor, csat_delay: timedelta | None,
+    reason: str | None = None,
+) -> None:
+    """Close, and schedule the satisfaction survey `csat_delay` from now (None: no survey)."""
     if await _status(conn, conversation_id) == "closed":
         raise TransitionError("conversation is already closed")
     closed_by = {"user": "agent", "bot": "bot", "system": "system"}[actor.kind]
@@ -107,6 +111,10 @@ async def close(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Act
     await audit.record(conn, tenant_id_of(conn), "conversation.close", actor_kind=actor.kind,
                        actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
                        reason=reason)
+    if csat_delay is not None:
+        from api.csat.survey import schedule
+
+        await schedule(conn, conversation_id, csat_delay)
 
 
 async def reopen(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor) -> None:

@@ -9,16 +9,19 @@ messages pending and the idempotency keys make sure the customer still gets exac
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.brain.base import BrainInput, BrainReply, Persona
-from api.engine import handoff, live
+from api.brain.select import brain_for, sgp_for
+from api.brain.tools import Toolbox
+from api.csat import survey
+from api.engine import handoff, hours, live
 from api.engine.deps import WorkerDeps
 from api.engine.outbound import queue_text
-from api.engine.queue import enqueue_send
+from api.engine.queue import enqueue_inbound, enqueue_send
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
 from niochat.tables import contacts, conversations, messages, tenants
@@ -31,7 +34,8 @@ async def _persona(conn: AsyncConnection) -> Persona:
     tenant = (await conn.execute(select(tenants.c.name, tenants.c.settings))).one()
     persona = tenant.settings.get("persona") if isinstance(tenant.settings.get("persona"), dict) else {}
     return Persona(
-        company=persona.get("company") or tenant.name, agent_name=persona.get("agent_name") or "Nia",
+        company=persona.get("company") or tenant.name,
+        agent_name=persona.get("agent_name") or "Nia",
         emojis=bool(persona.get("emojis", True)),
     )
 
@@ -40,8 +44,11 @@ async def _history(conn: AsyncConnection, conversation_id: uuid.UUID) -> list[tu
     rows = (
         await conn.execute(
             select(messages.c.sender_kind, messages.c.text)
-            .where(messages.c.conversation_id == conversation_id, messages.c.status != "received",
-                   messages.c.text.isnot(None))
+            .where(
+                messages.c.conversation_id == conversation_id,
+                messages.c.status != "received",
+                messages.c.text.isnot(None),
+            )
             .order_by(messages.c.created_at.desc())
             .limit(HISTORY_LIMIT)
         )
@@ -53,14 +60,22 @@ async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str
     texts = list(reply.texts)
     if reply.handoff:
         team_id = await handoff.team_id_for(conn, reply.handoff.team_slug)
-        texts.append(await handoff.to_queue(conn, conv.id, actor=handoff.BOT, reason=reply.handoff.reason,
-                                            team_id=team_id))
+        texts.append(
+            await handoff.to_queue(conn, conv.id, actor=handoff.BOT, reason=reply.handoff.reason, team_id=team_id)
+        )
     elif reply.close:
-        await handoff.close(conn, conv.id, actor=handoff.BOT, reason="resolved_by_bot")
+        await handoff.close(
+            conn,
+            conv.id,
+            actor=handoff.BOT,
+            reason="resolved_by_bot",
+            csat_delay=timedelta(seconds=deps.settings.csat_delay_seconds),
+        )
     queued = []
     for index, body in enumerate(texts):
-        message_id = await queue_text(conn, conv.tenant_id, conv.id, conv.channel_id, body, sender_kind="bot",
-                                      idempotency_key=f"{key}:{index}")
+        message_id = await queue_text(
+            conn, conv.tenant_id, conv.id, conv.channel_id, body, sender_kind="bot", idempotency_key=f"{key}:{index}"
+        )
         if message_id:
             queued.append(message_id)
     return queued
@@ -72,17 +87,18 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
     async with tenant_transaction(deps.engine, tenant_id) as conn:
         await conn.execute(text("set local lock_timeout = '20s'"))
         conv = (
-            await conn.execute(
-                select(conversations).where(conversations.c.id == conversation_id).with_for_update()
-            )
+            await conn.execute(select(conversations).where(conversations.c.id == conversation_id).with_for_update())
         ).one_or_none()
         if conv is None:
             return "gone"
         pending = (
             await conn.execute(
                 select(messages.c.id, messages.c.text, messages.c.created_at)
-                .where(messages.c.conversation_id == conv.id, messages.c.direction == "inbound",
-                       messages.c.status == "received")
+                .where(
+                    messages.c.conversation_id == conv.id,
+                    messages.c.direction == "inbound",
+                    messages.c.status == "received",
+                )
                 .order_by(messages.c.provider_timestamp.asc().nulls_last(), messages.c.created_at, messages.c.id)
             )
         ).all()
@@ -90,25 +106,58 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             return "nothing_pending"
         debounce = deps.settings.debounce_seconds
         if debounce and await conn.scalar(
-            select(func.max(messages.c.created_at) > func.now() - timedelta(seconds=debounce * 0.9))
-            .where(messages.c.id.in_([row.id for row in pending]))
+            select(func.max(messages.c.created_at) > func.now() - timedelta(seconds=debounce * 0.9)).where(
+                messages.c.id.in_([row.id for row in pending])
+            )
         ):
             return "debouncing"  # a newer message's job (deferred by the window) will answer the whole burst
         if conv.status == "bot":
-            contact_name = await conn.scalar(select(contacts.c.name).where(contacts.c.id == conv.contact_id))
-            given = BrainInput(
-                tenant_id=conv.tenant_id, conversation_id=conv.id, persona=await _persona(conn),
-                contact_name=contact_name, new_messages=[row.text for row in pending if row.text],
-                history=await _history(conn, conv.id), first_contact=conv.first_bot_reply_at is None,
+            contact = (await conn.execute(select(contacts).where(contacts.c.id == conv.contact_id))).one()
+            history = await _history(conn, conv.id)
+            new_texts = [row.text for row in pending if row.text]
+            brain = await brain_for(conn, deps)
+            tools = Toolbox(
+                conn,
+                tenant_id=conv.tenant_id,
+                conversation_id=conv.id,
+                contact_id=contact.id,
+                phone=contact.phone,
+                brain=brain.name,
+                message_id=pending[-1].id,
+                sgp=await sgp_for(conn, deps, conv.tenant_id),
+                keyring=deps.keyring,
+                state=dict(conv.bot_state or {}),
+                customer_texts=[text for kind, text in history if kind == "customer"] + new_texts,
             )
-            reply = await deps.brain.respond(given)
+            tenant = (await conn.execute(select(tenants.c.settings, tenants.c.timezone))).one()
+            given = BrainInput(
+                tenant_id=conv.tenant_id,
+                conversation_id=conv.id,
+                persona=await _persona(conn),
+                contact_name=contact.name,
+                business_hours=hours.describe(tenant.settings),
+                humans_available=hours.is_open(tenant.settings, tenant.timezone, datetime.now(UTC)),
+                new_messages=new_texts,
+                history=history,
+                first_contact=conv.first_bot_reply_at is None,
+            )
+            reply = await brain.respond(given, tools)
             queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}")
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id.in_([row.id for row in pending]))
-            .values(status="processed", processed_at=func.now())
-        )
+            await conn.execute(update(conversations).where(conversations.c.id == conv.id).values(bot_state=tools.state))
+        moved_to = None
+        if conv.status == "closed":  # the survey's answer, in the conversation it rates
+            queued, has_request = await survey.answer(conn, deps, conv, pending)
+            if has_request:
+                moved_to = await survey.move_to_new_conversation(conn, conv, pending)
+        if moved_to is None:
+            await conn.execute(
+                update(messages)
+                .where(messages.c.id.in_([row.id for row in pending]))
+                .values(status="processed", processed_at=func.now())
+            )
     for message_id in queued:
         await enqueue_send(deps.arq, conv.tenant_id, message_id)
+    if moved_to is not None:
+        await enqueue_inbound(deps.arq, conv.tenant_id, moved_to, pending[-1].id, 0, job_id=f"moved:{pending[-1].id}")
     await live.publish(deps.redis, conv.tenant_id, "conversation.updated", conversation_id=str(conv.id))
     return f"answered:{len(pending)}:{len(queued)}"

@@ -24,6 +24,7 @@ async def queue_text(
                 tenant_id=tenant_id, conversation_id=conversation_id, channel_id=channel_id, direction="outbound",
                 sender_kind=sender_kind, sender_user_id=sender_user_id, content_type="text", text=text,
                 status="queued", idempotency_key=idempotency_key,
+                created_at=func.clock_timestamp(),  # distinct times inside one transaction: the send order
             )
             .on_conflict_do_nothing(
                 index_elements=[messages.c.tenant_id, messages.c.idempotency_key],

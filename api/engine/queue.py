@@ -38,3 +38,7 @@ async def enqueue_send(
     arq: ArqRedis, tenant_id: uuid.UUID, message_id: uuid.UUID, job_id: str | None = None
 ) -> None:
     await _enqueue(arq, "send_message", str(tenant_id), str(message_id), _job_id=job_id or f"send:{message_id}")
+
+
+async def enqueue_job(arq: ArqRedis, function: str, *args, job_id: str) -> None:
+    await _enqueue(arq, function, *(str(arg) for arg in args), _job_id=job_id)

@@ -14,10 +14,10 @@ from datetime import timedelta
 from prometheus_client import Counter
 from sqlalchemy import text
 
-from api.engine import live
+from api.engine import handoff, live
 from api.engine.deps import WorkerDeps
-from api.engine.queue import enqueue_inbound, enqueue_send
-from niochat.database import app_transaction
+from api.engine.queue import enqueue_inbound, enqueue_job, enqueue_send
+from niochat.database import app_transaction, tenant_transaction
 from niochat.logging import get_logger
 
 log = get_logger(__name__)
@@ -36,6 +36,9 @@ async def sweep(ctx: dict) -> dict:
             )
         ).all()
         counts = (await conn.execute(text("select * from niochat_live_counts()"))).all()
+        due_csat = (await conn.execute(text("select * from niochat_due_csat()"))).all()
+        expired = await conn.scalar(text("select niochat_expire_csat()"))
+        idle = (await conn.execute(text("select * from niochat_idle_conversations()"))).all()
     stamp = int(time.time())
     conversations_done = set()
     for row in pending:
@@ -47,11 +50,27 @@ async def sweep(ctx: dict) -> dict:
         elif row.kind == "outbound":
             await enqueue_send(deps.arq, row.tenant_id, row.message_id, job_id=f"sweep:{row.message_id}:{stamp}")
             REQUEUED.labels("outbound").inc()
+    for row in due_csat:
+        await enqueue_job(deps.arq, "send_csat", row.tenant_id, row.request_id, job_id=f"csat:{row.request_id}")
+    for row in idle:
+        await _auto_close(deps, row.tenant_id, row.conversation_id)
     await _refresh_live_counts(deps, counts)
     if pending:
         log.info("sweeper re-enqueued work", conversations=len(conversations_done),
                  outbound=sum(1 for row in pending if row.kind == "outbound"))
-    return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound")}
+    return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound"),
+            "csat_due": len(due_csat), "csat_expired": expired, "auto_closed": len(idle)}
+
+
+async def _auto_close(deps: WorkerDeps, tenant_id, conversation_id) -> None:
+    """The customer went quiet while the bot waited: close (which schedules the survey)."""
+    async with tenant_transaction(deps.engine, tenant_id) as conn:
+        try:
+            await handoff.close(conn, conversation_id, actor=handoff.SYSTEM, reason="inactivity",
+                                csat_delay=timedelta(seconds=deps.settings.csat_delay_seconds))
+        except handoff.TransitionError:
+            return  # closed meanwhile
+    await live.publish(deps.redis, tenant_id, "conversation.updated", conversation_id=str(conversation_id))
 
 
 async def _refresh_live_counts(deps: WorkerDeps, counts) -> None:

@@ -10,7 +10,7 @@ from arq import cron
 from arq.connections import create_pool
 from arq.worker import Worker, func
 
-from api.brain.ack import AckBrain
+from api.csat.survey import send_csat
 from api.engine.delivery import send_message
 from api.engine.deps import WorkerDeps
 from api.engine.inbound import process_conversation
@@ -29,7 +29,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
         ctx["deps"] = WorkerDeps(
             settings=settings, engine=async_engine(urls.database_url), redis=async_redis(urls.redis_url),
             arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME),
-            http=httpx.AsyncClient(), keyring=Keyring(load_secret_key(settings)), brain=AckBrain(),
+            http=httpx.AsyncClient(), keyring=Keyring(load_secret_key(settings)),
         )
 
     async def shutdown(ctx: dict) -> None:
@@ -45,6 +45,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
         functions=[
             func(process_conversation, keep_result=0, max_tries=20),
             func(send_message, keep_result=0, max_tries=settings.send_max_attempts + 2),
+            func(send_csat, keep_result=0, max_tries=5),
         ],
         cron_jobs=[cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0)],
         queue_name=QUEUE_NAME,

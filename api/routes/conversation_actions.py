@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
@@ -138,7 +139,10 @@ async def close(
 ) -> ConversationOut:
     conv = await _locked(ctx, conversation_id)
     with _transition():
-        await handoff.close(ctx.conn, conv.id, actor=_actor(ctx.user), reason=body.reason if body else None)
+        await handoff.close(
+            ctx.conn, conv.id, actor=_actor(ctx.user), reason=body.reason if body else None,
+            csat_delay=timedelta(seconds=state_of(request).settings.csat_delay_seconds),
+        )
     return await _changed(request, ctx, conv.id, "close")
 
 

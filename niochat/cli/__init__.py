@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from niochat.cli import admin, db, serve, services, workers
+from niochat.cli import admin, analytics, db, serve, services, workers
 
 app = typer.Typer(
     name="niochat",
@@ -25,6 +25,8 @@ app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("worker")(workers.worker)
 app.command("sandbox")(workers.sandbox)
+app.add_typer(analytics.pipeline_app, name="pipeline")
+app.command("export")(analytics.export)
 
 
 def _stop_cleanly(signum, frame) -> None:

@@ -2,7 +2,7 @@
 
 from niochat.tables.base import metadata
 from niochat.tables.conversations import contacts, conversations, messages
-from niochat.tables.outcomes import audit_log, csat_requests, csat_responses, tool_calls
+from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
 from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "csat_requests",
     "csat_responses",
     "audit_log",
+    "ai_usage",
 ]

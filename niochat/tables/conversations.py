@@ -8,7 +8,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from niochat.tables.base import id_column, metadata, tenant_column, tenant_fk, timestamps, ts
 
@@ -57,6 +57,7 @@ conversations = Table(
     ts("assigned_at"),
     ts("closed_at"),
     Column("is_generated", Boolean, nullable=False, server_default=text("false")),
+    Column("bot_state", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     *timestamps(),
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("channel_id", "channels"),

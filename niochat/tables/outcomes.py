@@ -93,3 +93,20 @@ audit_log = Table(
     Index("audit_log_tenant_idx", "tenant_id", text("created_at DESC")),
     Index("audit_log_sync_idx", "updated_at", "id"),
 )
+
+ai_usage = Table(
+    "ai_usage",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("conversation_id", UUID(as_uuid=True), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("completion_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("latency_ms", Integer, nullable=False, server_default=text("0")),
+    Column("outcome", Text, nullable=False),
+    *timestamps(),
+    tenant_fk("conversation_id", "conversations", "CASCADE"),
+    Index("ai_usage_conversation_idx", "tenant_id", "conversation_id", "created_at"),
+    Index("ai_usage_sync_idx", "updated_at", "id"),
+)

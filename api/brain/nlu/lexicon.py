@@ -1,0 +1,327 @@
+"""Words and phrase patterns of the NLU, as data. Everything here is already normalized (see text.normalize).
+
+Phrase patterns are written in a small notation over canonical tokens, compiled by intents.py:
+- elements are separated by spaces; an element lists alternatives with "|" ("boleto|fatura");
+- "word*" matches any token starting with "word"; "NUM" any number; "QMARK" a question mark;
+- a trailing "?" makes the element optional ("a|o?");
+- "~name" skips up to a few filler words of the set GAPS[name]; "END" requires the end of a segment;
+  "&a|b" requires (without consuming) that the next token be one of the alternatives.
+Flags: "a" = must open a segment (after optional openers), "w" = must be the whole message,
+"k" = weak yes (dropped when the message also thanks, greets or says no),
+"x" = not cancelled by a negation before it (the phrase carries its own "nao").
+Order matters: at a given token the first pattern that matches wins and consumes its tokens, so specific
+phrases come before the single words they contain. Intent None consumes without meaning anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS: dict[str, str] = {
+    # pronouns, connectives
+    "vc": "voce", "vcs": "voces", "c": "com", "cm": "com", "q": "que", "oq": "o que",
+    "pq": "porque", "pk": "porque", "tb": "tambem", "tbm": "tambem", "tmb": "tambem", "td": "tudo",
+    "tds": "todos", "p": "pra", "pro": "pra", "para": "pra", "dnv": "de novo", "nd": "nada", "ngm": "ninguem",
+    "alg": "alguem", "algm": "alguem", "mt": "muito", "mto": "muito", "mta": "muito", "mtas": "muito",
+    "mtos": "muito", "hj": "hoje", "agr": "agora", "qdo": "quando", "qnd": "quando", "qndo": "quando",
+    "qto": "quanto", "qnto": "quanto", "qnt": "quanto", "qt": "quanto", "msm": "mesmo", "msg": "mensagem",
+    "cmg": "comigo", "pfv": "favor", "pf": "favor", "pfvr": "favor", "pls": "favor", "vdd": "verdade",
+    "ctz": "certeza", "eh": "e", "jah": "ja", "dps": "depois", "hrs": "horas", "hr": "hora",
+    "tel": "telefone", "cel": "celular", "zap": "whatsapp", "wpp": "whatsapp", "whats": "whatsapp",
+    # verbs
+    "tah": "ta", "taa": "ta", "esta": "ta", "estah": "ta", "tou": "to", "estou": "to", "estava": "tava",
+    "qro": "quero", "qero": "quero", "qria": "queria", "kero": "quero",
+    "presiso": "preciso", "precizo": "preciso", "fala": "falar",
+    # yes / no / thanks
+    "s": "sim", "ss": "sim", "sin": "sim", "simm": "sim", "yes": "sim", "n": "nao", "nn": "nao", "naum": "nao",
+    "nop": "nops", "nope": "nops", "okay": "ok", "okk": "ok", "oks": "ok", "okey": "ok", "blz": "beleza",
+    "vlw": "valeu", "vlww": "valeu", "valew": "valeu", "tmj": "valeu", "tamojunto": "valeu",
+    "obg": "obrigado", "obgd": "obrigado", "obgda": "obrigado", "obgdo": "obrigado", "obrigada": "obrigado",
+    "brigado": "obrigado", "brigada": "obrigado", "obrigadao": "obrigado", "brigadao": "obrigado",
+    "obrigadu": "obrigado", "brigadu": "obrigado", "obgg": "obrigado", "obgdd": "obrigado", "obgado": "obrigado",
+    "obrigad": "obrigado", "thanks": "obrigado", "tks": "obrigado", "thx": "obrigado", "grata": "grato",
+    "agradecida": "grato", "agradecido": "grato", "xau": "tchau", "tchauzinho": "tchau", "bye": "tchau",
+    "flw": "tchau",
+    # greetings
+    "oie": "oi", "oii": "oi", "oiee": "oi", "oiie": "oi", "olaa": "ola", "eai": "e ai",
+    "eae": "e ai", "iai": "e ai", "eaew": "e ai", "bomdia": "bom dia", "boatarde": "boa tarde",
+    "boanoite": "boa noite", "bdia": "bom dia",
+    # the service
+    "net": "internet", "internete": "internet", "intenet": "internet", "wify": "wifi", "waifai": "wifi",
+    "wireless": "wifi", "wirelles": "wifi", "segundavia": "segunda via", "sgda": "segunda", "sgd": "segunda",
+    "seg": "segunda", "bol": "boleto", "fat": "fatura", "cod": "codigo", "tec": "tecnico",
+}
+
+JOINS: dict[tuple[str, str], str] = {
+    ("wi", "fi"): "wifi", ("wai", "fai"): "wifi", ("qr", "code"): "qrcode", ("des", "bloquear"): "desbloquear",
+    ("des", "bloqueio"): "desbloqueio", ("up", "grade"): "upgrade",
+}
+
+# fillers that may sit between the parts of a phrase
+GAPS: dict[str, tuple[int, frozenset[str]]] = {
+    # "a internet [de casa ta muito] lenta"
+    "c": (4, frozenset(
+        "ta to tava muito bem super meio mais do da de meu minha aqui hoje novo toda hora sempre ficando fica "
+        "ficou vive so tambem ja ainda continua uma um o a em casa e que la agora demais bastante pouco tao "
+        "totalmente completamente anda andando tudo ate no na desde ontem dando extremamente dia dias".split())),
+    # "paguei [o boleto e ainda continua] sem internet"
+    "t": (6, frozenset(
+        "o a os as boleto fatura conta pix mensalidade e mas mais porem ainda continua continuo continuou segue "
+        "sigo ta to fica ficou hoje ontem ja ate agora so que minha meu internet faz dias horas dia tempo mesmo "
+        "assim aqui isso nada desde no na via pelo pela certinho tudo".split())),
+    # "quanto [custa o] plano", "valor [dos] planos"
+    "s": (3, frozenset(
+        "e ta fica sai seria o a os as do dos da das de pra um uma ter com esse essa desse dessa custa voces "
+        "cobram cobra internet sua seu vcs ai".split())),
+    # small words: articles, possessives
+    "d": (2, frozenset(
+        "o a os as um uma meu minha seu sua esse essa desse dessa de do da dos das no na pra com pelo pela via"
+        .split())),
+    # articles only
+    "o": (2, frozenset("o a os as um uma de do da dos das".split())),
+}
+
+# a negation cancels the keyword after it, over these words ("nao quero [o] boleto")
+NEGATIONS = frozenset({"nao", "nem", "nunca", "jamais"})
+NEGATION_FILLERS = frozenset(
+    "quero queria quer preciso precisa precisava e o a os as um uma de do da dos das mais pra com to ta foi vou "
+    "me mim voce esse essa desse dessa meu minha gostaria sobre no na ainda falar agora".split())
+# words that may open a segment before a yes/no ("ah sim", "hm nao")
+OPENERS = frozenset("ah ahn hm hmm humm e entao opa ue olha mas bem bom ta".split())
+
+_NOT_CONTRACT = "contrato|plano|servico|assinatura|internet|conta|cadastro"
+_CONDITION = ("ruim|pessima|pessimo|horrivel|horrorosa|fraca|fraco|fraquinha|parou|parada|parado|fora|sumiu|travando"
+              "|trava|devagar|lenta|lento|lerda|lerdo|instavel|oscilando|oscila|caindo|caiu|cai|porcaria|merda|bosta"
+              "|lixo|baixa|baixo|desconectando|desconecta|falhando|falha")
+_SUBJECT = "internet|wifi|sinal|conexao|rede|roteador|modem|fibra|velocidade|navegacao"
+_HUMAN_WHO = ("atendente|atendentes|humano|humana|pessoa|pessoas|alguem|gente|operador|operadora|responsavel|gerente"
+              "|supervisor|supervisora|funcionario|funcionaria|atendimento|suporte|financeiro|setor|moca|moco|rapaz"
+              "|ser|especialista")
+_VERB_AFTER_DAY = "ter|vir|ser|passar|dar|chegar|ficar|voltar|aparecer|vem|fazer|ir"
+
+PATTERNS: list[tuple[str | None, str, str]] = [
+    # --- things that look like keywords but are not -----------------------------------------------------------
+    (None, "segunda|terca|quarta|quinta|sexta feira|feiras", ""),
+    (None, f"segunda|2|outra vai {_VERB_AFTER_DAY}", ""),
+    (None, "segunda|proxima de|a? manha|tarde|noite|cedo", ""),
+    (None, "nao sei|lembro|entendi|entendo|conheco", ""),
+    (None, "de nada", ""),
+    (None, "pessoa fisica|juridica", ""),
+    (None, "cai dia", ""),
+    (None, "pagamento|pix|dinheiro|transferencia|deposito ~d caiu|cai|compensou|entrou", ""),
+    (None, "caiu|cai|compensou|entrou ~d pagamento|pix|dinheiro|transferencia|deposito", ""),
+    (None, "protocolo|protocolos", ""),
+    ("connection_down", f"nao|nem ta? funciona|funcionando|funcionou ~d {_SUBJECT}", "x"),
+    (None, "nao resolveu|resolvido|resolvida|funcionou|deu|adiantou|ajudou", ""),
+    (None, "fiz|efetuei|realizei|mandei|enviei|fizemos ~d pix|pagamento|transferencia|deposito|comprovante", ""),
+    # --- open_ticket before the connection/unlock words it contains ---------------------------------------------
+    ("open_ticket", "cortaram|cortou|rompeu|romperam|arrebentou|arrebentaram|caiu|quebrou|quebraram|partiu|roubaram"
+     " ~d cabo|fio|poste|fibra", ""),
+    ("open_ticket", "cabo|fio|poste ~d ta|foi? cortado|cortada|rompido|rompida|partido|partida|arrebentado|caido"
+     "|solto|quebrado|rompeu|partiu|caiu|arrebentou", ""),
+    ("open_ticket", "abrir|abre|abra|abram|registrar|registra|fazer|faz|faca ~d chamado|chamados|protocolo|reclamacao"
+     "|ticket|os|ordem|solicitacao", ""),
+    ("open_ticket", "cancelar|cancela|desmarcar|remarcar|reagendar|adiar ~d chamado|visita|agendamento|tecnico|os", ""),
+    ("open_ticket", "mudanca|mudar|trocar|transferencia|transferir ~d endereco", ""),
+    ("open_ticket", "mandar|manda|mande|mandem|enviar|envia|envie|enviem alguem|tecnico", ""),
+    ("open_ticket", "ordem de servico", ""),
+    ("open_ticket", "trocar|troca|queimou|queimado|quebrou|quebrado|estragou|estragado|defeito ~d roteador|modem"
+     "|onu", ""),
+    ("open_ticket", "roteador|modem|onu ~c queimou|queimado|quebrou|quebrado|estragou|estragado|defeito", ""),
+    ("open_ticket", "visita|suporte|assistencia tecnica|tecnico", ""),
+    ("open_ticket", "chamado|chamados|tecnico|tecnicos|tecnica|visita|visitas|suporte|reclamacao|reclamacoes"
+     "|reclamar|reparo|ticket", ""),
+    # --- trust_unlock ------------------------------------------------------------------------------------------
+    ("trust_unlock", "paguei|pago|pagamos|quitei ~t sem internet|sinal|conexao|acesso", ""),
+    ("trust_unlock", "paguei|pago|pagamos|quitei ~t nao|nem voltou|volta|liberou|libera|liberaram|religou"
+     "|desbloqueou|funciona|conecta", ""),
+    ("trust_unlock", "paguei|pago|pagamos|quitei ~t bloqueado|bloqueada|bloqueio|cortado|cortada|suspensa|suspenso",
+     ""),
+    ("trust_unlock", "nao|nem liberou|liberaram|desbloqueou|desbloquearam|religou|religaram", "x"),
+    ("trust_unlock", "nao|nem foi liberado|liberada|desbloqueado|desbloqueada|religado|religada", "x"),
+    ("trust_unlock", "cortaram|cortou|suspenderam|bloquearam|desligaram|bloqueou|desligou ~d internet|sinal"
+     "|servico|acesso|conexao", ""),
+    ("trust_unlock", "promessa|promesa ~d pagamento", ""),
+    ("trust_unlock", "desbloque*|liberacao|liberar|libera|liberem|libere|liberado|liberada|liberam|religar|religa"
+     "|religue|religuem|religamento|religacao|bloqueado|bloqueada|bloqueados|bloqueadas|bloqueio|bloquearam"
+     "|bloqueou|bloqueia|cortaram|cortada|cortado|suspensa|suspenso|suspensao|suspenderam|confianca|promessa", ""),
+    (None, "paguei|pagamos|quitei|pago ~t boleto|boletos|fatura|faturas|conta|pix|mensalidade|carne?", ""),
+    # --- cancel --------------------------------------------------------------------------------------------------
+    ("cancel", f"pode|podem encerrar|cancelar|finalizar|terminar ~d {_NOT_CONTRACT}", ""),
+    ("cancel", f"encerrar|encerra|finalizar|terminar|rescindir ~d {_NOT_CONTRACT}", ""),
+    ("cancel", "nao quero|desejo|vou mais ~d internet|servico|plano|contrato|empresa|provedor|fibra|voces", "x"),
+    ("cancel", "sair|largar|trocar|mudar de|da|do|dessa|desse operadora|provedor|empresa", ""),
+    ("cancel", "cancelar|cancela|cancelo|cancelem|cancele|cancelamento|cancelamentos|cancelei|cancelado|cancelada"
+     "|rescindir|rescisao|distrato", ""),
+    # --- thanks_bye ----------------------------------------------------------------------------------------------
+    ("thanks_bye", "pode|podem|ja encerrar|finalizar|fechar ~d atendimento|conversa|chat|chamado|ticket|aqui?", ""),
+    ("thanks_bye", "era|e|foi|seria|ja so isso|isto", ""),
+    ("thanks_bye", "so isso|isto", ""),
+    ("thanks_bye", "mais nada|nada mais", ""),
+    ("thanks_bye", "deu certo|bom", ""),
+    ("thanks_bye", "ate mais|logo|amanha|breve|depois|proxima", "a"),
+    ("thanks_bye", "ate a proxima", "a"),
+    ("thanks_bye", "falou", "w"),
+    ("thanks_bye", "muito? obrigado|grato|agradeco|gratidao|valeu|tchau", ""),
+    ("thanks_bye", "ja? resolvido|resolvida|resolveu|solucionado|solucionou|normalizada|normalizado", ""),
+    # --- connection_down -----------------------------------------------------------------------------------------
+    ("connection_down", "cai|caiu|caindo|vai ~c e|mas volta|voltou|voltando|volto", ""),
+    ("connection_down", "voltou|volta a|de cair|ficar|travar|oscilar|dar", ""),
+    ("connection_down", "sem internet|sinal|conexao|acesso|wifi|rede|navegacao|servico", ""),
+    ("connection_down", f"{_SUBJECT} ~c {_CONDITION}", ""),
+    ("connection_down", f"{_SUBJECT} ~c nao|nem ta|to? funciona|funcionando|conecta|conectando|pega|pegando|navega"
+     "|liga|ligando|volta|voltou|carrega|abre|entra", ""),
+    ("connection_down", "nao|nem ta|to|consigo|consegue|quer? conecta|conectando|conectar|conectou|navega|navegar"
+     "|navegando|acessar|acessa|carrega|carregando|pega|pegando|conecto", "x"),
+    ("connection_down", "nao|nem voltou|volta", "x"),
+    ("connection_down", "sumiu|caiu|parou ~d internet|sinal|wifi|rede|conexao", ""),
+    ("connection_down", "fora do ar", ""),
+    ("connection_down", "quando|horas|previsao ~o volta|voltar|retorna|normaliza", ""),
+    ("connection_down", "aconteceu|houve|ocorreu ~o com|na|no ~o internet|sinal|wifi|rede|conexao", ""),
+    ("connection_down", "problema|problemas|falha|pane|manutencao ~o na|no|em ~o internet|sinal|rede|regiao|bairro"
+     "|cidade|rua|conexao", ""),
+    ("connection_down", "manutencao|geral QMARK", ""),
+    ("connection_down", "manutencao", ""),
+    ("connection_down", "nada de internet|sinal|conexao", ""),
+    ("connection_down", "nao|nem tem internet|sinal|conexao|wifi", "x"),
+    ("connection_down", "caiu tudo", ""),
+    ("connection_down", "luz|led|luzinha|lampada ~c vermelha|vermelho|los|apagada|apagado", ""),
+    ("connection_down", "piscando|pisca|acesa ~d vermelho|vermelha|laranja", ""),
+    ("connection_down", "vermelho|vermelha ~d piscando|pisca|acesa|aceso", ""),
+    ("connection_down", "roteador|modem|onu ~c piscando|apagado|desligado|reiniciando|nao", ""),
+    ("connection_down", "lenta|lento|lentidao|lerda|lerdo|oscilando|oscila|oscilacao|oscilacoes|instavel"
+     "|instabilidade|caiu|caindo|cai|queda|quedas|desconectando|desconecta|desconectou|los", ""),
+    # --- thanks_bye: "voltou" after the connection phrases that contain it ("caiu e voltou", "voltou a cair")
+    (None, "voltou|volta|funcionou mas|porem", ""),
+    (None, "voltou|volta|funcionou so que", ""),
+    ("thanks_bye", "ja? voltou|funcionou|voltando|normalizou", ""),
+    ("thanks_bye", "agora|ja foi|funcionou|funciona|voltou|deu|normalizou END", ""),
+    ("thanks_bye", "ta|ja funcionando|normal|navegando agora|ja|aqui|normalmente|sim END", ""),
+    (None, "nao|nem consigo|consegui", ""),  # after "nao consigo navegar"
+    # --- second_copy ---------------------------------------------------------------------------------------------
+    ("second_copy", "segunda|2|outra a|o|da? via|vias|vis|bia|vua|vja|vai", ""),
+    ("second_copy", "codigo de|do? barra|barras|boleto|pix", ""),
+    ("second_copy", "linha digitavel", ""),
+    ("second_copy", "copia e cola", ""),
+    ("second_copy", "chave pix", ""),
+    ("second_copy", "como|onde|aonde eu|que? pago|pagamos|pagaria", ""),
+    ("second_copy", "pago|pagamos como|onde|aonde", ""),
+    ("second_copy", "quanto ~o eu? devo|devemos", ""),
+    ("second_copy", "em aberto|atraso", ""),
+    ("second_copy", "conta ~d internet|mes", ""),
+    ("second_copy", "boleto|boletos|bloqueto|fatura|faturas|carne|mensalidade|mensalidades|pagar|pagamento|pix"
+     "|qrcode|vencimento|devendo|debito|debitos|pendencia|pendencias", ""),
+    # --- human ---------------------------------------------------------------------------------------------------
+    ("human", "nao quero|gosto falar? com? robo|maquina|bot|robozinho|automatico|gravacao", "x"),
+    ("human", f"falar|conversar|fala|falo|atendido|atendida|atendimento com|c|por ~d {_HUMAN_WHO}", ""),
+    ("human", "transfere|transfira|transferir|passa|passe|encaminha|encaminhe ~d atendente|humano|pessoa|alguem"
+     "|setor|financeiro|suporte", ""),
+    ("human", "pessoa|pessoas|alguem|gente de? verdade|real|humana|vivo|viva", ""),
+    ("human", "quero|chama|chame|chamar|preciso ~d pessoa|alguem|humano", ""),
+    ("human", "tem alguem ai|aqui|online|atendendo|disponivel|ae|vivo|QMARK", ""),
+    ("human", "me transfere|transfira|transferir|liga|ligue|ligem|ligam|retorna|retornem", ""),
+    ("human", "atendimento humano|pessoal|humanizado", ""),
+    ("human", "atendente|atendentes|humano|operador|operadores", ""),
+    ("human", "pessoa|gente", "w"),
+    ("human", "ninguem ~d me? responde|atende|respondeu|atendeu|retorna|retornou", ""),
+    # --- sales ---------------------------------------------------------------------------------------------------
+    ("sales", "quero|queria|gostaria|interesse de|em? ter|colocar|por|instalar|contratar? uma|um|a|o? internet"
+     "|fibra|plano|planos", ""),
+    ("sales", "mudar|trocar|alterar|aumentar|diminuir|melhorar|subir|baixar|upar ~d plano|velocidade|pacote|megas",
+     ""),
+    ("sales", "quanto|valor|valores|preco|precos ~s plano|planos|instalacao|pacote|pacotes|mega|megas|fibra", ""),
+    ("sales", "quanto custa|custaria|cobram|cobra", ""),
+    ("sales", "qual|quais|outro|outros|novo|novos|melhor|maior|mais|algum ~o plano|planos", ""),
+    ("sales", "tabela ~o precos|valores|planos", ""),
+    ("sales", "tem|existe|existem ~o plano|planos", ""),
+    ("sales", "tem|chega|passa|atende|atendem ~o internet|fibra na|no|em|aqui|pra|nessa|nesse|ai|ate", ""),
+    ("sales", "mais velocidade|megas|mega", ""),
+    ("sales", "instalacao|instalar|ponto nova|novo", ""),
+    ("sales", "nova|novo instalacao|ponto|contrato|contratacao", ""),
+    ("sales", "instalar|colocar|puxar|levar ~o internet|fibra", ""),
+    ("sales", "contratar|contrata|contratacao|contratando|assinar|adquirir|planos|upgrade|downgrade|promocao"
+     "|promocoes|oferta|ofertas|combo|combos|precos|cobertura|viabilidade|vendedor|vendas|comercial|consultor"
+     "|atendem", ""),
+    # --- greeting ------------------------------------------------------------------------------------------------
+    ("greeting", "tudo bem|bom|certo|joia|tranquilo|beleza|ok QMARK", ""),
+    ("greeting", "tudo bem|bom|certo|joia|tranquilo|beleza e|com voce|voces|ai|contigo", ""),
+    ("greeting", "e voce|voces|contigo END", ""),
+    ("greeting", "bom|bon|bum dia|dias|dai|di|diia", ""),
+    ("greeting", "boa|bo|boas tarde|tardes|noite|noites|madrugada|tard|noit|nite", ""),
+    ("greeting", "e ai|ae", "a"),
+    ("greeting", "ei|hey|alo", "a"),
+    ("greeting", "oi|ola|opa|salve|hello|oila|coe", ""),
+    # --- yes / no (only in short answers, see intents.py) -------------------------------------------------------
+    ("no", "claro|acho|creio que nao", ""),
+    ("no", "agora|ainda nao END", ""),
+    ("no", "de jeito nenhum", ""),
+    ("no", "nem pensar", ""),
+    ("no", "nops|negativo|nunca|nada", "a"),
+    ("no", "nao END", "a"),
+    ("no", "nao &obrigado|valeu|precisa|quero|agora|ainda|mesmo|senhor|senhora|nao|era|e|tenho|por", "a"),
+    ("no", "👎|❌", "a"),
+    ("yes", "claro|acho|creio que sim", ""),
+    ("yes", "isso|isto mesmo|ai|ae", "a"),
+    ("yes", "e isso|isto", "a"),
+    ("yes", "quero|pode sim", ""),
+    ("yes", "pode ser|mandar|enviar|fazer|seguir|prosseguir|confirmar|continuar|abrir|agendar|crer", "a"),
+    ("yes", "com certeza", "a"),
+    ("yes", "sim|✅", "a"),
+    ("yes", "isso|isto END", "a"),
+    ("yes", "claro|exato|exatamente|correto|positivo|confirmo|confirmado|aceito|uhum|aham|yep|bora", "a"),
+    ("yes", "pode|quero|manda|mande|envia|envie", "w"),
+    ("yes", "ta bom|certo|ok|otimo|beleza|joia|combinado", "ak"),
+    ("yes", "tudo bem|certo|ok|joia|tranquilo|beleza", "ak"),
+    ("yes", "ok|beleza|certo|certinho|perfeito|show|otimo|fechado|combinado|joia|tranquilo|entendi|entendido|fechou"
+     "|top|massa|ata|suave|👌|👍",
+     "ak"),
+    ("yes", "ta", "wk"),
+    ("yes", "ah|aa|hmm|hm ta END", "ak"),
+]
+
+# intents a negation before them does not cancel ("nao, obrigado")
+NEGATION_EXEMPT = frozenset({"greeting", "thanks_bye", "yes", "no", None})
+
+# keywords worth correcting when misspelled ("bolto", "fatua", "desbloqeuar", "atendenete")
+FUZZY_TARGETS: tuple[str, ...] = tuple(
+    "boleto boletos fatura faturas segunda internet atendente atendentes desbloquear desbloqueio desbloqueia "
+    "liberacao liberar cancelar cancelamento contratar obrigado chamado tecnico reclamacao lentidao oscilando "
+    "conectando conecta roteador operador pagamento mensalidade codigo digitavel bloqueado bloqueada bloqueio "
+    "religar religamento promessa confianca instalacao upgrade planos velocidade suporte tarde noite funcionando "
+    "funciona humano lenta lento caindo visita vencimento valeu tchau resolvido cobertura atendimento conexao "
+    "sinal travando instavel pessoa quero queria preciso".split())
+
+# real words near a keyword that must never be "corrected" into it
+COMMON = frozenset(
+    "pessoal caio segura seguro segundo segundos fartura futura futuro interna interno internas internos "
+    "atendendo atendemos atender atende atendem atendeu chamada chamadas chamando chamar chamou chamei chamo vista "
+    "visto visitar visitei visite visito suporta suportar suportei suporto operadora operadoras contrato contratos "
+    "contratei contratado contratada contratual resolver resolve resolva resolvam resolvendo resolvi canela "
+    "cancelei tecnica tecnicas funcione funcionou funcionar funcionario funcionaria lente lenda lendo lentes canto "
+    "planta plano planeta tardes tardar noites noivo noiva vale valer valor valores vales bloco blocos sinais "
+    "final liberal liberou libero religiao religioso promessas promete prometeu confiar confio confia conexoes "
+    "conectado conectada conectei conectou conecto codigos instalado instalada instalou humanos humor pagando "
+    "pagante pagou paguei pagamos mensagem mensagens mensal bolero processa pessoas querido querida quer queremos "
+    "queriam quis pensei precisa precisam precisei precisamos presente prezado prezada nota noticia "
+    "caixa cantando sinto sinta visual vitoria bolsa boletim bolinha fatia faturado faturamento "
+    "conecte conectar lentamente lentas lentos tchauu segundas roteadores suportes velocidades suave "
+    "instalacoes liberacoes pagamentos vencimentos coberta coberto coberturas confiante religiosa "
+    "atendimentos opcao opcoes paulo pedro maria joao jose ana carlos lucas contatar contato contatos seguida "
+    "seguido futuras futuros tratando tratado comentando norte valem valia valeria lenco".split())
+
+
+def _pattern_words() -> set[str]:
+    words: set[str] = set()
+    for _, spec, _ in PATTERNS:
+        for element in spec.split():
+            if not element.startswith("~"):
+                words.update(w for w in element.rstrip("?").split("|") if re.fullmatch(r"[a-z]+", w))
+    for _, fillers in GAPS.values():
+        words |= fillers
+    return words
+
+
+KNOWN = frozenset(
+    COMMON | set(FUZZY_TARGETS) | _pattern_words() | NEGATIONS | NEGATION_FILLERS | OPENERS
+    | {w for expansion in ABBREVIATIONS.values() for w in expansion.split()}
+)

@@ -1,0 +1,127 @@
+"""What the bot says, in Portuguese: every customer-facing text of the rules brain in one place."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from api.brain.base import Persona
+from api.sgp.models import Invoice, UnlockResult
+
+MENU_INTENTS = ("second_copy", "connection_down", "trust_unlock", "human")
+
+
+def menu(persona: Persona) -> str:
+    n = ("1️⃣", "2️⃣", "3️⃣", "4️⃣") if persona.emojis else ("1)", "2)", "3)", "4)")
+    return (
+        "Como posso te ajudar? Responda com o número:\n"
+        f"{n[0]} Segunda via da fatura (PIX e boleto)\n"
+        f"{n[1]} Internet sem conexão ou lenta\n"
+        f"{n[2]} Desbloqueio por confiança\n"
+        f"{n[3]} Falar com um atendente"
+    )
+
+
+def greeting(persona: Persona, contact_name: str | None) -> str:
+    name = f", {contact_name.split()[0].title()}" if contact_name and contact_name.split() else ""
+    wave = " 👋" if persona.emojis else ""
+    return f"Olá{name}!{wave} Sou {persona.agent_name}, assistente virtual da {persona.company}."
+
+
+def money(amount: Decimal) -> str:
+    whole, cents = f"{amount:.2f}".split(".")
+    return f"R$ {int(whole):,}".replace(",", ".") + f",{cents}"
+
+
+def day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+ASK_DOCUMENT = "Para isso preciso do CPF ou CNPJ do titular do contrato. Pode me enviar? (só os números já servem)"
+INVALID_DOCUMENT = "Hmm, esse CPF/CNPJ parece inválido. 🤔 Confere os números e me envia de novo, por favor?"
+NOT_FOUND = (
+    "Não encontrei nenhum contrato com esse CPF/CNPJ. Confere se é o documento do titular? "
+    "Se preferir, digite *atendente* para falar com uma pessoa."
+)
+PHONE_MISMATCH = (
+    "Por segurança, só envio dados do contrato para o WhatsApp cadastrado no contrato. "
+    "Vou te passar para um atendente confirmar seus dados."
+)
+SGP_DOWN = (
+    "Nosso sistema está instável agora e não consegui consultar seus dados. 😕 "
+    "Tente de novo em alguns minutos, ou digite *atendente* que te passo para uma pessoa."
+)
+NOT_UNDERSTOOD = "Desculpe, não entendi. 😅"
+HANDOFF_AFTER_CONFUSION = "Vou chamar um atendente para te ajudar melhor."
+BYE = "Por nada! Se precisar, é só chamar. Até mais! 👋"
+NOTHING_OPEN = "Boa notícia: não há faturas em aberto no seu contrato. ✅"
+ASK_TICKET = (
+    "Verifiquei aqui e sua conexão aparece *online* ✅. Tente reiniciar o roteador (tire da tomada por "
+    "30 segundos e ligue de novo). Se continuar com problema, quer que eu abra um chamado técnico? (sim/não)"
+)
+TICKET_DECLINED = "Combinado! Se o problema voltar, é só me chamar."
+SUSPENDED = (
+    "Seu contrato está *suspenso* por pendência financeira, por isso a conexão está bloqueada. "
+    "Posso te enviar a segunda via (responda *1*) ou fazer um desbloqueio por confiança (responda *3*)."
+)
+
+
+def found(name: str) -> str:
+    return f"Encontrei seu cadastro, {name.split()[0].title()}! ✅"
+
+
+def choose_contract(contracts: list[list[str]]) -> str:
+    lines = "\n".join(f"{index}) {label} (contrato {cid})" for index, (cid, label, _) in enumerate(contracts, 1))
+    return f"Você tem mais de um contrato. Qual deles?\n{lines}"
+
+
+def invoice_header(invoice: Invoice, others: int) -> str:
+    status = " (vencida)" if invoice.overdue else ""
+    more = f"\nVocê tem mais {others} fatura(s) em aberto; posso enviar depois." if others else ""
+    return (
+        f"Aqui está sua fatura de *{money(invoice.amount)}* com vencimento em {day(invoice.due_date)}{status}."
+        + (f"\nBoleto: {invoice.link}" if invoice.link else "")
+        + more
+    )
+
+
+def pix(code: str) -> str:
+    return f"PIX copia e cola:\n{code}"
+
+
+def digitable_line(line: str) -> str:
+    return f"Linha digitável do boleto:\n{line}"
+
+
+def ticket_opened(protocol: str, offline: bool) -> str:
+    reason = "Sua conexão aparece *offline* aqui. " if offline else ""
+    return (
+        f"{reason}Abri um chamado técnico para você, protocolo *{protocol}*. "
+        "Nossa equipe vai acompanhar e, se precisar de visita, entramos em contato."
+    )
+
+
+def unlock(result: UnlockResult) -> str:
+    if result.granted:
+        until = f", até {day(result.until)}" if result.until else ""
+        days = f" por {result.days} dia(s){until}" if result.days else ""
+        return (
+            f"Pronto! Liberei sua internet por confiança{days}. ✅ Em alguns minutos a conexão volta; "
+            "se não voltar, reinicie o roteador. Lembre de pagar a fatura nesse prazo."
+        )
+    reason = f" ({result.reason})" if result.reason else ""
+    return (
+        f"Não consegui fazer o desbloqueio por confiança{reason}. "
+        "Posso te enviar a segunda via (responda *1*) ou te passar para o financeiro (digite *atendente*)."
+    )
+
+
+def invoice_messages(invoices: list[Invoice]) -> list[str]:
+    """The oldest open invoice: summary, then the PIX code and the boleto line alone, easy to copy."""
+    first = sorted(invoices, key=lambda invoice: invoice.due_date)[0]
+    texts = [invoice_header(first, len(invoices) - 1)]
+    if first.pix_code:
+        texts.append(pix(first.pix_code))
+    if first.digitable_line:
+        texts.append(digitable_line(first.digitable_line))
+    return texts

@@ -1,0 +1,202 @@
+"""Rules brain: Portuguese intent rules and numbered menus driving the same tools as the model brain.
+
+The default when a tenant has no model, and the fallback when the model fails, so a customer is never left
+without an answer. Dialog state (what the bot is waiting for) lives in the toolbox state, saved per
+conversation by the engine.
+"""
+
+from __future__ import annotations
+
+from api.brain import nlu, replies
+from api.brain.base import BrainInput, BrainReply
+from api.brain.tools import Toolbox
+
+ACTIONS = ("second_copy", "connection_down", "trust_unlock", "open_ticket")
+TEAM_FOR = {"second_copy": "financeiro", "trust_unlock": "financeiro", "cancel": "financeiro",
+            "connection_down": "suporte", "open_ticket": "suporte", "sales": "comercial"}
+SGP_FAILURES = ("sgp_unavailable", "sgp_not_configured")
+
+
+class RulesBrain:
+    name = "rules"
+
+    async def respond(self, given: BrainInput, tools: Toolbox) -> BrainReply:
+        return await _Turn(given, tools).run()
+
+
+class _Turn:
+    def __init__(self, given: BrainInput, tools: Toolbox):
+        self.given, self.tools, self.state = given, tools, tools.state
+        self.text = " ".join(given.new_messages)
+        self.intents = [str(getattr(i, "value", i)) for i in nlu.detect_intents(self.text)]
+        self.out: list[str] = []
+
+    def say(self, *texts: str) -> None:
+        self.out.extend(texts)
+
+    def reply(self) -> BrainReply:
+        if self.given.first_contact and self.out:  # greet in the same message as the first answer
+            self.out[0] = replies.greeting(self.given.persona, self.given.contact_name) + " " + self.out[0]
+        return BrainReply(self.out, handoff=self.tools.handoff, close=self.tools.close)
+
+    async def handoff(self, reason: str, intent: str | None = None) -> BrainReply:
+        await self.tools.transfer_to_human(TEAM_FOR.get(intent or self.state.get("pending", "")), reason)
+        self.state.pop("pending", None)
+        return self.reply()
+
+    async def run(self) -> BrainReply:
+        awaiting = self.state.pop("awaiting", None)
+        action = next((i for i in self.intents if i in ACTIONS), None)
+        if awaiting == "menu" and action is None and not {"human", "cancel", "sales"} & set(self.intents):
+            choice = nlu.menu_choice(self.text, len(replies.MENU_INTENTS))
+            if choice:
+                picked = replies.MENU_INTENTS[choice - 1]
+                if picked == "human":
+                    self.say("Certo! Vou te transferir para um de nossos atendentes.")
+                    return await self.handoff("customer_request")
+                action = picked
+        if awaiting == "ticket_confirm":
+            if "yes" in self.intents:
+                return await self.act("open_ticket")
+            if "no" in self.intents:
+                self.say(replies.TICKET_DECLINED)
+                return self.reply()
+        if awaiting == "contract" and (done := await self.contract_answer(action)) is not None:
+            return done
+        if done := await self.documents(action):
+            return done
+        if "human" in self.intents or "cancel" in self.intents or "sales" in self.intents:
+            intent = next(i for i in self.intents if i in ("human", "cancel", "sales"))
+            self.say("Certo! Vou te transferir para um de nossos atendentes.")
+            return await self.handoff("customer_request" if intent == "human" else intent, intent)
+        if action:
+            return await self.act(action)
+        if "thanks_bye" in self.intents:
+            self.say(replies.BYE)
+            await self.tools.close_conversation()
+            return self.reply()
+        if "greeting" in self.intents or self.given.first_contact:
+            self.state["awaiting"] = "menu"
+            self.say(replies.menu(self.given.persona))
+            return self.reply()
+        return await self.not_understood()
+
+    async def contract_answer(self, action: str | None) -> BrainReply | None:
+        binding = self.tools.binding
+        choice = nlu.contract_choice(self.text, [(cid, label) for cid, label, _ in binding.contracts])
+        if choice is None:
+            if action or nlu.find_documents(self.text) or self.intents:
+                return None  # the customer moved on; handle the new request
+            self.state["awaiting"] = "contract"
+            self.say("Não identifiquei o contrato. " + replies.choose_contract(binding.contracts))
+            return self.reply()
+        await self.tools.choose_contract(choice)
+        pending = self.state.pop("pending", None)
+        if pending:
+            return await self.act(pending)
+        self.state["awaiting"] = "menu"
+        self.say("Contrato selecionado! ✅", replies.menu(self.given.persona))
+        return self.reply()
+
+    async def documents(self, action: str | None) -> BrainReply | None:
+        found = nlu.find_documents(self.text)
+        if not found:
+            return None
+        if action:
+            self.state["pending"] = action
+        valid = [doc for doc in found if doc.valid]
+        if not valid:
+            self.state["awaiting"] = "document"
+            self.say(replies.INVALID_DOCUMENT)
+            return self.reply()
+        outcome = await self.tools.identify_customer(valid[0].digits)
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SGP_DOWN)
+            return self.reply()
+        if outcome.status == "not_found":
+            self.state["awaiting"] = "document"
+            self.say(replies.NOT_FOUND)
+            return self.reply()
+        if outcome.status == "phone_mismatch":
+            self.say(replies.PHONE_MISMATCH)
+            return await self.handoff("identity_unverified")
+        if outcome.status == "several_contracts":
+            self.state["awaiting"] = "contract"
+            self.say(replies.found(outcome.data.customer_name), replies.choose_contract(outcome.data.contracts))
+            return self.reply()
+        self.say(replies.found(outcome.data.customer_name))
+        pending = self.state.pop("pending", None)
+        if pending:
+            return await self.act(pending)
+        self.state["awaiting"] = "menu"
+        self.say(replies.menu(self.given.persona))
+        return self.reply()
+
+    async def act(self, action: str) -> BrainReply:
+        binding = self.tools.binding
+        if binding.customer_id is None:
+            self.state.update(pending=action, awaiting="document")
+            self.say(replies.ASK_DOCUMENT)
+            return self.reply()
+        if binding.contract_id is None:
+            self.state.update(pending=action, awaiting="contract")
+            self.say(replies.choose_contract(binding.contracts))
+            return self.reply()
+        self.state.pop("misunderstood", None)
+        return await {
+            "second_copy": self.second_copy, "connection_down": self.connection,
+            "trust_unlock": self.unlock, "open_ticket": self.ticket,
+        }[action]()
+
+    async def second_copy(self) -> BrainReply:
+        outcome = await self.tools.second_copy()
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SGP_DOWN)
+        elif outcome.status == "nothing_open":
+            self.say(replies.NOTHING_OPEN)
+        else:
+            self.say(*replies.invoice_messages(outcome.data))
+        return self.reply()
+
+    async def connection(self) -> BrainReply:
+        active = {cid: flag == "1" for cid, _, flag in self.tools.binding.contracts}
+        if not active.get(self.tools.binding.contract_id, True):
+            self.say(replies.SUSPENDED)
+            self.state["awaiting"] = "menu"
+            return self.reply()
+        outcome = await self.tools.connection_status()
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SGP_DOWN)
+            return self.reply()
+        if outcome.status == "online":
+            self.state["awaiting"] = "ticket_confirm"
+            self.say(replies.ASK_TICKET)
+            return self.reply()
+        return await self.ticket(offline=True)
+
+    async def ticket(self, offline: bool = False) -> BrainReply:
+        outcome = await self.tools.open_ticket(self.text or "Cliente relatou problema de conexão")
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SGP_DOWN)
+        else:
+            self.say(replies.ticket_opened(outcome.data.protocol, offline))
+        return self.reply()
+
+    async def unlock(self) -> BrainReply:
+        outcome = await self.tools.trust_unlock()
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SGP_DOWN)
+        else:
+            self.say(replies.unlock(outcome.data))
+        return self.reply()
+
+    async def not_understood(self) -> BrainReply:
+        count = int(self.state.get("misunderstood", 0)) + 1
+        self.state["misunderstood"] = count
+        if count >= 2:
+            self.state.pop("misunderstood", None)
+            self.say(replies.NOT_UNDERSTOOD + " " + replies.HANDOFF_AFTER_CONFUSION)
+            return await self.handoff("not_understood")
+        self.state["awaiting"] = "menu"
+        self.say(replies.NOT_UNDERSTOOD, replies.menu(self.given.persona))
+        return self.reply()

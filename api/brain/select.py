@@ -1,0 +1,49 @@
+"""Which brain and which SGP a tenant's conversation gets, from the tenant's settings in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.brain.base import Brain
+from api.brain.rules import RulesBrain
+from api.engine.deps import WorkerDeps
+from api.sgp.models import SgpAdapter
+from niochat.tables import ai_configs, sgp_configs
+
+RULES = RulesBrain()
+
+
+async def brain_for(conn: AsyncConnection, deps: WorkerDeps) -> Brain:
+    config = (await conn.execute(select(ai_configs).where(ai_configs.c.is_active))).one_or_none()
+    if config is None:
+        return RULES
+    from api.brain.model import ModelBrain
+
+    api_key = deps.keyring.decrypt(config.api_key_encrypted) if config.api_key_encrypted else "not-needed"
+    return ModelBrain(
+        base_url=config.base_url,
+        model=config.model,
+        api_key=api_key,
+        timeout=config.timeout_seconds,
+        temperature=config.temperature,
+        http=deps.http,
+        fallback=RULES,
+    )
+
+
+async def sgp_for(conn: AsyncConnection, deps: WorkerDeps, tenant_id) -> SgpAdapter | None:
+    config = (await conn.execute(select(sgp_configs).where(sgp_configs.c.is_active))).one_or_none()
+    if config is None:
+        return None
+    from api.sgp.factory import sgp_from_config
+
+    return sgp_from_config(
+        deps.http,
+        deps.redis,
+        str(tenant_id),
+        config.base_url,
+        config.app,
+        deps.keyring.decrypt(config.token_encrypted),
+        config.timeout_seconds,
+    )

@@ -1,0 +1,21 @@
+"""The provider's management system (SGP first): the adapter interface, the SGP/TSMX client and its factory."""
+
+from api.sgp.factory import sgp_from_config
+from api.sgp.models import (
+    ConnectionStatus,
+    Contract,
+    Customer,
+    Invoice,
+    SgpAdapter,
+    SgpAuthError,
+    SgpError,
+    SgpUnavailable,
+    Ticket,
+    UnlockResult,
+)
+from api.sgp.tsmx import TsmxSgp
+
+__all__ = [
+    "ConnectionStatus", "Contract", "Customer", "Invoice", "SgpAdapter", "SgpAuthError", "SgpError",
+    "SgpUnavailable", "Ticket", "TsmxSgp", "UnlockResult", "sgp_from_config",
+]

@@ -1,0 +1,86 @@
+"""What NioChat needs from a provider's management system, whatever the vendor (SGP first; IXC, Hubsoft, MK later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+
+class SgpError(Exception):
+    """The management system failed; the message is safe to log (no CPF, no PPPoE login)."""
+
+
+class SgpUnavailable(SgpError):
+    """Timeout, connection error, 5xx, or the circuit breaker is open: tell the customer and offer a human."""
+
+
+class SgpAuthError(SgpError):
+    """The configured app/token were refused (403): an operator must fix the tenant's SGP settings."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    id: str
+    status: str  # e.g. "Ativo", "Suspenso", trimmed
+    active: bool
+    plan: str | None = None
+    address: str | None = None  # short, for the customer to tell contracts apart ("Rua das Flores, 120")
+    open_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str
+    document: str  # digits only
+    contracts: tuple[Contract, ...] = field(default_factory=tuple)
+    phones: tuple[str, ...] = field(default_factory=tuple)  # digits, as registered (identity check on WhatsApp)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    contract_id: str
+    amount: Decimal
+    due_date: date
+    digitable_line: str | None
+    pix_code: str | None
+    link: str | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    contract_id: str
+    online: bool
+    detail: str | None = None  # the SGP's own words, e.g. "Serviço Online"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    protocol: str
+
+
+@dataclass(frozen=True)
+class UnlockResult:
+    granted: bool
+    days: int | None = None
+    until: date | None = None
+    protocol: str | None = None
+    reason: str | None = None  # when refused, in the customer's language, never the SGP's raw `msg`
+
+
+class SgpAdapter(Protocol):
+    async def find_customer(self, document: str) -> Customer | None: ...
+
+    async def open_invoices(self, document: str, contract_id: str) -> list[Invoice]: ...
+
+    async def pix_for(self, invoice_id: str) -> str | None: ...
+
+    async def connection_status(self, contract_id: str) -> ConnectionStatus: ...
+
+    async def open_ticket(self, contract_id: str, subject: str, description: str) -> Ticket: ...
+
+    async def trust_unlock(self, contract_id: str) -> UnlockResult: ...

@@ -1,0 +1,99 @@
+"""The SGP sandbox's memory: the dataset (mutated by unlocks), every call, planned faults, tickets and unlocks.
+
+Everything runs on the server's event loop and no method awaits, so no locks are needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.sgp.dataset import Client, Contract, Dataset, Invoice, digits, load_dataset, today
+from sandbox.sgp.faults import Fault, take_fault
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Call:
+    endpoint: str
+    parameters: dict[str, Any]
+    body_format: str  # "form" | "json" | "none"
+    time: str = field(default_factory=now_iso)
+    status: int | None = None  # None while the request is still being answered (or hanging)
+    fault: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint, "parameters": self.parameters, "format": self.body_format,
+            "status": self.status, "time": self.time, "fault": self.fault, **self.notes,
+        }
+
+
+class SgpState:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.stopping = asyncio.Event()
+        self._sequence = itertools.count(1)  # survives resets: a protocol is never handed out twice
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the dataset again and forget every call, fault, ticket and unlock."""
+        self.dataset: Dataset = load_dataset(self.source)
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.tickets: list[dict[str, Any]] = []
+        self.unlocks: list[dict[str, Any]] = []
+
+    # lookups -------------------------------------------------------------------------------------------------
+    def client_by_document(self, document: Any) -> Client | None:
+        wanted = digits(document)
+        return next((c for c in self.dataset.clientes if wanted and c.document == wanted), None)
+
+    def contract(self, number: Any) -> tuple[Client, Contract] | None:
+        wanted = digits(number)
+        for client in self.dataset.clientes:
+            for contract in client.contratos:
+                if wanted and str(contract.contrato) == wanted.lstrip("0"):
+                    return client, contract
+        return None
+
+    def invoice(self, number: Any) -> tuple[Client, Contract, Invoice] | None:
+        wanted = digits(number)
+        for client in self.dataset.clientes:
+            for contract in client.contratos:
+                for invoice in contract.faturas:
+                    if wanted and str(invoice.fatura) == wanted.lstrip("0"):
+                        return client, contract, invoice
+        return None
+
+    def occurrence_known(self, kind: Any) -> bool:
+        types = self.dataset.ocorrencia_tipos
+        return not types or any(str(t["id"]) == str(kind).strip() for t in types)
+
+    # effects -------------------------------------------------------------------------------------------------
+    def new_protocol(self) -> str:
+        return f"{today():%y%m%d}{next(self._sequence):06d}"
+
+    def open_ticket(self, client: Client, contract: Contract, *, origin: str, kind: Any, content: str) -> str:
+        protocol = self.new_protocol()
+        self.tickets.append({
+            "protocolo": protocol, "origem": origin, "contrato": contract.contrato, "cpfcnpj": client.cpfcnpj,
+            "ocorrenciatipo": kind, "conteudo": content, "time": now_iso(),
+        })
+        return protocol
+
+    def record_call(self, endpoint: str, parameters: dict[str, Any], body_format: str) -> Call:
+        call = Call(endpoint, parameters, body_format)
+        self.calls.append(call)
+        return call
+
+    def take_fault(self, path: str) -> Fault | None:
+        return take_fault(self.faults, path)

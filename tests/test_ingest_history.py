@@ -1,0 +1,131 @@
+"""JSONL import of historical conversations into the operational database: valid files land whole and count in
+the analytics like live conversations; any bad line aborts everything with per-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
+
+from ingest.history import HistoryImportError, import_history, import_history_file
+from niochat import admin
+from niochat.tables import audit_log, contacts, conversations, csat_responses, messages, tenants
+from tests.conftest import TEST_SECRET
+from tests.factories import full_tenant
+
+README_LINE = {
+    "external_id": "zendesk-48213", "contact": {"phone": "5511987654321", "name": "Maria Souza"},
+    "closed_by": "agent", "handoff_at": "2025-10-01T09:05:00-03:00", "team": "suporte",
+    "messages": [
+        {"at": "2025-10-01T09:00:00-03:00", "sender": "customer", "text": "quero a segunda via"},
+        {"at": "2025-10-01T09:00:04-03:00", "sender": "bot", "text": "Claro! Me informe seu CPF."},
+        {"at": "2025-10-01T09:07:00-03:00", "sender": "agent", "text": "Olá, Maria!"},
+    ],
+    "csat": {"rating": 5, "comment": "ótimo", "answered_at": "2025-10-01T09:43:00-03:00"},
+}
+
+
+@pytest.fixture
+def tenant(engine):
+    with engine.begin() as conn:
+        rows = full_tenant(conn)
+        agent_email = f"agent@{rows.slug}.test"
+    yield rows, agent_email
+    with engine.begin() as conn:
+        conn.execute(delete(tenants).where(tenants.c.id == rows.tenant_id))
+
+
+def _line(**overrides) -> str:
+    return json.dumps({**README_LINE, **overrides})
+
+
+def _counts(engine, tenant_id) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id))
+                     .scalar() for table in (conversations, messages, csat_responses))
+
+
+def test_a_valid_file_is_imported_with_derived_times_and_a_source(engine, tenant, tmp_path):
+    rows, agent = tenant
+    line = json.loads(_line(agent=agent))
+    line["messages"][2]["agent"] = agent
+    second = {**README_LINE, "external_id": "zendesk-2", "contact": {"phone": "5511900001111"}, "csat": None,
+              "team": None, "handoff_at": None, "closed_by": "bot",
+              "messages": [{"at": "2025-10-02T10:00:00Z", "sender": "customer", "text": "oi"},
+                           {"at": "2025-10-02T10:00:02Z", "sender": "bot", "text": "Olá!"}]}
+    path = tmp_path / "historico.jsonl"
+    path.write_text(json.dumps(line) + "\n\n" + json.dumps(second) + "\n")
+    before = _counts(engine, rows.tenant_id)
+    report = import_history_file(engine, rows.slug, path)
+    assert (report.imported, report.messages, report.skipped) == (2, 5, [])
+    after = _counts(engine, rows.tenant_id)
+    assert (after[0] - before[0], after[1] - before[1], after[2] - before[2]) == (2, 5, 1)
+    with engine.connect() as conn:
+        conv = conn.execute(
+            select(conversations).join(contacts, contacts.c.id == conversations.c.contact_id)
+            .where(contacts.c.phone == "5511987654321")).one()
+        assert conv.status == "closed" and not conv.is_generated and conv.close_reason == "imported"
+        assert conv.first_bot_reply_at.isoformat() == "2025-10-01T12:00:04+00:00"
+        assert conv.first_human_reply_at.isoformat() == "2025-10-01T12:07:00+00:00"
+        assert conv.closed_at == conv.last_message_at and conv.assignee_id is not None
+        audit = conn.execute(select(audit_log.c.details).where(audit_log.c.entity_id == str(conv.id))).scalar_one()
+        assert audit == {"format": "niochat-history-v1", "source": "historico.jsonl", "external_id": "zendesk-48213"}
+    again = import_history_file(engine, rows.slug, path)
+    assert (again.imported, sorted(again.skipped)) == (0, ["zendesk-2", "zendesk-48213"])
+    assert _counts(engine, rows.tenant_id) == after
+
+
+def test_one_bad_line_imports_nothing_and_every_error_names_its_line(engine, tenant):
+    rows, agent = tenant
+    lines = [
+        _line(external_id="ok-1"),
+        "{not json",
+        _line(external_id="bad-phone", contact={"phone": "11-9999"}),
+        _line(external_id="naive", messages=[{"at": "2025-10-01T09:00:00", "sender": "customer", "text": "oi"}]),
+        _line(external_id="order", messages=[
+            {"at": "2025-10-01T10:00:00Z", "sender": "customer", "text": "b"},
+            {"at": "2025-10-01T09:00:00Z", "sender": "bot", "text": "a"}]),
+        _line(external_id="ok-1"),
+        _line(external_id="team", team="vendas", agent="ninguem@example.com", extra=1),
+        _line(external_id="rating", csat={"rating": 7, "answered_at": "2025-10-01T09:43:00-03:00"}),
+    ]
+    before = _counts(engine, rows.tenant_id)
+    with pytest.raises(HistoryImportError) as raised, engine.begin() as conn:
+        import_history(conn, rows.slug, lines)
+    errors = "\n".join(raised.value.errors)
+    assert "line 2: not valid JSON" in errors
+    assert "line 3: contact.phone" in errors
+    assert "line 4: messages.0.at: Input should have timezone info" in errors
+    assert "line 5: " in errors and "chronological order" in errors
+    assert "line 6: external_id 'ok-1' repeats line 1" in errors
+    assert "line 7: extra: Extra inputs are not permitted" in errors
+    assert "line 8: csat.rating" in errors
+    assert "line 1:" not in errors
+    assert _counts(engine, rows.tenant_id) == before
+
+    with pytest.raises(HistoryImportError) as raised, engine.begin() as conn:
+        import_history(conn, rows.slug, [_line(external_id="refs", team="vendas", agent="ninguem@example.com")])
+    assert raised.value.errors == ["line 1: team: no team 'vendas'",
+                                   "line 1: agent: no user 'ninguem@example.com' in this tenant"]
+    with pytest.raises(HistoryImportError, match="does not exist"), engine.begin() as conn:
+        import_history(conn, "no-such-tenant", [_line()])
+
+
+def test_import_history_command(engine, tenant, tmp_path, database_url, redis_url):
+    from niochat.cli import app
+
+    rows, _ = tenant
+    with engine.begin() as conn:
+        admin.create_team(conn, rows.slug, "financeiro", "Financeiro")
+    env = {"NIOCHAT_DATABASE_URL": database_url, "NIOCHAT_REDIS_URL": redis_url,
+           "NIOCHAT_SECRET_KEY": TEST_SECRET, "NIOCHAT_DATA_DIR": str(tmp_path)}
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(_line(team="financeiro") + "\n")
+    bad.write_text(_line() + "\n" + _line(external_id="x", contact={"phone": "abc"}) + "\n")
+    result = CliRunner().invoke(app, ["pipeline", "import-history", str(bad), "--tenant", rows.slug], env=env)
+    assert result.exit_code == 1 and "line 2: contact.phone" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["pipeline", "import-history", str(good), "--tenant", rows.slug], env=env)
+    assert result.exit_code == 0, result.output
+    assert "imported 1 conversation(s), 3 message(s)" in result.output

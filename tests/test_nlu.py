@@ -1,0 +1,612 @@
+"""Language understanding of the rules brain, on messages written the way customers write on WhatsApp."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.brain.nlu import Document, Intent, contract_choice, detect_intents, find_documents, menu_choice, normalize
+
+SC, DOWN, UNLOCK, TICKET = Intent.SECOND_COPY, Intent.CONNECTION_DOWN, Intent.TRUST_UNLOCK, Intent.OPEN_TICKET
+HUMAN, SALES, CANCEL = Intent.HUMAN, Intent.SALES, Intent.CANCEL
+HI, BYE, YES, NO = Intent.GREETING, Intent.THANKS_BYE, Intent.YES, Intent.NO
+
+SECOND_COPY = [
+    "quero a segunda via do boleto",
+    "2 via",
+    "2a via por favor",
+    "2ª via da fatura",
+    "me manda a 2° via",
+    "2º via",
+    "segunda vis do boleto",
+    "segunda vai da conta",
+    "preciso do bolto",
+    "manda a fatua desse mes",
+    "BOLETO",
+    "boleto pfv",
+    "boletooooo",
+    "como faço pra pagar minha internet?",
+    "qual o pix de vcs",
+    "me passa o codigo de barras",
+    "manda a linha digitavel",
+    "pix copia e cola",
+    "quero pagar",
+    "vcs aceitam pix?",
+    "segundavia",
+    "preciso da 2via urgente",
+    "tem como mandar o boleto atualizado?",
+    "me envia a fatura por aqui msm",
+    "Qual o valor da minha fatura?",
+    "quando vence minha mensalidade",
+    "faturas em aberto",
+    "sgda via",
+    "SEGUNDA VIA DO BOLETO URGENTE!!!",
+    "boleto vencido 😩",
+    "q dia vence o boleto",
+    "manda o bloeto",
+    "como eu pago?",
+    "onde pago?",
+    "quanto eu devo?",
+    "tô devendo algo?",
+    "quero a conta desse mes",
+    "posso pagar no cartão?",
+    "qual a chave pix?",
+    "nao recebi o boleto",
+    "o boleto ta com juros",
+]
+
+CONNECTION_DOWN = [
+    "estou sem internet",
+    "to sem net desde ontem",
+    "a internet caiu",
+    "net caiu",
+    "caiu a net dnv 😡",
+    "caaaiu a net",
+    "minha internet ta muito lenta",
+    "internet lenta",
+    "lentidao na internet",
+    "a internet ta oscilando",
+    "fica caindo e voltando",
+    "wifi nao funciona",
+    "o wi-fi nao ta funcionando",
+    "net ta ruim",
+    "a net ta uma porcaria hoje",
+    "roteador piscando vermelho",
+    "luz vermelha acesa no modem",
+    "LOS piscando",
+    "nao conecta",
+    "n ta conectando",
+    "sem sinal",
+    "internete nao pega",
+    "tô sem sinal aqui em casa",
+    "A INTERNET TA LERDA DEMAIS",
+    "nao consigo navegar",
+    "a conexao ta pessima",
+    "internet fora do ar",
+    "nada de internet",
+    "minha internet nao volta",
+    "sumiu o wifi",
+    "velocidade ta baixa",
+    "quedas constantes",
+    "caaaaiu tudo",
+    "minha internet parou",
+    "internet caindo toda hora",
+    "a net vai e volta",
+    "voltou a cair",
+    "a internet ta instavel",
+    "o que aconteceu com a internet?",
+    "quando volta a internet?",
+    "é geral?",
+    "tem manutenção na região?",
+    "aqui nao tem internet desde ontem",
+    "o modem nao liga",
+    "o sinal ta fraco no quarto",
+    "a internet ta horrivel",
+    "a internet voltou mas ta lenta",
+    "ainda não voltou",
+    "wifi caindo toda hora",
+    "minha net ta uma merda",
+]
+
+TRUST_UNLOCK = [
+    "quero desbloquear minha internet",
+    "desbloqeuar",
+    "preciso do desbloqueio",
+    "liberação por confiança",
+    "pode liberar minha net?",
+    "libera pra mim por favor",
+    "religar a internet",
+    "cortaram minha internet",
+    "minha internet foi cortada",
+    "ta bloqueado",
+    "tá bloqueada",
+    "paguei e continua bloqueado",
+    "ja paguei e continua sem internet",
+    "paguei o boleto ontem e ainda nao voltou",
+    "promessa de pagamento",
+    "quero fazer uma promessa de pagamento",
+    "desbloqueio em confiança",
+    "minha internet ta suspensa",
+    "paguei mas nao liberou",
+    "ainda nao liberaram",
+    "desbloquea pf",
+    "religamento",
+    "DESBLOQUEIO",
+    "paguei o boleto, pode liberar?",
+    "ja paguei pq ta cortado?",
+    "ja fiz o pagamento, podem liberar",
+    "podem religar minha internet?",
+    "me libera ai que eu pago dia 10",
+]
+
+OPEN_TICKET = [
+    "quero abrir um chamado",
+    "abrir chamado",
+    "preciso de um tecnico",
+    "manda um tecnico aqui",
+    "quero agendar uma visita",
+    "visita tecnica",
+    "suporte tecnico",
+    "quero abrir um protocolo",
+    "quero fazer uma reclamação",
+    "o cabo rompeu",
+    "caiu o fio da internet aqui na rua",
+    "o tecnico nao veio",
+    "cancelar a visita",
+    "mudança de endereço",
+    "tecnico pode vir amanha?",
+    "o tecnico vem segunda?",
+    "segunda vai ter tecnico?",
+    "cortaram o cabo aqui na frente",
+    "preciso trocar o roteador",
+    "meu roteador queimou",
+    "o cabo ta solto",
+    "fio caido na rua",
+    "quero remarcar a visita",
+    "que horas o tecnico vem?",
+]
+
+HUMAN_ = [
+    "atendente",
+    "quero falar com um atendente",
+    "falar com humano",
+    "quero falar com uma pessoa",
+    "falar com alguem",
+    "operador",
+    "quero falar com gente",
+    "atendenete pf",
+    "me transfere pra um atendente",
+    "nao quero falar com robo",
+    "tem alguem ai?",
+    "ATENDIMENTO HUMANO",
+    "pessoa de verdade por favor",
+    "quero falar c atendente",
+    "falar com o financeiro",
+    "me liga por favor",
+    "atendente por favor!!!",
+    "quero um atendente humano 😤",
+    "ninguem me responde",
+    "tem alguem?",
+    "pessoa",
+    "quero falar com alguém do financeiro",
+    "tem como falar com um humano?",
+    "ATENDENTEEEE",
+]
+
+SALES_ = [
+    "quero contratar internet",
+    "quais os planos?",
+    "quero mudar de plano",
+    "upgrade de plano",
+    "quanto custa o plano de 500 mega",
+    "quanto custa a instalação?",
+    "instalação nova",
+    "vcs atendem no bairro centro?",
+    "quero colocar internet na minha casa",
+    "tem plano de 1 giga?",
+    "quero aumentar minha velocidade",
+    "promoção",
+    "gostaria de contratar",
+    "qual o valor dos planos",
+    "queria saber os preços",
+    "quero internet",
+    "qto custa",
+    "tem fibra na minha rua?",
+    "vcs tem cobertura no jardim america?",
+    "quero informações sobre planos",
+    "to pensando em contratar",
+    "quanto ta o plano de 500?",
+]
+
+CANCEL_ = [
+    "quero cancelar",
+    "cancelamento",
+    "quero cancelar minha internet",
+    "como faço pra cancelar?",
+    "nao quero mais a internet",
+    "encerrar meu contrato",
+    "vou cancelar essa porcaria",
+    "cancela tudo",
+    "quero trocar de operadora",
+    "CANCELAR",
+    "se nao resolver vou cancelar",
+    "desejo cancelar o serviço",
+    "quero cancelar meu plano",
+]
+
+GREETING = [
+    "oi", "oie", "oii", "olá", "ola boa tarde", "bom dia", "boa tarde", "boa noite", "Bom diaaaa", "e aí",
+    "eae", "boa tarde pessoal", "opa", "bom dia, tudo bem?", "BOA NOITE", "oi tudo bem", "boa trade", "Oiii",
+    "oi, tudo bem?", "bomdia",
+]
+
+THANKS_BYE = [
+    "obrigado", "obrigada!", "muito obrigado", "valeu", "vlw", "brigado", "tchau", "era so isso",
+    "é só isso, obrigado", "resolvido", "resolveu, obg", "pode encerrar", "ok obrigado", "blz valeu", "obg 🙏",
+    "a internet voltou, obrigada", "deu certo, valeu", "falou", "ate mais", "grato", "agradeço",
+    "só isso mesmo", "valeu, tchau", "pode encerrar o atendimento", "obrigadaaa ❤️", "ok, obrigado pela ajuda",
+]
+
+YES_ = [
+    "sim", "s", "isso", "pode", "claro", "ok", "👍", "sim, pode mandar", "isso mesmo", "pode sim", "é isso",
+    "ta bom", "beleza", "pode ser", "claro que sim", "Sim!", "ss", "com certeza", "blz", "simmmm", "ah sim",
+    "show",
+    "perfeito",
+    "entendi",
+    "👍🏻",
+    "fechou",
+    "ah ta",
+    "hmmm ok",
+    "sim por favor",
+    "tudo bem sim",
+]
+
+NO_ = [
+    "não", "nao", "n", "nops", "👎", "nao precisa", "agora nao", "ainda nao", "negativo", "NÃO", "naum",
+    "acho que nao",
+    "nada ainda",
+    "não não",
+]
+
+SINGLE = (
+    [(text, [SC]) for text in SECOND_COPY]
+    + [(text, [DOWN]) for text in CONNECTION_DOWN]
+    + [(text, [UNLOCK]) for text in TRUST_UNLOCK]
+    + [(text, [TICKET]) for text in OPEN_TICKET]
+    + [(text, [HUMAN]) for text in HUMAN_]
+    + [(text, [SALES]) for text in SALES_]
+    + [(text, [CANCEL]) for text in CANCEL_]
+    + [(text, [HI]) for text in GREETING]
+    + [(text, [BYE]) for text in THANKS_BYE]
+    + [(text, [YES]) for text in YES_]
+    + [(text, [NO]) for text in NO_]
+)
+
+BURSTS = [
+    ("oi quero a 2 via e minha net ta lenta tb", [HI, SC, DOWN]),
+    ("bom dia, minha internet caiu e preciso do boleto", [HI, DOWN, SC]),
+    ("boa tarde quero falar com atendente", [HI, HUMAN]),
+    ("oi, to sem internet, ja reiniciei o roteador e nada", [HI, DOWN]),
+    ("não quero boleto, quero falar com atendente", [HUMAN]),
+    ("Oi! Minha internet ta sem sinal e o roteador ta piscando vermelho. Podem mandar um tecnico?", [HI, DOWN, TICKET]),
+    ("oi, cortaram minha net, ja paguei", [HI, UNLOCK]),
+    ("quero cancelar, ninguem resolve minha internet lenta", [CANCEL, DOWN]),
+    ("boa noite, quanto custa pra mudar de plano?", [HI, SALES]),
+    ("obrigado, tchau", [BYE]),
+    ("oi boa tarde", [HI]),
+    ("minha net ta lenta, quero falar com um atendente", [DOWN, HUMAN]),
+    ("bom dia preciso da segunda via e do desbloqueio", [HI, SC, UNLOCK]),
+    ("internet caiu. abre um chamado pf", [DOWN, TICKET]),
+    ("nao, obrigado", [NO, BYE]),
+    ("sim, obrigado", [YES, BYE]),
+    ("nao quero boleto", []),
+    ("sim quero a segunda via", [YES, SC]),
+    ("OI BOA NOITE MINHA NET CAIU DNV", [HI, DOWN]),
+    ("eae blz? a net ta osilando muito", [HI, DOWN]),
+    ("bom dia. vcs tem plano de 600 mega? e o boleto desse mes ainda nao chegou", [HI, SALES, SC]),
+    ("paguei ontem e minha net continua cortada, quero falar com alguem", [UNLOCK, HUMAN]),
+    ("boa tarde!! 2 via pf, e tb a net ta caindo toda hr", [HI, SC, DOWN]),
+    ("oi\nquero o boleto\nobrigado", [HI, SC, BYE]),
+    ("Olá, boa noite. Meu nome é Ana, sou cliente de vcs há 5 anos e minha internet está caindo toda hora. "
+     "Já reiniciei o roteador várias vezes. Preciso de uma solução urgente!", [HI, DOWN]),
+    ("Bom dia. Preciso da segunda via da minha fatura referente ao mês de março. Meu CPF é 529.982.247-25. Obrigada.",
+     [HI, SC, BYE]),
+    ("sim pode abrir o chamado", [YES, TICKET]),
+    ("não precisa obrigado", [NO, BYE]),
+    ("nao, ta tudo certo agora", [NO]),
+    ("minha internet está bloqueada, posso pagar amanhã?", [UNLOCK, SC]),
+    ("oi meu boleto nao chegou", [HI, SC]),
+    ("td bem e vc?", [HI]),
+    ("oi boa tarde! 😊", [HI]),
+    ("agora foi, valeu", [BYE]),
+
+]
+
+NOTHING = [
+    "meu nome é Paulo",
+    "rsrs",
+    "kkkkkkk",
+    "hmm",
+    "meu cpf é 529.982.247-25",
+    "moro na rua das flores 120",
+    "meu nome é Caio",
+    "bom",
+    "segunda feira eu estou em casa",
+    "qual o protocolo?",
+    "meu email é paulo@gmail.com",
+    "😀😀",
+    "?",
+    ".",
+    "",
+    "a conta ta no nome da minha mae",
+    "estou esperando",
+    "to no trabalho agora",
+    "pessoa fisica",
+    "qual seu nome?",
+    "voce é um robo?",
+    "fui no mercado",
+    "ja fiz o pix",
+    "o pagamento caiu?",
+    "ta caro",
+    "nao sei",
+    "de nada",
+    "hahaha",
+    "meu celular é (11) 91234-0001",
+    "lenda urbana",
+    "o pessoal da rua também",
+    "minha mae vai passar ai mais tarde",
+    "o contrato ta no nome do meu pai",
+    "quero resolver isso logo",
+    "a internet ta otima hoje, parabens",
+    "ja paguei o boleto",
+    "to no trabalho, depois eu vejo",
+    "qual horário vcs funcionam?",
+    "a senha é 12345678",
+    "o titular é meu pai, José da Silva",
+    "sou eu mesmo",
+    "quem fala?",
+    "vc é robô?",
+    "reiniciei",
+    "ja reiniciei o roteador",
+    "continua igual",
+    "esquece",
+    "aguardando retorno",
+    "que demora",
+    "quero meu dinheiro de volta",
+    "me manda o contrato",
+    "aceita cartão?",
+    "tem multa?",
+    "paguei duas vezes",
+    "paguei ontem pelo pix",
+    "isso é um absurdo",
+    "🙏",
+    "❤️",
+    "estou em casa o dia todo",
+    "minha esposa que é a titular",
+    "vcs abrem sabado?",
+    "preciso da senha do wifi",
+    "meu filho que usa",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SINGLE + BURSTS)
+def test_detect_intents(text, expected):
+    assert detect_intents(text) == expected
+
+
+@pytest.mark.parametrize("text", NOTHING)
+def test_no_intent(text):
+    assert detect_intents(text) == []
+
+
+def test_intents_are_strings_and_phrasings_are_many():
+    assert detect_intents("2 via")[0] == "second_copy"
+    assert len(SINGLE) + len(BURSTS) + len(NOTHING) >= 150
+    assert {intent for _, expected in SINGLE for intent in expected} == set(Intent)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("ok obrigado", SC),
+        ("não quero boleto", SC),
+        ("nao quero falar com atendente", HUMAN),
+        ("nao quero cancelar nao", CANCEL),
+        ("bom dia pessoal", HUMAN),
+        ("oi, eu sou o caio", DOWN),
+        ("o boleto cai dia 10", DOWN),
+        ("sim eu queria saber quanto custa o plano de 500 mega pra minha casa", YES),  # long: not an answer
+        ("pode me mandar o boleto", YES),
+        ("quanto custa isso", YES),
+        ("meu plano é de 300 mega", SALES),
+        ("pode encerrar o contrato", BYE),
+        ("quero contatar o suporte", SALES),  # "contatar" is not a typo of "contratar"
+        ("os planos valem a pena?", BYE),  # nor "valem" of "valeu"
+        ("faturas futuras", CANCEL),
+        ("em seguida via email", SC),
+        ("nao recebi o boleto", NO),
+        ("se nao resolver vou cancelar", NO),
+    ],
+)
+def test_not_fooled(text, absent):
+    assert absent not in detect_intents(text)
+
+
+def test_negation_does_not_cross_punctuation():
+    assert detect_intents("nao, quero o boleto") == [NO, SC]
+    assert detect_intents("a internet nao ta lenta, ta caindo") == [DOWN]
+
+
+def test_cancel_stays_distinct_from_human():
+    assert detect_intents("quero cancelar e falar com atendente") == [CANCEL, HUMAN]
+
+
+# --- normalize ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CAAAIU a NET", "caiu a net"),
+        ("Não  consigo\n\tpagar", "nao consigo pagar"),
+        ("INTERNÊT lentaaaa", "internet lenta"),
+        ("carro passa", "carro passa"),  # doubled letters are Portuguese
+        ("R$ 1.234,56", "r$ 1.234,56"),
+        ("2️⃣", "2"),
+        ("2ª via", "2a via"),
+        ("ÇÃÕ", "cao"),
+        ("  ", ""),
+        ("111.111", "111.111"),  # digits are never collapsed
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+# --- documents ---------------------------------------------------------------------------------------------------
+
+CPF_OK, CPF_OK_2, CNPJ_OK = "52998224725", "11144477735", "11222333000181"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("529.982.247-25", [Document(CPF_OK, "cpf", True)]),
+        ("52998224725", [Document(CPF_OK, "cpf", True)]),
+        ("529 982 247 25", [Document(CPF_OK, "cpf", True)]),
+        ("cpf: 52998224725.", [Document(CPF_OK, "cpf", True)]),
+        ("meu cpf eh 529.982.247-25 obrigado", [Document(CPF_OK, "cpf", True)]),
+        ("CPF:529982247-25", [Document(CPF_OK, "cpf", True)]),
+        ("529-982-247-25", [Document(CPF_OK, "cpf", True)]),
+        ("(52998224725)", [Document(CPF_OK, "cpf", True)]),
+        ("cpf52998224725", [Document(CPF_OK, "cpf", True)]),
+        ("a chave pix é 529.982.247-25", [Document(CPF_OK, "cpf", True)]),
+        ("119 123 400 01", [Document("11912340001", "cpf", False)]),  # typed the CPF way, so read as one
+        ("o cpf é 529.982.247.25, nome Maria", [Document(CPF_OK, "cpf", True)]),
+        (f"cpf {CPF_OK} e do meu marido 111.444.777-35",
+         [Document(CPF_OK, "cpf", True), Document(CPF_OK_2, "cpf", True)]),
+        ("11.222.333/0001-81", [Document(CNPJ_OK, "cnpj", True)]),
+        ("cnpj 11222333000181", [Document(CNPJ_OK, "cnpj", True)]),
+        ("empresa 11 222 333 0001 81", [Document(CNPJ_OK, "cnpj", True)]),
+        (f"cnpj 11.222.333/0001-81 e cpf {CPF_OK}", [Document(CNPJ_OK, "cnpj", True), Document(CPF_OK, "cpf", True)]),
+        ("123.456.789-00", [Document("12345678900", "cpf", False)]),
+        ("111.111.111-11", [Document("11111111111", "cpf", False)]),
+        ("meu cpf 52998224724", [Document("52998224724", "cpf", False)]),
+        ("cpf 11912340001", [Document("11912340001", "cpf", False)]),  # phone-shaped, but the customer says CPF
+        ("11.222.333/0001-80", [Document("11222333000180", "cnpj", False)]),
+        (f"{CPF_OK} {CPF_OK}", [Document(CPF_OK, "cpf", True)]),
+        (f"boleto {CPF_OK}", [Document(CPF_OK, "cpf", True)]),
+        ("meu cpf é 529.982.247-25 e meu celular (11) 91234-0001", [Document(CPF_OK, "cpf", True)]),
+    ],
+)
+def test_find_documents(text, expected):
+    assert find_documents(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+55 11 91234-0001",
+        "(11) 91234-0001",
+        "5511912340001",
+        "+5511912340001",
+        "11912340001",
+        "11 91234-0001",
+        "meu numero é 11 91234-0001",
+        "liga no 11912340001",
+        "meu zap 52998224725",
+        "15/03/2024",
+        "15032024",
+        "vence 10/04/2024 às 10:30",
+        "R$ 1.234,56",
+        "R$ 99,90",
+        "R$ 529.982.247,25",
+        "protocolo 20240315123456",
+        "protocolo: 52998224725",
+        "prot. 52998224725",
+        "pedido 52998224725",
+        "tel 11 91234-0001",
+        "11912340001 é meu zap",
+        "ip 192.168.100.100",
+        "versão 1.2.3",
+        "meu chamado é o 2024031500123",
+        "CEP 01310-100",
+        "01310100",
+        "23793.38128 60007.827136 95000.063305 9 84410000020000",
+        "12345678901234",
+        "123456789",
+        "paguei 120,00 dia 05/03",
+        "",
+    ],
+)
+def test_not_documents(text):
+    assert find_documents(text) == []
+
+
+def test_document_is_frozen():
+    doc = find_documents(CPF_OK)[0]
+    with pytest.raises(AttributeError):
+        doc.valid = False  # type: ignore[misc]
+
+
+# --- menu choices ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", 1), ("2)", 2), ("opção 2", 2), ("opcao 3", 3), ("a segunda", 2), ("o 2", 2), ("2️⃣", 2), ("dois", 2),
+        ("primeiro", 1), ("a primeira opcao", 1), ("quero a 3", 3), ("4 por favor", 4), ("a ultima", 4),
+        ("terceira", 3), ("3.", 3), ("nº 1", 1), ("numero 2", 2), ("um", 1), ("1️⃣ Segunda via", 1),
+        ("  4  ", 4), ("quatro!", 4), ("a 2 pf", 2), ("opção dois, obrigado", 2),
+        ("5", None), ("0", None), ("1 ou 2", None), ("os dois", None), ("ambos", None), ("segunda via", None),
+        ("sexta feira", None), ("quero o boleto", None), ("", None), ("minha internet caiu", None),
+        ("uma duvida", None), ("52998224725", None), ("👍", None),
+    ],
+)
+def test_menu_choice(text, expected):
+    assert menu_choice(text, 4) == expected
+
+
+def test_menu_choice_respects_the_number_of_options():
+    assert menu_choice("3", 2) is None
+    assert menu_choice("a ultima", 2) == 2
+    assert menu_choice("1", 0) is None
+
+
+CONTRACTS = [
+    ("1001", "FIBRA 300MB - Rua das Flores, 120"),
+    ("1002", "FIBRA 600MB - Av. Brasil, 45"),
+    ("2077", "RADIO 10MB - Sítio Boa Vista, s/n"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", "1001"), ("2", "1002"), ("o segundo", "1002"), ("3️⃣", "2077"), ("1002", "1002"),
+        ("contrato 2077", "2077"), ("o da rua das flores", "1001"), ("fibra 300", "1001"),
+        ("o da av brasil", "1002"), ("o do sitio", "2077"), ("o da flroes", "1001"), ("o de 600 mega", "1002"),
+        ("o 120", "1001"), ("RUA DAS FLORES", "1001"), ("o da boa vista", "2077"),
+        ("fibra", None), ("qualquer um", None), ("ambos", None), ("9", None), ("", None),
+        ("minha internet caiu", None),
+    ],
+)
+def test_contract_choice(text, expected):
+    assert contract_choice(text, CONTRACTS) == expected
+
+
+def test_contract_choice_edge_cases():
+    assert contract_choice("1", []) is None
+    assert contract_choice("esse mesmo", [("77", "FIBRA 100MB")]) is None
+    assert contract_choice("fibra", [("77", "FIBRA 100MB")]) == "77"
+    assert contract_choice("C-1002", [("C-1001", "A"), ("C-1002", "B")]) == "C-1002"
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "🙂" * 50, "a" * 5000, "1" * 300, "?!.,;" * 20, "\x00\u200b", "ñ ç ß", "boleto " * 200]
+)
+def test_odd_input_is_handled(text):
+    detect_intents(text)
+    find_documents(text)
+    menu_choice(text, 4)
+    contract_choice(text, CONTRACTS)

@@ -1,0 +1,448 @@
+"""The SGP (TSMX) client against the real SGP sandbox over HTTP, and against the captured response variants."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.sgp import (
+    ConnectionStatus,
+    Contract,
+    SgpAuthError,
+    SgpError,
+    SgpUnavailable,
+    TsmxSgp,
+    sgp_from_config,
+)
+from api.sgp.parsing import customer_contacts
+from api.sgp.values import contact_values, title, to_date, to_decimal, today
+from niochat.logging import configure_logging
+from sandbox.sgp import create_app
+from tests.servers import serving
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sgp"
+APP, TOKEN = "niochat", "sandbox-token"
+
+MARIA = "529.982.247-25"  # 10269: active, offline, future invoice with PIX, 1 unlock of 3 days
+JOAO = "318.457.260-90"  # live variant: 17402 suspended (2 overdue, no unlocks left), 17403 active online
+ANA = "402.176.893-96"  # 18110 suspended, overdue invoice with empty codigopix
+FRANCISCA = "724.851.036-07"  # nothing to pay
+JULIANA = "150.739.482-97"  # 18520: invoices without any PIX
+ANTONIA = "381.926.054-42"  # 18740: 2 unlocks of 5 days
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def sandbox_url():
+    with serving(create_app()) as base:
+        yield base
+
+
+@pytest.fixture
+def sandbox(sandbox_url):
+    with httpx.Client(base_url=sandbox_url, timeout=10) as client:
+        client.delete("/sandbox/faults")
+        client.post("/sandbox/reset")
+        yield client
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+async def aredis(redis_url):
+    client = aioredis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:8]}"
+
+
+def client_for(base: str, http: httpx.AsyncClient, *, redis=None, timeout: float = 5.0, token: str = TOKEN,
+               tenant_key: str | None = None, **options) -> TsmxSgp:
+    return TsmxSgp(http, base, APP, token, timeout, redis, tenant_key or tenant(), **options)
+
+
+def calls(sandbox: httpx.Client, endpoint: str | None = None) -> list[dict]:
+    return sandbox.get("/sandbox/calls", params={"endpoint": endpoint} if endpoint else None).json()
+
+
+def fault(sandbox: httpx.Client, **spec) -> None:
+    assert sandbox.post("/sandbox/faults", json=spec).status_code == 200
+
+
+# lookups --------------------------------------------------------------------------------------------------------------
+
+
+async def test_find_customer_with_one_contract(sandbox, sandbox_url, http):
+    sgp = sgp_from_config(http, None, tenant(), sandbox_url, APP, TOKEN, 5)
+    customer = await sgp.find_customer(MARIA)
+    assert (customer.id, customer.name, customer.document) == ("2827", "MARIA DA SILVA", "52998224725")
+    assert customer.phones == ("11912340001",)
+    assert customer.contracts == (
+        Contract(id="10269", status="Ativo", active=True, plan="FIBRA 300MB", address="Rua das Flores, 120",
+                 open_amount=Decimal("99.90")),
+    )
+    assert calls(sandbox, "consultacliente")[0]["parameters"] == {"cpfcnpj": "52998224725"}
+
+
+async def test_find_customer_with_several_contracts_in_the_live_variant(sandbox, sandbox_url, http):
+    customer = await client_for(sandbox_url, http).find_customer("31845726090")
+    assert customer.document == "31845726090" and [c.id for c in customer.contracts] == ["17402", "17403"]
+    assert customer.phones == ("11955550002",)  # contacts as objects, once though both contracts list it
+    suspended, active = customer.contracts
+    assert (suspended.status, suspended.active, suspended.open_amount) == ("Suspenso", False, Decimal("189.80"))
+    assert (active.status, active.active, active.open_amount) == ("Ativo", True, Decimal("0.00"))
+
+
+async def test_find_customer_not_found_and_malformed_documents(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    assert await sgp.find_customer("111.444.777-35") is None
+    assert await sgp.find_customer("123") is None  # not a CPF/CNPJ: the SGP is not even asked
+    assert len(calls(sandbox, "consultacliente")) == 1
+    company = await sgp.find_customer("45781236000140")
+    assert company.name == "MERCADINHO BOA VISTA LTDA" and len(company.contracts) == 2
+
+
+async def test_open_invoices_sends_the_contract_and_nao_gerar_os_and_fetches_missing_pix(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    [invoice] = await sgp.open_invoices(ANA, "18110")
+    assert (invoice.id, invoice.contract_id, invoice.overdue) == ("64210", "18110", True)
+    assert invoice.amount > Decimal("79.90") and invoice.digitable_line and len(invoice.digitable_line) == 47
+    assert invoice.pix_code.startswith("000201") and invoice.link.startswith("https://")
+    lookup, pix = calls(sandbox)
+    assert lookup["endpoint"] == "/api/ura/fatura2via/"
+    assert lookup["parameters"] == {"contrato": "18110", "nao_gerar_os": "1", "cpfcnpj": "40217689396"}
+    assert pix["endpoint"] == "/api/ura/pagamento/pix/64210"
+    assert sandbox.get("/sandbox/tickets").json() == []  # nao_gerar_os=1: no ticket opened
+
+
+async def test_open_invoices_overdue_future_nothing_open_and_no_pix(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    overdue = await sgp.open_invoices(JOAO, "17402")
+    assert [i.id for i in overdue] == ["64100", "64101"] and all(i.overdue and i.pix_code for i in overdue)
+    assert overdue[0].due_date < overdue[1].due_date < today()
+    [future] = await sgp.open_invoices(MARIA, "10269")
+    assert not future.overdue and future.amount == Decimal("99.90") and future.due_date > today()
+    assert await sgp.open_invoices(FRANCISCA, "18300") == []
+    without_pix = await sgp.open_invoices(JULIANA, "18520")
+    assert [i.pix_code for i in without_pix] == [None, None] and all(i.digitable_line for i in without_pix)
+    assert not [c for c in calls(sandbox, "fatura2via") if c["parameters"].get("nao_gerar_os") != "1"]
+    assert await sgp.pix_for("64009") and await sgp.pix_for("999") is None
+
+
+async def test_connection_online_and_offline(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    assert await sgp.connection_status("17403") == ConnectionStatus("17403", True, "Serviço Online")
+    assert await sgp.connection_status("10269") == ConnectionStatus("10269", False, "Serviço Offline")
+
+
+async def test_open_ticket_returns_a_new_protocol_each_time(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    first = await sgp.open_ticket("10269", "Sem conexão", "Cliente sem internet desde ontem à noite")
+    second = await sgp.open_ticket("10269", "lentidao", "Velocidade baixa no Wi-Fi")
+    assert first.protocol and first.protocol != second.protocol
+    tickets = sandbox.get("/sandbox/tickets").json()
+    assert [(t["protocolo"], t["ocorrenciatipo"]) for t in tickets] == [(first.protocol, 1), (second.protocol, 2)]
+    assert "sem internet desde ontem" in tickets[0]["conteudo"]
+    with pytest.raises(SgpError):
+        await sgp.open_ticket("1", "outros", "contrato inexistente")
+
+
+async def test_trust_unlock_granted_then_refused(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    granted = [await sgp.trust_unlock("18740") for _ in range(2)]
+    assert all(g.granted and g.days == 5 and g.until == today() + timedelta(days=5) for g in granted)
+    assert granted[0].protocol != granted[1].protocol and granted[0].reason is None
+    refused = await sgp.trust_unlock("18740")
+    assert (refused.granted, refused.days, refused.reason) == (False, None, "limite de liberações atingido")
+    assert "antonia" not in repr(granted) + repr(refused)  # the SGP's msg carries the PPPoE login
+    assert (await sgp.trust_unlock("17402")).reason == "limite de liberações atingido"
+
+
+async def test_wrong_token_raises_auth_error_without_retries(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http, token="errado")
+    with pytest.raises(SgpAuthError):
+        await sgp.find_customer(MARIA)
+    with pytest.raises(SgpAuthError):
+        await sgp.trust_unlock("10269")
+    assert [c["status"] for c in calls(sandbox)] == [403, 403]
+
+
+# faults: retries, timeouts, circuit breaker, cache --------------------------------------------------------------------
+
+
+async def test_lookups_retry_server_errors(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    fault(sandbox, count=2, mode="error", endpoint="consultacliente")
+    assert (await sgp.find_customer(MARIA)).id == "2827"
+    assert [c["status"] for c in calls(sandbox, "consultacliente")] == [500, 500, 200]
+    fault(sandbox, count=1, mode="error", status=502, endpoint="verificaacesso")
+    assert (await sgp.connection_status("17403")).online
+    fault(sandbox, count=2, mode="error", endpoint="pix")
+    fault(sandbox, count=1, mode="error", endpoint="fatura2via")
+    assert (await sgp.open_invoices(ANA, "18110"))[0].pix_code
+    assert len(calls(sandbox, "fatura2via")) == 2 and len(calls(sandbox, "pix")) == 3
+    fault(sandbox, count=3, mode="error", endpoint="verificaacesso")
+    with pytest.raises(SgpUnavailable):
+        await sgp.connection_status("17403")
+    assert len(calls(sandbox, "verificaacesso")) == 2 + 3  # bounded: first try and 2 retries
+
+
+async def test_ticket_and_unlock_are_never_retried(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    fault(sandbox, count=5, mode="error", endpoint="chamado")
+    fault(sandbox, count=5, mode="error", endpoint="liberacaopromessa")
+    with pytest.raises(SgpUnavailable):
+        await sgp.open_ticket("10269", "outros", "teste")
+    with pytest.raises(SgpUnavailable):
+        await sgp.trust_unlock("18110")
+    assert len(calls(sandbox, "chamado")) == 1 and len(calls(sandbox, "liberacaopromessa")) == 1
+    listed = sandbox.get("/sandbox/dataset").json()
+    ana = next(c for c in listed["clientes"] if c["cpfcnpj"] == ANA)
+    assert ana["contratos"][0]["promessas_disponiveis"] == 1  # nothing granted twice behind our back
+
+
+async def test_a_hanging_sgp_is_unavailable_within_the_timeout(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http, timeout=1.0)
+    fault(sandbox, count=3, mode="timeout", endpoint="verificaacesso")
+    started = time.monotonic()
+    with pytest.raises(SgpUnavailable):
+        await sgp.connection_status("10269")
+    assert time.monotonic() - started < 1.5
+    fault(sandbox, count=1, mode="timeout", endpoint="liberacaopromessa")
+    started = time.monotonic()
+    with pytest.raises(SgpUnavailable):
+        await sgp.trust_unlock("10269")
+    assert time.monotonic() - started < 1.5
+    sandbox.delete("/sandbox/faults")
+    assert len(calls(sandbox, "verificaacesso")) == 1  # the budget is spent: no retry past the timeout
+
+
+async def test_the_circuit_opens_short_circuits_then_half_opens(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http, breaker_open_seconds=0.5)
+    fault(sandbox, count=100, mode="error", endpoint="consultacliente")
+    for _ in range(2):
+        with pytest.raises(SgpUnavailable):
+            await sgp.find_customer(MARIA)
+    assert len(calls(sandbox, "consultacliente")) == 5  # 3 attempts, then 2: the fifth failure opens it
+    started = time.monotonic()
+    with pytest.raises(SgpUnavailable, match="circuito aberto"):
+        await sgp.connection_status("10269")
+    assert time.monotonic() - started < 0.1 and len(calls(sandbox)) == 5  # refused without calling the SGP
+    await asyncio.sleep(0.6)
+    with pytest.raises(SgpUnavailable):  # half-open: one trial, it fails, open again
+        await sgp.find_customer(MARIA)
+    assert len(calls(sandbox)) == 6
+    sandbox.delete("/sandbox/faults")
+    with pytest.raises(SgpUnavailable, match="circuito aberto"):
+        await sgp.find_customer(MARIA)
+    await asyncio.sleep(0.6)
+    assert (await sgp.find_customer(MARIA)).id == "2827"  # the trial succeeds: closed
+    assert (await sgp.connection_status("17403")).online
+
+
+async def test_the_circuit_lives_in_redis_for_every_worker(sandbox, sandbox_url, http, aredis):
+    shared = tenant()
+    worker_a = client_for(sandbox_url, http, redis=aredis, tenant_key=shared, cache_seconds=0)
+    worker_b = client_for(sandbox_url, http, redis=aredis, tenant_key=shared, cache_seconds=0)
+    fault(sandbox, count=100, mode="error", endpoint="verificaacesso")
+    for _ in range(2):
+        with pytest.raises(SgpUnavailable):
+            await worker_a.connection_status("10269")
+    assert len(calls(sandbox)) == 5
+    with pytest.raises(SgpUnavailable, match="circuito aberto"):
+        await worker_b.find_customer(MARIA)
+    assert len(calls(sandbox)) == 5
+    assert await aredis.exists(f"niochat:sgp:{shared}:breaker:open_until")
+    other_tenant = client_for(sandbox_url, http, redis=aredis)
+    assert (await other_tenant.find_customer(MARIA)).id == "2827"  # one tenant's outage is not another's
+
+
+async def test_the_cache_avoids_repeated_lookups_and_keeps_documents_out_of_redis(sandbox, sandbox_url, http, aredis):
+    sgp = client_for(sandbox_url, http, redis=aredis)
+    first = await sgp.find_customer(MARIA)
+    assert await sgp.find_customer("52998224725") == first and first.phones == ("11912340001",)
+    assert len(calls(sandbox, "consultacliente")) == 1
+    invoices = await sgp.open_invoices(ANA, "18110")
+    assert await sgp.open_invoices(ANA, "18110") == invoices and invoices[0].pix_code
+    assert len(calls(sandbox, "fatura2via")) == 1 and len(calls(sandbox, "pix")) == 1
+    keys = [key.decode() for key in await aredis.keys("*")]
+    stored = b"".join([await aredis.get(key) or b"" for key in keys]).decode()
+    for secret in ("52998224725", "529.982.247-25", "40217689396", "402.176.893-96", "maria.silva"):
+        assert not any(secret in key for key in keys) and secret not in stored
+    uncached = client_for(sandbox_url, http)
+    await uncached.find_customer(MARIA)
+    await uncached.find_customer(MARIA)
+    assert len(calls(sandbox, "consultacliente")) == 3
+
+
+# logs -------------------------------------------------------------------------------------------------------------
+
+
+async def test_logs_never_carry_the_cpf_or_the_unlock_message(sandbox, sandbox_url, http, capsys):
+    configure_logging("json", "INFO")
+    sgp = client_for(sandbox_url, http)
+    await sgp.find_customer(MARIA)
+    await sgp.open_invoices(MARIA, "10269")
+    assert (await sgp.trust_unlock("10269")).granted
+    assert not (await sgp.trust_unlock("10269")).granted
+    fault(sandbox, count=3, mode="error", endpoint="consultacliente")
+    with pytest.raises(SgpUnavailable):
+        await sgp.find_customer(MARIA)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    events = [line for line in lines if line.get("logger", "").startswith("api.sgp")]
+    dumped = json.dumps(lines, ensure_ascii=False)
+    assert {"sgp.request", "sgp.customer_lookup", "sgp.trust_unlock", "sgp.request_failed"} <= {
+        e["event"] for e in events}
+    assert "***.982.247-**" in dumped
+    for secret in ("52998224725", "529.982.247-25", "maria.silva", "Liberação via URA", "Login:", TOKEN):
+        assert secret not in dumped
+    unlock = next(e for e in events if e["event"] == "sgp.trust_unlock")
+    assert unlock["granted"] is True and unlock["days"] == 3 and "msg" not in unlock
+
+
+# captured response variants, served verbatim ----------------------------------------------------------------------
+
+
+class Replay:
+    """Answers each URA path with a chosen capture file, verbatim, and records what the client posted."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[int, dict]] = {}
+        self.posted: list[tuple[str, dict]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/{path:path}")
+        async def answer(path: str, request: Request) -> JSONResponse:
+            self.posted.append(("/" + path, dict(await request.form())))
+            status, body = self.answers.get("/" + path, (404, {"detail": "Not Found"}))
+            return JSONResponse(body, status_code=status)
+
+    def set(self, path: str, body: dict | str, status: int = 200) -> None:
+        self.answers[path] = (status, fixture(body) if isinstance(body, str) else body)
+
+
+@pytest.fixture(scope="module")
+def replay_server():
+    replay = Replay()
+    with serving(replay.app) as base:
+        yield replay, base
+
+
+@pytest.fixture
+def replay(replay_server):
+    replay, base = replay_server
+    replay.answers.clear()
+    replay.posted.clear()
+    return replay, base
+
+
+async def test_documented_shapes_parse(replay, http):
+    server, base = replay
+    server.set("/api/ura/consultacliente/", "consultacliente.response.json")
+    server.set("/api/ura/fatura2via/", "fatura2via.response.json")
+    server.set("/api/ura/verificaacesso/", "verificaacesso.online.response.json")
+    server.set("/api/ura/chamado/", "chamado.response.json")
+    server.set("/api/ura/liberacaopromessa/", "liberacaopromessa.response.json")
+    sgp = client_for(base, http)
+    customer = await sgp.find_customer(MARIA)
+    assert customer.contracts[0] == Contract("10269", "Ativo", True, "FIBRA 300MB", "Rua das Flores, 120",
+                                             Decimal("99.90"))
+    assert customer.phones == ("11912340001",)
+    [invoice] = await sgp.open_invoices(MARIA, "10269")
+    assert (invoice.id, invoice.amount, invoice.due_date) == ("64009", Decimal("99.90"), date(2026, 11, 10))
+    assert invoice.overdue == (date(2026, 11, 10) < today()) and invoice.pix_code.startswith("000201")
+    assert (await sgp.connection_status("17402")).online is True
+    assert (await sgp.open_ticket("10269", "1", "teste")).protocol == "200429142914"
+    unlock = await sgp.trust_unlock("17402")
+    assert (unlock.granted, unlock.days, unlock.until, unlock.protocol) == (True, 3, date(2026, 11, 27), "2611240001")
+    assert "joao.pereira" not in repr(unlock)
+    for path, form in server.posted:
+        assert path.endswith("/") and form["app"] == APP and form["token"] == TOKEN
+    assert dict(server.posted)["/api/ura/fatura2via/"]["nao_gerar_os"] == "1"
+
+
+async def test_live_variants_parse(replay, http):
+    server, base = replay
+    server.set("/api/ura/consultacliente/", "consultacliente.live-contacts-variant.response.json")
+    server.set("/api/ura/verificaacesso/", "verificaacesso.offline.response.json")
+    server.set("/api/ura/fatura2via/", "fatura2via.nothing-open.response.json")
+    server.set("/api/ura/liberacaopromessa/", "liberacaopromessa.exhausted.response.json")
+    sgp = client_for(base, http)
+    customer = await sgp.find_customer("086.016.613-05")
+    assert customer.id == "5120" and customer.document == "08601661305" and customer.phones == ("11955550002",)
+    assert customer.contracts[0] == Contract("17402", "Suspenso", False, "FIBRA 500MB", None, Decimal("189.80"))
+    assert await sgp.connection_status("10269") == ConnectionStatus("10269", False, "Serviço Offline")
+    assert await sgp.open_invoices(MARIA, "10269") == []
+    refused = await sgp.trust_unlock("17402")
+    assert (refused.granted, refused.reason) == (False, "limite de liberações atingido")
+    staus_only = {key: value for key, value in fixture("verificaacesso.offline.response.json").items()
+                  if key != "status"}
+    server.set("/api/ura/verificaacesso/", staus_only)
+    assert (await sgp.connection_status("10269")).online is False
+    server.set("/api/ura/verificaacesso/", {**staus_only, "staus": 1, "msg": " Serviço Online "})
+    assert await sgp.connection_status("10269") == ConnectionStatus("10269", True, "Serviço Online")
+
+
+async def test_empty_codigopix_falls_back_to_pagamento_pix(replay, http):
+    server, base = replay
+    without_pix = copy.deepcopy(fixture("fatura2via.response.json"))
+    without_pix["links"][0]["codigopix"] = ""
+    server.set("/api/ura/fatura2via/", without_pix)
+    server.set("/api/ura/pagamento/pix/64009", "pagamento-pix.response.json")
+    [invoice] = await client_for(base, http).open_invoices(MARIA, "10269")
+    assert invoice.pix_code == fixture("pagamento-pix.response.json")["pix"]
+    assert [path for path, _ in server.posted] == ["/api/ura/fatura2via/", "/api/ura/pagamento/pix/64009"]
+
+
+async def test_error_bodies_map_to_errors(replay, http):
+    server, base = replay
+    server.set("/api/ura/consultacliente/", "auth-error.response.json", status=403)
+    server.set("/api/ura/fatura2via/", "fatura2via.multiple-contracts.response.json")
+    server.set("/api/ura/chamado/", {"status": 0, "msg": "Tipo de ocorrência inválido"})
+    sgp = client_for(base, http)
+    with pytest.raises(SgpAuthError):
+        await sgp.find_customer(MARIA)
+    with pytest.raises(SgpError, match="contrato"):
+        await sgp.open_invoices(JOAO, "17402")
+    with pytest.raises(SgpError):
+        await sgp.open_ticket("10269", "outros", "x")
+    with pytest.raises(SgpError):
+        await sgp.connection_status("10269")  # 404: wrong base URL
+    server.set("/api/ura/consultacliente/", "consultacliente.notfound.response.json")
+    assert await sgp.find_customer(MARIA) is None
+
+
+def test_value_readers_and_contact_shapes():
+    documented = customer_contacts(fixture("consultacliente.response.json"))
+    live = customer_contacts(fixture("consultacliente.live-contacts-variant.response.json"))
+    assert documented == {"phones": ("(11) 91234-0001",), "emails": ("MARIA@EXEMPLO.COM.BR",)}
+    assert live == {"phones": ("(11) 95555-0002",), "emails": ("joao@exemplo.com.br",)}
+    assert contact_values([{"contato": " a "}, "b", {"x": 1}, None]) == ("a", "b")
+    assert [to_decimal(v) for v in (99.9, "189.80", "189,80", "1.234,56", "", None, "abc")] == [
+        Decimal("99.90"), Decimal("189.80"), Decimal("189.80"), Decimal("1234.56"), None, None, None]
+    assert to_date("2026-11-10 00:00:00") == to_date("10/11/2026") == date(2026, 11, 10) and to_date("x") is None
+    assert title("RUA XV DE NOVEMBRO") == "Rua XV de Novembro"
+    assert title(" AVENIDA  DAS AMERICAS ") == "Avenida das Americas"

@@ -45,6 +45,25 @@ def provision_demo(database_url: str, settings: Settings, keyring: Keyring, pass
     return rows
 
 
+def configure_demo_sgp(database_url: str, keyring: Keyring, sgp_url: str, app: str, token: str) -> None:
+    """Point tenant demo's SGP at the SGP sandbox with the dataset's credentials (any dataset file works)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from niochat.tables import sgp_configs
+
+    engine = sync_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            tenant_id = conn.scalar(select(tenants.c.id).where(tenants.c.slug == DEMO_TENANT))
+            values = {"base_url": sgp_url, "app": app, "token_encrypted": keyring.encrypt(token), "is_active": True}
+            conn.execute(
+                insert(sgp_configs).values(tenant_id=tenant_id, **values)
+                .on_conflict_do_update(index_elements=[sgp_configs.c.tenant_id], set_=values)
+            )
+    finally:
+        engine.dispose()
+
+
 async def connect_to_sandbox(sandbox_url: str, public_url: str, keyring: Keyring, channel_rows) -> list[str]:
     """Create each channel's instance in the sandbox (it forgets them on restart) and register our webhook."""
     from api.whatsapp.clients import ChannelAccess, client_for

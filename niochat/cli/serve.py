@@ -58,15 +58,25 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
     env = _child_env(settings, urls)
     with ExitStack() as stack:
         if sandbox:
+            from sandbox.sgp import DatasetError, dataset_path, load_dataset
+
+            try:
+                dataset = load_dataset(dataset_path(settings.sgp_sandbox_data))
+            except DatasetError as exc:
+                raise fail(str(exc)) from None
             ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
-            stack.enter_context(_child(["sandbox"], env, "sandbox"))
+            ensure_port_free("127.0.0.1", settings.sgp_sandbox_port, "SGP sandbox")
+            stack.enter_context(_child(["sandbox"], env, "sandboxes"))
             sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
+            sgp_url = f"http://127.0.0.1:{settings.sgp_sandbox_port}"
             provision.wait_until_up(f"{sandbox_url}/sandbox/instances")
+            provision.wait_until_up(f"{sgp_url}/sandbox/calls")
             keyring = Keyring(load_secret_key(settings))
             password = load_demo_password(settings)
             rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
+            provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
             asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
-            console.print(f"WhatsApp sandbox on {sandbox_url}; tenant [bold]demo[/]: "
+            console.print(f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "
                           f"login {provision.DEMO_ADMIN} / password {password}")
         stack.enter_context(_child(["worker"], env, "worker"))
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")

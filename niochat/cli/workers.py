@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 
 import typer
 import uvicorn
 
-from niochat.cli.context import console, load_settings, running_services
+from niochat.cli.context import console, fail, load_settings, running_services
 from niochat.cli.ports import ensure_port_free
 
 
@@ -31,11 +33,38 @@ def worker(
         asyncio.run(run(urls))
 
 
+class _SharedSignals(uvicorn.Server):
+    """Several servers in one process: one signal handler stops them all (uvicorn's own would stop one)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+async def _serve_all(servers: list[uvicorn.Server]) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: [setattr(server, "should_exit", True) for server in servers])
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
 def sandbox() -> None:
-    """Run the WhatsApp provider sandbox (Uazapi + Evolution) on 127.0.0.1:8100 (NIOCHAT_WA_SANDBOX_PORT)."""
-    from sandbox.whatsapp import create_app
+    """Run the sandboxes: WhatsApp (Uazapi + Evolution) on :8100 and SGP on :8200 (NIOCHAT_*_SANDBOX_PORT)."""
+    from sandbox.sgp import DatasetError
+    from sandbox.sgp import create_app as create_sgp
+    from sandbox.whatsapp import create_app as create_whatsapp
 
     settings = load_settings()
     ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
+    ensure_port_free("127.0.0.1", settings.sgp_sandbox_port, "SGP sandbox")
+    try:
+        sgp_app = create_sgp(settings.sgp_sandbox_data)
+    except DatasetError as exc:
+        raise fail(str(exc)) from None
+    servers = [
+        _SharedSignals(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        for app, port in ((create_whatsapp(), settings.wa_sandbox_port), (sgp_app, settings.sgp_sandbox_port))
+    ]
     console.print(f"WhatsApp sandbox on http://127.0.0.1:{settings.wa_sandbox_port}  (inspect: /sandbox/messages)")
-    uvicorn.run(create_app(), host="127.0.0.1", port=settings.wa_sandbox_port, log_config=None)
+    console.print(f"SGP sandbox on http://127.0.0.1:{settings.sgp_sandbox_port}  (inspect: /sandbox/calls)")
+    asyncio.run(_serve_all(servers))

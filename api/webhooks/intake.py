@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api.csat import survey
 from api.webhooks.events import ConnectionUpdate, InboundMessage, StatusUpdate
 from niochat.database import app_transaction
 from niochat.secrets import Keyring
@@ -74,6 +75,9 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
     ).one_or_none()
     if row:
         return row.id, row.status
+    surveyed = await survey.outstanding_for(conn, contact_id, channel.id)
+    if surveyed:  # the answer to the satisfaction survey belongs to the conversation it rates (kept closed)
+        return surveyed, "closed"
     reopen_minutes = await conn.scalar(
         select(func.coalesce(tenants.c.settings["reopen_window_minutes"].as_float(), 0))
     )

@@ -39,19 +39,35 @@ SUMMARY = {
 
 
 def _tool_call(name: str, arguments: dict) -> dict:
-    return {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}
+    return {
+        "id": f"call_{uuid.uuid4().hex[:8]}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)},
+    }
+
+
+def read_survey(text: str) -> dict:
+    """The fake's reading of a satisfaction answer: a few words of its own, not our lexicon."""
+    words = {"show": 5, "incrível": 5, "maravilh": 5, "decepcion": 1, "lament": 2}
+    rating = next((value for word, value in words.items() if word in text.lower()), None)
+    digits = [int(ch) for ch in text if ch.isdigit() and 1 <= int(ch) <= 5]
+    return {"rating": rating or (digits[0] if digits else None), "comment": text}
 
 
 def decide(messages: list[dict]) -> dict:
     """The next assistant message for this conversation."""
+    if messages[0]["content"].startswith("Você lê respostas de clientes a uma pesquisa"):
+        return {"role": "assistant", "content": json.dumps(read_survey(messages[-1]["content"]))}
     last = messages[-1]
     called = {call["function"]["name"] for m in messages if m.get("tool_calls") for call in m["tool_calls"]}
     if last["role"] == "tool":
         facts = json.loads(last["content"])
         if facts["outcome"] == "offline":
-            return {"role": "assistant", "content": None,
-                    "tool_calls": [_tool_call("open_ticket", {"description": "sem conexão"})]}
+            return {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [_tool_call("open_ticket", {"description": "sem conexão"})],
+            }
         if facts["outcome"] == "found":  # identified: now do what the customer asked for
             asked = next(m for m in reversed(messages) if m["role"] == "user")["content"].lower()
             for words, tool, arguments in INTENT_TOOLS:
@@ -61,8 +77,11 @@ def decide(messages: list[dict]) -> dict:
         return {"role": "assistant", "content": template.format_map({**facts, "outcome": facts["outcome"]})}
     text = (last.get("content") or "").lower()
     if (match := DOCUMENT.search(text)) and "identify_customer" not in called:
-        return {"role": "assistant", "content": None,
-                "tool_calls": [_tool_call("identify_customer", {"document": match.group(0)})]}
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [_tool_call("identify_customer", {"document": match.group(0)})],
+        }
     for words, tool, arguments in INTENT_TOOLS:
         if any(word in text for word in words):
             return {"role": "assistant", "content": None, "tool_calls": [_tool_call(tool, arguments)]}
@@ -84,14 +103,26 @@ def create_app() -> FastAPI:
         if mode["mode"] == "slow":
             await asyncio.sleep(mode["delay"])
         message = decide(body["messages"])
-        return JSONResponse({
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
-            "model": body["model"],
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-            "usage": {"prompt_tokens": 100 + len(json.dumps(body["messages"])) // 4, "completion_tokens": 20,
-                      "total_tokens": 120 + len(json.dumps(body["messages"])) // 4},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": 100 + len(json.dumps(body["messages"])) // 4,
+                    "completion_tokens": 20,
+                    "total_tokens": 120 + len(json.dumps(body["messages"])) // 4,
+                },
+            }
+        )
 
     @app.post("/fake/mode")
     async def set_mode(request: Request) -> dict:

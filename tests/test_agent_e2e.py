@@ -37,6 +37,8 @@ def world(tmp_path_factory, database_url, redis_url, engine):
                 database_url=database_url,
                 redis_url=redis_url,
                 engine=engine,
+                csat_delay_seconds=1,
+                sweep_interval_seconds=1,
             )
             configure_sgp(engine, stack.tenant_id, sgp_url, dataset["app"], dataset["token"])
             if brain == "openai":
@@ -182,5 +184,33 @@ def test_prompt_injection_leaks_nothing(world, engine):
         assert not any(PIX_64009 in text or "99,90" in text or "MARIA" in text.upper() for text in said)
         conv = _conversation(engine, stack.tenant_id, phone)
         assert ("identify_customer", "phone_mismatch") in _tools(engine, conv.id)
+    finally:
+        stack.stop_workers()
+
+
+def test_model_reads_free_text_survey_answers(world, engine):
+    from niochat.tables import csat_requests, csat_responses
+
+    stack = world["openai"]
+    stack.start_worker()
+    try:
+        phone = "5511933338888"
+        _talk(stack, phone, "valeu, tchau")  # the fake model closes the conversation
+        deadline = time.monotonic() + 20
+        while not any("1 a 5" in text or "🤩 5" in text for text in [m["text"] for m in stack.sent_to(phone)]):
+            conv = _conversation(engine, stack.tenant_id, phone)
+            with engine.connect() as conn:
+                surveys = conn.execute(select(csat_requests).where(csat_requests.c.conversation_id == conv.id)).all()
+            assert time.monotonic() < deadline, (conv.status, surveys, [m["text"] for m in stack.sent_to(phone)])
+            time.sleep(0.2)
+        _talk(stack, phone, "o atendimento foi show de bola")
+        conv = _conversation(engine, stack.tenant_id, phone)
+        with engine.connect() as conn:
+            response = conn.execute(
+                select(csat_responses)
+                .join(csat_requests, csat_requests.c.id == csat_responses.c.csat_request_id)
+                .where(csat_requests.c.conversation_id == conv.id)
+            ).one()
+        assert (response.rating, response.understood_by) == (5, "model")
     finally:
         stack.stop_workers()

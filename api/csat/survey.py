@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.csat import reader
+from api.csat.model_reader import read_with_model
 from api.engine import audit, live
 from api.engine.deps import WorkerDeps
 from api.engine.outbound import queue_text
@@ -116,6 +117,8 @@ async def answer(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> tupl
     if request is None:
         return [], bool(text)
     reading = reader.read_rating(text)
+    if reading is None or reading.understood_by == "lexicon":  # free text: the tenant's model reads it first
+        reading = await read_with_model(conn, deps.http, deps.keyring, text) or reading
     key = f"csat:{request.id}:{pending[-1].id}"
     company = await conn.scalar(select(tenants.c.name))
     if reading is None:

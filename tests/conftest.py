@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -24,8 +26,12 @@ TEST_SECRET = "test-secret-key-" + "x" * 32
 
 
 @pytest.fixture(scope="session")
-def services_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("services")
+def services_dir():
+    # Outside pytest's 0700 temp tree: the embedded PostgreSQL runs as its own system user under root.
+    directory = Path(tempfile.mkdtemp(prefix="niochat-test-"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

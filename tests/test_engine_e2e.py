@@ -190,3 +190,21 @@ def test_redis_flushed_with_messages_in_flight_every_one_is_answered_once(stack,
     time.sleep(2)
     counts = {number: len(stack.sent_to(number)) for number in numbers}
     assert counts == {number: 1 for number in numbers}
+
+
+def test_typing_delay_is_sent_when_the_tenant_wants_it(stack, engine):
+    from sqlalchemy import update
+
+    from niochat.tables import tenants
+
+    with engine.begin() as conn:
+        conn.execute(update(tenants).where(tenants.c.id == stack.tenant_id)
+                     .values(settings={"typing_delay_ms_per_char": 10}))
+    try:
+        number = phone()
+        stack.customer_writes(number, "oi")
+        sent = stack.wait_for_replies(number, 1)
+        assert sent[0]["delay"] == min(len(sent[0]["text"]) * 10, 4000)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(update(tenants).where(tenants.c.id == stack.tenant_id).values(settings={}))

@@ -82,7 +82,7 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
     for name in ("NIOCHAT_DATABASE_URL", "NIOCHAT_REDIS_URL", "NIOCHAT_WAREHOUSE_URL", "NIOCHAT_SECRET_KEY"):
         env.pop(name, None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "niochat", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "niochat", "demo", "--customers", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:

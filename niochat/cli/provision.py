@@ -18,6 +18,7 @@ DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.local"
 DEMO_TEAMS = {"financeiro": "Financeiro", "suporte": "Suporte técnico", "comercial": "Comercial"}
 DEMO_CHANNELS = {"uazapi": "demo-uazapi", "evolution": "demo-evolution"}
+DEMO_AGENT = "carla@demo.local"
 
 
 def provision_demo(database_url: str, settings: Settings, keyring: Keyring, password: str, sandbox_url: str | None):
@@ -30,6 +31,8 @@ def provision_demo(database_url: str, settings: Settings, keyring: Keyring, pass
                 admin.create_user(conn, DEMO_TENANT, DEMO_ADMIN, "Admin Demo", password, "admin")
                 for slug, name in DEMO_TEAMS.items():
                     admin.create_team(conn, DEMO_TENANT, slug, name)
+                admin.create_user(conn, DEMO_TENANT, DEMO_AGENT, "Carla Atendente", password, "agent",
+                                  tuple(DEMO_TEAMS))
                 if sandbox_url:
                     for provider, instance in DEMO_CHANNELS.items():
                         admin.create_channel(

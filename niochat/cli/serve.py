@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from contextlib import ExitStack, contextmanager
 
 import typer
@@ -24,8 +25,11 @@ from niochat.settings import Settings
 def _child_env(settings: Settings, urls: ServiceUrls) -> dict:
     """Children use the servers this process resolved (and keeps alive), and the same secret key."""
     return {
-        **os.environ, "NIOCHAT_DATABASE_URL": urls.database_url, "NIOCHAT_WAREHOUSE_URL": urls.warehouse_url,
-        "NIOCHAT_REDIS_URL": urls.redis_url, "NIOCHAT_SECRET_KEY": load_secret_key(settings),
+        **os.environ,
+        "NIOCHAT_DATABASE_URL": urls.database_url,
+        "NIOCHAT_WAREHOUSE_URL": urls.warehouse_url,
+        "NIOCHAT_REDIS_URL": urls.redis_url,
+        "NIOCHAT_SECRET_KEY": load_secret_key(settings),
     }
 
 
@@ -50,7 +54,35 @@ def _require_schema(urls: ServiceUrls) -> None:
         raise fail("the database schema is not up to date: run `niochat db upgrade` first")
 
 
-def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
+def _demo_traffic(settings: Settings, password: str, customers: int, rate: float) -> None:
+    """After the API answers: simulated customers and an agent, like a provider's busy morning."""
+    from niochat.cli.simulate import customers_from_dataset, run_simulation
+    from sandbox.simulator import SimulationConfig
+
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    provision.wait_until_up(f"{api_url}/readyz", seconds=60)
+    config = SimulationConfig(
+        sandbox_url=f"http://127.0.0.1:{settings.wa_sandbox_port}",
+        instances=list(provision.DEMO_CHANNELS.values()),
+        customers=customers_from_dataset(settings.sgp_sandbox_data),
+        count=customers,
+        rate_per_minute=rate,
+        api_url=api_url,
+        agent_email=provision.DEMO_AGENT,
+        agent_password=password,
+        csat_wait=settings.csat_delay_seconds + 30,
+    )
+    report = run_simulation(config, title="simulated customers")
+    console.print(f"simulation: {report.as_dict()}")
+    console.print(
+        f"\n[bold green]NioChat demo is up[/]\n"
+        f"  API        {api_url}/docs  (login {provision.DEMO_ADMIN} / {password})\n"
+        f"  WhatsApp   http://127.0.0.1:{settings.wa_sandbox_port}/sandbox/messages\n"
+        f"  SGP        http://127.0.0.1:{settings.sgp_sandbox_port}/sandbox/calls\n  Ctrl-C stops everything."
+    )
+
+
+def _run(settings: Settings, urls: ServiceUrls, sandbox: bool, traffic: tuple[int, float] | None = None) -> None:
     enable_multiprocess(settings.data_dir, wipe=True)  # before the API's metrics exist in this process
     from api.app import create_app
 
@@ -76,12 +108,21 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
             rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
             provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
             asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
-            console.print(f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "
-                          f"login {provision.DEMO_ADMIN} / password {password}")
+            console.print(
+                f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "
+                f"login {provision.DEMO_ADMIN} / password {password}"
+            )
         stack.enter_context(_child(["worker"], env, "worker"))
+        if sandbox and traffic and traffic[0] > 0:
+            threading.Thread(target=_demo_traffic, args=(settings, password, *traffic), daemon=True).start()
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
-        uvicorn.run(create_app(settings, urls), host=settings.api_host, port=settings.api_port, log_config=None,
-                    proxy_headers=True)
+        uvicorn.run(
+            create_app(settings, urls),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            proxy_headers=True,
+        )
 
 
 def serve(
@@ -94,10 +135,13 @@ def serve(
         _run(settings, urls, sandbox)
 
 
-def demo() -> None:
-    """Start everything locally: embedded services, migrations, WhatsApp sandbox, tenant demo, worker, API."""
+def demo(
+    customers: int = typer.Option(12, help="Simulated customer conversations once everything is up (0: none)"),
+    rate: float = typer.Option(30.0, help="New simulated conversations per minute"),
+) -> None:
+    """Everything locally: embedded services, migrations, sandboxes, tenant demo, worker, API, simulated traffic."""
     settings = load_settings()
     with running_services(settings) as urls:
         with console.status("migrating the database..."):
             migrate.upgrade(urls.database_url)
-        _run(settings, urls, sandbox=True)
+        _run(settings, urls, sandbox=True, traffic=(customers, rate))

@@ -1,0 +1,49 @@
+"""How Brazilian customers really write on WhatsApp: the simulator picks from these at random."""
+
+from __future__ import annotations
+
+import random
+
+OPENERS = ["oi", "Oi, boa tarde", "bom dia", "ola", "boa noite!", "oii", "Olá, tudo bem?", "e ai"]
+INVOICE = [
+    "quero a segunda via do boleto", "preciso da 2 via", "me manda a fatura pfv", "segunda via por favor",
+    "qual o pix pra pagar a internet?", "preciso pagar minha conta, manda o boleto", "2a via da fatura",
+]
+OUTAGE = [
+    "minha internet caiu", "to sem internet desde ontem", "a net ta muito lenta", "internet nao conecta",
+    "o roteador ta com a luz vermelha piscando", "sem sinal aqui em casa", "a internet ta caindo toda hora",
+]
+UNLOCK = [
+    "preciso de um desbloqueio, pago amanha", "cortaram minha internet, consegue liberar?",
+    "quero a liberação por confiança", "ta bloqueado, da pra religar? pago sexta",
+]
+HUMAN = ["quero falar com um atendente", "posso falar com uma pessoa?", "atendente por favor", "quero falar com alguem"]
+THANKS = ["obrigado!", "valeu", "obrigada, era só isso", "blz, obrigado", "vlw 👍", "ok obrigado"]
+YES = ["sim", "pode abrir", "sim por favor", "isso"]
+RATINGS = {
+    5: ["5", "nota 10", "🤩", "excelente atendimento!", "foi ótimo", "muito bom, resolveu rapidinho"],
+    4: ["4", "🙂", "bom", "gostei", "👍"],
+    3: ["3", "mais ou menos", "😐", "razoável"],
+    2: ["2", "demorou demais", "😕", "não resolveu muito"],
+    1: ["1", "péssimo", "😡", "horrível, demorou demais"],
+}
+AGENT_REPLIES = [
+    "Oi! Aqui é a {agent} do atendimento. Já estou vendo seu caso, um instante.",
+    "Olá, sou {agent}. Pode me contar com mais detalhes o que aconteceu?",
+]
+AGENT_CLOSINGS = ["Pronto, resolvido! Qualquer coisa é só chamar.", "Tudo certo por aqui. Obrigada pelo contato!"]
+
+
+def document_as_typed(document: str, rng: random.Random) -> str:
+    """Customers send the CPF with or without punctuation, sometimes with words around it."""
+    digits = "".join(ch for ch in document if ch.isdigit())
+    style = rng.choice(["plain", "formatted", "words"])
+    if style == "plain":
+        return digits
+    formatted = document if not document.isdigit() else digits
+    return formatted if style == "formatted" else f"meu cpf é {formatted}"
+
+
+def rating_text(rng: random.Random) -> tuple[int, str]:
+    rating = rng.choices([5, 4, 3, 2, 1], weights=[45, 25, 12, 10, 8])[0]
+    return rating, rng.choice(RATINGS[rating])

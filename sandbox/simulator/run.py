@@ -61,6 +61,7 @@ class _Chat:
     def __init__(self, http: httpx.AsyncClient, config: SimulationConfig, customer: Customer, instance: str,
                  rng: random.Random):
         self.http, self.config, self.customer, self.instance, self.rng = http, config, customer, instance, rng
+        self.first: int | None = None  # where this conversation starts in the customer's message history
 
     async def sent(self) -> list[dict]:
         response = await self.http.get(f"{self.config.sandbox_url}/sandbox/messages",
@@ -71,6 +72,8 @@ class _Chat:
     async def say(self, text: str, wait: bool = True, timeout: float | None = None) -> list[str]:
         """Write, then wait until the bot's answer stops arriving; returns the new texts."""
         before = len(await self.sent())
+        if self.first is None:
+            self.first = before
         await asyncio.sleep(self.rng.uniform(*self.config.think_seconds))
         response = await self.http.post(f"{self.config.sandbox_url}/sandbox/inbound", json={
             "instance": self.instance, "from": self.customer.phone, "name": self.customer.name, "text": text})
@@ -91,7 +94,7 @@ class _Chat:
     async def answer_survey(self, report: SimulationReport) -> None:
         deadline = time.monotonic() + self.config.csat_wait
         while time.monotonic() < deadline:
-            if any("🤩 5" in message["text"] for message in await self.sent()):
+            if any("🤩 5" in message["text"] for message in (await self.sent())[self.first or 0:]):
                 _, text = phrasing.rating_text(self.rng)
                 await self.say(text)
                 report.csat_answers += 1

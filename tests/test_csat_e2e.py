@@ -95,6 +95,7 @@ def _request(engine, phone):
         ).all()
 
 
+@pytest.mark.slow
 def test_every_answer_form_is_read_stored_and_thanked(stack, engine):
     def run(item):
         index, (answer, _) = item

@@ -147,6 +147,7 @@ def test_worker_killed_mid_processing_still_answers_each_customer_once(stack, en
     assert {number: len(stack.sent_to(number)) for number in numbers} == {number: 1 for number in numbers}
 
 
+@pytest.mark.slow
 def test_two_workers_keep_order_and_lose_nothing(stack, engine):
     stack.start_worker()
     numbers = [phone() for _ in range(50)]
@@ -176,6 +177,7 @@ def test_two_workers_keep_order_and_lose_nothing(stack, engine):
         assert 1 <= len(replies) <= 10 and len({row.idempotency_key for row in replies}) == len(replies)
 
 
+@pytest.mark.slow
 def test_redis_flushed_with_messages_in_flight_every_one_is_answered_once(stack, engine, redis_url):
     stack.stop_workers()  # messages pile up, as in a burst the workers have not reached yet
     numbers = [phone() for _ in range(200)]

@@ -7,6 +7,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from niochat import admin
@@ -28,6 +29,7 @@ def _answers(engine, tenant_id) -> int:
         )
 
 
+@pytest.mark.slow
 def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, database_url, redis_url, engine):
     dataset = json.loads(DATASET.read_text())
     with ExitStack() as exits:

@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
 
-# Dash joins when dash_app/ ships its entry point.
-EXPECTED_SERVICES = {"postgres", "redis", "migrate", "api", "worker", "dagster-webserver", "dagster-daemon"}
+EXPECTED_SERVICES = {"postgres", "redis", "migrate", "api", "worker", "dagster-webserver", "dagster-daemon", "dash"}
 ONE_SHOT = {"migrate"}
 # Services run from third-party images: the image each must use, and the executables it ships.
 EXTERNAL_IMAGES = {"postgres": ("postgres:16", {"postgres"}), "redis": ("redis:7", {"redis-server"})}

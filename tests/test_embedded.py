@@ -75,14 +75,23 @@ def test_configured_urls_start_nothing(tmp_path, database_url, redis_url):
 def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
     """`niochat demo` on an empty data dir: embedded services, migrations, sandbox, worker, a reply, clean stop."""
     port, sandbox_port, sgp_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path / "demo"), "NIOCHAT_API_PORT": str(port),
-           "NIOCHAT_WA_SANDBOX_PORT": str(sandbox_port), "NIOCHAT_SGP_SANDBOX_PORT": str(sgp_port),
-           "NIOCHAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "NIOCHAT_DEBOUNCE_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "NIOCHAT_DATA_DIR": str(tmp_path / "demo"),
+        "NIOCHAT_API_PORT": str(port),
+        "NIOCHAT_WA_SANDBOX_PORT": str(sandbox_port),
+        "NIOCHAT_SGP_SANDBOX_PORT": str(sgp_port),
+        "NIOCHAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "NIOCHAT_DEBOUNCE_SECONDS": "0",
+    }
     for name in ("NIOCHAT_DATABASE_URL", "NIOCHAT_REDIS_URL", "NIOCHAT_WAREHOUSE_URL", "NIOCHAT_SECRET_KEY"):
         env.pop(name, None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "niochat", "demo", "--customers", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "niochat", "demo", "--customers", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -103,9 +112,16 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
         assert login.status_code == 200
         sandbox = f"http://127.0.0.1:{sandbox_port}"
         # Maria, from her registered phone in the built-in SGP dataset, asks for her invoice
-        httpx.post(f"{sandbox}/sandbox/inbound", timeout=10, json={
-            "instance": "demo-evolution", "from": "5511912340001", "name": "Maria",
-            "text": "oi, quero a segunda via, cpf 529.982.247-25"}).raise_for_status()
+        httpx.post(
+            f"{sandbox}/sandbox/inbound",
+            timeout=10,
+            json={
+                "instance": "demo-evolution",
+                "from": "5511912340001",
+                "name": "Maria",
+                "text": "oi, quero a segunda via, cpf 529.982.247-25",
+            },
+        ).raise_for_status()
         for _ in range(100):
             sent = httpx.get(f"{sandbox}/sandbox/messages", params={"number": "5511912340001"}, timeout=5).json()
             if len(sent) >= 3:

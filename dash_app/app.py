@@ -1,0 +1,142 @@
+"""`create_app(settings, urls)`: the Dash app (multi-page), its Flask server, login guard and callbacks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import dash
+import flask
+import redis
+from dash import Dash, Input, Output, State, dcc, html
+
+from dash_app import auth, components
+from dash_app.auth import Accounts, current_user, require_tenant
+from dash_app.components import empty_state, render_table
+from dash_app.deps import Deps, TableSpec, default_period, parse_period, today
+from dash_app.pages import PAGES
+from dash_app.warehouse import Marts
+from niochat.database import sync_engine
+from niochat.embedded import ServiceUrls
+from niochat.secrets import load_secret_key
+from niochat.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+SESSION_HOURS = 12
+
+
+def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 60.0) -> Dash:
+    server = flask.Flask("dash_app")
+    signing_key, fallbacks = auth.session_key(load_secret_key(settings))
+    server.config.update(
+        SECRET_KEY=signing_key,
+        SECRET_KEY_FALLBACKS=fallbacks,
+        SESSION_COOKIE_NAME="niochat_dash",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+    )
+    redis_client = redis.Redis.from_url(urls.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    deps = Deps(
+        marts=Marts(urls.warehouse_url, cache_seconds=cache_seconds),
+        redis=redis_client,
+        accounts=Accounts(sync_engine(urls.database_url, pool_size=3, max_overflow=3),
+                          redis_client),
+    )
+    auth.install(server, deps.accounts)
+
+    app = Dash(
+        "dash_app",
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(HERE / "assets"),
+        title="NioChat · Painéis",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.niochat = deps  # for tests and benchmarks
+    for page in PAGES:
+        dash.register_page(page.__name__, path=page.PATH, name=page.NAME, order=page.ORDER,
+                           title=f"{page.TITLE} · NioChat", layout=page.layout)
+    app.layout = _shell
+    _register_shell_callbacks(app)
+    for page in PAGES:
+        page.register(app, deps)
+        for spec in page.TABLES:
+            _register_table(app, deps, spec)
+    return app
+
+
+def _shell():
+    user = current_user()
+    if user is None:  # the guard refuses anonymous requests first; never render data without a session
+        return html.Div("Entre para ver os painéis.", id="anonymous")
+    period = default_period()
+    return html.Div([
+        dcc.Location(id="url"),
+        dcc.Store(id="periodo", data=period),
+        html.Header([
+            html.Div([html.Span(className="brand-dot"), html.Span("NioChat", className="brand"),
+                      html.Span(user.tenant_name, className="tenant", id="tenant-name")], className="brand-box"),
+            html.Nav([dcc.Link(page.NAME, href=page.PATH, id=f"nav-{page.__name__.rsplit('.', 1)[-1]}",
+                               className="nav-link") for page in PAGES], className="nav"),
+            html.Div([html.Span(user.name, className="user"),
+                      html.A("Sair", href="/logout", className="logout", id="logout")], className="user-box"),
+        ], className="topbar"),
+        html.Div([
+            html.Label("Período", htmlFor="periodo-picker"),
+            html.Div(dcc.DatePickerRange(
+                id="periodo-picker", start_date=period["start"], end_date=period["end"],
+                display_format="DD/MM/YYYY", first_day_of_week=1, minimum_nights=0,
+                max_date_allowed=(today() + timedelta(days=1)).isoformat(),
+                start_date_placeholder_text="início", end_date_placeholder_text="fim",
+                persistence=True, persistence_type="session",
+            ), className="picker"),
+            html.Span(id="periodo-label", className="muted"),
+        ], className="filter-bar"),
+        html.Main(dash.page_container, className="content"),
+        html.Footer(components.PIPELINE_HINT.replace("Rode", "Os indicadores vêm do warehouse; rode")
+                    .replace("para atualizar os indicadores.", "para atualizá-los."), className="footer"),
+    ])
+
+
+def _register_shell_callbacks(app: Dash) -> None:
+    @app.callback(Output("periodo", "data"), Output("periodo-label", "children"),
+                  Input("periodo-picker", "start_date"), Input("periodo-picker", "end_date"))
+    def choose_period(start_date, end_date):
+        require_tenant()
+        start, end = parse_period({"start": start_date, "end": end_date})
+        days = (end - start).days + 1
+        label = f"{start:%d/%m/%Y} a {end:%d/%m/%Y} · {days} dia{'s' if days != 1 else ''}"
+        return {"start": start.isoformat(), "end": end.isoformat()}, label
+
+    nav_ids = [f"nav-{page.__name__.rsplit('.', 1)[-1]}" for page in PAGES]
+
+    @app.callback([Output(nav_id, "className") for nav_id in nav_ids], Input("url", "pathname"))
+    def highlight(pathname):
+        require_tenant()
+        return ["nav-link active" if page.PATH == (pathname or "/") else "nav-link" for page in PAGES]
+
+
+def _register_table(app: Dash, deps: Deps, spec: TableSpec) -> None:
+    def rows_for(period) -> tuple[list[dict], date, date]:
+        tenant = require_tenant()
+        start, end = parse_period(period)
+        return spec.fetch(deps, tenant, start, end), start, end
+
+    @app.callback(Output(f"{spec.table_id}-table", "children"), Input("periodo", "data"))
+    def show(period):
+        rows, _, _ = rows_for(period)
+        return render_table(rows, spec.columns, empty_state(spec.empty_title, spec.empty_hint or
+                                                            components.PIPELINE_HINT))
+
+    @app.callback(Output(f"{spec.table_id}-csv", "data"), Input(f"{spec.table_id}-csv-button", "n_clicks"),
+                  State("periodo", "data"), prevent_initial_call=True)
+    def download(n_clicks, period):
+        if not n_clicks:
+            raise dash.exceptions.PreventUpdate
+        rows, start, end = rows_for(period)
+        name = f"{spec.filename or spec.table_id}_{start:%Y-%m-%d}_{end:%Y-%m-%d}.csv"
+        return {"content": components.csv_text(rows, spec.columns), "filename": name, "type": "text/csv"}

@@ -1,0 +1,231 @@
+"""Login against the operational users table (same argon2 hashes as the API), the signed Flask session, and the
+guard that refuses anonymous requests to every page, layout and callback.
+
+The session cookie holds the user id and the tenant id only. The tenant of every dashboard query comes from
+here, never from a request parameter. Each request re-checks (cached for a few seconds) that the user is still
+active, still a dashboard role, and its tenant still active, so disabling someone takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import flask
+import redis
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import Unauthorized
+
+from niochat.database import APP_ROLE, TENANT_SETTING
+from niochat.passwords import DUMMY_HASH, verify_password
+
+DASHBOARD_ROLES = frozenset({"superadmin", "admin", "manager"})
+PUBLIC_PREFIXES = ("/login", "/logout", "/healthz", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
+                   "/favicon.ico")
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+CHECK_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    user_id: str
+    tenant_id: str
+    name: str
+    role: str
+    tenant_name: str
+
+
+def session_key(secret_key: str) -> tuple[str, list[str]]:
+    """Flask's signing key (and fallbacks, for rotation) derived from NIOCHAT_SECRET_KEY, never the key itself."""
+    keys = [part.strip() for part in secret_key.split(",") if part.strip()]
+    derived = [hashlib.sha256(f"niochat-dash-session:{key}".encode()).hexdigest() for key in keys]
+    return derived[0], derived[1:]
+
+
+class Accounts:
+    """The operational database, for login and the per-request session check only."""
+
+    def __init__(self, engine: Engine, redis_client: redis.Redis | None = None):
+        self.engine = engine
+        self.redis = redis_client
+        self._checked: dict[tuple[str, str], tuple[float, SessionUser | None]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, email: str):
+        """`niochat_login_lookup` as the RLS-bound role: the one narrow cross-tenant read (as the API's login)."""
+        with self.engine.begin() as conn:
+            conn.execute(text(f"set local role {APP_ROLE}"))
+            return conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": email}).one_or_none()
+
+    def allow_attempt(self, email: str, address: str) -> bool:
+        if self.redis is None:
+            return True
+        try:
+            allowed = True
+            for scope in (f"email:{email}", f"addr:{address}"):
+                key = f"niochat:dash:login:{scope}:{int(time.time() // 60)}"
+                count = self.redis.incr(key)
+                self.redis.expire(key, 120)
+                allowed = allowed and count <= LOGIN_ATTEMPTS_PER_MINUTE * (1 if scope.startswith("email") else 3)
+            return allowed
+        except redis.RedisError:
+            return True  # a Redis hiccup must not lock everyone out
+
+    def authenticate(self, email: str, password: str) -> tuple[str, object | None]:
+        """('ok', row) | ('invalid', None) | ('disabled', row) | ('forbidden', row)."""
+        found = self.lookup(email.strip())
+        if not verify_password(found.password_hash if found else DUMMY_HASH, password) or found is None:
+            return "invalid", None
+        if not (found.user_active and found.tenant_active):
+            return "disabled", found
+        if found.role not in DASHBOARD_ROLES:
+            return "forbidden", found
+        self._audit(found)
+        return "ok", found
+
+    def _audit(self, found) -> None:
+        with self.engine.begin() as conn:
+            self._bind(conn, found.tenant_id)
+            conn.execute(text("update users set last_login_at = now() where id = :id"), {"id": found.user_id})
+            conn.execute(text(
+                "insert into audit_log (tenant_id, actor_kind, actor_user_id, action, entity_type, entity_id, details)"
+                " values (:tenant, 'user', :user, 'login', 'user', :entity, cast(:details as jsonb))"),
+                {"tenant": found.tenant_id, "user": found.user_id, "entity": str(found.user_id),
+                 "details": '{"via": "dash"}'})
+
+    @staticmethod
+    def _bind(conn, tenant_id) -> None:
+        conn.execute(text(f"set local role {APP_ROLE}"))
+        conn.execute(text("select set_config(:name, :tenant, true)"),
+                     {"name": TENANT_SETTING, "tenant": str(tenant_id)})
+
+    def current(self, user_id: str, tenant_id: str) -> SessionUser | None:
+        """The session's user if still allowed to see dashboards (checked as the tenant, under RLS)."""
+        key = (user_id, tenant_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._checked.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        with self.engine.begin() as conn:
+            self._bind(conn, tenant_id)
+            row = conn.execute(text(
+                "select u.name, u.role, u.is_active, t.name as tenant_name, t.is_active as tenant_active"
+                " from users u join tenants t on t.id = u.tenant_id where u.id = :user and u.tenant_id = :tenant"),
+                {"user": user_id, "tenant": tenant_id}).one_or_none()
+        user = None
+        if row and row.is_active and row.tenant_active and row.role in DASHBOARD_ROLES:
+            user = SessionUser(user_id, tenant_id, row.name, row.role, row.tenant_name)
+        with self._lock:
+            self._checked[key] = (now + CHECK_SECONDS, user)
+            if len(self._checked) > 5000:
+                self._checked.clear()
+        return user
+
+
+def _session_ids() -> tuple[str, str] | None:
+    user_id, tenant_id = flask.session.get("uid"), flask.session.get("tid")
+    if not (isinstance(user_id, str) and isinstance(tenant_id, str)):
+        return None
+    try:
+        return str(uuid.UUID(user_id)), str(uuid.UUID(tenant_id))
+    except ValueError:
+        return None
+
+
+def current_user() -> SessionUser | None:
+    """The logged-in user of this request (set by the guard), or None."""
+    return flask.g.get("niochat_user")
+
+
+def require_tenant() -> str:
+    """The session's tenant, for a callback; anonymous -> 401 (the guard refuses first; this is the backstop)."""
+    user = current_user()
+    if user is None:
+        raise Unauthorized("login required")
+    return user.tenant_id
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Entrar · NioChat Painéis</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body class="login-body"><main class="login-card">
+<h1><span class="brand-dot"></span> NioChat <small>Painéis</small></h1>
+<p class="muted">Entre com o mesmo e-mail e senha do NioChat. Os painéis são para administradores e gestores.</p>
+{message}
+<form method="post" action="/login">
+<label for="email">E-mail</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="{email}">
+<label for="password">Senha</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" id="login-button">Entrar</button>
+</form></main></body></html>"""
+
+MESSAGES = {
+    "invalid": "E-mail ou senha incorretos.",
+    "disabled": "Este usuário ou o provedor está desativado. Fale com o administrador do NioChat.",
+    "forbidden": "Os painéis são para administradores e gestores. Atendentes usam o NioChat para atender; "
+                 "peça acesso ao gestor do seu provedor se precisar dos indicadores.",
+    "rate": "Muitas tentativas de login. Aguarde um minuto e tente de novo.",
+    "logout": "Você saiu. Até logo!",
+}
+
+
+def _login_page(kind: str | None = None, email: str = "", status: int = 200) -> flask.Response:
+    message = ""
+    if kind:
+        css = "notice" if kind == "logout" else "error"
+        message = f'<p class="{css}" role="alert" id="login-message">{html.escape(MESSAGES[kind])}</p>'
+    body = LOGIN_PAGE.format(message=message, email=html.escape(email))
+    return flask.Response(body, status=status, mimetype="text/html")
+
+
+def install(server: flask.Flask, accounts: Accounts) -> None:
+    """Login and logout routes, and the guard in front of everything else."""
+
+    @server.before_request
+    def guard():
+        path = flask.request.path
+        if path.startswith(PUBLIC_PREFIXES):
+            return None
+        ids = _session_ids()
+        user = accounts.current(*ids) if ids else None
+        if user is None:
+            flask.session.clear()
+            if path.startswith("/_dash-") or flask.request.method != "GET":
+                return flask.jsonify({"error": "login required"}), 401
+            return flask.redirect("/login")
+        flask.g.niochat_user = user
+        return None
+
+    @server.route("/login", methods=["GET", "POST"])
+    def login():
+        if flask.request.method == "GET":
+            return _login_page("logout" if flask.request.args.get("saiu") else None)
+        email = (flask.request.form.get("email") or "").strip().lower()
+        password = flask.request.form.get("password") or ""
+        address = flask.request.remote_addr or "unknown"
+        if not accounts.allow_attempt(email, address):
+            return _login_page("rate", email, 429)
+        outcome, found = accounts.authenticate(email, password)
+        if outcome != "ok":
+            return _login_page(outcome, email, {"invalid": 401}.get(outcome, 403))
+        flask.session.clear()
+        flask.session.permanent = True
+        flask.session["uid"] = str(found.user_id)
+        flask.session["tid"] = str(found.tenant_id)
+        return flask.redirect("/")
+
+    @server.route("/logout", methods=["GET", "POST"])
+    def logout():
+        flask.session.clear()
+        return flask.redirect("/login?saiu=1")
+
+    @server.route("/healthz")
+    def healthz():
+        return {"status": "ok"}

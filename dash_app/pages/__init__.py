@@ -1,0 +1,6 @@
+"""The dashboard pages, in menu order. Each module has PATH, NAME, ORDER, TITLE, layout(), TABLES and
+register(app, deps) for its figure callbacks (tables and their CSV downloads are wired by dash_app.app)."""
+
+from dash_app.pages import agents, ai_sgp, csat, live, overview, volume
+
+PAGES = [overview, volume, csat, ai_sgp, agents, live]

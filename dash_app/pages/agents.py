@@ -1,0 +1,78 @@
+"""Atendentes: per agent (the conversation's assignee): conversations, human first-response time, CSAT.
+
+The warehouse has no users dimension, so agents are shown by a short id; ask for a `dim_users` mart to get names.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, html
+
+from dash_app import theme
+from dash_app.auth import require_tenant
+from dash_app.components import Column, graph, table_block
+from dash_app.deps import Deps, TableSpec, parse_period
+from dash_app.pages.overview import _no_data
+
+PATH, NAME, ORDER = "/atendentes", "Atendentes", 4
+TITLE = "Atendentes"
+
+
+def agent_label(agent_id) -> str:
+    return f"Atendente {str(agent_id)[:8]}" if agent_id else "—"
+
+
+def _agents(deps: Deps, tenant: str, start, end) -> list[dict]:
+    rows = deps.marts.agents(tenant, start, end)
+    return [{**row, "agent": agent_label(row["agent_id"]),
+             "csat_score": theme.ratio(row["csat_satisfied"], row["csat_responses"])} for row in rows]
+
+
+TABLES = [TableSpec(
+    "agents", "Desempenho por atendente",
+    [Column("agent", "Atendente"), Column("conversations", "Conversas", theme.number),
+     Column("closed", "Encerradas", theme.number), Column("agent_messages", "Mensagens", theme.number),
+     Column("human_first_response_seconds_avg", "1ª resposta (da transferência)", theme.duration),
+     Column("csat_responses", "Respostas CSAT", theme.number), Column("csat_score", "CSAT (4–5)", theme.percent),
+     Column("csat_average", "CSAT médio", lambda v: theme.number(v, 2))],
+    _agents, "Nenhuma conversa com atendentes no período.",
+    "Só aparecem conversas atribuídas a um atendente. Rode `niochat pipeline run` para atualizar os indicadores.",
+    filename="atendentes",
+)]
+
+
+def layout(**_):
+    return html.Div([
+        html.H2(TITLE),
+        html.P("Conversas atribuídas a cada atendente no período, tempo da transferência até a primeira resposta "
+               "e a satisfação dos clientes atendidos. Os atendentes aparecem pelo código (o warehouse ainda não "
+               "tem os nomes).", className="muted"),
+        html.Div([graph("agents-conversations-graph"), graph("agents-response-graph")], className="grid-2"),
+        table_block("agents", "Desempenho por atendente"),
+    ])
+
+
+def register(app, deps: Deps) -> None:
+    @app.callback(Output("agents-conversations-graph", "figure"), Output("agents-response-graph", "figure"),
+                  Input("periodo", "data"))
+    def figures(period):
+        tenant = require_tenant()
+        start, end = parse_period(period)
+        rows = _agents(deps, tenant, start, end)
+        labels = [row["agent"] for row in rows]
+        conversations = theme.figure("Conversas por atendente", showlegend=False, xaxis_title="conversas",
+                                     margin=dict(l=150, r=16, t=48, b=40))
+        conversations.add_bar(y=labels, x=[row["conversations"] for row in rows], orientation="h",
+                              marker_color=theme.PRIMARY, hovertemplate="%{y}: %{x} conversas<extra></extra>")
+        conversations.update_yaxes(autorange="reversed")
+        theme.integer_axis(conversations, [row["conversations"] for row in rows], axis="x")
+        response = theme.figure("1ª resposta humana, da transferência (minutos)", showlegend=False,
+                                xaxis_title="minutos", margin=dict(l=150, r=16, t=48, b=40))
+        minutes = [(theme.plain(row["human_first_response_seconds_avg"]) or 0) / 60 for row in rows]
+        response.add_bar(y=labels, x=minutes, orientation="h", marker_color=theme.SECONDARY,
+                         text=[theme.duration(row["human_first_response_seconds_avg"]) for row in rows],
+                         textposition="auto", hovertemplate="%{y}: %{x:.1f} min<extra></extra>")
+        response.update_yaxes(autorange="reversed")
+        if not rows:
+            _no_data(conversations)
+            _no_data(response)
+        return conversations, response

@@ -1,0 +1,108 @@
+"""IA & SGP: what the tools did (invoices, tickets, unlocks...), why conversations went to humans, SGP errors."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from dash import Input, Output, html
+
+from dash_app import theme
+from dash_app.auth import require_tenant
+from dash_app.components import Column, graph, table_block
+from dash_app.deps import Deps, TableSpec, parse_period
+from dash_app.pages.overview import _no_data
+
+PATH, NAME, ORDER = "/ia-sgp", "IA & SGP", 3
+TITLE = "IA e integração com o SGP"
+CATEGORIES = {"invoice": "Fatura / 2ª via", "ticket": "Chamado", "unlock": "Desbloqueio de confiança",
+              "connection": "Status da conexão", "identify": "Identificação do cliente",
+              "handoff": "Transferência", "close": "Encerramento", "other": "Outras"}
+
+
+def _category(value) -> str:
+    return CATEGORIES.get(value, value or "—")
+
+
+TABLES = [
+    TableSpec("ai-tools", "Resultados das ferramentas",
+              [Column("tool_category", "Categoria", _category), Column("tool", "Ferramenta"),
+               Column("outcome", "Resultado"), Column("calls", "Chamadas", theme.number),
+               Column("successes", "Com sucesso", theme.number), Column("errors", "Erros", theme.number),
+               Column("latency_ms_avg", "Latência média (ms)", theme.number)],
+              lambda deps, tenant, start, end: deps.marts.tool_outcomes(tenant, start, end),
+              "Nenhuma ferramenta foi usada no período.", filename="ferramentas"),
+    TableSpec("ai-handoffs", "Motivos de transferência para humanos",
+              [Column("reason", "Motivo"), Column("conversations", "Conversas", theme.number)],
+              lambda deps, tenant, start, end: deps.marts.handoff_reasons(tenant, start, end),
+              "Nenhuma conversa foi transferida no período.", filename="motivos-de-transferencia"),
+    TableSpec("ai-sgp-errors", "Erros do SGP mais recentes",
+              [Column("created_at_local", "Quando", theme.day_time), Column("tool", "Ferramenta"),
+               Column("outcome", "Resultado"), Column("error", "Erro"),
+               Column("latency_ms", "Latência (ms)", theme.number)],
+              lambda deps, tenant, start, end: deps.marts.sgp_errors(tenant, start, end),
+              "Nenhum erro do SGP no período. 🎉",
+              "Erros aparecem quando o sistema de gestão não responde ou recusa a chamada. "
+              "Rode `niochat pipeline run` para atualizar os indicadores.", filename="erros-sgp"),
+]
+
+
+def layout(**_):
+    return html.Div([
+        html.H2(TITLE),
+        html.P("O que o atendimento automático resolveu, o que foi para humanos e como o SGP respondeu.",
+               className="muted"),
+        html.Div([graph("ai-outcomes-graph"), graph("ai-handoff-graph")], className="grid-2"),
+        graph("ai-daily-graph"),
+        table_block("ai-tools", "Resultados das ferramentas"),
+        table_block("ai-handoffs", "Motivos de transferência para humanos"),
+        table_block("ai-sgp-errors", "Erros do SGP mais recentes"),
+    ])
+
+
+def register(app, deps: Deps) -> None:
+    @app.callback(Output("ai-outcomes-graph", "figure"), Output("ai-handoff-graph", "figure"),
+                  Output("ai-daily-graph", "figure"), Input("periodo", "data"))
+    def figures(period):
+        tenant = require_tenant()
+        start, end = parse_period(period)
+        per_category: dict[str, dict[str, int]] = defaultdict(lambda: {"ok": 0, "no": 0, "error": 0})
+        for row in deps.marts.tool_outcomes(tenant, start, end):
+            bucket = per_category[row["tool_category"]]
+            bucket["ok"] += row["successes"]
+            bucket["error"] += row["errors"]
+            bucket["no"] += row["calls"] - row["successes"] - row["errors"]
+        names = sorted(per_category, key=lambda c: -sum(per_category[c].values()))
+        labels = [_category(name) for name in names]
+        outcomes = theme.figure("Resultados das ferramentas", barmode="stack", xaxis_title="chamadas",
+                                margin=dict(l=170, r=16, t=60, b=40))
+        for key, label, color in (("ok", "Sucesso", theme.PRIMARY), ("no", "Sem efeito", theme.MUTED),
+                                  ("error", "Erro", theme.DANGER)):
+            outcomes.add_bar(y=labels, x=[per_category[n][key] for n in names], name=label, orientation="h",
+                             marker_color=color, hovertemplate="%{y}: %{x}<extra>" + label + "</extra>")
+        outcomes.update_yaxes(autorange="reversed")
+
+        reasons = deps.marts.handoff_reasons(tenant, start, end)
+        handoff = theme.figure("Motivos de transferência", showlegend=True,
+                               legend=dict(orientation="v", x=1.02, y=0.5, xanchor="left", yanchor="middle"))
+        handoff.add_pie(labels=[row["reason"] for row in reasons], values=[row["conversations"] for row in reasons],
+                        hole=0.5, textinfo="percent", sort=True,
+                        hovertemplate="%{label}: %{value} conversas<extra></extra>")
+
+        daily = deps.marts.daily_kpis(tenant, start, end)
+        days = [row["activity_date"] for row in daily]
+        per_day = theme.date_axis(theme.figure("Resultados por dia", yaxis_title="chamadas"))
+        for key, label in (("invoices_sent", "Faturas enviadas"), ("tickets_opened", "Chamados abertos"),
+                           ("unlocks_granted", "Desbloqueios"), ("sgp_errors", "Erros do SGP")):
+            per_day.add_scatter(x=days, y=[row[key] for row in daily], name=label, mode="lines+markers",
+                                hovertemplate="%{x|%d/%m}: %{y}<extra>" + label + "</extra>",
+                                line=dict(color=theme.DANGER) if key == "sgp_errors" else None)
+        theme.integer_axis(outcomes, [sum(per_category[n].values()) for n in names], axis="x")
+        theme.integer_axis(per_day, [row[k] for row in daily for k in ("invoices_sent", "tickets_opened",
+                                                                      "unlocks_granted", "sgp_errors")])
+        if not names:
+            _no_data(outcomes)
+        if not reasons:
+            _no_data(handoff)
+        if not daily:
+            _no_data(per_day)
+        return outcomes, handoff, per_day

@@ -1,0 +1,349 @@
+"""The dashboards' callbacks through Flask's test client with real sessions, on marts built by the real pipeline
+(ingest.sync + dbt) from two tenants' data: a manager of tenant A never receives tenant B's numbers on any
+callback (the callback map is enumerated, so a new callback is covered automatically), anonymous requests and
+agents are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from sqlalchemy import insert
+
+from ingest.dbt_env import run_dbt
+from ingest.sync import sync
+from niochat import admin, migrate
+from niochat.database import drop_database, ensure_database, sync_engine
+from niochat.embedded import ServiceUrls
+from niochat.secrets import Keyring
+from niochat.settings import Settings
+from niochat.tables import contacts, conversations, csat_requests, csat_responses, messages, tool_calls
+from tests.conftest import TEST_SECRET, unique_slug
+
+PASSWORD = "correct-horse-1"
+KEYRING = Keyring(TEST_SECRET)
+
+
+@dataclass
+class DashTenant:
+    letter: str
+    slug: str
+    name: str
+    tenant_id: uuid.UUID
+    manager_email: str
+    agent_email: str
+    agent_ids: list[uuid.UUID]
+    conversations: int
+    markers: list[str] = field(default_factory=list)  # strings only this tenant's data contains
+
+
+@dataclass
+class DashWarehouse:
+    urls: ServiceUrls
+    tenants: dict[str, DashTenant]
+
+
+def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> DashTenant:
+    """A São Paulo tenant with conversations over the last 20 days: bot-resolved ones, handoffs to two agents,
+    tool calls (some SGP errors), CSAT answers with comments. Every free text carries the tenant's letter."""
+    rng = random.Random(seed)
+    slug = unique_slug(f"dash{letter}")
+    name = f"Provedor {'Alfa' if letter == 'a' else 'Bravo'} {slug[-4:]}"
+    marker = f"exclusivo-{letter}-{slug[-4:]}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    with engine.begin() as conn:
+        tenant_id = admin.create_tenant(conn, slug, name, "America/Sao_Paulo")
+        admin.create_team(conn, slug, "suporte", "Suporte")
+        manager_email = f"gestor@{slug}.test"
+        admin.create_user(conn, slug, manager_email, f"Gestora {letter.upper()}", PASSWORD, "manager")
+        agent_email = f"agente@{slug}.test"
+        agents = [admin.create_user(conn, slug, agent_email, f"Agente {letter.upper()}", PASSWORD, "agent"),
+                  admin.create_user(conn, slug, f"agente2@{slug}.test", f"Agente2 {letter.upper()}", PASSWORD,
+                                    "agent")]
+        channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
+                                       "http://127.0.0.1:8100", slug, "tok-" + slug)
+        for index in range(conversations_count):
+            created = now - timedelta(days=index % 20, hours=rng.randint(1, 12), minutes=rng.randint(0, 59))
+            contact_id = conn.execute(insert(contacts).values(
+                tenant_id=tenant_id, phone=f"55119{seed:02d}{index:06d}", name=f"Cliente {index}",
+            ).returning(contacts.c.id)).scalar_one()
+            handed_off = index % 3 == 0
+            closed = index % 7 != 6
+            agent = agents[index % 2] if handed_off else None
+            bot_reply = created + timedelta(seconds=rng.randint(2, 9))
+            values = dict(tenant_id=tenant_id, channel_id=channel.id, contact_id=contact_id, created_at=created,
+                          first_bot_reply_at=bot_reply, status="closed" if closed else "bot")
+            if handed_off:
+                handoff = created + timedelta(minutes=2)
+                values.update(handoff_at=handoff, assignee_id=agent, assigned_at=handoff,
+                              first_human_reply_at=handoff + timedelta(minutes=rng.randint(1, 15)),
+                              handoff_reason=f"motivo-{marker}" if index % 2 else "financeiro",
+                              status="closed" if closed else "open")
+            if closed:
+                values.update(closed_at=created + timedelta(minutes=rng.randint(20, 90)),
+                              closed_by="agent" if handed_off else "bot")
+            conversation_id = conn.execute(insert(conversations).values(**values)
+                                           .returning(conversations.c.id)).scalar_one()
+            rows = [dict(direction="inbound", sender_kind="customer", created_at=created, status="processed"),
+                    dict(direction="outbound", sender_kind="bot", created_at=bot_reply, status="delivered")]
+            if handed_off:
+                rows.append(dict(direction="outbound", sender_kind="agent", sender_user_id=agent,
+                                 created_at=values["first_human_reply_at"], status="delivered"))
+            for number, row in enumerate(rows):
+                conn.execute(insert(messages).values(
+                    tenant_id=tenant_id, conversation_id=conversation_id, channel_id=channel.id, text="...",
+                    provider_message_id=f"wamid-{slug}-{index}-{number}", **row))
+            tool = [("second_copy", "sent", None), ("open_ticket", "opened", None),
+                    ("connection_status", "sgp_unavailable", f"falha-{marker}"),
+                    ("trust_unlock", "granted", None)][index % 4]
+            conn.execute(insert(tool_calls).values(
+                tenant_id=tenant_id, conversation_id=conversation_id, brain="rules", tool=tool[0], outcome=tool[1],
+                error=tool[2], latency_ms=rng.randint(50, 900), created_at=created + timedelta(seconds=1)))
+            if closed and index % 2 == 0:
+                answered = values["closed_at"] + timedelta(minutes=3)
+                request_id = conn.execute(insert(csat_requests).values(
+                    tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, agent_id=agent,
+                    status="answered", scheduled_for=values["closed_at"], sent_at=values["closed_at"],
+                    answered_at=answered,
+                ).returning(csat_requests.c.id)).scalar_one()
+                rating = [5, 4, 5, 2, 3, 1][index % 6]
+                conn.execute(insert(csat_responses).values(
+                    tenant_id=tenant_id, csat_request_id=request_id, conversation_id=conversation_id, rating=rating,
+                    comment=f"comentario-{marker} nota {rating}", understood_by="number",
+                    sentiment="positive" if rating >= 4 else "negative", created_at=answered))
+    return DashTenant(letter, slug, name, tenant_id, manager_email, agent_email, agents, conversations_count,
+                      [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents])
+
+
+@contextmanager
+def dash_warehouse(pg_server_url: str, redis_url: str):
+    """Operational + warehouse databases of their own, two tenants, marts built by ingest.sync and dbt."""
+    op_name, wh_name = f"niochat_dash_op_{uuid.uuid4().hex[:8]}", f"niochat_dash_wh_{uuid.uuid4().hex[:8]}"
+    database_url = ensure_database(pg_server_url, op_name)
+    warehouse_url = ensure_database(pg_server_url, wh_name)
+    engine = sync_engine(database_url)
+    try:
+        migrate.upgrade(database_url)
+        tenants = {"a": _tenant_data(engine, "a", 24, 11), "b": _tenant_data(engine, "b", 41, 22)}
+        sync(database_url, warehouse_url)
+        built = run_dbt(warehouse_url, "run")
+        assert built.returncode == 0, built.stdout[-4000:]
+        yield DashWarehouse(ServiceUrls(database_url, warehouse_url, redis_url), tenants)
+    finally:
+        engine.dispose()
+        drop_database(pg_server_url, op_name)
+        drop_database(pg_server_url, wh_name)
+
+
+def dash_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None)
+
+
+def set_live_counters(redis_url: str, tenant: DashTenant, base: int) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.hset(f"niochat:live:{tenant.tenant_id}",
+                mapping={"bot": base + 1, "waiting": base + 2, "open": base + 3, "assigned": base + 3,
+                         "refreshed_at": int(time.time())})
+    minute = int(time.time() // 60)
+    for offset in range(10):
+        client.set(f"niochat:live:{tenant.tenant_id}:inbound:{minute - offset}", base + offset)
+        client.set(f"niochat:live:{tenant.tenant_id}:outbound:{minute - offset}", base + 2 * offset)
+    client.close()
+
+
+# --- fixtures ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warehouse(pg_server_url, redis_url):
+    with dash_warehouse(pg_server_url, redis_url) as built:
+        set_live_counters(redis_url, built.tenants["a"], 7100)
+        set_live_counters(redis_url, built.tenants["b"], 9300)
+        yield built
+
+
+@pytest.fixture(scope="module")
+def app(warehouse, tmp_path_factory):
+    from dash_app import create_app
+
+    return create_app(dash_settings(tmp_path_factory.mktemp("dash")), warehouse.urls)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+# --- the callback map, enumerated ---------------------------------------------------------------------------
+
+
+def _input_value(item: dict, period: dict):
+    prop = item["property"]
+    if item["id"] == "periodo" and prop == "data":
+        return period
+    return {"start_date": period["start"], "end_date": period["end"], "n_clicks": 1, "n_intervals": 1,
+            "pathname": "/", "search": "", "href": "http://localhost/", "hash": ""}.get(prop)
+
+
+def _split_outputs(output: str) -> list[dict]:
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]} for part in parts]
+
+
+def callback_payloads(app, period: dict) -> list[tuple[str, dict]]:
+    """One request body per callback in the app's callback map, with plausible values for each input."""
+    payloads = []
+    for output, spec in app.callback_map.items():
+        if "callback" not in spec:  # clientside: runs in the browser, nothing on the server to ask
+            continue
+        outputs = _split_outputs(output)
+        inputs = [{**item, "value": _input_value(item, period)} for item in spec["inputs"]]
+        state = [{**item, "value": _input_value(item, period)} for item in spec.get("state", [])]
+        payloads.append((output, {
+            "output": output, "outputs": outputs if output.startswith("..") else outputs[0],
+            "inputs": inputs, "state": state, "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs],
+        }))
+    return payloads
+
+
+def wide_period() -> dict:
+    today = datetime.now(UTC).date()
+    return {"start": (today - timedelta(days=40)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+
+
+# --- tests --------------------------------------------------------------------------------------------------
+
+
+def test_every_callback_answers_a_manager_with_only_their_tenant(app, warehouse):
+    a, b = warehouse.tenants["a"], warehouse.tenants["b"]
+    asked: list[str] = []
+    app.niochat.marts.listeners.append(lambda tenant, _sql: asked.append(tenant))
+    client = app.server.test_client()
+    assert login(client, a.manager_email).status_code == 302
+    payloads = callback_payloads(app, wide_period())
+    assert len(payloads) >= 15, [output for output, _ in payloads]
+    ours = [output for output, _ in payloads if not output.startswith("_pages")]
+    assert any("overview-kpis" in output for output in ours) and any("csv" in output for output in ours)
+    seen_a = set()
+    for output, payload in payloads:
+        response = client.post("/_dash-update-component", json=payload)
+        assert response.status_code in (200, 204), (output, response.status_code,
+                                                    response.get_data(as_text=True)[:500])
+        body = response.get_data(as_text=True)
+        for marker in b.markers:
+            assert marker not in body, f"{output} leaked tenant B's {marker!r}"
+        seen_a |= {marker for marker in a.markers if marker in body}
+        if "live-counters" in output:
+            assert "7.101" in body and "9.30" not in body  # tenant A's live counters (bot = 7101), never B's
+    assert asked and set(asked) == {str(a.tenant_id)}
+    # the tenant's own data did arrive: its comments, SGP errors and handoff reasons are in the answers
+    assert a.markers[0] in " ".join(seen_a)
+
+
+def test_overview_kpis_are_the_tenants_own_numbers(app, warehouse):
+    for letter in ("a", "b"):
+        tenant = warehouse.tenants[letter]
+        client = app.server.test_client()
+        login(client, tenant.manager_email)
+        payload = dict(callback_payloads(app, wide_period()))["overview-kpis.children"]
+        body = client.post("/_dash-update-component", json=payload).get_json()
+        cards = body["response"]["overview-kpis"]["children"]
+        values = {card["props"]["children"][0]["props"]["children"]: card["props"]["children"][1]["props"]["children"]
+                  for card in cards}
+        assert values["Conversas"] == str(tenant.conversations)
+        assert re.fullmatch(r"\d+,\d%", values["CSAT"]) and values["1ª resposta do bot"].endswith(" s")
+
+
+def test_csv_download_has_the_tenants_rows_only(app, warehouse):
+    a, b = warehouse.tenants["a"], warehouse.tenants["b"]
+    client = app.server.test_client()
+    login(client, a.manager_email)
+    payload = dict(callback_payloads(app, wide_period()))["csat-comments-csv.data"]
+    data = client.post("/_dash-update-component", json=payload).get_json()["response"]["csat-comments-csv"]["data"]
+    assert data["filename"].startswith("csat-comentarios_") and data["filename"].endswith(".csv")
+    lines = data["content"].lstrip("\ufeff").splitlines()
+    assert lines[0] == "Quando;Nota;Comentário;Sentimento"
+    assert len(lines) > 3 and all(a.markers[0] in line for line in lines[1:])
+    assert b.markers[0] not in data["content"]
+
+
+def test_anonymous_requests_are_refused_everywhere(app):
+    client = app.server.test_client()
+    for output, payload in callback_payloads(app, wide_period()):
+        response = client.post("/_dash-update-component", json=payload)
+        assert response.status_code == 401, output
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-dependencies").status_code == 401
+    for page in ("/", "/volume", "/csat", "/ia-sgp", "/atendentes", "/ao-vivo"):
+        response = client.get(page)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/login"), page
+    assert client.get("/login").status_code == 200
+
+
+def test_agents_wrong_passwords_and_forged_cookies_are_refused(app, warehouse):
+    a, b = warehouse.tenants["a"], warehouse.tenants["b"]
+    client = app.server.test_client()
+    response = login(client, a.agent_email)
+    assert response.status_code == 403
+    assert "gestores" in response.get_data(as_text=True)
+    assert client.get("/_dash-layout").status_code == 401
+    assert login(client, a.manager_email, "wrong-password").status_code == 401
+    assert login(client, "nobody@nowhere.test").status_code == 401
+    # a session cookie signed with another key is ignored
+    other = app.server.test_client()
+    other.set_cookie("niochat_dash", "eyJ0aWQiOiJ4IiwidWlkIjoieSJ9.forged.signature")
+    assert other.get("/_dash-layout").status_code == 401
+    # the session holds only the ids, and switching tenant in it would need the signing key
+    login(client, b.manager_email)
+    with client.session_transaction() as session:
+        assert set(session) <= {"uid", "tid", "_permanent"}
+        assert session["tid"] == str(b.tenant_id)
+
+
+def test_logout_ends_the_session(app, warehouse):
+    client = app.server.test_client()
+    login(client, warehouse.tenants["a"].manager_email)
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.get("/logout").status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_a_disabled_user_loses_access_at_once(app, warehouse):
+    a = warehouse.tenants["a"]
+    engine = sync_engine(warehouse.urls.database_url)
+    email = f"temp-{uuid.uuid4().hex[:6]}@{a.slug}.test"
+    with engine.begin() as conn:
+        user_id = admin.create_user(conn, a.slug, email, "Temp", PASSWORD, "admin")
+    client = app.server.test_client()
+    assert login(client, email).status_code == 302
+    assert client.get("/_dash-layout").status_code == 200
+    with engine.begin() as conn:
+        conn.exec_driver_sql("update users set is_active = false where id = %(id)s", {"id": user_id})
+    app.niochat.accounts._checked.clear()
+    assert client.get("/_dash-layout").status_code == 401
+    engine.dispose()
+
+
+def test_live_keys_match_the_engines():
+    from api.engine import live as engine_live
+    from dash_app import live as dash_live
+
+    tenant = uuid.uuid4()
+    assert dash_live.counters_key(tenant) == engine_live.counters_key(tenant)
+    assert dash_live.minute_key(tenant, "inbound", 123) == engine_live.minute_key(tenant, "inbound", 123)
+
+
+def test_the_warehouse_role_is_what_protects_the_marts(app, warehouse):
+    """Even a query with no tenant filter returns only the session tenant's rows."""
+    a = warehouse.tenants["a"]
+    rows = app.niochat.marts.query(a.tenant_id, "select distinct tenant_id from marts.fct_conversations")
+    assert [row["tenant_id"] for row in rows] == [a.tenant_id]
+    assert json.dumps([str(r["tenant_id"]) for r in rows]).count(str(warehouse.tenants["b"].tenant_id)) == 0

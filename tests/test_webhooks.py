@@ -249,3 +249,18 @@ def test_a_flooding_contact_gets_429_and_its_messages_are_kept_unanswered(api, c
                             .where(messages.c.provider_message_id.like("WH-FLOOD-%"))).all()
     assert len(rows) == 45
     assert sorted(set(rows)) == [("ignored", "rate_limited"), ("received", None)]
+
+
+def test_many_new_contacts_in_a_row_are_all_stored(api, channel_keys):
+    """Regression: after psycopg prepares a statement (5th run on a connection) the conflict target of the
+    one-active-conversation insert must still match its partial index (a bound parameter there made
+    PostgreSQL refuse the statement, answering 503)."""
+    key = channel_keys["uazapi"].webhook_key
+    results = []
+    for index in range(30):
+        phone = f"55119660{index:05d}"
+        payload = _uazapi(messageid=f"WH-NEW-{index}", sender_pn=f"{phone}@s.whatsapp.net",
+                          chatid=f"{phone}@s.whatsapp.net")
+        response = _post(api, "uazapi", key, payload)
+        results.append((response.status_code, response.json().get("results")))
+    assert results == [(200, ["stored"])] * 30

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -158,7 +158,7 @@ async def move_to_new_conversation(conn: AsyncConnection, conv, pending) -> uuid
             .values(tenant_id=conv.tenant_id, channel_id=conv.channel_id, contact_id=conv.contact_id, status="bot",
                     last_message_at=func.now(), last_inbound_at=func.now())
             .on_conflict_do_nothing(index_elements=[conversations.c.channel_id, conversations.c.contact_id],
-                                    index_where=conversations.c.status != "closed")
+                                    index_where=text("status <> 'closed'"))
             .returning(conversations.c.id)
         )
     ).scalar_one_or_none()

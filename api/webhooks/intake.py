@@ -102,7 +102,7 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
             .values(tenant_id=channel.tenant_id, channel_id=channel.id, contact_id=contact_id, status="bot")
             .on_conflict_do_nothing(
                 index_elements=[conversations.c.channel_id, conversations.c.contact_id],
-                index_where=conversations.c.status != "closed",
+                index_where=text("status <> 'closed'"),
             )
             .returning(conversations.c.id)
         )

@@ -147,7 +147,8 @@ async def _receive(provider: str, channel_key: str, request: Request) -> JSONRes
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
     except UNAVAILABLE as exc:
         WEBHOOKS.labels(provider, "unavailable").inc()
-        log.warning("webhook store unavailable", provider=provider, error=type(exc).__name__)
+        log.warning("webhook store unavailable", provider=provider, error=type(exc).__name__,
+                    detail=str(getattr(exc, "orig", exc))[:300])
         return JSONResponse({"detail": "store temporarily unavailable, retry later"}, status_code=503)
     except Exception:  # noqa: BLE001 - a bug must not turn into a lost message: the provider retries 5xx
         WEBHOOKS.labels(provider, "error").inc()

@@ -1,0 +1,78 @@
+"""`python -m bench {webhook,e2e,all} [--quick]`: see BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from bench import common
+
+
+def _parser() -> argparse.ArgumentParser:
+    from bench import e2e, webhook
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="NioChat benchmarks against real processes. Results: bench/results/<name>.json.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{webhook,e2e,all}")
+
+    p = sub.add_parser("webhook", help="webhook acknowledgement under N concurrent customers, vs a bare endpoint",
+                       description=webhook.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="200 customers, 2000 requests")
+    webhook.add_arguments(p)
+
+    p = sub.add_parser("e2e", help="webhook -> worker -> reply at the WhatsApp sandbox, 1 then 2 workers",
+                       description=e2e.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="20 customers/s for 10 s")
+    e2e.add_arguments(p)
+
+    p = sub.add_parser("all", help="webhook, e2e, then bench/pipeline.py (if present), with their defaults",
+                       description="Runs every benchmark one after another with default options.")
+    p.add_argument("--quick", action="store_true", help="the quick variant of each")
+    p.add_argument("--no-pipeline", action="store_true", help="skip bench/pipeline.py")
+    return parser
+
+
+def run_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from bench import e2e, webhook
+
+    quick = ["--quick"] if args.quick else []
+    failures = []
+    for name, module in (("webhook", webhook), ("e2e", e2e)):
+        sub_args = parser.parse_args([name, *quick])
+        try:
+            module.run(sub_args)
+        except Exception as exc:  # noqa: BLE001 - keep going, report at the end
+            common.log(f"{name} failed: {type(exc).__name__}: {exc}")
+            failures.append(name)
+    pipeline = common.ROOT / "bench" / "pipeline.py"
+    if pipeline.exists() and not args.no_pipeline:
+        common.log(f"pipeline: {pipeline.name} {' '.join(quick)}")
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, str(pipeline), *quick], cwd=common.ROOT)
+        common.log(f"pipeline exited {code} after {time.perf_counter() - started:.0f}s")
+        if code != 0:
+            failures.append("pipeline")
+    if failures:
+        common.log(f"failed: {', '.join(failures)}")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "all":
+        return run_all(args, parser)
+    from bench import e2e, webhook
+
+    module = {"webhook": webhook, "e2e": e2e}[args.command]
+    result = module.run(args)
+    return 0 if result.get("ok", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 
 HTTP_REQUESTS = Counter(
@@ -17,24 +17,40 @@ HTTP_LATENCY = Histogram(
 LOGINS = Counter("niochat_logins_total", "Login attempts", ["outcome"])
 
 
-def _route_template(request: Request) -> str:
+def _route_template(scope: dict) -> str:
     """The path with its parameters put back as `{name}`, so ids don't explode label cardinality."""
-    if request.scope.get("route") is None:
+    if scope.get("route") is None:
         return "unmatched"
-    by_value = {str(value): f"{{{name}}}" for name, value in request.path_params.items()}
-    return "/".join(by_value.get(segment, segment) for segment in request.url.path.split("/"))
+    by_value = {str(value): f"{{{name}}}" for name, value in scope.get("path_params", {}).items()}
+    return "/".join(by_value.get(segment, segment) for segment in scope["path"].split("/"))
+
+
+class _Instrument:
+    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task group per request)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = _route_template(scope)
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def instrument(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def record(request: Request, call_next):
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = _route_template(request)
-            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    app.add_middleware(_Instrument)

@@ -63,9 +63,10 @@ def async_engine(url: str, **kwargs) -> AsyncEngine:
 async def tenant_transaction(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncConnection]:
     """One transaction as the RLS-bound role with the tenant set; it sees and writes only that tenant."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"set local role {APP_ROLE}"))
+        # One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
         await conn.execute(
-            text("select set_config(:name, :tenant, true)"), {"name": TENANT_SETTING, "tenant": str(tenant_id)}
+            text("select set_config('role', :role, true), set_config(:name, :tenant, true)"),
+            {"role": APP_ROLE, "name": TENANT_SETTING, "tenant": str(tenant_id)},
         )
         yield conn
 

@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "NioChat needs Python 3.11: make PYTHON=/path/to/python3.11")'
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Dagster's @dbt_assets reads dbt_project/target/manifest.json when pipelines/ is imported: prepare it.
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
 install: $(STAMP)

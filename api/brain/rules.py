@@ -12,8 +12,14 @@ from api.brain.base import BrainInput, BrainReply
 from api.brain.tools import Toolbox
 
 ACTIONS = ("second_copy", "connection_down", "trust_unlock", "open_ticket")
-TEAM_FOR = {"second_copy": "financeiro", "trust_unlock": "financeiro", "cancel": "financeiro",
-            "connection_down": "suporte", "open_ticket": "suporte", "sales": "comercial"}
+TEAM_FOR = {
+    "second_copy": "financeiro",
+    "trust_unlock": "financeiro",
+    "cancel": "financeiro",
+    "connection_down": "suporte",
+    "open_ticket": "suporte",
+    "sales": "comercial",
+}
 SGP_FAILURES = ("sgp_unavailable", "sgp_not_configured")
 
 
@@ -40,7 +46,9 @@ class _Turn:
         return BrainReply(self.out, handoff=self.tools.handoff, close=self.tools.close)
 
     async def handoff(self, reason: str, intent: str | None = None) -> BrainReply:
-        await self.tools.transfer_to_human(TEAM_FOR.get(intent or self.state.get("pending", "")), reason)
+        # The team of what the customer asked for, else of what the bot was just doing for them.
+        context = self.state.get("pending") or self.state.get("last_action") or ""
+        await self.tools.transfer_to_human(TEAM_FOR.get(intent or "") or TEAM_FOR.get(context), reason)
         self.state.pop("pending", None)
         return self.reply()
 
@@ -55,6 +63,9 @@ class _Turn:
                     self.say("Certo! Vou te transferir para um de nossos atendentes.")
                     return await self.handoff("customer_request")
                 action = picked
+        later = [i for i in dict.fromkeys(self.intents) if i in ACTIONS and i != action]
+        if action and later:
+            self.state["queued_actions"] = later  # "a 2 via e minha internet caiu": both get answered
         if awaiting == "ticket_confirm":
             if "yes" in self.intents:
                 return await self.act("open_ticket")
@@ -143,10 +154,20 @@ class _Turn:
             self.say(replies.choose_contract(binding.contracts))
             return self.reply()
         self.state.pop("misunderstood", None)
-        return await {
-            "second_copy": self.second_copy, "connection_down": self.connection,
-            "trust_unlock": self.unlock, "open_ticket": self.ticket,
+        self.state["last_action"] = action
+        reply = await {
+            "second_copy": self.second_copy,
+            "connection_down": self.connection,
+            "trust_unlock": self.unlock,
+            "open_ticket": self.ticket,
         }[action]()
+        queued = self.state.pop("queued_actions", [])
+        if queued and "awaiting" not in self.state and not self.tools.handoff:
+            self.state["queued_actions"] = queued[1:]
+            return await self.act(queued[0])
+        if queued:
+            self.state["queued_actions"] = queued  # answered after the question the bot just asked
+        return reply
 
     async def second_copy(self) -> BrainReply:
         outcome = await self.tools.second_copy()
@@ -188,6 +209,8 @@ class _Turn:
             self.say(replies.SGP_DOWN)
         else:
             self.say(replies.unlock(outcome.data))
+            if not outcome.data.granted:
+                self.state["awaiting"] = "menu"  # the refusal offers "responda 1" (segunda via)
         return self.reply()
 
     async def not_understood(self) -> BrainReply:

@@ -54,9 +54,19 @@ class Binding:
 
 class Toolbox:
     def __init__(
-        self, conn: AsyncConnection, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, contact_id: uuid.UUID,
-        phone: str, brain: str, message_id: uuid.UUID | None, sgp: SgpAdapter | None, keyring: Keyring,
-        state: dict, customer_texts: list[str],
+        self,
+        conn: AsyncConnection,
+        *,
+        tenant_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        contact_id: uuid.UUID,
+        phone: str,
+        brain: str,
+        message_id: uuid.UUID | None,
+        sgp: SgpAdapter | None,
+        keyring: Keyring,
+        state: dict,
+        customer_texts: list[str],
     ):
         self.conn, self.tenant_id, self.conversation_id = conn, tenant_id, conversation_id
         self.contact_id, self.phone, self.brain, self.message_id = contact_id, phone, brain, message_id
@@ -83,17 +93,27 @@ class Toolbox:
         """Tokens and latency of one model call, for cost and speed per tenant."""
         await self.conn.execute(
             insert(ai_usage).values(
-                tenant_id=self.tenant_id, conversation_id=self.conversation_id, model=model, outcome=outcome,
+                tenant_id=self.tenant_id,
+                conversation_id=self.conversation_id,
+                model=model,
+                outcome=outcome,
                 prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                completion_tokens=getattr(usage, "completion_tokens", 0) or 0, latency_ms=latency_ms,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                latency_ms=latency_ms,
             )
         )
 
     async def _record(self, tool: str, outcome: str, started: float, *, error: str | None = None, **arguments):
         await self.conn.execute(
             insert(tool_calls).values(
-                tenant_id=self.tenant_id, conversation_id=self.conversation_id, message_id=self.message_id,
-                brain=self.brain, tool=tool, arguments=arguments, outcome=outcome, error=error,
+                tenant_id=self.tenant_id,
+                conversation_id=self.conversation_id,
+                message_id=self.message_id,
+                brain=self.brain,
+                tool=tool,
+                arguments=arguments,
+                outcome=outcome,
+                error=error,
                 latency_ms=int((time.perf_counter() - started) * 1000),
             )
         )
@@ -144,17 +164,29 @@ class Toolbox:
             await self._record("identify_customer", "phone_mismatch", started, document=masked)
             self.handoff = Handoff(reason="identity_unverified", team_slug=None)
             return Outcome("phone_mismatch")
-        contracts = [[c.id, " - ".join(p for p in (c.plan, c.address) if p) or f"Contrato {c.id}",
-                      "1" if c.active else "0"] for c in customer.contracts]
+        # The flag says whether the connection can be blocked for debt: only suspended contracts are, a
+        # "reduced speed" or otherwise non-standard active status still gets its connection checked.
+        contracts = [
+            [
+                c.id,
+                " - ".join(p for p in (c.plan, c.address) if p) or f"Contrato {c.id}",
+                "0" if "suspens" in (c.status or "").lower() else "1",
+            ]
+            for c in customer.contracts
+        ]
         binding = Binding(customer.id, customer.name, None, contracts)
         if len(contracts) == 1:
             binding.contract_id = contracts[0][0]
         self._bind(binding)
         self.state["document"] = self.keyring.encrypt(digits)
         await self.conn.execute(
-            update(contacts).where(contacts.c.id == self.contact_id).values(
-                document_encrypted=self.state["document"], document_hash=self.keyring.fingerprint(digits),
-                document_masked=masked, sgp_customer_id=customer.id,
+            update(contacts)
+            .where(contacts.c.id == self.contact_id)
+            .values(
+                document_encrypted=self.state["document"],
+                document_hash=self.keyring.fingerprint(digits),
+                document_masked=masked,
+                sgp_customer_id=customer.id,
             )
         )
         await self._save_binding()
@@ -177,9 +209,9 @@ class Toolbox:
     async def _save_binding(self) -> None:
         binding = self.binding
         await self.conn.execute(
-            update(conversations).where(conversations.c.id == self.conversation_id).values(
-                sgp_customer_id=binding.customer_id, sgp_contract_id=binding.contract_id
-            )
+            update(conversations)
+            .where(conversations.c.id == self.conversation_id)
+            .values(sgp_customer_id=binding.customer_id, sgp_contract_id=binding.contract_id)
         )
 
     def _needs_contract(self) -> Outcome | None:
@@ -204,22 +236,23 @@ class Toolbox:
         if isinstance(result, Outcome):
             return result
         found, started = result
-        await self._record("second_copy", "sent" if found else "nothing_open", started, contract_id=contract,
-                           invoices=len(found))
+        await self._record(
+            "second_copy", "sent" if found else "nothing_open", started, contract_id=contract, invoices=len(found)
+        )
         return Outcome("sent" if found else "nothing_open", found)
 
     async def connection_status(self) -> Outcome:
         if missing := self._needs_contract():
             return missing
         contract = self.binding.contract_id
-        result = await self._sgp_call("connection_status", lambda: self.sgp.connection_status(contract),
-                                      contract_id=contract)
+        result = await self._sgp_call(
+            "connection_status", lambda: self.sgp.connection_status(contract), contract_id=contract
+        )
         if isinstance(result, Outcome):
             return result
         status, started = result
         status: ConnectionStatus
-        await self._record("connection_status", "online" if status.online else "offline", started,
-                           contract_id=contract)
+        await self._record("connection_status", "online" if status.online else "offline", started, contract_id=contract)
         return Outcome("online" if status.online else "offline", status)
 
     async def open_ticket(self, description: str, subject: str = "SEM CONEXAO") -> Outcome:
@@ -227,6 +260,13 @@ class Toolbox:
             return missing
         contract = self.binding.contract_id
         if self.state.get("ticket_protocol"):  # one ticket per conversation: repeat it, don't open another
+            await self._record(
+                "open_ticket",
+                "already_open",
+                time.perf_counter(),
+                contract_id=contract,
+                protocol=self.state["ticket_protocol"],
+            )
             return Outcome("already_open", Ticket(self.state["ticket_protocol"]))
         result = await self._sgp_call(
             "open_ticket", lambda: self.sgp.open_ticket(contract, subject, description[:500]), contract_id=contract
@@ -248,8 +288,9 @@ class Toolbox:
             return result
         unlock, started = result
         unlock: UnlockResult
-        await self._record("trust_unlock", "granted" if unlock.granted else "refused", started,
-                           contract_id=contract, days=unlock.days)
+        await self._record(
+            "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days
+        )
         return Outcome("granted" if unlock.granted else "refused", unlock)
 
     async def transfer_to_human(self, team: str | None, reason: str) -> Outcome:

@@ -52,17 +52,33 @@ async def find_channel(engine: AsyncEngine, keyring: Keyring, key: str) -> Chann
 
 
 async def _contact_id(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
-    statement = insert(contacts).values(
-        tenant_id=channel.tenant_id, phone=message.phone, name=message.name, whatsapp_lid=message.lid
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[contacts.c.tenant_id, contacts.c.phone],
-        set_={
-            "name": func.coalesce(statement.excluded.name, contacts.c.name),
-            "whatsapp_lid": func.coalesce(statement.excluded.whatsapp_lid, contacts.c.whatsapp_lid),
-        },
-    )
-    return (await conn.execute(statement.returning(contacts.c.id))).scalar_one()
+    """The contact, created on first contact. An existing row is only written when its name or LID changed:
+    locking it on every message would deadlock with the worker, which locks conversation then contact."""
+    created = (
+        await conn.execute(
+            insert(contacts)
+            .values(tenant_id=channel.tenant_id, phone=message.phone, name=message.name, whatsapp_lid=message.lid)
+            .on_conflict_do_nothing(index_elements=[contacts.c.tenant_id, contacts.c.phone])
+            .returning(contacts.c.id)
+        )
+    ).scalar_one_or_none()
+    if created:
+        return created
+    row = (
+        await conn.execute(
+            select(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid).where(
+                contacts.c.tenant_id == channel.tenant_id, contacts.c.phone == message.phone
+            )
+        )
+    ).one()
+    changes = {
+        key: value
+        for key, value in (("name", message.name), ("whatsapp_lid", message.lid))
+        if value and value != getattr(row, key)
+    }
+    if changes:
+        await conn.execute(update(contacts).where(contacts.c.id == row.id).values(**changes))
+    return row.id
 
 
 async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, contact_id: uuid.UUID) -> tuple:
@@ -78,16 +94,18 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
     surveyed = await survey.outstanding_for(conn, contact_id, channel.id)
     if surveyed:  # the answer to the satisfaction survey belongs to the conversation it rates (kept closed)
         return surveyed, "closed"
-    reopen_minutes = await conn.scalar(
-        select(func.coalesce(tenants.c.settings["reopen_window_minutes"].as_float(), 0))
-    )
+    reopen_minutes = await conn.scalar(select(func.coalesce(tenants.c.settings["reopen_window_minutes"].as_float(), 0)))
     if reopen_minutes:
         reopened = (
             await conn.execute(
                 update(conversations)
                 .where(
-                    conversations.c.id == select(conversations.c.id).where(active)
-                    .order_by(conversations.c.closed_at.desc()).limit(1).scalar_subquery(),
+                    conversations.c.id
+                    == select(conversations.c.id)
+                    .where(active)
+                    .order_by(conversations.c.closed_at.desc())
+                    .limit(1)
+                    .scalar_subquery(),
                     conversations.c.closed_at > func.now() - timedelta(minutes=reopen_minutes),
                 )
                 .values(status="bot", closed_at=None, closed_by=None, closed_by_user_id=None, close_reason=None)
@@ -119,7 +137,11 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
 
 
 async def store_inbound(
-    conn: AsyncConnection, channel: ChannelRef, message: InboundMessage, *, status: str = "received",
+    conn: AsyncConnection,
+    channel: ChannelRef,
+    message: InboundMessage,
+    *,
+    status: str = "received",
     error: str | None = None,
 ) -> StoredMessage:
     """Persist one customer message (raises Duplicate, rolling the transaction back, if already stored)."""
@@ -129,11 +151,20 @@ async def store_inbound(
         await conn.execute(
             insert(messages)
             .values(
-                tenant_id=channel.tenant_id, conversation_id=conversation_id, channel_id=channel.id,
-                direction="inbound", sender_kind="customer", provider_message_id=message.provider_message_id,
-                content_type=message.content_type, text=message.text, media_url=message.media_url,
-                media_mime=message.media_mime, quoted_provider_id=message.quoted_provider_id, status=status,
-                error=error, provider_timestamp=message.timestamp,
+                tenant_id=channel.tenant_id,
+                conversation_id=conversation_id,
+                channel_id=channel.id,
+                direction="inbound",
+                sender_kind="customer",
+                provider_message_id=message.provider_message_id,
+                content_type=message.content_type,
+                text=message.text,
+                media_url=message.media_url,
+                media_mime=message.media_mime,
+                quoted_provider_id=message.quoted_provider_id,
+                status=status,
+                error=error,
+                provider_timestamp=message.timestamp,
             )
             .on_conflict_do_nothing(
                 index_elements=[messages.c.channel_id, messages.c.provider_message_id],
@@ -182,7 +213,11 @@ async def apply_connection(conn: AsyncConnection, channel: ChannelRef, event: Co
     if changed:
         await conn.execute(
             insert(audit_log).values(
-                tenant_id=channel.tenant_id, actor_kind="system", action="channel.connection",
-                entity_type="channel", entity_id=str(channel.id), details={"state": event.state},
+                tenant_id=channel.tenant_id,
+                actor_kind="system",
+                action="channel.connection",
+                entity_type="channel",
+                entity_id=str(channel.id),
+                details={"state": event.state},
             )
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from niochat.cli import admin, analytics, db, serve, services, workers
+from niochat.cli import admin, analytics, dash, db, evaluation, serve, services, simulate, workers
 
 app = typer.Typer(
     name="niochat",
@@ -27,6 +27,9 @@ app.command("worker")(workers.worker)
 app.command("sandbox")(workers.sandbox)
 app.add_typer(analytics.pipeline_app, name="pipeline")
 app.command("export")(analytics.export)
+app.command("eval")(evaluation.eval_command)
+app.command("dash")(dash.dash_command)
+app.command("simulate")(simulate.simulate_command)
 
 
 def _stop_cleanly(signum, frame) -> None:

@@ -1,0 +1,30 @@
+-- One row per CSAT answer.
+with surveys as (
+
+    select * from {{ ref('int_csat_surveys_joined') }}
+    where is_answered
+
+),
+
+final as (
+
+    select
+        tenant_id,
+        csat_response_id,
+        csat_request_id,
+        conversation_id,
+        contact_id,
+        agent_user_id,
+        rating::smallint as rating,
+        (rating >= 4) as is_satisfied,
+        sentiment,
+        comment,
+        understood_by,
+        survey_sent_at,
+        responded_at,
+        {{ seconds_between('survey_sent_at', 'responded_at') }} as response_seconds
+    from surveys
+
+)
+
+select * from final

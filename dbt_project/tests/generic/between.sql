@@ -1,0 +1,5 @@
+{#- Values inside [min_value, max_value] (nulls allowed): percentages, ratings. -#}
+{% test between(model, column_name, min_value, max_value) %}
+select {{ column_name }} from {{ model }}
+where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
+{% endtest %}

@@ -1,0 +1,133 @@
+"""What is copied from each operational table into `raw`: an allow-list of columns, never secrets.
+
+Columns are listed explicitly (not "everything but the secrets") so that a column added by a future migration
+stays out of the warehouse until someone decides it belongs there; `tests/test_ingest_sync.py` fails when a
+source column is neither copied nor deliberately excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TIMESTAMPS = ("created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...] = ("id",)
+    # Free text where a customer may have typed a CPF/CNPJ: copied with every document masked.
+    masked_text: tuple[str, ...] = ()
+    # JSON documents whose string values are masked the same way.
+    masked_json: tuple[str, ...] = ()
+    # Source columns deliberately left behind, and why.
+    excluded: dict[str, str] = field(default_factory=dict)
+    # Columns the warehouse indexes for dbt's joins (besides the key and the load time).
+    indexed: tuple[str, ...] = ()
+
+
+def _cols(*names: str) -> tuple[str, ...]:
+    return (*names, *TIMESTAMPS)
+
+
+TABLES: tuple[RawTable, ...] = (
+    RawTable(
+        "tenants",
+        _cols("id", "slug", "name", "timezone", "is_active"),
+        excluded={"settings": "persona, business hours and integration details: operational, not analytical"},
+    ),
+    RawTable(
+        "users",
+        _cols("id", "tenant_id", "email", "name", "role", "is_active", "last_login_at"),
+        excluded={"password_hash": "secret"},
+    ),
+    RawTable("teams", _cols("id", "tenant_id", "slug", "name")),
+    RawTable("team_members", _cols("tenant_id", "team_id", "user_id"), key=("team_id", "user_id")),
+    RawTable(
+        "channels",
+        _cols(
+            "id", "tenant_id", "provider", "name", "base_url", "instance", "connection_status",
+            "connection_changed_at", "is_active",
+        ),
+        excluded={"token_encrypted": "secret", "webhook_key": "secret (authenticates the provider's webhooks)"},
+    ),
+    RawTable(
+        "contacts",
+        _cols(
+            "id", "tenant_id", "phone", "whatsapp_lid", "name", "document_hash", "document_masked", "sgp_customer_id"
+        ),
+        excluded={"document_encrypted": "the full CPF/CNPJ: only its hash and masked form are copied"},
+    ),
+    RawTable(
+        "conversations",
+        _cols(
+            "id", "tenant_id", "channel_id", "contact_id", "status", "assignee_id", "team_id", "sgp_customer_id",
+            "sgp_contract_id", "handoff_reason", "close_reason", "closed_by", "closed_by_user_id",
+            "last_message_at", "last_inbound_at", "first_bot_reply_at", "first_human_reply_at", "handoff_at",
+            "assigned_at", "closed_at", "is_generated",
+        ),
+        excluded={"bot_state": "the bot's dialog state: holds the customer's encrypted document"},
+        indexed=("contact_id",),
+    ),
+    RawTable(
+        "messages",
+        _cols(
+            "id", "tenant_id", "conversation_id", "channel_id", "direction", "sender_kind", "sender_user_id",
+            "provider_message_id", "content_type", "text", "media_mime", "status", "error", "attempts",
+            "provider_timestamp", "processed_at", "sent_at",
+        ),
+        masked_text=("text",),
+        excluded={
+            "media_url": "provider media links can be fetched by whoever holds them",
+            "quoted_provider_id": "provider plumbing",
+            "idempotency_key": "engine plumbing",
+            "next_attempt_at": "engine plumbing",
+        },
+        indexed=("conversation_id",),
+    ),
+    RawTable(
+        "tool_calls",
+        _cols(
+            "id", "tenant_id", "conversation_id", "message_id", "brain", "tool", "arguments", "outcome", "error",
+            "latency_ms",
+        ),
+        masked_text=("error",),
+        masked_json=("arguments",),
+        indexed=("conversation_id",),
+    ),
+    RawTable(
+        "csat_requests",
+        _cols(
+            "id", "tenant_id", "conversation_id", "contact_id", "agent_id", "status", "scheduled_for", "sent_at",
+            "answered_at", "expires_at",
+        ),
+        indexed=("conversation_id",),
+    ),
+    RawTable(
+        "csat_responses",
+        _cols(
+            "id", "tenant_id", "csat_request_id", "conversation_id", "rating", "sentiment", "comment", "raw_text",
+            "understood_by",
+        ),
+        masked_text=("comment", "raw_text"),
+        indexed=("conversation_id",),
+    ),
+    RawTable(
+        "audit_log",
+        _cols("id", "tenant_id", "actor_kind", "actor_user_id", "action", "entity_type", "entity_id", "details"),
+        masked_json=("details",),
+    ),
+)
+
+BY_NAME = {table.name: table for table in TABLES}
+
+
+def select(names: list[str] | tuple[str, ...] | None) -> tuple[RawTable, ...]:
+    """The tables named (in load order), or all of them; unknown names are an error."""
+    if not names:
+        return TABLES
+    unknown = sorted(set(names) - set(BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown raw tables: {', '.join(unknown)} (known: {', '.join(BY_NAME)})")
+    return tuple(table for table in TABLES if table.name in names)

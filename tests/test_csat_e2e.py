@@ -253,3 +253,23 @@ def test_worker_restart_between_close_and_send_still_sends_once(stack, engine):
     _wait(lambda: any(QUESTION in text for text in _texts(stack, phone)))
     time.sleep(2.5)
     assert sum(QUESTION in text for text in _texts(stack, phone)) == 1
+
+
+def test_a_quiet_customer_is_closed_by_inactivity_and_surveyed(stack, engine):
+    from niochat.tables import tenants
+
+    with engine.begin() as conn:
+        conn.execute(
+            update(tenants).where(tenants.c.id == stack.tenant_id).values(settings={"auto_close_minutes": 0.05})
+        )  # 3 s, for the test
+    try:
+        phone = _phone(107)
+        stack.customer_writes(phone, "oi")  # greeted with the menu, then silence
+        _wait(lambda: any(QUESTION in text for text in _texts(stack, phone)), timeout=30)
+        (request,) = _request(engine, phone)
+        with engine.connect() as conn:
+            conv = conn.execute(select(conversations).where(conversations.c.id == request.conversation_id)).one()
+        assert (conv.status, conv.closed_by, conv.close_reason) == ("closed", "system", "inactivity")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(update(tenants).where(tenants.c.id == stack.tenant_id).values(settings={}))

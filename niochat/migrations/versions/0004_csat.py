@@ -53,7 +53,7 @@ def upgrade() -> None:
             where c.status = 'bot'
               and coalesce((t.settings ->> 'auto_close_minutes')::numeric, 30) > 0
               and coalesce(c.last_message_at, c.created_at)
-                  < now() - make_interval(mins => coalesce((t.settings ->> 'auto_close_minutes')::numeric, 30)::int)
+                  < now() - make_interval(secs => coalesce((t.settings ->> 'auto_close_minutes')::numeric, 30) * 60)
             limit 1000
         $$;
 

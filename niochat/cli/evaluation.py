@@ -77,6 +77,7 @@ import yaml
 from sqlalchemy import insert, select, update
 
 from niochat import admin
+from niochat.cli.local_servers import serving
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -696,35 +697,6 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 # --- a local stack: sandboxes, API and worker on loopback -----------------------------------------------------------
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """Serve an ASGI app on a free loopback port in a background thread; yields its base URL."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("a local server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @contextmanager

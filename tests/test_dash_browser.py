@@ -3,6 +3,7 @@ check that the charts rendered with data, save screenshots to docs/screenshots/ 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -33,6 +34,8 @@ def server(pg_server_url, redis_url, tmp_path_factory):
     with dash_warehouse(pg_server_url, redis_url) as built:
         set_live_counters(redis_url, built.tenants["a"], 3)
         app = create_app(dash_settings(tmp_path_factory.mktemp("dash")), built.urls)
+        # werkzeug logs each request from the server thread; quiet it, or its lines outlive pytest's capture.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         http = make_server("127.0.0.1", 0, app.server, threaded=True)
         thread = threading.Thread(target=http.serve_forever, daemon=True)
         thread.start()

@@ -1,10 +1,12 @@
 """The dashboards in headless Chromium (Debian's /usr/bin/chromium driven by playwright): log in, visit every page,
-check that the charts rendered with data, save screenshots to docs/screenshots/ (the README shows one)."""
+check that the charts rendered with data, and save screenshots (see SCREENSHOTS)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -14,7 +16,9 @@ from werkzeug.serving import make_server
 from tests.test_dash_callbacks import PASSWORD, dash_settings, dash_warehouse, set_live_counters
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# Screenshots go to a temp folder; to refresh the README's:
+#   NIOCHAT_SCREENSHOTS_DIR=docs/screenshots .venv/bin/pytest tests/test_dash_browser.py
+SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-screens-"))
 PAGES = [  # path, screenshot, what must be on the page
     ("/", "overview", "Visão geral"),
     ("/volume", "volume", "Volume de atendimento"),

@@ -30,10 +30,33 @@ from api.webhooks.events import (
     StatusUpdate,
     WebhookEvent,
 )
-
-_ASCII_DIGITS = frozenset("0123456789")
-_PHONE_SERVERS = ("s.whatsapp.net", "c.us")
-_MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+from api.webhooks.fields import (
+    ASCII_DIGITS as _ASCII_DIGITS,
+)
+from api.webhooks.fields import (
+    MAX_EPOCH_SECONDS as _MAX_EPOCH_SECONDS,
+)
+from api.webhooks.fields import (
+    first_lid as _first_lid,
+)
+from api.webhooks.fields import (
+    first_phone as _first_phone,
+)
+from api.webhooks.fields import (
+    kind as _kind,
+)
+from api.webhooks.fields import (
+    location_text as _location_text,
+)
+from api.webhooks.fields import (
+    server as _server,
+)
+from api.webhooks.fields import (
+    show as _show,
+)
+from api.webhooks.fields import (
+    text as _text,
+)
 
 # Containers whose `message` holds the real content.
 _WRAPPERS = (
@@ -273,12 +296,6 @@ def _content_key(message: dict, message_type: str | None) -> str | None:
     return None
 
 
-def _location_text(content: dict) -> str | None:
-    lat, lng = content.get("degreesLatitude"), content.get("degreesLongitude")
-    parts = [_text(content.get("name")), _text(content.get("address"))]
-    if _is_number(lat) and _is_number(lng):
-        parts.append(f"{lat},{lng}")
-    return "\n".join(p for p in parts if p) or None
 
 
 # --------------------------------------------------------------------------------------------- status
@@ -351,9 +368,6 @@ def _required_str(obj: dict, key: str, field: str) -> str:
     return value.strip()
 
 
-def _text(value: object) -> str | None:
-    """A non-blank string as is; anything else (missing, empty, wrong type) as None."""
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def _bool(value: object, field: str) -> bool:
@@ -397,36 +411,12 @@ def _timestamp_s(value: object, field: str) -> datetime:
     return datetime.fromtimestamp(number, tz=UTC)
 
 
-def _server(jid: str) -> str:
-    return jid.rpartition("@")[2].strip().lower() if "@" in jid else ""
 
 
-def _phone(value: str | None) -> str | None:
-    """Digits of a phone JID ("5511...@s.whatsapp.net", "5511...:12@s.whatsapp.net") or a plain number."""
-    if value is None:
-        return None
-    user, at, server = value.partition("@")
-    if at and server.strip().lower() not in _PHONE_SERVERS:
-        return None
-    user = user.partition(":")[0]  # device suffix
-    if not at and not set(user) <= _ASCII_DIGITS | set("+-() ."):
-        return None
-    digits = "".join(c for c in user if c in _ASCII_DIGITS)
-    return digits if 8 <= len(digits) <= 15 else None
 
 
-def _first_phone(*candidates: str | None) -> str | None:
-    for candidate in candidates:
-        if (phone := _phone(candidate)) is not None:
-            return phone
-    return None
 
 
-def _first_lid(*candidates: str | None) -> str | None:
-    for candidate in candidates:
-        if candidate is not None and _server(candidate) == "lid" and candidate.partition("@")[0].strip():
-            return candidate.strip()
-    return None
 
 
 def _group_digits(jid: str) -> str | None:
@@ -434,22 +424,7 @@ def _group_digits(jid: str) -> str | None:
     return digits or None
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _kind(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
-    )
 
 
-def _show(value: object) -> str:
-    """A short rendering of an offending value for error messages (never the whole of a large value)."""
-    if isinstance(value, dict | list):
-        return _kind(value)
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
-        return "a very large number"
-    return repr(value)[:60]

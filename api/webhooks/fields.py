@@ -1,0 +1,75 @@
+"""What Uazapi and Evolution payloads share: WhatsApp JIDs, phone digits, loosely typed JSON values."""
+
+from __future__ import annotations
+
+import math
+
+ASCII_DIGITS = frozenset("0123456789")
+PHONE_SERVERS = ("s.whatsapp.net", "c.us")
+MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def location_text(content: dict) -> str | None:
+    lat, lng = content.get("degreesLatitude"), content.get("degreesLongitude")
+    parts = [text(content.get("name")), text(content.get("address"))]
+    if is_number(lat) and is_number(lng):
+        parts.append(f"{lat},{lng}")
+    return "\n".join(p for p in parts if p) or None
+
+
+def text(value: object) -> str | None:
+    """A non-blank string as is; anything else (missing, empty, wrong type) as None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def server(jid: str) -> str:
+    return jid.rpartition("@")[2].strip().lower() if "@" in jid else ""
+
+
+def phone(value: str | None) -> str | None:
+    """Digits of a phone JID ("5511...@s.whatsapp.net", "5511...:12@s.whatsapp.net") or a plain number."""
+    if value is None:
+        return None
+    user, at, server = value.partition("@")
+    if at and server.strip().lower() not in PHONE_SERVERS:
+        return None
+    user = user.partition(":")[0]  # device suffix
+    if not at and not set(user) <= ASCII_DIGITS | set("+-() ."):
+        return None
+    digits = "".join(c for c in user if c in ASCII_DIGITS)
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def first_phone(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if (found := phone(candidate)) is not None:
+            return found
+    return None
+
+
+def first_lid(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if candidate is not None and server(candidate) == "lid" and candidate.partition("@")[0].strip():
+            return candidate.strip()
+    return None
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def show(value: object) -> str:
+    """A short rendering of an offending value for error messages (never the whole of a large value)."""
+    if isinstance(value, dict | list):
+        return kind(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return "a very large number"
+    return repr(value)[:60]

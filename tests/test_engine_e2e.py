@@ -133,12 +133,8 @@ def test_send_failing_forever_is_marked_failed_and_counted(stack, engine):
     assert stack.sent_to(number) == []
 
 
-def test_worker_killed_mid_processing_decides_each_reply_once_and_answers_everyone(stack, engine):
-    """kill -9 mid-job: every customer is answered, and the reply is decided (queued) exactly once.
-
-    Known limit, open in issue #3: if the kill lands after the provider accepted a send and before the worker
-    recorded it, that one message is sent again (at-least-once delivery); providers offer no idempotency key.
-    The fix planned is reconciling with the provider's echo of our own sends (Uazapi `track_id`)."""
+def test_worker_killed_mid_processing_answers_everyone_exactly_once(stack, engine):
+    """kill -9 mid-job: every customer is answered, the reply is decided once and goes out once."""
     numbers = [phone() for _ in range(30)]
     worker = stack.workers[0]
     with ThreadPoolExecutor(8) as pool:
@@ -148,11 +144,100 @@ def test_worker_killed_mid_processing_decides_each_reply_once_and_answers_everyo
     stack.start_worker()
     for number in numbers:
         stack.wait_for_replies(number, 1, timeout=60)
-    time.sleep(2)
-    assert all(len(stack.sent_to(number)) >= 1 for number in numbers)
+    _wait_until_settled(engine, timeout=60)
+    assert {number: len(stack.sent_to(number)) for number in numbers} == {number: 1 for number in numbers}
     for number in numbers:
         replies = [row for row in _inbound_rows(engine, number) if row.direction == "outbound"]
         assert len(replies) == 1 and replies[0].status in ("sent", "delivered", "read"), number
+
+
+def _wait_until_settled(engine, timeout: float) -> None:
+    """Until no outbound message is left queued or in an unconfirmed send."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            left = conn.scalar(
+                select(func.count()).select_from(messages).where(messages.c.status.in_(["queued", "sending"]))
+            )
+        if left == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{left} outbound messages still queued or sending after {timeout} s")
+
+
+def _sandbox_echo(stack, on: bool) -> None:
+    httpx.post(f"{stack.sandbox_url}/sandbox/config", json={"echo": on}, timeout=10).raise_for_status()
+
+
+def _lose_next_answer(stack, seconds: float) -> None:
+    """The provider sends the next message but its answer never reaches us (hang, then 504)."""
+    httpx.post(f"{stack.sandbox_url}/sandbox/faults",
+               json={"count": 1, "mode": "accept_timeout", "seconds": seconds}, timeout=10).raise_for_status()
+
+
+def _wait_for_status(engine, number: str, status: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = [row for row in _inbound_rows(engine, number) if row.direction == "outbound"]
+        if replies and replies[0].status == status:
+            return replies[0]
+        time.sleep(0.2)
+    raise AssertionError(f"the reply to {number} never reached {status!r}: {replies}")
+
+
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_send_whose_answer_was_lost_is_confirmed_with_the_provider_not_repeated(stack, engine, provider):
+    """The provider sent it but answered 504: the retry asks the provider first (Uazapi by our track_id,
+    Evolution by text and time) and records the send instead of sending it again."""
+    _sandbox_echo(stack, False)  # no echo webhook to help: only asking the provider can tell
+    try:
+        number = phone()
+        _lose_next_answer(stack, seconds=0.5)
+        stack.customer_writes(number, "oi", provider=provider)
+        reply = _wait_for_status(engine, number, "sent", timeout=30)
+        sent = stack.sent_to(number)
+        assert len(sent) == 1
+        assert reply.provider_message_id == sent[0]["id"] and reply.attempts == 1
+    finally:
+        _sandbox_echo(stack, True)
+
+
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_echo_of_our_own_send_confirms_it_while_the_worker_is_dead(stack, engine, provider):
+    """Worker killed during the provider call: the message stays 'sending' until the provider's echo of our
+    own send (Uazapi track_id; Evolution: the text in flight to that contact) records it as sent."""
+    number = phone()
+    _lose_next_answer(stack, seconds=30)
+    stack.customer_writes(number, "oi", provider=provider)
+    assert len(stack.wait_for_replies(number, 1, timeout=30)) == 1
+    stack.kill_worker(stack.workers[0])
+    try:
+        reply = _wait_for_status(engine, number, "sent", timeout=15)
+        assert reply.provider_message_id == stack.sent_to(number)[0]["id"]
+    finally:
+        stack.start_worker()
+    _wait_until_settled(engine, timeout=30)
+    assert len(stack.sent_to(number)) == 1
+
+
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_worker_killed_during_the_provider_call_sends_once_after_restart(stack, engine, provider):
+    """kill -9 after the provider accepted the send and before the worker recorded it, with no echo: the
+    sweeper finds the unconfirmed send, the provider confirms it went out, and it is not sent again."""
+    _sandbox_echo(stack, False)
+    try:
+        number = phone()
+        _lose_next_answer(stack, seconds=30)
+        stack.customer_writes(number, "oi", provider=provider)
+        assert len(stack.wait_for_replies(number, 1, timeout=30)) == 1
+        stack.kill_worker(stack.workers[0])
+        assert _wait_for_status(engine, number, "sending", timeout=5).provider_message_id is None
+        stack.start_worker()
+        reply = _wait_for_status(engine, number, "sent", timeout=60)
+        sent = stack.sent_to(number)
+        assert len(sent) == 1 and reply.provider_message_id == sent[0]["id"]
+    finally:
+        _sandbox_echo(stack, True)
 
 
 @pytest.mark.slow

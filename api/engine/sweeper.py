@@ -1,7 +1,9 @@
 """Cron job: PostgreSQL is the source of truth, Redis only carries work.
 
 Every few seconds, re-enqueue inbound messages still unprocessed and outbound messages still unsent well past
-their time (a Redis flush or restart, a failed enqueue, a killed worker), and refresh the live counters.
+their time (a Redis flush or restart, a failed enqueue, a killed worker), re-enqueue sends left 'sending' by a
+worker that died during the provider call (the send job asks the provider before sending again), and refresh
+the live counters.
 Fresh job ids each time: a duplicate job is harmless, since jobs lock their rows and skip finished work.
 """
 
@@ -15,6 +17,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 
 from api.engine import handoff, live
+from api.engine.delivery import CONFIRM_AFTER_SECONDS
 from api.engine.deps import WorkerDeps
 from api.engine.queue import enqueue_inbound, enqueue_job, enqueue_send
 from niochat.database import app_transaction, tenant_transaction
@@ -35,6 +38,12 @@ async def sweep(ctx: dict) -> dict:
                 {"inbound": timedelta(seconds=grace), "outbound": timedelta(seconds=GRACE_SECONDS)},
             )
         ).all()
+        unconfirmed = (
+            await conn.execute(
+                text("select * from niochat_unconfirmed_sends(:older)"),
+                {"older": timedelta(seconds=CONFIRM_AFTER_SECONDS)},
+            )
+        ).all()
         counts = (await conn.execute(text("select * from niochat_live_counts()"))).all()
         due_csat = (await conn.execute(text("select * from niochat_due_csat()"))).all()
         expired = await conn.scalar(text("select niochat_expire_csat()"))
@@ -50,6 +59,9 @@ async def sweep(ctx: dict) -> dict:
         elif row.kind == "outbound":
             await enqueue_send(deps.arq, row.tenant_id, row.message_id, job_id=f"sweep:{row.message_id}:{stamp}")
             REQUEUED.labels("outbound").inc()
+    for row in unconfirmed:
+        await enqueue_send(deps.arq, row.tenant_id, row.message_id, job_id=f"confirm:{row.message_id}:{stamp}")
+        REQUEUED.labels("unconfirmed").inc()
     for row in due_csat:
         await enqueue_job(deps.arq, "send_csat", row.tenant_id, row.request_id, job_id=f"csat:{row.request_id}")
     for row in idle:
@@ -58,8 +70,11 @@ async def sweep(ctx: dict) -> dict:
     if pending:
         log.info("sweeper re-enqueued work", conversations=len(conversations_done),
                  outbound=sum(1 for row in pending if row.kind == "outbound"))
+    if unconfirmed:
+        log.warning("sends of unknown outcome re-enqueued for confirmation", messages=len(unconfirmed))
     return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound"),
-            "csat_due": len(due_csat), "csat_expired": expired, "auto_closed": len(idle)}
+            "unconfirmed": len(unconfirmed), "csat_due": len(due_csat), "csat_expired": expired,
+            "auto_closed": len(idle)}
 
 
 async def _auto_close(deps: WorkerDeps, tenant_id, conversation_id) -> None:

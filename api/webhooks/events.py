@@ -30,6 +30,7 @@ class InboundMessage:
     sent_by_api: bool | None  # Uazapi's wasSentByApi; None when the provider does not say (Evolution)
     is_group: bool
     edited: bool = False  # an edit of an earlier message
+    track_id: str | None = None  # our own message id, echoed back by Uazapi on messages we sent with it
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,52 @@ async def store_inbound(
     return StoredMessage(message_id, conversation_id, conversation_status)
 
 
+async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> bool:
+    """The provider's echo of a message we sent: record it as sent if the worker has not yet (it may have died
+    during the provider call). Uazapi carries our id in track_id; for Evolution, the text of the message in
+    flight ('sending') to that contact identifies it. False when nothing of ours matched."""
+    other = messages.alias("other")
+    other_has_id = (
+        select(1)
+        .where(other.c.channel_id == channel.id, other.c.provider_message_id == message.provider_message_id,
+               other.c.id != messages.c.id)
+        .exists()
+    )
+    target = and_(
+        messages.c.channel_id == channel.id,
+        messages.c.direction == "outbound",
+        messages.c.status.in_(["queued", "sending"]),
+        ~other_has_id,
+    )
+    if message.track_id:
+        try:
+            target = and_(target, messages.c.id == uuid.UUID(message.track_id))
+        except ValueError:
+            return False
+    else:
+        in_flight_to_contact = (
+            select(conversations.c.id)
+            .join(contacts, contacts.c.id == conversations.c.contact_id)
+            .where(contacts.c.phone == message.phone, conversations.c.channel_id == channel.id)
+        )
+        target = and_(target, messages.c.status == "sending", messages.c.text == message.text,
+                      messages.c.conversation_id.in_(in_flight_to_contact))
+    found = (
+        await conn.execute(
+            select(messages.c.id).where(target).order_by(messages.c.created_at).limit(1).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return False
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == found)
+        .values(status="sent", provider_message_id=message.provider_message_id, sent_at=func.now(), error=None,
+                next_attempt_at=None)
+    )
+    return True
+
+
 async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: StatusUpdate) -> int:
     """Record delivery/read receipts on our outbound messages; returns how many rows changed."""
     target = messages.c.channel_id == channel.id

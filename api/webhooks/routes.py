@@ -24,7 +24,15 @@ from api.ratelimit import PER_CONTACT, PER_TENANT
 from api.state import AppState
 from api.webhooks import evolution, uazapi
 from api.webhooks.events import ConnectionUpdate, Ignored, InboundMessage, MalformedPayload, StatusUpdate
-from api.webhooks.intake import ChannelRef, Duplicate, apply_connection, apply_status, find_channel, store_inbound
+from api.webhooks.intake import (
+    ChannelRef,
+    Duplicate,
+    apply_connection,
+    apply_status,
+    confirm_own_send,
+    find_channel,
+    store_inbound,
+)
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
 
@@ -75,7 +83,9 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
     if message.is_group:
         return "ignored:group"
     if message.from_me:
-        return "ignored:own_message"
+        async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+            confirmed = await confirm_own_send(conn, channel, message)
+        return "own:confirmed" if confirmed else "ignored:own_message"
     dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
     if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS):
         return "duplicate"

@@ -56,6 +56,7 @@ from api.webhooks.fields import (
 from api.webhooks.fields import (
     text as _text,
 )
+from api.whatsapp.clients import TRACK_SOURCE
 
 # messageType (lower-cased) -> our content type. Anything else falls back to `mediaType`/`type`, then "other".
 _MESSAGE_TYPES = {
@@ -257,6 +258,7 @@ def _message(payload: dict) -> WebhookEvent:
         sent_by_api=sent_by_api,
         is_group=is_group,
         edited=_text(message.get("edited")) is not None or message.get("edited") is True,
+        track_id=_text(message.get("track_id")) if _text(message.get("track_source")) == TRACK_SOURCE else None,
     )
 
 

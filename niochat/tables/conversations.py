@@ -99,6 +99,8 @@ messages = Table(
     ts("sent_at"),
     ts("next_attempt_at"),
     *timestamps(),
+    ts("sending_since"),
+    Column("intent", Text),
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
     tenant_fk("channel_id", "channels"),
@@ -122,7 +124,7 @@ messages = Table(
         "messages_pending_idx",
         "status",
         "created_at",
-        postgresql_where=text("status = ANY (ARRAY['received'::text, 'queued'::text])"),
+        postgresql_where=text("status = ANY (ARRAY['received'::text, 'queued'::text, 'sending'::text])"),
     ),
     Index("messages_sync_idx", "updated_at", "id"),
 )

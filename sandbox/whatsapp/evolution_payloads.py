@@ -118,6 +118,12 @@ def receipt(instance: Instance, base_url: str, url: str, sent: SentMessage, mome
     return _envelope(instance, base_url, EVENT_UPDATE, data, url, moment)
 
 
+def stored_record(instance: Instance, sent: SentMessage) -> dict[str, Any]:
+    """One of our sends as /chat/findMessages lists it (a stored row: its own id, then the message data)."""
+    status = "DELIVERY_ACK" if sent.status == "delivered" else "SERVER_ACK"
+    return {"id": cuid(), **_sent_data(instance, sent, None, status, "web")}
+
+
 def send_response(instance: Instance, sent: SentMessage, *, quoted_text: str | None) -> dict[str, Any]:
     return _sent_data(instance, sent, quoted_text, "PENDING", "unknown")
 

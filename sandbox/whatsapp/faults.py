@@ -1,4 +1,5 @@
-"""Planned send failures (POST /sandbox/faults): an HTTP error, or a request that hangs like a stuck provider."""
+"""Planned send failures (POST /sandbox/faults): an HTTP error, a request that hangs like a stuck provider, or a
+send that goes out while its answer is lost (the provider hangs, then 504s: the caller cannot know it was sent)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ TIMEOUT_STATUS = 504
 
 
 async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
-                           render: Callable[[int], dict[str, Any]]) -> JSONResponse | None:
-    """The error response a planned fault calls for on this send, or None to send normally."""
+                           render: Callable[[int], dict[str, Any]],
+                           deliver: Callable[[], Any] | None = None) -> JSONResponse | None:
+    """The error response a planned fault calls for on this send, or None to send normally. `deliver` sends
+    the message for real; the "accept_timeout" fault calls it before hanging."""
     fault = sandbox.state.take_fault(instance)
     if fault is None:
         return None
-    if fault.mode == "timeout":
-        await _hang(request, sandbox.stopping, HANG_SECONDS)
+    if fault.mode in ("timeout", "accept_timeout"):
+        if fault.mode == "accept_timeout" and deliver is not None:
+            deliver()
+        await _hang(request, sandbox.stopping, fault.seconds or HANG_SECONDS)
         return JSONResponse(render(TIMEOUT_STATUS), status_code=TIMEOUT_STATUS)
     return JSONResponse(render(fault.status), status_code=fault.status)
 

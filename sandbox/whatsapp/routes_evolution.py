@@ -13,7 +13,7 @@ from sandbox.whatsapp.dispatch import after_send
 from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
 from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import Instance, Webhook
+from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
 router = APIRouter(tags=["evolution"])
 
@@ -49,15 +49,45 @@ async def send_text(instance: str, request: Request) -> JSONResponse:
         return _error(400, [['instance requires property "number"']])
     if not isinstance(text, str) or not text:
         return _error(400, [['instance requires property "text"']])
-    if (failure := await injected_failure(sandbox, request, found.name, _failure_body)) is not None:
-        return failure
     quoted = body.get("quoted") if isinstance(body.get("quoted"), dict) else {}
     quoted_key = quoted.get("key") if isinstance(quoted.get("key"), dict) else {}
-    sent = sandbox.record_send(found, number=number, text=text, delay=body.get("delay", options.get("delay")),
-                               quoted=quoted_key.get("id"))
-    sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+
+    def deliver() -> SentMessage:
+        sent = sandbox.record_send(found, number=number, text=text, delay=body.get("delay", options.get("delay")),
+                                   quoted=quoted_key.get("id"))
+        sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+        return sent
+
+    if (failure := await injected_failure(sandbox, request, found.name, _failure_body, deliver)) is not None:
+        return failure
+    sent = deliver()
     answer = evolution.send_response(found, sent, quoted_text=sandbox.quoted_text(sent.quoted))
     return JSONResponse(answer, status_code=201)
+
+
+@router.post("/chat/findMessages/{instance}")
+async def find_messages(instance: str, request: Request) -> JSONResponse:
+    """The instance's sent messages, newest first: `where.key` filters remoteJid, id and fromMe; `offset` is
+    the page size and `page` the page, as in Evolution v2."""
+    sandbox = sandbox_of(request)
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    body = await json_object(request) or {}
+    where = body.get("where") if isinstance(body.get("where"), dict) else {}
+    key = where.get("key") if isinstance(where.get("key"), dict) else {}
+    size = body.get("offset") if isinstance(body.get("offset"), int) and body["offset"] > 0 else 50
+    page = body.get("page") if isinstance(body.get("page"), int) and body["page"] > 0 else 1
+    if key.get("fromMe") is False:  # the sandbox keeps only what the instance sent
+        records = []
+    else:
+        records = [m for m in reversed(sandbox.state.messages) if m.instance == found.name
+                   and key.get("remoteJid") in (None, m.jid) and key.get("id") in (None, m.id)]
+    chunk = records[(page - 1) * size: page * size]
+    return JSONResponse({"messages": {
+        "total": len(records), "pages": -(-len(records) // size), "currentPage": page,
+        "records": [evolution.stored_record(found, sent) for sent in chunk],
+    }})
 
 
 @router.post("/webhook/set/{instance}")

@@ -38,7 +38,10 @@ class FaultIn(BaseModel):
     count: int = Field(ge=1, le=10_000)
     status: int = Field(500, ge=400, le=599)
     instance: str | None = None
-    mode: Literal["status", "timeout"] = "status"
+    mode: Literal["status", "timeout", "accept_timeout"] = Field(
+        "status", description="status: answer `status`; timeout: hang, then 504; accept_timeout: send the message, "
+        "then hang and 504 (the caller cannot tell it went out)")
+    seconds: float | None = Field(None, gt=0, le=300, description="how long the timeout modes hang (default 30)")
 
 
 class ConfigIn(BaseModel):
@@ -106,7 +109,8 @@ async def plan_fault(body: FaultIn, request: Request) -> dict[str, Any]:
     state = sandbox_of(request).state
     if body.instance is not None and body.instance not in state.instances:
         raise HTTPException(404, f"no instance {body.instance!r}")
-    fault = Fault(remaining=body.count, status=body.status, instance=body.instance, mode=body.mode)
+    fault = Fault(remaining=body.count, status=body.status, instance=body.instance, mode=body.mode,
+                  seconds=body.seconds)
     state.faults.append(fault)
     return fault.as_dict()
 

@@ -13,7 +13,7 @@ from sandbox.whatsapp.dispatch import after_send
 from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
 from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import Instance, Webhook
+from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
 router = APIRouter(tags=["uazapi"])
 
@@ -45,13 +45,42 @@ async def send_text(request: Request) -> JSONResponse:
     number, text = str(body.get("number") or "").strip(), body.get("text")
     if not digits(number) or not isinstance(text, str) or not text:
         return _error(400, "Missing number or text")
-    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body)) is not None:
+
+    def deliver() -> SentMessage:
+        sent = sandbox.record_send(instance, number=number, text=text, delay=body.get("delay"),
+                                   quoted=body.get("replyid"), track_source=body.get("track_source"),
+                                   track_id=body.get("track_id"))
+        sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+        return sent
+
+    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body, deliver)) is not None:
         return failure
-    sent = sandbox.record_send(instance, number=number, text=text, delay=body.get("delay"),
-                               quoted=body.get("replyid"), track_source=body.get("track_source"),
-                               track_id=body.get("track_id"))
-    sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+    sent = deliver()
     return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
+
+
+@router.post("/message/find")
+async def find_messages(request: Request) -> JSONResponse:
+    """Messages the instance sent, newest first, filtered by chatid, id, track_source and track_id."""
+    sandbox = sandbox_of(request)
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    body = await json_object(request) or {}
+    limit = body.get("limit") if isinstance(body.get("limit"), int) and body["limit"] > 0 else 100
+    offset = body.get("offset") if isinstance(body.get("offset"), int) and body["offset"] >= 0 else 0
+    filters = {name: str(body[name]) for name in ("chatid", "id", "track_source", "track_id") if body.get(name)}
+
+    def matches(sent: SentMessage) -> bool:
+        values = {"chatid": sent.jid, "id": sent.id, "track_source": sent.track_source, "track_id": sent.track_id}
+        return all(values[name] == value or (name == "id" and value.endswith(f":{sent.id}"))
+                   for name, value in filters.items())
+
+    found = [m for m in reversed(sandbox.state.messages) if m.instance == instance.name and matches(m)]
+    page = [uazapi.echo(instance, "", sent, contact_name="", quoted_text=None)["message"]
+            for sent in found[offset:offset + limit]]
+    return JSONResponse({"returnedMessages": len(page), "messages": page, "limit": limit, "offset": offset,
+                         "nextOffset": offset + len(page), "hasMore": offset + len(page) < len(found)})
 
 
 @router.post("/webhook")

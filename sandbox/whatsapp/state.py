@@ -84,7 +84,8 @@ class Fault:
     remaining: int
     status: int
     instance: str | None
-    mode: str  # "status" | "timeout"
+    mode: str  # "status" | "timeout" | "accept_timeout"
+    seconds: float | None = None  # how long "timeout" modes hang (default 30 s)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def as_dict(self) -> dict[str, Any]:

@@ -160,9 +160,18 @@ class Marts:
             where c.is_sgp_error and (c.created_at at time zone t.timezone)::date between :start and :end
             order by c.created_at desc limit :limit""", start=start, end=end, limit=limit)
 
+    def intents(self, tenant_id, start: date, end: date) -> list[dict]:
+        """Per intent the bot acted on: messages, conversations (once, on their first ask) and their outcomes."""
+        return self._cached("intents", tenant_id, f"""
+            select intent, sum(inbound_messages) as inbound_messages, sum(conversations) as conversations,
+                   sum(conversations_closed) as closed, sum(conversations_resolved_by_ai) as ai_resolved,
+                   sum(conversations_handed_off) as handed_off
+            from {MARTS}.agg_tenant_daily_intents
+            where activity_date between :start and :end
+            group by intent order by conversations desc, inbound_messages desc, intent""", start=start, end=end)
+
     def agents(self, tenant_id, start: date, end: date) -> list[dict]:
-        """Per agent (the assignee): conversations, human first-response time, CSAT. The marts identify agents by
-        id only (there is no users dimension in the warehouse)."""
+        """Per agent (the assignee): name (dim_users), conversations, human first-response time, CSAT."""
         return self._cached("agents", tenant_id, f"""
             with tz as (select timezone from {MARTS}.dim_tenants),
             conv as (
@@ -180,11 +189,16 @@ class Marts:
                 from {MARTS}.fct_csat_responses r cross join tz
                 where r.agent_user_id is not null
                   and (r.responded_at at time zone tz.timezone)::date between :start and :end
-                group by 1)
-            select coalesce(conv.agent_id, csat.agent_id) as agent_id,
-                   coalesce(conv.conversations, 0) as conversations, coalesce(conv.closed, 0) as closed,
-                   coalesce(conv.agent_messages, 0) as agent_messages,
-                   conv.human_first_response_seconds_avg,
-                   coalesce(csat.csat_responses, 0) as csat_responses, csat.csat_satisfied, csat.csat_average
-            from conv full join csat on csat.agent_id = conv.agent_id
-            order by conversations desc, agent_id""", start=start, end=end)
+                group by 1),
+            per_agent as (
+                select coalesce(conv.agent_id, csat.agent_id) as agent_id,
+                       coalesce(conv.conversations, 0) as conversations, coalesce(conv.closed, 0) as closed,
+                       coalesce(conv.agent_messages, 0) as agent_messages,
+                       conv.human_first_response_seconds_avg,
+                       coalesce(csat.csat_responses, 0) as csat_responses, csat.csat_satisfied, csat.csat_average
+                from conv full join csat on csat.agent_id = conv.agent_id)
+            -- left join: an assignee synced before their user row still shows up (by id)
+            select per_agent.*, u.user_name as agent_name, u.role as agent_role, u.is_active as agent_active,
+                   u.team_names
+            from per_agent left join {MARTS}.dim_users u on u.user_id = per_agent.agent_id
+            order by conversations desc, agent_name, agent_id""", start=start, end=end)

@@ -75,7 +75,7 @@ TABLES: tuple[RawTable, ...] = (
         _cols(
             "id", "tenant_id", "conversation_id", "channel_id", "direction", "sender_kind", "sender_user_id",
             "provider_message_id", "content_type", "text", "media_mime", "status", "error", "attempts",
-            "provider_timestamp", "processed_at", "sent_at",
+            "provider_timestamp", "processed_at", "sent_at", "intent",
         ),
         masked_text=("text",),
         excluded={
@@ -83,6 +83,7 @@ TABLES: tuple[RawTable, ...] = (
             "quoted_provider_id": "provider plumbing",
             "idempotency_key": "engine plumbing",
             "next_attempt_at": "engine plumbing",
+            "sending_since": "engine plumbing (exactly-once sends)",
         },
         indexed=("conversation_id",),
     ),

@@ -107,6 +107,12 @@ def test_login_every_page_renders_charts_with_data(server, browser):
             with page.expect_download() as download:
                 page.click("#csat-comments-csv-button")
             assert download.value.suggested_filename.startswith("csat-comentarios_")
+        if path == "/ia-sgp":
+            assert page.locator("#ai-intents-table tbody tr").count() > 0
+            assert "2ª via da fatura" in page.inner_text("#ai-intents-table")
+        if path == "/atendentes":
+            names = page.inner_text("#agents-table")
+            assert all(name in names for name in manager.agent_names), names
         if path == "/ao-vivo":
             assert "Aguardando atendente" in page.inner_text("#live-counters")
     assert not errors, errors

@@ -31,6 +31,12 @@ from tests.conftest import TEST_SECRET, unique_slug
 
 PASSWORD = "correct-horse-1"
 KEYRING = Keyring(TEST_SECRET)
+INTENT_CYCLE = ["second_copy", "connection_down", "human", None, "not_understood"]
+
+
+def intent_of(index: int) -> str | None:
+    """The intent the bot read in conversation `index`'s first message (None: answered by no brain)."""
+    return INTENT_CYCLE[index % len(INTENT_CYCLE)]
 
 
 @dataclass
@@ -42,6 +48,7 @@ class DashTenant:
     manager_email: str
     agent_email: str
     agent_ids: list[uuid.UUID]
+    agent_names: list[str]
     conversations: int
     markers: list[str] = field(default_factory=list)  # strings only this tenant's data contains
 
@@ -66,9 +73,9 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
         manager_email = f"gestor@{slug}.test"
         admin.create_user(conn, slug, manager_email, f"Gestora {letter.upper()}", PASSWORD, "manager")
         agent_email = f"agente@{slug}.test"
-        agents = [admin.create_user(conn, slug, agent_email, f"Agente {letter.upper()}", PASSWORD, "agent"),
-                  admin.create_user(conn, slug, f"agente2@{slug}.test", f"Agente2 {letter.upper()}", PASSWORD,
-                                    "agent")]
+        agent_names = [f"Agente {letter.upper()} {slug[-4:]}", f"Outra Agente {letter.upper()} {slug[-4:]}"]
+        agents = [admin.create_user(conn, slug, agent_email, agent_names[0], PASSWORD, "agent"),
+                  admin.create_user(conn, slug, f"agente2@{slug}.test", agent_names[1], PASSWORD, "agent")]
         channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         for index in range(conversations_count):
@@ -93,7 +100,8 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                               closed_by="agent" if handed_off else "bot")
             conversation_id = conn.execute(insert(conversations).values(**values)
                                            .returning(conversations.c.id)).scalar_one()
-            rows = [dict(direction="inbound", sender_kind="customer", created_at=created, status="processed"),
+            rows = [dict(direction="inbound", sender_kind="customer", created_at=created, status="processed",
+                         intent=intent_of(index)),
                     dict(direction="outbound", sender_kind="bot", created_at=bot_reply, status="delivered")]
             if handed_off:
                 rows.append(dict(direction="outbound", sender_kind="agent", sender_user_id=agent,
@@ -120,8 +128,8 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                     tenant_id=tenant_id, csat_request_id=request_id, conversation_id=conversation_id, rating=rating,
                     comment=f"comentario-{marker} nota {rating}", understood_by="number",
                     sentiment="positive" if rating >= 4 else "negative", created_at=answered))
-    return DashTenant(letter, slug, name, tenant_id, manager_email, agent_email, agents, conversations_count,
-                      [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents])
+    return DashTenant(letter, slug, name, tenant_id, manager_email, agent_email, agents, agent_names,
+                      conversations_count, [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents] + agent_names)
 
 
 @contextmanager
@@ -347,3 +355,68 @@ def test_the_warehouse_role_is_what_protects_the_marts(app, warehouse):
     rows = app.niochat.marts.query(a.tenant_id, "select distinct tenant_id from marts.fct_conversations")
     assert [row["tenant_id"] for row in rows] == [a.tenant_id]
     assert json.dumps([str(r["tenant_id"]) for r in rows]).count(str(warehouse.tenants["b"].tenant_id)) == 0
+
+
+def _csv_rows(client, app, table_id: str) -> list[list[str]]:
+    payload = dict(callback_payloads(app, wide_period()))[f"{table_id}-csv.data"]
+    response = client.post("/_dash-update-component", json=payload)
+    data = response.get_json()["response"][f"{table_id}-csv"]["data"]
+    return [line.split(";") for line in data["content"].lstrip("\ufeff").splitlines()]
+
+
+def test_agents_page_names_the_tenants_own_agents(app, warehouse):
+    a, b = warehouse.tenants["a"], warehouse.tenants["b"]
+    client = app.server.test_client()
+    login(client, a.manager_email)
+    header, *rows = _csv_rows(client, app, "agents")
+    assert header[:4] == ["Atendente", "Perfil", "Equipes", "Conversas"]
+    # every 3rd conversation is handed off, to the first agent when its index is even, else to the second
+    handed = [index for index in range(a.conversations) if index % 3 == 0]
+    expected = {a.agent_names[0]: sum(1 for index in handed if index % 2 == 0),
+                a.agent_names[1]: sum(1 for index in handed if index % 2 == 1)}
+    assert {row[0]: int(row[3]) for row in rows} == expected
+    assert {row[1] for row in rows} == {"Atendente"}
+    payload = dict(callback_payloads(app, wide_period()))["..agents-conversations-graph.figure..."
+                                                          "agents-response-graph.figure.."]
+    body = client.post("/_dash-update-component", json=payload).get_data(as_text=True)
+    assert all(name in body for name in a.agent_names)
+    assert not any(name in body for name in b.agent_names)
+
+
+def test_intents_are_counted_per_conversation_for_the_tenant(app, warehouse):
+    a = warehouse.tenants["a"]
+    client = app.server.test_client()
+    login(client, a.manager_email)
+    header, *rows = _csv_rows(client, app, "ai-intents")
+    assert header == ["Intenção", "Conversas", "Mensagens", "Resolvidas pela IA", "Transferidas"]
+    from dash_app.pages.ai_sgp import INTENTS
+
+    asked = [intent_of(index) for index in range(a.conversations)]
+    expected = {INTENTS[intent]: str(asked.count(intent)) for intent in set(asked) - {None}}
+    assert {row[0]: row[1] for row in rows} == expected
+    assert {row[0]: row[2] for row in rows} == expected  # one inbound message per conversation
+    # "Falar com atendente" conversations: index % 5 == 2; handed off when index % 3 == 0
+    human = [index for index in range(a.conversations) if intent_of(index) == "human"]
+    handed = sum(1 for index in human if index % 3 == 0)
+    rate = {row[0]: row[4] for row in rows}[INTENTS["human"]]
+    assert rate == f"{100 * handed / len(human):.1f}".replace(".", ",") + "%"
+    figure = dict(callback_payloads(app, wide_period()))["ai-intents-graph.figure"]
+    body = client.post("/_dash-update-component", json=figure).get_json()
+    bars = body["response"]["ai-intents-graph"]["figure"]["data"][0]
+    assert dict(zip(bars["y"], map(str, bars["x"]), strict=True)) == expected
+
+
+def test_every_intent_the_brains_record_has_a_label_and_an_accepted_value():
+    import yaml
+
+    from api.brain.base import EXTRA_INTENTS
+    from api.brain.nlu import Intent
+    from dash_app.pages.ai_sgp import INTENTS
+    from ingest.dbt_env import dbt_project_dir
+
+    recorded = {str(intent) for intent in Intent} | set(EXTRA_INTENTS)
+    assert set(INTENTS) == recorded
+    model = yaml.safe_load((dbt_project_dir() / "models" / "marts" / "fct_messages.yml").read_text())["models"][0]
+    (column,) = [column for column in model["columns"] if column["name"] == "intent"]
+    (accepted,) = [test["accepted_values"] for test in column["data_tests"] if "accepted_values" in test]
+    assert set(accepted["arguments"]["values"]) == recorded

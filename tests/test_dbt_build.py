@@ -41,8 +41,8 @@ from tests.conftest import TEST_SECRET, unique_slug
 from tests.stack import start_stack
 
 KEYRING = Keyring(TEST_SECRET)
-MARTS = ("dim_tenants", "dim_contacts", "fct_conversations", "fct_messages", "fct_csat_responses", "fct_tool_calls",
-         "agg_tenant_daily_kpis", "agg_tenant_hourly_volume")
+MARTS = ("dim_tenants", "dim_contacts", "dim_users", "fct_conversations", "fct_messages", "fct_csat_responses",
+         "fct_tool_calls", "agg_tenant_daily_kpis", "agg_tenant_daily_intents", "agg_tenant_hourly_volume")
 
 
 @dataclass
@@ -70,17 +70,21 @@ def _ts(value: str) -> datetime:
 def _known_tenant(engine) -> Known:
     """São Paulo (UTC-3) tenant, four conversations on Monday 2026-03-02 local time; see the expectations below.
 
-    k1 09:00 local: bot answers in 5 s, closed by the bot after 10 min, CSAT 5.
+    k1 09:00 local: bot answers in 5 s, closed by the bot after 10 min, CSAT 5. Asked for a second copy.
     k2 10:00 local: bot in 3 s, handoff at +2 min, agent replies 4 min after the handoff (6 min after creation),
-       closed by the agent at +30 min, CSAT 2; SGP tools (one timeout, a ticket, a refused unlock).
-    k3 23:30 local (02:30 UTC next day): bot in 10 s, handed off, still waiting.
+       closed by the agent at +30 min, CSAT 2; SGP tools (one timeout, a ticket, a refused unlock). Said the
+       connection was down, then asked for a human.
+    k3 23:30 local (02:30 UTC next day): bot in 10 s, handed off, still waiting. Asked for a second copy.
     k4 11:00 local: bot in 1 s, closed by the system at 01:00 local on March 3; survey sent then, never answered.
+       Asked for a trust unlock.
+    Agent Ana is in team Suporte.
     """
     slug = unique_slug("kpi")
     with engine.begin() as conn:
         tenant_id = admin.create_tenant(conn, slug, "Provedor Conhecido", "America/Sao_Paulo")
         admin.create_team(conn, slug, "suporte", "Suporte")
-        agent_id = admin.create_user(conn, slug, f"ana@{slug}.test", "Ana", "correct-horse-1", "agent")
+        agent_id = admin.create_user(conn, slug, f"ana@{slug}.test", "Ana", "correct-horse-1", "agent",
+                                     ("suporte",))
         channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         ids = {"agent": agent_id, "channel": channel.id}
@@ -119,7 +123,7 @@ def _known_tenant(engine) -> Known:
 
         conversation("k1", "5511900000001", "2026-03-02T12:00:00Z", status="closed", closed_by="bot",
                      first_bot_reply_at="2026-03-02T12:00:05Z", closed_at="2026-03-02T12:10:00Z")
-        message("k1", "2026-03-02T12:00:00Z", "inbound", "customer")
+        message("k1", "2026-03-02T12:00:00Z", "inbound", "customer", intent="second_copy")
         message("k1", "2026-03-02T12:00:05Z", "outbound", "bot")
         message("k1", "2026-03-02T12:09:00Z", "outbound", "bot")
         tool("k1", "2026-03-02T12:00:04Z", "second_copy", "sent")
@@ -129,9 +133,9 @@ def _known_tenant(engine) -> Known:
                      first_bot_reply_at="2026-03-02T13:00:03Z", handoff_at="2026-03-02T13:02:00Z",
                      first_human_reply_at="2026-03-02T13:06:00Z", closed_at="2026-03-02T13:30:00Z",
                      assignee_id=agent_id)
-        message("k2", "2026-03-02T13:00:00Z", "inbound", "customer")
+        message("k2", "2026-03-02T13:00:00Z", "inbound", "customer", intent="connection_down")
         message("k2", "2026-03-02T13:00:03Z", "outbound", "bot")
-        message("k2", "2026-03-02T13:01:50Z", "inbound", "customer")
+        message("k2", "2026-03-02T13:01:50Z", "inbound", "customer", intent="human")
         message("k2", "2026-03-02T13:06:00Z", "outbound", "agent", sender_user_id=agent_id)
         tool("k2", "2026-03-02T13:00:02Z", "identify_customer", "found")
         tool("k2", "2026-03-02T13:00:30Z", "connection_status", "sgp_unavailable", "timeout after 8s")
@@ -141,12 +145,12 @@ def _known_tenant(engine) -> Known:
 
         conversation("k3", "5511900000003", "2026-03-03T02:30:00Z", status="waiting",
                      first_bot_reply_at="2026-03-03T02:30:10Z", handoff_at="2026-03-03T02:31:00Z")
-        message("k3", "2026-03-03T02:30:00Z", "inbound", "customer")
+        message("k3", "2026-03-03T02:30:00Z", "inbound", "customer", intent="second_copy")
         message("k3", "2026-03-03T02:30:10Z", "outbound", "bot")
 
         conversation("k4", "5511900000004", "2026-03-02T14:00:00Z", status="closed", closed_by="system",
                      first_bot_reply_at="2026-03-02T14:00:01Z", closed_at="2026-03-03T04:00:00Z")
-        message("k4", "2026-03-02T14:00:00Z", "inbound", "customer")
+        message("k4", "2026-03-02T14:00:00Z", "inbound", "customer", intent="trust_unlock")
         message("k4", "2026-03-02T14:00:01Z", "outbound", "bot")
         tool("k4", "2026-03-02T14:00:01Z", "trust_unlock", "granted")
         survey("k4", "2026-03-03T04:01:30Z")
@@ -279,6 +283,17 @@ def test_marts_agree_with_the_operational_database_for_the_engine_tenant(built):
     assert {key: int(value or 0) for key, value in marts.items()} == source
     assert source["conversations"] >= 4 and source["handed_off"] >= 1 and source["closed"] >= 2
     assert source["bot"] >= 4 and source["outbound"] >= 5
+    # the worker's rules brain recorded what it answered ("oi, boa tarde", "quero falar com um atendente")
+    source_intents = _query(built.database_url, """
+        select intent, count(*) as messages from messages
+        where tenant_id = %s and direction = 'inbound' and intent is not null group by 1 order by 1
+    """, (tenant,))
+    mart_intents = _query(built.warehouse_url, """
+        select intent, sum(inbound_messages) as messages from marts.agg_tenant_daily_intents
+        where tenant_id = %s group by 1 order by 1
+    """, (tenant,))
+    assert mart_intents == source_intents
+    assert {"greeting", "human"} <= {row["intent"] for row in source_intents}, source_intents
     agent_replied = _query(built.warehouse_url, """
         select is_resolved_by_ai, agent_messages, human_first_response_seconds from marts.fct_conversations
         where tenant_id = %s and agent_messages > 0
@@ -345,6 +360,31 @@ def test_daily_kpis_in_the_tenant_timezone(built):
                                            "sgp_errors")} == {"tool_calls": 6, "invoices_sent": 1,
                                                               "tickets_opened": 1, "unlocks_granted": 1,
                                                               "sgp_errors": 1}
+
+
+def test_daily_intents_count_each_conversation_once_with_its_outcome(built):
+    rows = _query(built.warehouse_url, """
+        select activity_date, intent, inbound_messages, conversations, conversations_closed,
+               conversations_resolved_by_ai, conversations_handed_off
+        from marts.agg_tenant_daily_intents where tenant_id = %s order by intent
+    """, (built.known.tenant_id,))
+    march_2 = date(2026, 3, 2)  # k3's 02:30 UTC on March 3 is 23:30 on March 2 in São Paulo
+    assert [tuple(row.values()) for row in rows] == [
+        (march_2, "connection_down", 1, 1, 1, 0, 1),  # k2: handed off, an agent replied
+        (march_2, "human", 1, 1, 1, 0, 1),  # k2's second message
+        (march_2, "second_copy", 2, 2, 1, 1, 1),  # k1 resolved by the bot; k3 handed off, still waiting
+        (march_2, "trust_unlock", 1, 1, 1, 1, 0),  # k4, closed by the system the next day without an agent
+    ]
+    intents = _query(built.warehouse_url, "select intent from marts.fct_messages where tenant_id = %s "
+                                          "and direction = 'outbound'", (built.known.tenant_id,))
+    assert {row["intent"] for row in intents} == {None}
+
+
+def test_users_dimension_names_agents_without_contact_data(built):
+    rows = _query(built.warehouse_url, "select * from marts.dim_users where tenant_id = %s",
+                  (built.known.tenant_id,))
+    assert rows == [{"tenant_id": built.known.tenant_id, "user_id": built.known.ids["agent"], "user_name": "Ana",
+                     "role": "agent", "is_active": True, "team_names": "Suporte", "created_at": rows[0]["created_at"]}]
 
 
 def test_hourly_volume_in_the_tenant_timezone(built):

@@ -1,9 +1,9 @@
-"""Atendentes: per agent (the conversation's assignee): conversations, human first-response time, CSAT.
-
-The warehouse has no users dimension, so agents are shown by a short id; ask for a `dim_users` mart to get names.
-"""
+"""Atendentes: per agent (the conversation's assignee, any role): name, conversations, human first-response
+time, CSAT. Names come from the `dim_users` mart; an assignee not synced yet shows by a short id."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from dash import Input, Output, html
 
@@ -17,19 +17,33 @@ PATH, NAME, ORDER = "/atendentes", "Atendentes", 4
 TITLE = "Atendentes"
 
 
-def agent_label(agent_id) -> str:
-    return f"Atendente {str(agent_id)[:8]}" if agent_id else "—"
+ROLES = {"agent": "Atendente", "manager": "Gestor(a)", "admin": "Administrador(a)", "superadmin": "Suporte NioChat"}
+
+
+def agent_label(agent_id, name: str | None = None, active: bool | None = True) -> str:
+    """The agent's name (two agents may share one: the short id tells them apart only when the name is missing)."""
+    if not agent_id:
+        return "—"
+    label = name.strip() if name and name.strip() else f"Atendente {str(agent_id)[:8]}"
+    return label if active is not False else f"{label} (inativo)"
 
 
 def _agents(deps: Deps, tenant: str, start, end) -> list[dict]:
-    rows = deps.marts.agents(tenant, start, end)
-    return [{**row, "agent": agent_label(row["agent_id"]),
-             "csat_score": theme.ratio(row["csat_satisfied"], row["csat_responses"])} for row in rows]
+    rows = [{**row, "agent": agent_label(row["agent_id"], row["agent_name"], row["agent_active"]),
+             "role": ROLES.get(row["agent_role"], row["agent_role"] or "—"),
+             "csat_score": theme.ratio(row["csat_satisfied"], row["csat_responses"])}
+            for row in deps.marts.agents(tenant, start, end)]
+    labels = Counter(row["agent"] for row in rows)
+    for row in rows:  # namesakes would share one bar in the charts
+        if labels[row["agent"]] > 1:
+            row["agent"] = f"{row['agent']} · {str(row['agent_id'])[:4]}"
+    return rows
 
 
 TABLES = [TableSpec(
     "agents", "Desempenho por atendente",
-    [Column("agent", "Atendente"), Column("conversations", "Conversas", theme.number),
+    [Column("agent", "Atendente"), Column("role", "Perfil"), Column("team_names", "Equipes"),
+     Column("conversations", "Conversas", theme.number),
      Column("closed", "Encerradas", theme.number), Column("agent_messages", "Mensagens", theme.number),
      Column("human_first_response_seconds_avg", "1ª resposta (da transferência)", theme.duration),
      Column("csat_responses", "Respostas CSAT", theme.number), Column("csat_score", "CSAT (4–5)", theme.percent),
@@ -44,8 +58,7 @@ def layout(**_):
     return html.Div([
         html.H2(TITLE),
         html.P("Conversas atribuídas a cada atendente no período, tempo da transferência até a primeira resposta "
-               "e a satisfação dos clientes atendidos. Os atendentes aparecem pelo código (o warehouse ainda não "
-               "tem os nomes).", className="muted"),
+               "e a satisfação dos clientes atendidos.", className="muted"),
         html.Div([graph("agents-conversations-graph"), graph("agents-response-graph")], className="grid-2"),
         table_block("agents", "Desempenho por atendente"),
     ])

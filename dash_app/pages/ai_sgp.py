@@ -1,4 +1,5 @@
-"""IA & SGP: what the tools did (invoices, tickets, unlocks...), why conversations went to humans, SGP errors."""
+"""IA & SGP: what customers asked the bot for (intents), what the tools did (invoices, tickets, unlocks...), why
+conversations went to humans, SGP errors."""
 
 from __future__ import annotations
 
@@ -18,12 +19,37 @@ CATEGORIES = {"invoice": "Fatura / 2ª via", "ticket": "Chamado", "unlock": "Des
               "connection": "Status da conexão", "identify": "Identificação do cliente",
               "handoff": "Transferência", "close": "Encerramento", "other": "Outras"}
 
+# fct_messages.intent: the NLU's intents plus the brains' own (api/brain/base.py); tests keep the two in step.
+INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem conexão",
+           "trust_unlock": "Desbloqueio de confiança", "open_ticket": "Abrir chamado",
+           "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",
+           "greeting": "Saudação", "thanks_bye": "Agradecimento / despedida", "yes": "Sim", "no": "Não",
+           "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida"}
+
 
 def _category(value) -> str:
     return CATEGORIES.get(value, value or "—")
 
 
+def intent_label(value) -> str:
+    return INTENTS.get(value, value or "—")
+
+
+def _intents(deps: Deps, tenant: str, start, end) -> list[dict]:
+    return [{**row, "handoff_rate": theme.ratio(row["handed_off"], row["conversations"]),
+             "ai_resolution_rate": theme.ratio(row["ai_resolved"], row["closed"])}
+            for row in deps.marts.intents(tenant, start, end)]
+
+
 TABLES = [
+    TableSpec("ai-intents", "O que os clientes pediram",
+              [Column("intent", "Intenção", intent_label), Column("conversations", "Conversas", theme.number),
+               Column("inbound_messages", "Mensagens", theme.number),
+               Column("ai_resolution_rate", "Resolvidas pela IA", theme.percent),
+               Column("handoff_rate", "Transferidas", theme.percent)],
+              _intents, "Nenhuma intenção registrada no período.",
+              "As intenções vêm das mensagens respondidas pelo bot. "
+              "Rode `niochat pipeline run` para atualizar os indicadores.", filename="intencoes"),
     TableSpec("ai-tools", "Resultados das ferramentas",
               [Column("tool_category", "Categoria", _category), Column("tool", "Ferramenta"),
                Column("outcome", "Resultado"), Column("calls", "Chamadas", theme.number),
@@ -49,10 +75,12 @@ TABLES = [
 def layout(**_):
     return html.Div([
         html.H2(TITLE),
-        html.P("O que o atendimento automático resolveu, o que foi para humanos e como o SGP respondeu.",
-               className="muted"),
+        html.P("O que os clientes pediram ao bot, o que o atendimento automático resolveu, o que foi para humanos "
+               "e como o SGP respondeu.", className="muted"),
+        graph("ai-intents-graph"),
         html.Div([graph("ai-outcomes-graph"), graph("ai-handoff-graph")], className="grid-2"),
         graph("ai-daily-graph"),
+        table_block("ai-intents", "O que os clientes pediram"),
         table_block("ai-tools", "Resultados das ferramentas"),
         table_block("ai-handoffs", "Motivos de transferência para humanos"),
         table_block("ai-sgp-errors", "Erros do SGP mais recentes"),
@@ -60,6 +88,25 @@ def layout(**_):
 
 
 def register(app, deps: Deps) -> None:
+    @app.callback(Output("ai-intents-graph", "figure"), Input("periodo", "data"))
+    def intents(period):
+        tenant = require_tenant()
+        start, end = parse_period(period)
+        rows = _intents(deps, tenant, start, end)
+        fig = theme.figure("O que os clientes pediram (conversas)", showlegend=False, xaxis_title="conversas",
+                           margin=dict(l=230, r=16, t=48, b=40))
+        fig.add_bar(y=[intent_label(row["intent"]) for row in rows], x=[row["conversations"] for row in rows],
+                    orientation="h", marker_color=theme.PRIMARY,
+                    customdata=[[theme.percent(row["ai_resolution_rate"]), theme.percent(row["handoff_rate"])]
+                                for row in rows],
+                    hovertemplate="%{y}: %{x} conversas<br>resolvidas pela IA: %{customdata[0]}"
+                                  "<br>transferidas: %{customdata[1]}<extra></extra>")
+        fig.update_yaxes(autorange="reversed")
+        theme.integer_axis(fig, [row["conversations"] for row in rows], axis="x")
+        if not rows:
+            _no_data(fig)
+        return fig
+
     @app.callback(Output("ai-outcomes-graph", "figure"), Output("ai-handoff-graph", "figure"),
                   Output("ai-daily-graph", "figure"), Input("periodo", "data"))
     def figures(period):

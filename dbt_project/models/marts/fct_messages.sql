@@ -43,7 +43,9 @@ final as (
         provider_timestamp,
         sent_at,
         updated_at,
-        loaded_at as source_loaded_at
+        loaded_at as source_loaded_at,
+        -- last: where `on_schema_change='append_new_columns'` put it in warehouses built before it existed
+        intent
     from messages
 
 )

@@ -1,4 +1,7 @@
 -- One row per tool call, classified for the tool outcome metrics.
+-- The dashboards read one tenant at a time (RLS): the tenant-first index spares them a scan of every tenant.
+{{ config(indexes=[{'columns': ['tenant_id', 'created_at']}]) }}
+
 with tool_calls as (
 
     select * from {{ ref('int_tool_calls_classified') }}

@@ -24,6 +24,7 @@ renamed as (
         provider_timestamp,
         processed_at,
         sent_at,
+        intent,
         created_at,
         updated_at,
         _loaded_at as loaded_at

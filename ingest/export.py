@@ -30,12 +30,14 @@ DASHBOARD_ROLE = "niochat_dash"
 TABLES = (
     "dim_tenants",
     "dim_contacts",
+    "dim_users",
     "fct_conversations",
     "fct_messages",
     "fct_csat_responses",
     "fct_tool_calls",
     "agg_tenant_daily_kpis",
     "agg_tenant_hourly_volume",
+    "agg_tenant_daily_intents",
 )
 _SIMPLE_TYPES = {
     "uuid": "UUID",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import duckdb
 import psycopg
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from typer.testing import CliRunner
 
 from ingest import export as export_module
@@ -53,6 +53,8 @@ def warehouse(pg_server_url) -> Warehouse:
                     tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel_id,
                     direction="outbound", sender_kind="bot", status="sent", text="",
                 ))
+                conn.execute(update(messages).where(messages.c.tenant_id == rows.tenant_id,
+                                                    messages.c.direction == "inbound").values(intent="second_copy"))
         sync(database_url, warehouse_url)
         build = run_dbt(warehouse_url, "build")
         assert build.returncode == 0, build.stdout[-4000:]

@@ -5,7 +5,8 @@ Every line is validated (shape, then references to the tenant's channels, agents
 written; any error aborts the import with one message per bad line, and a valid file is written in a single
 transaction: nothing is ever half-imported. Each imported conversation gets an audit entry
 (`conversation.import`, with the file and the line's `external_id`), which also makes re-imports skip what is
-already there. Imported rows are real history, so `is_generated` stays false.
+already there. Imported rows are real history, so `is_generated` stays false; the demo's made-up past weeks go
+through the same path with `generated=True` (`is_generated` true, close reason `generated`).
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ def _contact(conn: Connection, tenant_id: uuid.UUID, contact: HistoryContact) ->
                         .returning(contacts.c.id)).scalar_one()
 
 
-def _write(conn: Connection, directory: _Directory, conversation: HistoryConversation, source: str) -> int:
+def _write(conn: Connection, directory: _Directory, conversation: HistoryConversation, source: str,
+           generated: bool) -> int:
     tenant_id = directory.tenant_id
     channel_id = directory.channels[conversation.channel] if conversation.channel else directory.default_channel
     contact_id = _contact(conn, tenant_id, conversation.contact)
@@ -207,12 +209,13 @@ def _write(conn: Connection, directory: _Directory, conversation: HistoryConvers
         tenant_id=tenant_id, channel_id=channel_id, contact_id=contact_id, status="closed",
         assignee_id=agent_id, team_id=directory.teams.get(conversation.team) if conversation.team else None,
         closed_by=conversation.closed_by, closed_by_user_id=agent_id if conversation.closed_by == "agent" else None,
-        close_reason="imported", created_at=conversation.opened, closed_at=conversation.closed,
+        close_reason="generated" if generated else "imported",
+        created_at=conversation.opened, closed_at=conversation.closed,
         handoff_at=conversation.handoff_at, assigned_at=conversation.handoff_at if agent_id else None,
         first_bot_reply_at=min(by_sender["bot"], default=None),
         first_human_reply_at=min(by_sender["agent"], default=None),
         last_message_at=conversation.messages[-1].at, last_inbound_at=max(inbound, default=None),
-        is_generated=False,
+        is_generated=generated,
     ).returning(conversations.c.id)).scalar_one()
     conn.execute(insert(messages), [
         {
@@ -239,13 +242,16 @@ def _write(conn: Connection, directory: _Directory, conversation: HistoryConvers
     conn.execute(insert(audit_log).values(
         tenant_id=tenant_id, actor_kind="system", action=IMPORT_ACTION, entity_type="conversation",
         entity_id=str(conversation_id),
-        details={"format": FORMAT, "source": source, "external_id": conversation.external_id},
+        details={"format": FORMAT, "source": source, "external_id": conversation.external_id,
+                 **({"generated": True} if generated else {})},
     ))
     return len(conversation.messages)
 
 
-def import_history(conn: Connection, tenant_slug: str, lines: Iterable[str], *, source: str = "jsonl") -> ImportReport:
-    """Validate every line, then write them all in the caller's transaction (or raise HistoryImportError)."""
+def import_history(conn: Connection, tenant_slug: str, lines: Iterable[str], *, source: str = "jsonl",
+                   generated: bool = False) -> ImportReport:
+    """Validate every line, then write them all in the caller's transaction (or raise HistoryImportError).
+    `generated`: made-up conversations (the demo's backfill), marked so they are never taken for real ones."""
     parsed, errors = parse_lines(lines)
     directory = _Directory(conn, tenant_slug)
     for number, conversation in parsed:
@@ -260,7 +266,7 @@ def import_history(conn: Connection, tenant_slug: str, lines: Iterable[str], *, 
         if conversation.external_id in done:
             report.skipped.append(conversation.external_id)
             continue
-        report.messages += _write(conn, directory, conversation, source)
+        report.messages += _write(conn, directory, conversation, source, generated)
         report.imported += 1
     return report
 

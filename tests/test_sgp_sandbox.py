@@ -11,7 +11,7 @@ import httpx
 import pytest
 from validate_docbr import CNPJ, CPF
 
-from sandbox.sgp import BUILTIN_DATASET, DATASET_ENV, DatasetError, create_app, load_dataset
+from sandbox.sgp import BUILTIN_DATASET, DATASET_ENV, VELOZ_DATASET, DatasetError, create_app, load_dataset
 from sandbox.sgp.dataset import today
 from sandbox.sgp.pix import crc16
 from tests.servers import serving
@@ -322,3 +322,52 @@ def test_dataset_inspection_lists_credentials_and_documents(sgp):
     joao = next(c for c in listed["clientes"] if c["cpfcnpj"] == JOAO)
     assert joao["documento"] == "31845726090" and joao["variante_live"] is True
     assert [c["faturas_abertas"] for c in joao["contratos"]] == [[64100, 64101], []]
+
+
+# several providers on one server -------------------------------------------------------------------------------------
+
+VELOZ = {"app": "veloz", "token": "veloz-sandbox-token"}
+RENATA = "158.813.998-03"  # Veloz Fibra's customer, unknown to the main dataset
+
+
+def test_the_second_providers_dataset_is_valid_and_distinct():
+    main, veloz = load_dataset(BUILTIN_DATASET), load_dataset(VELOZ_DATASET)
+    assert (veloz.app, veloz.token) == (VELOZ["app"], VELOZ["token"]) != (main.app, main.token)
+    documents = [client.document for client in veloz.clientes]
+    assert all((CPF() if len(d) == 11 else CNPJ()).validate(d) for d in documents)
+    assert not set(documents) & {client.document for client in main.clientes}
+    phones = {phone for dataset in (main, veloz) for client in dataset.clientes for phone in client.telefones}
+    assert len(phones) == sum(len(c.telefones) for d in (main, veloz) for c in d.clientes)  # nobody in both
+    contracts = [contract for client in veloz.clientes for contract in client.contratos]
+    assert {c.status for c in contracts} >= {1, 4} and {c.online for c in contracts} == {True, False}
+
+
+def test_each_call_is_answered_from_the_dataset_of_its_credentials(sgp):
+    assert [d["app"] for d in sgp.get("/sandbox/datasets").json()] == ["niochat", "veloz"]
+    renata = sgp.post("/api/ura/consultacliente/", data={**VELOZ, "cpfcnpj": RENATA}).json()
+    assert [c["contratoId"] for c in renata["contratos"]] == [30101]
+    assert ura(sgp, "consultacliente/", cpfcnpj=RENATA).json()["contratos"] == []  # not the main provider's
+    assert sgp.post("/api/ura/consultacliente/", data={**VELOZ, "cpfcnpj": MARIA}).json()["contratos"] == []
+    refused = sgp.post("/api/ura/consultacliente/", data={"app": "veloz", "token": "sandbox-token"})
+    assert refused.status_code == 403  # one provider's app with the other's token
+    assert [(c["dataset"], c["status"]) for c in calls(sgp)] == [
+        ("veloz", 200), ("niochat", 200), ("veloz", 200), (None, 403)]
+    assert len(sgp.get("/sandbox/calls", params={"app": "veloz"}).json()) == 2
+
+
+def test_inspection_names_the_provider_with_app(sgp):
+    sgp.post("/api/ura/chamado/", data={**VELOZ, "contrato": "30103", "ocorrenciatipo": "1", "conteudo": "sem sinal"})
+    assert sgp.get("/sandbox/tickets").json() == []
+    assert [t["contrato"] for t in sgp.get("/sandbox/tickets", params={"app": "veloz"}).json()] == [30103]
+    listed = sgp.get("/sandbox/dataset", params={"app": "veloz"}).json()
+    assert listed["token"] == VELOZ["token"] and RENATA in [c["cpfcnpj"] for c in listed["clientes"]]
+    assert sgp.get("/sandbox/dataset", params={"app": "nope"}).status_code == 404
+    sgp.post("/sandbox/reset")
+    assert sgp.get("/sandbox/tickets", params={"app": "veloz"}).json() == []  # reset forgets every provider's
+
+
+def test_a_companion_with_the_main_datasets_app_is_left_out(tmp_path):
+    with serving(create_app(BUILTIN_DATASET, extra_datasets=[BUILTIN_DATASET, VELOZ_DATASET])) as base:
+        assert [d["app"] for d in httpx.get(f"{base}/sandbox/datasets").json()] == ["niochat", "veloz"]
+    with serving(create_app(VELOZ_DATASET, extra_datasets=[])) as base:
+        assert [d["app"] for d in httpx.get(f"{base}/sandbox/datasets").json()] == ["veloz"]

@@ -5,17 +5,24 @@ import asyncio
 import json
 import time
 from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
 
+from ingest.history import import_history, parse_lines
 from niochat import admin
+from niochat.cli import app as niochat_app
 from niochat.cli.simulate import customers_from_dataset, parse_mix
-from niochat.tables import csat_responses, messages
+from niochat.tables import audit_log, conversations, csat_responses, messages, tenants
 from sandbox.sgp import create_app as create_sgp
 from sandbox.simulator import SimulationConfig, simulate
-from tests.factories import PASSWORD
+from sandbox.simulator.backfill import BackfillPlan, day_of_history
+from sandbox.whatsapp import create_app as create_whatsapp
+from tests.factories import PASSWORD, full_tenant
 from tests.servers import serving
 from tests.stack import configure_sgp, start_stack
 
@@ -77,3 +84,94 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
             .where(messages.c.tenant_id == stack.tenant_id, messages.c.sender_kind == "agent")
         )
     assert answered == 4 and agent_messages == 2 * report.intents["human"]
+
+
+# the traffic's shape: count, duration, mix ---------------------------------------------------------------------------
+
+
+def _config(**overrides) -> SimulationConfig:
+    values = {"sandbox_url": "http://127.0.0.1:9", "instances": ["loja"],
+              "customers": customers_from_dataset(DATASET), **overrides}
+    return SimulationConfig(**values)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"mix": {"invoice": 0}}, "at least one positive"),
+    ({"mix": {"invoice": 3, "party": 1}}, "unknown intent"),
+    ({"mix": {"invoice": 3, "human": -1}}, "zero or more"),
+    ({"count": 0}, "a number of conversations, a duration"),
+    ({"customers": []}, "at least one customer"),
+    ({"rate_per_minute": 0}, "rate"),
+])
+def test_a_simulation_that_cannot_run_is_refused(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _config(**overrides)
+
+
+def test_the_command_says_what_is_wrong_with_the_mix():
+    result = CliRunner().invoke(niochat_app, ["simulate", "--mix", "invoice=0,human=0"])
+    assert result.exit_code == 1 and "at least one positive" in result.output
+    result = CliRunner().invoke(niochat_app, ["simulate", "--count", "0"])
+    assert result.exit_code == 1 and "--duration" in result.output
+
+
+def test_a_duration_ends_a_run_without_a_count():
+    """count=0: conversations keep starting at the rate until the duration is over (nobody answers here)."""
+    with serving(create_whatsapp()) as sandbox:
+        httpx.post(f"{sandbox}/sandbox/instances", json={"provider": "uazapi", "instance": "loja", "token": "tk"})
+        httpx.post(f"{sandbox}/webhook", headers={"token": "tk"}, json={"url": f"{sandbox}/healthz"})
+        config = _config(sandbox_url=sandbox, count=0, duration=1.0, rate_per_minute=600, reply_timeout=0.3,
+                         think_seconds=(0, 0), csat=False, mix=parse_mix("outage=1"), seed=1)
+        report = asyncio.run(simulate(config))
+    # one start every 0.1 s for 1 s: the duration, not a count, stopped it
+    assert 1 <= report.started <= 11 and report.no_reply == report.started
+    assert report.intents == {"outage": report.started}
+
+
+# generated history (`niochat demo --history-days`) -------------------------------------------------------------------
+
+
+def _plan(slug: str, agent: str) -> BackfillPlan:
+    return BackfillPlan(prefix=f"demo-backfill:{slug}", customers=customers_from_dataset(DATASET), instances=[slug],
+                        agents=[agent], teams=["suporte"], per_day=12, seed=3)
+
+
+def test_generated_days_are_valid_history_and_the_same_every_time():
+    plan = _plan("loja", "agent@loja.test")
+    day = date(2026, 3, 2)  # a Monday
+    first = day_of_history(plan, day)
+    assert first == day_of_history(plan, day)
+    parsed, errors = parse_lines(json.dumps(conversation) for conversation in first)
+    assert errors == [] and len(parsed) == len(first) >= 10
+    assert {c["closed_by"] for c in first} == {"bot", "agent"} and any("csat" in c for c in first)
+    assert all(c["messages"][0]["at"].startswith("2026-03-02") for c in first)
+    sunday = day_of_history(plan, day - timedelta(days=1))
+    assert len(sunday) < len(first)  # quieter weekends
+    still_going = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    assert len(day_of_history(plan, day, not_after=still_going)) < len(first)
+
+
+def test_generated_history_is_imported_marked_as_generated_once(engine):
+    with engine.begin() as conn:
+        rows = full_tenant(conn)
+    plan = _plan(rows.slug, f"agent@{rows.slug}.test")
+    days = [date(2026, 3, 2) + timedelta(days=n) for n in range(2)]
+    try:
+        with engine.begin() as conn:
+            reports = [import_history(conn, rows.slug, (json.dumps(c) for c in day_of_history(plan, day)),
+                                      source="demo", generated=True) for day in days]
+        with engine.begin() as conn:
+            again = import_history(conn, rows.slug, (json.dumps(c) for c in day_of_history(plan, days[0])),
+                                   source="demo", generated=True)
+        with engine.connect() as conn:
+            made = conn.execute(select(conversations.c.is_generated, conversations.c.close_reason)
+                                .where(conversations.c.tenant_id == rows.tenant_id,
+                                       conversations.c.close_reason != None)).all()  # noqa: E711
+            audited = conn.scalar(select(func.count()).select_from(audit_log).where(
+                audit_log.c.tenant_id == rows.tenant_id, audit_log.c.details["generated"].as_boolean()))
+        imported = sum(report.imported for report in reports)
+        assert again.imported == 0 and len(again.skipped) == reports[0].imported
+        assert len(made) == imported == audited and set(made) == {(True, "generated")}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(tenants).where(tenants.c.id == rows.tenant_id))

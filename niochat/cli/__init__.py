@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from niochat.cli import admin, analytics, dash, db, evaluation, serve, services, simulate, workers
+from niochat.cli import admin, analytics, dash, db, demo, evaluation, serve, services, simulate, workers
 
 app = typer.Typer(
     name="niochat",
@@ -22,7 +22,7 @@ app.add_typer(admin.team_app, name="team")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.channel_app, name="channel")
 app.command("serve")(serve.serve)
-app.command("demo")(serve.demo)
+app.command("demo")(demo.demo)
 app.command("worker")(workers.worker)
 app.command("sandbox")(workers.sandbox)
 app.add_typer(analytics.pipeline_app, name="pipeline")

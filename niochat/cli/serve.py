@@ -1,12 +1,10 @@
-"""`niochat serve` and `niochat demo`: start the services, the worker, the API (and sandboxes) and keep them up."""
+"""`niochat serve [--sandbox]`: the API and a worker (and the sandboxes with tenant demo), kept up until Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
-import threading
 from contextlib import ExitStack, contextmanager
 
 import typer
@@ -14,23 +12,13 @@ import uvicorn
 
 from niochat import migrate
 from niochat.cli import provision
+from niochat.cli.children import child_env
 from niochat.cli.context import console, fail, load_settings, running_services
 from niochat.cli.ports import ensure_port_free
 from niochat.embedded import ServiceUrls
 from niochat.metrics import enable_multiprocess
 from niochat.secrets import Keyring, load_demo_password, load_secret_key
 from niochat.settings import Settings
-
-
-def _child_env(settings: Settings, urls: ServiceUrls) -> dict:
-    """Children use the servers this process resolved (and keeps alive), and the same secret key."""
-    return {
-        **os.environ,
-        "NIOCHAT_DATABASE_URL": urls.database_url,
-        "NIOCHAT_WAREHOUSE_URL": urls.warehouse_url,
-        "NIOCHAT_REDIS_URL": urls.redis_url,
-        "NIOCHAT_SECRET_KEY": load_secret_key(settings),
-    }
 
 
 @contextmanager
@@ -54,67 +42,43 @@ def _require_schema(urls: ServiceUrls) -> None:
         raise fail("the database schema is not up to date: run `niochat db upgrade` first")
 
 
-def _demo_traffic(settings: Settings, password: str, customers: int, rate: float) -> None:
-    """After the API answers: simulated customers and an agent, like a provider's busy morning."""
-    from niochat.cli.simulate import customers_from_dataset, run_simulation
-    from sandbox.simulator import SimulationConfig
+def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: ServiceUrls, env: dict) -> None:
+    """The WhatsApp and SGP sandboxes in a child process, and tenant demo wired to them."""
+    from sandbox.sgp import DatasetError, load_dataset
 
-    api_url = f"http://{settings.api_host}:{settings.api_port}"
-    provision.wait_until_up(f"{api_url}/readyz", seconds=60)
-    config = SimulationConfig(
-        sandbox_url=f"http://127.0.0.1:{settings.wa_sandbox_port}",
-        instances=list(provision.DEMO_CHANNELS.values()),
-        customers=customers_from_dataset(settings.sgp_sandbox_data),
-        count=customers,
-        rate_per_minute=rate,
-        api_url=api_url,
-        agent_email=provision.DEMO_AGENT,
-        agent_password=password,
-        csat_wait=settings.csat_delay_seconds + 30,
-    )
-    report = run_simulation(config, title="simulated customers")
-    console.print(f"simulation: {report.as_dict()}")
+    try:
+        dataset = load_dataset(provision.dataset_of(provision.DEMO, settings))
+    except DatasetError as exc:
+        raise fail(str(exc)) from None
+    ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
+    ensure_port_free("127.0.0.1", settings.sgp_sandbox_port, "SGP sandbox")
+    stack.enter_context(_child(["sandbox"], env, "sandboxes"))
+    sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
+    sgp_url = f"http://127.0.0.1:{settings.sgp_sandbox_port}"
+    provision.wait_until_up(f"{sandbox_url}/sandbox/instances")
+    provision.wait_until_up(f"{sgp_url}/sandbox/calls")
+    keyring = Keyring(load_secret_key(settings))
+    password = load_demo_password(settings)
+    rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
+    provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
+    asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
+    shown = "from NIOCHAT_DEMO_PASSWORD" if settings.demo_password else password
     console.print(
-        f"\n[bold green]NioChat demo is up[/]\n"
-        f"  API        {api_url}/docs  (login {provision.DEMO_ADMIN} / {password})\n"
-        f"  WhatsApp   http://127.0.0.1:{settings.wa_sandbox_port}/sandbox/messages\n"
-        f"  SGP        http://127.0.0.1:{settings.sgp_sandbox_port}/sandbox/calls\n  Ctrl-C stops everything."
+        f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "
+        f"login {provision.DEMO_ADMIN} / password {shown}"
     )
 
 
-def _run(settings: Settings, urls: ServiceUrls, sandbox: bool, traffic: tuple[int, float] | None = None) -> None:
+def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
     enable_multiprocess(settings.data_dir, wipe=True)  # before the API's metrics exist in this process
     from api.app import create_app
 
     ensure_port_free(settings.api_host, settings.api_port, "API")
-    env = _child_env(settings, urls)
+    env = child_env(settings, urls)
     with ExitStack() as stack:
         if sandbox:
-            from sandbox.sgp import DatasetError, dataset_path, load_dataset
-
-            try:
-                dataset = load_dataset(dataset_path(settings.sgp_sandbox_data))
-            except DatasetError as exc:
-                raise fail(str(exc)) from None
-            ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
-            ensure_port_free("127.0.0.1", settings.sgp_sandbox_port, "SGP sandbox")
-            stack.enter_context(_child(["sandbox"], env, "sandboxes"))
-            sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
-            sgp_url = f"http://127.0.0.1:{settings.sgp_sandbox_port}"
-            provision.wait_until_up(f"{sandbox_url}/sandbox/instances")
-            provision.wait_until_up(f"{sgp_url}/sandbox/calls")
-            keyring = Keyring(load_secret_key(settings))
-            password = load_demo_password(settings)
-            rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
-            provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
-            asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
-            console.print(
-                f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "
-                f"login {provision.DEMO_ADMIN} / password {password}"
-            )
+            _sandboxes_with_tenant_demo(stack, settings, urls, env)
         stack.enter_context(_child(["worker"], env, "worker"))
-        if sandbox and traffic and traffic[0] > 0:
-            threading.Thread(target=_demo_traffic, args=(settings, password, *traffic), daemon=True).start()
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
         uvicorn.run(
             create_app(settings, urls),
@@ -133,15 +97,3 @@ def serve(
     with running_services(settings) as urls:
         _require_schema(urls)
         _run(settings, urls, sandbox)
-
-
-def demo(
-    customers: int = typer.Option(12, help="Simulated customer conversations once everything is up (0: none)"),
-    rate: float = typer.Option(30.0, help="New simulated conversations per minute"),
-) -> None:
-    """Everything locally: embedded services, migrations, sandboxes, tenant demo, worker, API, simulated traffic."""
-    settings = load_settings()
-    with running_services(settings) as urls:
-        with console.status("migrating the database..."):
-            migrate.upgrade(urls.database_url)
-        _run(settings, urls, sandbox=True, traffic=(customers, rate))

@@ -1,22 +1,29 @@
-"""The SGP sandbox: one FastAPI app that answers like an SGP (TSMX) URA API, from a JSON customer dataset."""
+"""The SGP sandbox: one FastAPI app that answers like an SGP (TSMX) URA API, from JSON customer datasets.
+
+Several providers can share it, as the demo's two tenants do: each dataset has its own `app`+`token`, and a
+call is answered from the dataset whose credentials it sends."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from sandbox.sgp import dataset, routes_sandbox, routes_ura
-from sandbox.sgp.state import SgpState
+from sandbox.sgp.state import SgpSandbox
 
 
-def create_app(dataset_path: Path | None = None) -> FastAPI:
-    """A fresh in-memory SGP serving `dataset_path`, else $NIOCHAT_SGP_SANDBOX_DATA, else the built-in dataset.
+def create_app(dataset_path: Path | None = None, extra_datasets: Sequence[Path] | None = None) -> FastAPI:
+    """A fresh in-memory SGP serving `dataset_path`, else $NIOCHAT_SGP_SANDBOX_DATA, else the built-in dataset,
+    and beside it `extra_datasets` (default: the built-in second provider's, for the demo's second tenant).
 
-    The dataset is read here, so a broken file fails at once (DatasetError) rather than on the first call.
+    The datasets are read here, so a broken file fails at once (DatasetError) rather than on the first call.
     """
-    state = SgpState(dataset.dataset_path(dataset_path))
+    # an install whose package data lacks the built-in companions still serves its main dataset
+    extras = [p for p in dataset.EXTRA_DATASETS if p.exists()] if extra_datasets is None else list(extra_datasets)
+    state = SgpSandbox([dataset.dataset_path(dataset_path), *extras])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -29,8 +36,9 @@ def create_app(dataset_path: Path | None = None) -> FastAPI:
     app = FastAPI(
         title="NioChat SGP sandbox",
         version="0.1.0",
-        description="Plays an SGP (TSMX) URA API for the demo and the tests: customers from a JSON dataset, "
-        "app+token auth, tickets and trust unlocks in memory, faults. Inspection under /sandbox.",
+        description="Plays an SGP (TSMX) URA API for the demo and the tests: customers from JSON datasets (one "
+        "per provider, picked by the app+token of each call), tickets and trust unlocks in memory, faults. "
+        "Inspection under /sandbox.",
         lifespan=lifespan,
         redirect_slashes=False,  # like the real one, the paths are exact: /api/ura/consultacliente/ with its slash
     )

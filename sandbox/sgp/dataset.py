@@ -28,6 +28,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 BUILTIN_DATASET = Path(__file__).with_name("dataset.json")
+# The demo's second provider (Veloz Fibra): served beside the main dataset under its own app+token.
+VELOZ_DATASET = Path(__file__).with_name("dataset-veloz.json")
+EXTRA_DATASETS = (VELOZ_DATASET,)
 DATASET_ENV = "NIOCHAT_SGP_SANDBOX_DATA"
 TIMEZONE = ZoneInfo("America/Sao_Paulo")
 _RELATIVE = re.compile(r"^hoje\s*(?:([+-])\s*(\d{1,4}))?$")

@@ -1,18 +1,30 @@
-"""The simulator's own controls under /sandbox: calls made, faults, reset, the dataset, tickets and unlocks."""
+"""The simulator's own controls under /sandbox: calls made, faults, reset, the datasets, tickets and unlocks.
+
+Calls and faults belong to the server (every provider's calls, in order); the dataset, tickets and unlocks
+belong to one provider: `?app=` names it, the main dataset when left out.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from sandbox.sgp.dataset import DatasetError
 from sandbox.sgp.faults import Fault
-from sandbox.sgp.routes_ura import state_of
+from sandbox.sgp.routes_ura import sandbox_of
 from sandbox.sgp.state import SgpState
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+APP = Query(None, description="the provider's `app` (GET /sandbox/datasets lists them); default: the main dataset")
+
+
+def state_of(request: Request, app: str | None) -> SgpState:
+    state = sandbox_of(request).by_app(app)
+    if state is None:
+        raise HTTPException(404, f"no dataset with app {app!r}")
+    return state
 
 
 class FaultIn(BaseModel):
@@ -23,66 +35,76 @@ class FaultIn(BaseModel):
 
 
 @router.get("/calls")
-async def list_calls(request: Request, endpoint: str | None = None) -> list[dict[str, Any]]:
-    """Every /api/ura/ call, oldest first: endpoint, parameters (app and token left out), status, time."""
-    return [call.as_dict() for call in state_of(request).calls if not endpoint or endpoint in call.endpoint]
+async def list_calls(request: Request, endpoint: str | None = None, app: str | None = APP) -> list[dict[str, Any]]:
+    """Every /api/ura/ call, oldest first: endpoint, parameters (app and token left out), status, time, and
+    the `dataset` (app) that answered it. `?app=` keeps one provider's calls only."""
+    return [call.as_dict() for call in sandbox_of(request).calls
+            if (not endpoint or endpoint in call.endpoint) and (not app or call.dataset == app)]
 
 
 @router.delete("/calls")
 async def clear_calls(request: Request) -> dict[str, int]:
-    state = state_of(request)
-    cleared = len(state.calls)
-    state.calls.clear()
+    sandbox = sandbox_of(request)
+    cleared = len(sandbox.calls)
+    sandbox.calls.clear()
     return {"cleared": cleared}
 
 
 @router.post("/faults")
 async def add_fault(body: FaultIn, request: Request) -> list[dict[str, Any]]:
     """Fail the next `count` calls (matching `endpoint`): 500s (or `status`), a 30 s hang, or a 403."""
-    state = state_of(request)
-    state.faults.append(Fault(count=body.count, mode=body.mode, status=body.status, endpoint=body.endpoint or None))
-    return [fault.as_dict() for fault in state.faults]
+    sandbox = sandbox_of(request)
+    sandbox.faults.append(Fault(count=body.count, mode=body.mode, status=body.status, endpoint=body.endpoint or None))
+    return [fault.as_dict() for fault in sandbox.faults]
 
 
 @router.get("/faults")
 async def list_faults(request: Request) -> list[dict[str, Any]]:
-    return [fault.as_dict() for fault in state_of(request).faults]
+    return [fault.as_dict() for fault in sandbox_of(request).faults]
 
 
 @router.delete("/faults")
 async def clear_faults(request: Request) -> dict[str, int]:
-    state = state_of(request)
-    cleared = len(state.faults)
-    state.faults.clear()
+    sandbox = sandbox_of(request)
+    cleared = len(sandbox.faults)
+    sandbox.faults.clear()
     return {"cleared": cleared}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
-    """Read the dataset file again; calls, faults, tickets and consumed unlocks are forgotten."""
-    state = state_of(request)
+    """Read every dataset file again; calls, faults, tickets and consumed unlocks are forgotten. Answers the
+    main dataset's summary."""
+    sandbox = sandbox_of(request)
     try:
-        state.reload()
+        sandbox.reload()
     except DatasetError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return summary(state)
+    return summary(sandbox.main)
+
+
+@router.get("/datasets")
+async def datasets(request: Request) -> list[dict[str, Any]]:
+    """Every provider this SGP plays, main dataset first: its `app`, file and number of customers."""
+    return [{"app": state.dataset.app, "source": str(state.source), "clientes": len(state.dataset.clientes)}
+            for state in sandbox_of(request).states]
 
 
 @router.get("/dataset")
-async def dataset(request: Request) -> dict[str, Any]:
+async def dataset(request: Request, app: str | None = APP) -> dict[str, Any]:
     """The credentials to configure and the customers to try, with each contract's current state."""
-    return summary(state_of(request))
+    return summary(state_of(request, app))
 
 
 @router.get("/tickets")
-async def tickets(request: Request) -> list[dict[str, Any]]:
+async def tickets(request: Request, app: str | None = APP) -> list[dict[str, Any]]:
     """Tickets opened: by /chamado/, and by /fatura2via/ when nao_gerar_os=1 was not sent."""
-    return list(state_of(request).tickets)
+    return list(state_of(request, app).tickets)
 
 
 @router.get("/unlocks")
-async def unlocks(request: Request) -> list[dict[str, Any]]:
-    return list(state_of(request).unlocks)
+async def unlocks(request: Request, app: str | None = APP) -> list[dict[str, Any]]:
+    return list(state_of(request, app).unlocks)
 
 
 def summary(state: SgpState) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -11,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from sandbox.sgp import ura
 from sandbox.sgp.faults import TIMEOUT_STATUS, hang
-from sandbox.sgp.state import SgpState
+from sandbox.sgp.state import SgpSandbox
 
 router = APIRouter(prefix="/api/ura", tags=["SGP URA"])
 
@@ -20,7 +19,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CREDENTIALS = ("app", "token")
 
 
-def state_of(request: Request) -> SgpState:
+def sandbox_of(request: Request) -> SgpSandbox:
     return request.app.state.sgp
 
 
@@ -56,32 +55,27 @@ async def read_params(request: Request) -> tuple[dict[str, str], str] | Response
     return params, body_format
 
 
-def _authorized(state: SgpState, params: dict[str, str]) -> bool:
-    app, token = params.get("app", ""), params.get("token", "")
-    return hmac.compare_digest(app.encode(), state.dataset.app.encode()) and hmac.compare_digest(
-        token.encode(), state.dataset.token.encode()
-    )
-
-
 def _server_error(status: int) -> HTMLResponse:
     """What a crashing Django or its proxy answers: an HTML page, not JSON."""
     return HTMLResponse(f"<h1>Server Error ({status})</h1>", status_code=status)
 
 
 async def serve(request: Request, handler: ura.Handler, **path_params: str) -> Response:
-    state = state_of(request)
+    sandbox = sandbox_of(request)
     parsed = await read_params(request)
     if isinstance(parsed, Response):
-        state.record_call(request.url.path, {}, "invalid").status = parsed.status_code
+        sandbox.record_call(request.url.path, {}, "invalid").status = parsed.status_code
         return parsed
     params, body_format = parsed
     params.update(path_params)
     shown = {key: value for key, value in params.items() if key not in CREDENTIALS}
-    call = state.record_call(request.url.path, shown, body_format)
-    if fault := state.take_fault(request.url.path):
+    call = sandbox.record_call(request.url.path, shown, body_format)
+    state = sandbox.for_credentials(params.get("app", ""), params.get("token", ""))
+    call.dataset = state.dataset.app if state else None
+    if fault := sandbox.take_fault(request.url.path):
         call.fault = fault.mode
         if fault.mode == "timeout":
-            await hang(request, state.stopping)
+            await hang(request, sandbox.stopping)
             call.status = TIMEOUT_STATUS
             return _server_error(TIMEOUT_STATUS)
         if fault.mode == "forbidden":
@@ -89,7 +83,7 @@ async def serve(request: Request, handler: ura.Handler, **path_params: str) -> R
             return JSONResponse(AUTH_ERROR, status_code=403)
         call.status = fault.status
         return _server_error(fault.status)
-    if not _authorized(state, params):
+    if state is None:
         call.status = 403
         return JSONResponse(AUTH_ERROR, status_code=403)
     status, body = handler(state, params, call)

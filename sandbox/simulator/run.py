@@ -28,9 +28,10 @@ class SimulationConfig:
     sandbox_url: str
     instances: list[str]
     customers: list[Customer]
-    count: int = 20  # conversations to run
+    count: int = 20  # conversations to start; 0: no limit (then `duration` ends the run)
     rate_per_minute: float = 60.0  # new conversations started per minute
     mix: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    duration: float | None = None  # seconds after which no new conversation starts (running ones finish)
     reply_timeout: float = 30.0
     think_seconds: tuple[float, float] = (0.2, 1.0)  # pause before the customer answers
     csat: bool = True  # answer the satisfaction survey when it arrives
@@ -39,6 +40,24 @@ class SimulationConfig:
     agent_email: str | None = None
     agent_password: str | None = None
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        check_mix(self.mix)
+        if not self.customers or not self.instances:
+            raise ValueError("the simulation needs at least one customer and one WhatsApp instance")
+        if self.rate_per_minute <= 0:
+            raise ValueError("the rate must be positive")
+        if self.count <= 0 and not self.duration:
+            raise ValueError("give a number of conversations, a duration, or both")
+
+
+def check_mix(mix: dict[str, int]) -> None:
+    """Weights by intent: known intents, none negative, at least one positive."""
+    unknown = set(mix) - set(INTENTS)
+    if unknown:
+        raise ValueError(f"unknown intent(s) {', '.join(sorted(unknown))}; known: {', '.join(INTENTS)}")
+    if any(weight < 0 for weight in mix.values()) or sum(mix.values()) <= 0:
+        raise ValueError("intent weights must be zero or more, and at least one positive")
 
 
 @dataclass
@@ -102,6 +121,17 @@ class _Chat:
             await asyncio.sleep(1.0)
 
 
+def _choice(replies: list[str], intent: str, rng: random.Random) -> str | None:
+    """The bot offered options ("responda *1*", "digite *atendente*"): pick one, as a customer would, rather than
+    leave the conversation hanging."""
+    offered = " ".join(replies)
+    if "responda *3*" in offered and intent == "unlock":
+        return "3"
+    if "responda *1*" in offered:
+        return "atendente" if "digite *atendente*" in offered and rng.random() < 0.3 else "1"
+    return None
+
+
 async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
     rng, customer = chat.rng, chat.customer
     opening = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
@@ -121,7 +151,9 @@ async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
             replies = await chat.say("1")
         if any("(sim/não)" in reply for reply in replies):
             replies = await chat.say(rng.choice(phrasing.YES))
-    if intent != "human" and not any("fila" in reply or "atendente" in reply.lower() for reply in replies):
+        if choice := _choice(replies, intent, rng):
+            replies = await chat.say(choice)
+    if intent != "human" and not any("na fila" in reply for reply in replies):  # handed off: the agent closes
         await chat.say(rng.choice(phrasing.THANKS))
     report.completed += 1
     if chat.config.csat:
@@ -153,8 +185,16 @@ async def _agents(http: httpx.AsyncClient, config: SimulationConfig, report: Sim
             pass
 
 
+def _starting(config: SimulationConfig, index: int, started: float) -> bool:
+    """Whether conversation number `index` may start: within the count and the duration."""
+    within_count = config.count <= 0 or index < config.count
+    within_time = not config.duration or time.monotonic() - started < config.duration
+    return within_count and within_time
+
+
 async def simulate(config: SimulationConfig, progress=None) -> SimulationReport:
-    """Start `count` conversations at `rate_per_minute`, each a customer with a random intent from the mix."""
+    """Start conversations at `rate_per_minute` until `count` have started or `duration` has passed, each a
+    customer with a random intent from the mix; then wait for them to finish."""
     rng = random.Random(config.seed)
     report = SimulationReport()
     started = time.monotonic()
@@ -166,7 +206,8 @@ async def simulate(config: SimulationConfig, progress=None) -> SimulationReport:
         tasks = []
         available = list(config.customers)
         rng.shuffle(available)
-        for index in range(config.count):
+        index = 0
+        while _starting(config, index, started):
             customer = available[index % len(available)]  # one conversation at a time per customer
             if index >= len(available):
                 await asyncio.gather(*tasks[index - len(available): index - len(available) + 1])
@@ -178,7 +219,9 @@ async def simulate(config: SimulationConfig, progress=None) -> SimulationReport:
             if progress:
                 task.add_done_callback(lambda _: progress())
             tasks.append(task)
-            await asyncio.sleep(60.0 / config.rate_per_minute)
+            index += 1
+            if _starting(config, index, started):
+                await asyncio.sleep(60.0 / config.rate_per_minute)
         await asyncio.gather(*tasks)
         stop.set()
         if agents:

@@ -1,0 +1,161 @@
+"""Past weeks of made-up conversations, so a fresh demo's charts have history: one day at a time, as lines of
+the history import format (`niochat-history-v1`, ingest/README.md), with the shapes of a provider's real
+traffic (busy mornings and evenings, quiet Sundays, the intent mix, handoffs, agents' delays, CSAT answers).
+
+The same plan and day always give the same conversations and external ids, so importing a day twice skips it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sandbox.simulator import phrasing
+from sandbox.simulator.run import DEFAULT_MIX, Customer
+
+# Share of a day's conversations that start in each hour (local time): morning and evening peaks.
+HOURLY = [1, 1, 0, 0, 0, 1, 2, 5, 9, 11, 10, 8, 6, 7, 8, 8, 7, 7, 8, 9, 9, 7, 4, 2]
+WEEKDAY = [1.25, 1.1, 1.0, 1.0, 0.95, 0.6, 0.35]  # Monday first: the weekend's problems arrive on Monday
+TEAM_OF = {"invoice": "financeiro", "unlock": "financeiro", "outage": "suporte", "chat": "comercial"}
+CSAT_DELAY = timedelta(seconds=90)
+
+BOT = {
+    "ask_document": ["Olá! Para eu localizar seu cadastro, me informe o CPF ou CNPJ do titular, por favor.",
+                     "Oi! Me passa o CPF ou CNPJ do titular do contrato, por favor?"],
+    "invoice": ["Encontrei sua fatura com vencimento em {due}, no valor de R$ {amount}. PIX copia e cola a seguir.",
+                "Aqui está a sua segunda via: vencimento {due}, R$ {amount}. Segue o código PIX e a linha digitável."],
+    "outage": ["Verifiquei aqui e sua conexão está offline. Quer que eu abra um chamado técnico? (sim/não)"],
+    "ticket": ["Chamado aberto! Protocolo {protocol}. Nossa equipe técnica vai acompanhar."],
+    "unlock": ["Pronto! Liberei sua internet por confiança por {days} dias. Lembre-se de pagar até lá."],
+    "menu": ["Olá! Como posso ajudar? 1) Segunda via 2) Suporte técnico 3) Falar com um atendente"],
+    "handoff": ["Certo! Vou te passar para um atendente. Sua conversa está na fila."],
+    "bye": ["Por nada! Qualquer coisa é só chamar. 😊", "Disponha! Tenha um ótimo dia."],
+}
+AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me contar com mais detalhes?",
+         "Verifiquei aqui e já está resolvido.", "Pronto, ajustei no sistema. Qualquer coisa é só chamar!"]
+CUSTOMER_TO_AGENT = ["ok, obrigado", "isso mesmo", "certo, aguardo", "blz"]
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    prefix: str  # external ids start with it, e.g. "demo-backfill:veloz"
+    customers: list[Customer]
+    instances: list[str]  # the tenant's channels (instance names)
+    agents: list[str]  # e-mails of the agents who take handoffs
+    teams: list[str]  # team slugs handoffs may go to
+    timezone: str = "America/Sao_Paulo"
+    per_day: int = 24  # conversations on an ordinary weekday
+    mix: tuple[tuple[str, int], ...] = tuple(DEFAULT_MIX.items())
+    seed: int = 0
+
+
+def day_of_history(plan: BackfillPlan, day: date, not_after: datetime | None = None) -> list[dict]:
+    """The conversations of one past day, oldest first, each a dict in the history import format; those that
+    would still be going on at `not_after` (yesterday's late ones, waiting for an agent) are left out."""
+    rng = random.Random(f"{plan.seed}:{plan.prefix}:{day.isoformat()}")
+    count = max(1, round(plan.per_day * WEEKDAY[day.weekday()] * rng.uniform(0.8, 1.2)))
+    zone = ZoneInfo(plan.timezone)
+    starts = sorted(
+        datetime.combine(day, time(rng.choices(range(24), weights=HOURLY)[0], rng.randrange(60), rng.randrange(60)),
+                         zone)
+        for _ in range(count)
+    )
+    made = [_conversation(plan, f"{plan.prefix}:{day.isoformat()}:{n:03d}", start, rng)
+            for n, start in enumerate(starts)]
+    return [c for c in made if not_after is None or datetime.fromisoformat(_last_time(c)) <= not_after]
+
+
+def _last_time(conversation: dict) -> str:
+    csat = conversation.get("csat")
+    return csat["answered_at"] if csat else conversation["closed_at"]
+
+
+class _Timeline:
+    """Messages one after another, each some seconds after the last."""
+
+    def __init__(self, start: datetime, rng: random.Random):
+        self.now, self.rng, self.messages = start, rng, []
+
+    def say(self, sender: str, text: str, after: tuple[float, float] = (2, 8), agent: str | None = None) -> None:
+        if self.messages:
+            self.now += timedelta(seconds=round(self.rng.uniform(*after)))
+        message = {"at": self.now.isoformat(), "sender": sender, "text": text}
+        if agent:
+            message["agent"] = agent
+        self.messages.append(message)
+
+
+def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: random.Random) -> dict:
+    names, weights = zip(*plan.mix, strict=True)
+    intent = rng.choices(names, weights=weights)[0]
+    customer = rng.choice(plan.customers)
+    line = _Timeline(start, rng)
+    opening = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
+               "human": phrasing.HUMAN, "chat": phrasing.OPENERS}[intent]
+    line.say("customer", rng.choice(opening))
+    if intent == "chat":
+        line.say("bot", rng.choice(BOT["menu"]))
+        line.say("customer", "1", after=(5, 40))
+        intent = "invoice"
+    # customers the bot cannot serve, and some who insist on a person, end up with an agent
+    handoff = intent == "human" or rng.random() < {"invoice": 0.08, "outage": 0.3, "unlock": 0.15}[intent]
+    if intent != "human":
+        line.say("bot", rng.choice(BOT["ask_document"]))
+        if customer.document:
+            line.say("customer", phrasing.document_as_typed(customer.document, rng), after=(10, 90))
+        _self_service(line, intent, rng)
+    conversation: dict = {"external_id": external_id, "channel": rng.choice(plan.instances),
+                          "contact": {"phone": customer.phone, "name": customer.name}}
+    if handoff and plan.agents:
+        _with_an_agent(line, conversation, plan, intent, rng)
+    else:
+        line.say("customer", rng.choice(phrasing.THANKS), after=(10, 60))
+        line.say("bot", rng.choice(BOT["bye"]))
+        conversation["closed_by"] = "bot"
+    closed = line.now + timedelta(seconds=rng.randint(5, 120))
+    conversation.update(messages=line.messages, closed_at=closed.isoformat())
+    if rng.random() < 0.65:  # most people answer the survey, not all
+        conversation["csat"] = _csat(closed, handoff, rng)
+    return conversation
+
+
+def _self_service(line: _Timeline, intent: str, rng: random.Random) -> None:
+    if intent == "invoice":
+        due = (line.now + timedelta(days=rng.randint(-10, 15))).strftime("%d/%m")
+        amount = f"{rng.choice([69.9, 79.9, 89.9, 99.9, 119.9, 149.9]):.2f}".replace(".", ",")
+        line.say("bot", rng.choice(BOT["invoice"]).format(due=due, amount=amount))
+    elif intent == "outage":
+        line.say("bot", rng.choice(BOT["outage"]))
+        line.say("customer", rng.choice(phrasing.YES), after=(5, 40))
+        line.say("bot", rng.choice(BOT["ticket"]).format(protocol=f"{line.now:%y%m%d}{rng.randrange(10**6):06d}"))
+    elif intent == "unlock":
+        line.say("bot", rng.choice(BOT["unlock"]).format(days=rng.choice([2, 3, 5])))
+
+
+def _with_an_agent(line: _Timeline, conversation: dict, plan: BackfillPlan, intent: str, rng: random.Random) -> None:
+    line.say("bot", rng.choice(BOT["handoff"]))
+    agent = rng.choice(plan.agents)
+    wanted = TEAM_OF.get(intent) or rng.choice(plan.teams or [""])
+    team = wanted if wanted in plan.teams else (plan.teams[0] if plan.teams else None)
+    conversation.update(handoff_at=line.now.isoformat(), agent=agent, closed_by="agent")
+    if team:
+        conversation["team"] = team
+    # the queue: minutes in business hours, much longer at night
+    busy = 8 <= line.now.hour < 18
+    line.say("agent", AGENT[rng.randrange(2)], after=(30, 600) if busy else (600, 4 * 3600), agent=agent)
+    line.say("customer", rng.choice(CUSTOMER_TO_AGENT), after=(20, 120))
+    line.say("agent", AGENT[2 + rng.randrange(2)], after=(60, 600), agent=agent)
+
+
+def _csat(closed: datetime, handoff: bool, rng: random.Random) -> dict:
+    weights = [8, 10, 14, 28, 40] if handoff else [4, 6, 10, 25, 55]  # ratings 1..5
+    rating = rng.choices([1, 2, 3, 4, 5], weights=weights)[0]
+    sent = closed + CSAT_DELAY
+    answer = {"rating": rating, "sent_at": sent.isoformat(),
+              "answered_at": (sent + timedelta(seconds=rng.randint(20, 1800))).isoformat()}
+    text = rng.choice(phrasing.RATINGS[rating])
+    if not text.isdigit() and len(text) > 3:  # words, not just a number or an emoji: keep it as the comment
+        answer["comment"] = text
+    return answer

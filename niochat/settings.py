@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     send_retry_base_seconds: float = Field(2.0, ge=0, description="Backoff before retry n is base * 2**(n-1)")
     sweep_interval_seconds: int = Field(10, ge=1, le=60, description="How often the worker re-enqueues lost work")
     job_timeout_seconds: int = Field(60, ge=5, description="A job running longer is cancelled and retried")
+    audio_max_seconds: int = Field(300, ge=1, description="Longest voice note transcribed; longer ones get a reply")
+    audio_max_bytes: int = Field(10_000_000, ge=1, description="Largest voice note downloaded and transcribed")
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

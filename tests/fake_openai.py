@@ -2,6 +2,9 @@
 
 It plays a simple, deterministic model that calls our tools the way a real model would (it reads the
 conversation and the tool results), and it can be told to fail or to be slow. Requests are recorded.
+
+It also transcribes voice notes (`/v1/audio/transcriptions`): it "hears" the SPEECH tag the WhatsApp sandbox
+writes into its sample Ogg Opus files, as a real speech-to-text model would hear the words.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from sandbox.whatsapp.media_files import speech_in
 
 DOCUMENT = re.compile(r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}|\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}")
 INTENT_TOOLS = [
@@ -92,6 +97,7 @@ def create_app() -> FastAPI:
     app = FastAPI()
     app.state.mode = {"mode": "normal", "delay": 0.0}
     app.state.requests = []
+    app.state.transcriptions = []
 
     @app.post("/v1/chat/completions")
     async def completions(request: Request) -> JSONResponse:
@@ -123,6 +129,27 @@ def create_app() -> FastAPI:
                 },
             }
         )
+
+    @app.post("/v1/audio/transcriptions")
+    async def transcriptions(request: Request) -> JSONResponse:
+        form = await request.form()
+        upload = form.get("file")
+        audio = await upload.read() if hasattr(upload, "read") else b""
+        app.state.transcriptions.append({
+            "model": form.get("model"), "language": form.get("language"), "authorization":
+            request.headers.get("authorization"), "filename": getattr(upload, "filename", None), "bytes": len(audio),
+        })
+        if app.state.mode.get("audio") == "down":
+            return JSONResponse({"error": {"message": "audio model unavailable", "type": "server_error"}},
+                                status_code=500)
+        if not audio.startswith(b"OggS"):
+            return JSONResponse({"error": {"message": "Invalid file format.", "type": "invalid_request_error"}},
+                                status_code=400)
+        return JSONResponse({"text": speech_in(audio) or ""})
+
+    @app.get("/fake/transcriptions")
+    async def transcription_requests() -> list:
+        return app.state.transcriptions
 
     @app.post("/fake/mode")
     async def set_mode(request: Request) -> dict:

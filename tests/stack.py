@@ -69,6 +69,17 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
+    def customer_sends(self, phone: str, kind: str, provider: str = "uazapi", **extra) -> dict:
+        """A voice note (`text` = what it says), a photo or a document (`caption`, `file_name`)."""
+        return self.customer_writes(phone, extra.pop("text", None), provider=provider, kind=kind, **extra)
+
+    def attendant_types(self, phone: str, text: str, provider: str = "uazapi") -> dict:
+        """A person answers from the instance's own phone (WhatsApp app or Web), not through NioChat."""
+        response = httpx.post(f"{self.sandbox_url}/sandbox/phone-reply",
+                              json={"instance": self.instances[provider], "to": phone, "text": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
     def sent_to(self, phone: str) -> list[dict]:
         response = httpx.get(f"{self.sandbox_url}/sandbox/messages", params={"number": phone}, timeout=10)
         response.raise_for_status()
@@ -126,7 +137,8 @@ def configure_sgp(engine, tenant_id, sgp_url: str, app: str, token: str) -> None
         )
 
 
-def configure_model(engine, tenant_id, base_url: str, timeout: float = 3) -> None:
+def configure_model(engine, tenant_id, base_url: str, timeout: float = 3,
+                    transcription_model: str | None = "whisper-1") -> None:
     from sqlalchemy import insert
 
     from niochat.tables import ai_configs
@@ -137,6 +149,7 @@ def configure_model(engine, tenant_id, base_url: str, timeout: float = 3) -> Non
                 tenant_id=tenant_id,
                 base_url=base_url,
                 model="fake-gpt",
+                transcription_model=transcription_model,
                 timeout_seconds=timeout,
                 api_key_encrypted=Keyring(TEST_SECRET).encrypt("sk-test-key"),
             )

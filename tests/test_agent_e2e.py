@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from niochat.tables import ai_usage, contacts, conversations, tool_calls
+from niochat.tables import ai_usage, contacts, conversations, messages, tool_calls
 from sandbox.sgp import create_app as create_sgp
 from tests.fake_openai import create_app as create_fake_openai
 from tests.servers import serving
@@ -84,6 +84,16 @@ def _tools(engine, conversation_id) -> list[tuple[str, str]]:
     return [(row.tool, row.outcome) for row in rows]
 
 
+def _intents(engine, conversation_id) -> list[str | None]:
+    """The intent recorded on each inbound message of the conversation, in order."""
+    with engine.connect() as conn:
+        return list(conn.execute(
+            select(messages.c.intent)
+            .where(messages.c.conversation_id == conversation_id, messages.c.direction == "inbound")
+            .order_by(messages.c.created_at)
+        ).scalars())
+
+
 def test_rules_second_copy_asks_the_cpf_then_sends_pix_and_boleto(world, engine):
     stack = world["rules"]
     said = _talk(stack, MARIA, "oi quero a 2 via do boleto")
@@ -97,6 +107,8 @@ def test_rules_second_copy_asks_the_cpf_then_sends_pix_and_boleto(world, engine)
     assert conv.sgp_contract_id == "10269"
     assert ("identify_customer", "found") in _tools(engine, conv.id)
     assert ("second_copy", "sent") in _tools(engine, conv.id)
+    # the CPF answered the pending request: both turns were about the second copy
+    assert _intents(engine, conv.id) == ["second_copy", "second_copy"]
     calls = httpx.get(f"{world['sgp']}/sandbox/calls").json()
     calls = calls["calls"] if isinstance(calls, dict) else calls
     assert any(
@@ -146,6 +158,7 @@ def test_model_brain_drives_the_same_tools_and_records_usage(world, engine):
         conv = _conversation(engine, stack.tenant_id, MARIA)
         tools = _tools(engine, conv.id)
         assert ("identify_customer", "found") in tools and ("second_copy", "sent") in tools
+        assert _intents(engine, conv.id) == ["second_copy"]  # from the tool the model called
         with engine.connect() as conn:
             usage = conn.execute(select(ai_usage).where(ai_usage.c.conversation_id == conv.id)).all()
         assert usage and all(row.prompt_tokens > 0 and row.outcome == "ok" for row in usage)
@@ -214,3 +227,14 @@ def test_model_reads_free_text_survey_answers(world, engine):
         assert (response.rating, response.understood_by) == (5, "model")
     finally:
         stack.stop_workers()
+
+
+def test_a_model_turn_is_about_its_action_tool_else_what_the_nlu_reads():
+    from api.brain.model import intent_of
+
+    assert intent_of(["identify_customer", "second_copy"], ["meu cpf"]) == "second_copy"
+    assert intent_of(["identify_customer"], ["minha internet caiu, cpf 529.982.247-25"]) == "connection_down"
+    assert intent_of(["identify_customer"], ["529.982.247-25"]) == "identify"
+    assert intent_of(["transfer_to_human"], ["quero cancelar"]) == "human"
+    assert intent_of([], ["oi, boa tarde"]) == "greeting"
+    assert intent_of(["weather"], ["qual a previsão do tempo?"]) is None

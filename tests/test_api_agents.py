@@ -601,7 +601,13 @@ def test_settings_create_the_model_config_when_missing(desk, engine):
     created = desk.patch("admin", "/settings", {"ai": {"base_url": "https://api.example.com/v1", "model": "m"}})
     assert created.status_code == 200, created.text
     assert created.json()["ai"] == {"base_url": "https://api.example.com/v1", "model": "m", "api_key_set": False,
-                                    "timeout_seconds": 8.0, "temperature": pytest.approx(0.2), "is_active": True}
+                                    "timeout_seconds": 8.0, "temperature": pytest.approx(0.2), "is_active": True,
+                                    "transcription_model": "whisper-1"}
+    assert created.json()["phone_handback_minutes"] == 30
+    # voice notes off, and the bot back 10 minutes after a phone attendant goes quiet
+    changed = desk.patch("admin", "/settings", {"ai": {"transcription_model": None}, "phone_handback_minutes": 10})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["ai"]["transcription_model"] is None and changed.json()["phone_handback_minutes"] == 10
 
 
 # --- audit ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ new case by itself and fails until its expected outcome is added to EXPECTED.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -93,8 +94,11 @@ def uaz_message(message_id: str, at: str, content_type: str, *, from_me: bool, *
     return ParsedWebhook(token=UAZAPI_TOKEN, instance="eKoB39", events=(InboundMessage(**values),))
 
 
-def uaz_media(message_id: str, at: str, content_type: str, mime: str, *, from_me: bool) -> ParsedWebhook:
-    return uaz_message(message_id, at, content_type, from_me=from_me, media_url=MEDIA, media_mime=mime)
+def uaz_media(message_id: str, at: str, content_type: str, mime: str, *, from_me: bool, size: int,
+              seconds: int | None = None, file_name: str | None = None) -> ParsedWebhook:
+    """A media message: the provider's declared size, duration and file name come along (limits, receipts)."""
+    return uaz_message(message_id, at, content_type, from_me=from_me, media_url=MEDIA, media_mime=mime,
+                       media_size=size, media_seconds=seconds, media_file_name=file_name)
 
 
 def evo_message(message_id: str, at: str, **fields: Any) -> ParsedWebhook:
@@ -128,7 +132,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
     "uazapi/connection__disconnected.event.json": uaz_connection("disconnected", "eKoB39"),
     # ---- uazapi: sent by the instance's number (fromMe). Phone, LID and name stay the customer's.
     "uazapi/user-chat__from-me__audio.sent.json": uaz_media(
-        "ACDF7F9A8B0FDF852F9D34D33076A2F6", "2026-02-03T19:33:46", "audio", OPUS, from_me=True
+        "ACDF7F9A8B0FDF852F9D34D33076A2F6", "2026-02-03T19:33:46", "audio", OPUS, from_me=True, size=6543, seconds=2
     ),
     "uazapi/user-chat__from-me__contact.sent.json": uaz_message(
         "AC5E604150DFACF61D7521E54593C57A",
@@ -141,13 +145,15 @@ EXPECTED: dict[str, ParsedWebhook] = {
         "ACFB647DAEAC7CF3464AC5ED291189E5", "2026-02-03T19:33:03", "text", from_me=True, text="😞"
     ),
     "uazapi/user-chat__from-me__file.sent.json": uaz_media(
-        "ACD8E20443816A2657AD3A4BFB77170B", "2026-02-03T19:32:40", "document", DOCX, from_me=True
+        "ACD8E20443816A2657AD3A4BFB77170B", "2026-02-03T19:32:40", "document", DOCX, from_me=True, size=38599,
+        file_name="Roteiro_Eurotrip_2025_Tarde_Noite.docx"
     ),
     "uazapi/user-chat__from-me__gif.sent.json": uaz_media(
-        "ACA65CAB770E1E09914A7FC69E29C492", "2026-02-03T19:32:09", "video", "video/mp4", from_me=True
+        "ACA65CAB770E1E09914A7FC69E29C492", "2026-02-03T19:32:09", "video", "video/mp4", from_me=True,
+        size=304428, seconds=5
     ),
     "uazapi/user-chat__from-me__image.sent.json": uaz_media(
-        "AC22DB1D8CF7E878769D85980F43C9B3", "2026-02-03T19:31:46", "image", "image/jpeg", from_me=True
+        "AC22DB1D8CF7E878769D85980F43C9B3", "2026-02-03T19:31:46", "image", "image/jpeg", from_me=True, size=162894
     ),
     "uazapi/user-chat__from-me__list.vote.me.json": uaz_message(
         "ACC3FD5E7AFA7301CDF1220DFFA49B4C",
@@ -194,7 +200,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
     ),
     # despite the file name, the capture is a sticker
     "uazapi/user-chat__from-me__reaction.sent.json": uaz_media(
-        "AC25E2456170F8D43437F6BC81ACF3C4", "2026-02-03T19:26:55", "sticker", "image/webp", from_me=True
+        "AC25E2456170F8D43437F6BC81ACF3C4", "2026-02-03T19:26:55", "sticker", "image/webp", from_me=True, size=8126
     ),
     # the next two were sent to the owner's own chat ("message yourself"): the other party is the owner
     "uazapi/user-chat__from-me__sticker.sent.json": uaz_message(
@@ -207,6 +213,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
         name=None,
         media_url=MEDIA,
         media_mime="image/webp",
+        media_size=8126,
     ),
     "uazapi/user-chat__from-me__text.conversation.json": uaz_message(
         "AC412A8CB9DE748E112FCD3BD996519B",
@@ -225,11 +232,12 @@ EXPECTED: dict[str, ParsedWebhook] = {
         "ACF3BAA609D967CF59AF1F4A8CE59202", "2026-02-03T19:24:39", "text", from_me=True, text="Oi"
     ),
     "uazapi/user-chat__from-me__video.send.json": uaz_media(
-        "AC539C0763C388B6CE043362E48D30DD", "2026-02-03T19:24:08", "video", "video/mp4", from_me=True
+        "AC539C0763C388B6CE043362E48D30DD", "2026-02-03T19:24:08", "video", "video/mp4", from_me=True,
+        size=1183945, seconds=4
     ),
     # ---- uazapi: written by the customer
     "uazapi/user-chat__from-others__audio.sent.json": uaz_media(
-        "AC0618B4C57918C5D25431E1AF47B2E7", "2026-02-03T19:23:28", "audio", OPUS, from_me=False
+        "AC0618B4C57918C5D25431E1AF47B2E7", "2026-02-03T19:23:28", "audio", OPUS, from_me=False, size=4920, seconds=2
     ),
     "uazapi/user-chat__from-others__contact.sent.json": uaz_message(
         "ACE22A6BF48566AFCFF27BFC5B42B85C",
@@ -242,13 +250,16 @@ EXPECTED: dict[str, ParsedWebhook] = {
         "ACCF8CA489401C65B43C7C09978CF6CF", "2026-02-03T19:22:40", "text", from_me=False, text="🥺"
     ),
     "uazapi/user-chat__from-others__file.sent.json": uaz_media(
-        "AC32D9B3800862E9428A9B580162D209", "2026-02-03T19:22:05", "document", "application/pdf", from_me=False
+        "AC32D9B3800862E9428A9B580162D209", "2026-02-03T19:22:05", "document", "application/pdf", from_me=False,
+        size=5606601,
+        file_name="Cata\u0301logo Fittivirtual PDF.pdf"
     ),
     "uazapi/user-chat__from-others__gif.sent.json": uaz_media(
-        "AC162487C2F395DAEF2A8062CE239075", "2026-02-03T19:20:56", "video", "video/mp4", from_me=False
+        "AC162487C2F395DAEF2A8062CE239075", "2026-02-03T19:20:56", "video", "video/mp4", from_me=False,
+        size=304428, seconds=5
     ),
     "uazapi/user-chat__from-others__image.sent.json": uaz_media(
-        "AC3D4FE37D20ED8957FACCDAD9368A4A", "2026-02-03T19:20:26", "image", "image/jpeg", from_me=False
+        "AC3D4FE37D20ED8957FACCDAD9368A4A", "2026-02-03T19:20:26", "image", "image/jpeg", from_me=False, size=162894
     ),
     "uazapi/user-chat__from-others__location.sent.json": uaz_message(
         "ACB8C2F16A8BC25A41D600B47924061A",
@@ -286,7 +297,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
         quoted_provider_id="AC24A7E68360C7E9A54F64AB85FAECE2",
     ),
     "uazapi/user-chat__from-others__sticker.sent.json": uaz_media(
-        "AC7ABC519EB9D1ED9D0DEECFA063B074", "2026-02-03T19:16:58", "sticker", "image/webp", from_me=False
+        "AC7ABC519EB9D1ED9D0DEECFA063B074", "2026-02-03T19:16:58", "sticker", "image/webp", from_me=False, size=278228
     ),
     "uazapi/user-chat__from-others__text.edited.json": uaz_message(
         "ACF9A02835425A416EFC8AEDFCF1DD48", "2026-02-03T19:16:41", "text", from_me=False, text="Oi2", edited=True
@@ -295,7 +306,8 @@ EXPECTED: dict[str, ParsedWebhook] = {
         "AC98212CD4909DE6799E78D93A824A3F", "2026-02-03T19:16:18", "text", from_me=False, text="Oi"
     ),
     "uazapi/user-chat__from-others__video.sent.json": uaz_media(
-        "ACAC14245367A932CD6EF160D898A1C2", "2026-02-03T19:15:30", "video", "video/mp4", from_me=False
+        "ACAC14245367A932CD6EF160D898A1C2", "2026-02-03T19:15:30", "video", "video/mp4", from_me=False,
+        size=1183945, seconds=4
     ),
     # ---- evolution
     "evolution/connection.update.json": ParsedWebhook(
@@ -312,6 +324,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
         content_type="audio",
         media_url=MEDIA,
         media_mime=OPUS,
+        media_seconds=4,  # no fileLength in this capture
     ),
     "evolution/messages.upsert.fromme.json": evo_message(
         "3EB0FFEE00112233AABB",
@@ -774,6 +787,55 @@ def test_evolution_document_with_caption_wrapper():
     message = {"documentWithCaptionMessage": {"message": inner}}
     event = only_event(evolution.parse(evo_with_message(message, messageType="documentWithCaptionMessage")))
     assert (event.content_type, event.text, event.media_mime) == ("document", "comprovante", "application/pdf")
+
+
+def test_evolution_document_name_size_and_caption_for_receipts():
+    document = {"url": MEDIA, "mimetype": "application/pdf", "fileName": "Comprovante_PIX.pdf", "caption": "paguei",
+                "fileLength": {"low": 48213, "high": 0, "unsigned": True}}
+    event = only_event(evolution.parse(evo_with_message({"documentMessage": document}, messageType="documentMessage")))
+    assert (event.media_file_name, event.media_size, event.text) == ("Comprovante_PIX.pdf", 48213, "paguei")
+
+
+def test_evolution_voice_note_length_as_baileys_writes_it():
+    audio = {"url": MEDIA, "mimetype": "audio/ogg; codecs=opus", "seconds": 14, "ptt": True, "fileLength": "23810"}
+    event = only_event(evolution.parse(evo_with_message({"audioMessage": audio}, messageType="audioMessage")))
+    assert (event.content_type, event.media_seconds, event.media_size) == ("audio", 14, 23810)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(4920, 4920), ("4920", 4920), (" 12 ", 12), ({"low": 4920, "high": 0, "unsigned": True}, 4920),
+     ({"low": -1, "high": 0}, 2**32 - 1), ({"low": 0, "high": 1}, 2**32), (7.0, 7),
+     (-1, None), (1.5, None), (True, None), ("12a", None), ("", None), (None, None), ([3], None),
+     ({"low": "1", "high": 0}, None), (float("nan"), None), ("١٢", None)],
+)
+def test_media_sizes_and_lengths_are_read_leniently(value, expected):
+    """Sizes and durations only feed limits: a strange value is None, never a rejected webhook."""
+    from api.webhooks.fields import count
+
+    assert count(value) == expected
+
+
+def _owner_number_cases() -> list[str]:
+    """Captures of messages sent by the instance's own number (whatever their file names say)."""
+    found = []
+    for case in FIXTURE_CASES:
+        events = PARSERS[case.split("/")[0]](load(case)).events
+        if any(isinstance(event, InboundMessage) and event.from_me for event in events):
+            found.append(case)
+    return found
+
+
+@pytest.mark.parametrize("case", _owner_number_cases())
+def test_messages_typed_on_the_phone_are_told_apart_from_our_sends(case):
+    """The captures of the owner's number were typed on the phone: Uazapi says wasSentByApi false, and neither
+    carries our track_id, so they read as a person's reply; an API send with our track_id never does."""
+    from api.webhooks.attendant import typed_on_phone
+
+    event = only_event(PARSERS[case.split("/")[0]](load(case)))
+    assert typed_on_phone(event) and event.sent_by_api in (False, None)
+    assert not typed_on_phone(dataclasses.replace(event, sent_by_api=True))
+    assert not typed_on_phone(dataclasses.replace(event, track_id="5d0b1c6e-6a43-4d44-9a4e-0b6c8f1f2a11"))
 
 
 def test_evolution_ephemeral_wrapper():

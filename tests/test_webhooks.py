@@ -120,8 +120,7 @@ def test_evolution_lid_sender_resolves_the_phone(api, channel_keys, engine):
 @pytest.mark.parametrize(
     ("name", "result"),
     [
-        ("uazapi/user-chat__from-me__text.sent.event.json", "ignored:own_message"),
-        ("evolution/messages.upsert.fromme.json", "ignored:own_message"),
+        ("uazapi/user-chat__from-me__text.sent.event.json", "ignored:own_message"),  # made an API send below
         ("evolution/messages.upsert.group.json", "ignored:group"),
     ],
 )
@@ -130,8 +129,29 @@ def test_own_and_group_messages_are_ignored(api, channel_keys, name, result):
     payload = load(name)
     if provider == "uazapi":
         payload["token"] = "tok-uazapi"
+        payload["message"]["wasSentByApi"] = True  # another API client's send: not ours, not a person
     response = _post(api, provider, channel_keys[provider].webhook_key, payload)
     assert response.status_code == 200 and response.json()["results"] == [result]
+
+
+@pytest.mark.parametrize(
+    "name", ["uazapi/user-chat__from-me__text.sent.event.json", "evolution/messages.upsert.fromme.json"]
+)
+def test_a_message_typed_on_the_phone_is_an_agent_reply_that_takes_the_chat(api, channel_keys, engine, name):
+    """wasSentByApi false (Uazapi) or an id no send of ours returned (Evolution): a person on the phone."""
+    provider = name.split("/")[0]
+    payload = load(name)
+    if provider == "uazapi":
+        payload["token"] = "tok-uazapi"
+    key = channel_keys[provider].webhook_key
+    assert _post(api, provider, key, payload).json()["results"] == ["agent:phone"]
+    assert _post(api, provider, key, payload).json()["results"] == ["duplicate"]
+    provider_id = payload["message"]["messageid"] if provider == "uazapi" else payload["data"]["key"]["id"]
+    with engine.connect() as conn:
+        row = conn.execute(select(messages).where(messages.c.provider_message_id == provider_id)).one()
+        conv = conn.execute(select(conversations).where(conversations.c.id == row.conversation_id)).one()
+    assert (row.direction, row.sender_kind, row.sender_user_id, row.status) == ("outbound", "agent", None, "sent")
+    assert conv.status == "open" and conv.assignee_id is None and conv.phone_agent_at is not None
 
 
 def test_connection_events_are_recorded_on_the_channel(api, channel_keys, engine):

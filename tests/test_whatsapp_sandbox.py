@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.whatsapp import create_app
+from sandbox.whatsapp.media_files import speech_in, voice_note
 from tests.servers import free_port, serving
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -504,3 +506,175 @@ def test_reset_forgets_messages_faults_and_deliveries_but_keeps_instances(client
     listed = next(i for i in client.get("/sandbox/instances").json() if i["instance"] == inst["name"])
     assert listed["webhook_url"] == receiver.url + inst["path"]
     assert inbound(client, inst).json()["delivered"] is True
+
+
+# --- media: customers' files, media sends, an attendant on the phone --------------------------------------------
+
+
+def _media_keys(captured: dict) -> set[str]:
+    """A capture's content keys, without what only real WhatsApp media has (thumbnails of real pictures)."""
+    return set(captured) - {"JPEGThumbnail", "thumbnailDirectPath", "thumbnailSHA256", "thumbnailEncSHA256",
+                            "thumbnailHeight", "thumbnailWidth"}
+
+
+@pytest.mark.parametrize(("kind", "capture"), [("audio", "audio"), ("image", "image"), ("document", "file")])
+def test_uazapi_customer_media_has_the_captured_structure_and_downloads(client, receiver, kind, capture):
+    inst = new_instance(client, "uazapi")
+    register(client, receiver, inst)
+    answer = inbound(client, inst, kind=kind, text="quero a segunda via" if kind == "audio" else None,
+                     caption="" if kind == "audio" else "segue", file_name="comprovante.pdf").json()
+    [posted] = receiver.bodies(inst["path"])
+    captured = fixture(f"uazapi/user-chat__from-others__{capture}.sent.json")
+    message = posted["message"]
+    assert message.keys() == captured["message"].keys()
+    assert _media_keys(captured["message"]["content"]) <= set(message["content"]) | {"caption"}
+    for key in ("messageType", "mediaType", "type"):
+        assert message[key] == captured["message"][key], key
+    assert message["content"]["URL"].endswith(f"/sandbox/media/{answer['id']}")
+
+    download = client.post("/message/download", headers={"token": inst["token"]},
+                           json={"id": message["id"], "return_base64": True, "return_link": False})
+    assert download.status_code == 200, download.text
+    data = base64.b64decode(download.json()["base64Data"])
+    assert len(data) == message["content"]["fileLength"]
+    assert download.json()["mimetype"] == message["content"]["mimetype"]
+    assert client.get(f"/sandbox/media/{answer['id']}").content == data  # the URL the webhook named serves it
+    if kind == "audio":
+        assert data.startswith(b"OggS") and speech_in(data) == "quero a segunda via"
+        assert message["content"]["seconds"] >= 1 and message["content"]["PTT"] is True
+    if kind == "document":
+        assert data.startswith(b"%PDF") and message["content"]["fileName"] == "comprovante.pdf"
+    missing = client.post("/message/download", headers={"token": inst["token"]}, json={"id": "AC0000"})
+    assert missing.status_code == 404
+
+
+def test_evolution_customer_voice_note_matches_the_capture_and_downloads(client, receiver):
+    inst = new_instance(client, "evolution")
+    register(client, receiver, inst)
+    answer = inbound(client, inst, kind="audio", text="minha internet caiu", seconds=7).json()
+    [posted] = receiver.bodies(inst["path"])
+    captured = fixture("evolution/messages.upsert.audio.json")
+    assert posted.keys() == captured.keys() and posted["data"].keys() >= captured["data"].keys()
+    audio = posted["data"]["message"]["audioMessage"]
+    assert audio.keys() >= captured["data"]["message"]["audioMessage"].keys()
+    assert posted["data"]["messageType"] == "audioMessage" and audio["seconds"] == 7 and audio["ptt"] is True
+
+    got = client.post(f"/chat/getBase64FromMediaMessage/{inst['name']}", headers={"apikey": inst["token"]},
+                      json={"message": {"key": {"id": answer["id"]}}, "convertToMp4": False})
+    assert got.status_code == 201, got.text
+    data = base64.b64decode(got.json()["base64"])
+    assert speech_in(data) == "minha internet caiu" and got.json()["mimetype"] == audio["mimetype"]
+    assert str(len(data)) == audio["fileLength"]
+    wrong = client.post(f"/chat/getBase64FromMediaMessage/{inst['name']}", headers={"apikey": "nope"},
+                        json={"message": {"key": {"id": answer["id"]}}})
+    assert wrong.status_code == 401
+
+
+def test_a_voice_note_is_a_valid_ogg_opus_file():
+    """Every page's checksum and the Opus headers (RFC 7845), read back without the writer's help."""
+    data = voice_note(3, "oi").data
+    pages, at = [], 0
+    while at < len(data):
+        assert data[at:at + 4] == b"OggS"
+        segments = data[at + 26]
+        body = sum(data[at + 27:at + 27 + segments])
+        page = data[at:at + 27 + segments + body]
+        crc = int.from_bytes(page[22:26], "little")
+        assert _reference_ogg_crc(page[:22] + b"\0\0\0\0" + page[26:]) == crc
+        pages.append(page)
+        at += len(page)
+    assert pages[0][5] == 0x02 and pages[-1][5] == 0x04  # beginning and end of stream
+    assert pages[0][28:36] == b"OpusHead" and pages[1][28:36] == b"OpusTags"
+    granule = int.from_bytes(pages[-1][6:14], "little")
+    assert granule == 312 + 3 * 48000  # pre-skip plus three seconds at 48 kHz
+
+
+def _reference_ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_media_sends_are_recorded_with_kind_caption_and_file_and_echoed(client, receiver, provider):
+    inst = new_instance(client, provider)
+    register(client, receiver, inst)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    if provider == "uazapi":
+        response = client.post("/send/media", headers={"token": inst["token"]}, json={
+            "number": CUSTOMER, "type": "image", "file": png, "text": "QR Code do PIX", "track_source": "niochat",
+            "track_id": "id-1"})
+        assert response.status_code == 200, response.text
+        message_id = response.json()["messageid"]
+        bad = client.post("/send/media", headers={"token": inst["token"]},
+                          json={"number": CUSTOMER, "type": "image", "file": "not base64!"})
+    else:
+        response = client.post(f"/message/sendMedia/{inst['name']}", headers={"apikey": inst["token"]}, json={
+            "number": CUSTOMER, "mediatype": "image", "mimetype": "image/png", "media": png,
+            "caption": "QR Code do PIX", "fileName": "pix.png"})
+        assert response.status_code == 201, response.text
+        message_id = response.json()["key"]["id"]
+        assert response.json()["message"]["imageMessage"]["caption"] == "QR Code do PIX"
+        bad = client.post(f"/message/sendMedia/{inst['name']}", headers={"apikey": inst["token"]},
+                          json={"number": CUSTOMER, "mediatype": "sticker", "media": png})
+    assert bad.status_code == 400
+    [listed] = client.get("/sandbox/messages").json()
+    assert (listed["id"], listed["kind"], listed["caption"], listed["text"]) == (
+        message_id, "image", "QR Code do PIX", "QR Code do PIX")
+    assert listed["file"] == png and listed["mimetype"] == "image/png" and listed["origin"] == "api"
+    [echo] = receiver.wait_for(inst["path"], 1)[:1]
+    if provider == "uazapi":
+        message = echo["message"]
+        assert (message["messageType"], message["fromMe"], message["wasSentByApi"], message["track_id"]) == (
+            "ImageMessage", True, True, "id-1")
+        assert message["content"]["caption"] == "QR Code do PIX"
+    else:
+        assert echo["data"]["key"] == {"remoteJid": f"{CUSTOMER}@s.whatsapp.net", "fromMe": True, "id": message_id}
+        assert echo["data"]["message"]["imageMessage"]["caption"] == "QR Code do PIX"
+
+
+def test_media_faults_hit_media_sends_only(client):
+    inst = new_instance(client, "uazapi")
+    client.post("/sandbox/faults", json={"count": 1, "status": 400, "sends": "media"}).raise_for_status()
+    assert send(client, inst, text="texto passa").status_code == 200
+    media = {"number": CUSTOMER, "type": "document", "file": "https://sgp.example.invalid/boleto/1.pdf",
+             "docName": "boleto.pdf"}
+    assert client.post("/send/media", headers={"token": inst["token"]}, json=media).status_code == 400
+    assert client.post("/send/media", headers={"token": inst["token"]}, json=media).status_code == 200
+    assert [m["kind"] for m in client.get("/sandbox/messages").json()] == ["text", "document"]
+
+
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_an_attendant_typing_on_the_phone_posts_a_from_me_message_no_api_sent(client, receiver, provider):
+    inst = new_instance(client, provider)
+    register(client, receiver, inst)
+    answer = client.post("/sandbox/phone-reply", json={"instance": inst["name"], "to": CUSTOMER,
+                                                        "text": "Oi, aqui é a Ana"})
+    assert answer.status_code == 200, answer.text
+    [posted] = receiver.bodies(inst["path"])
+    assert posted == answer.json()["payload"]
+    if provider == "uazapi":
+        captured = fixture("uazapi/user-chat__from-me__text.sent.event.json")
+        message = posted["message"]
+        assert message.keys() == captured["message"].keys()
+        assert (message["fromMe"], message["wasSentByApi"], message["track_id"]) == (True, False, "")
+        assert message["messageid"].startswith("AC") and message["text"] == "Oi, aqui é a Ana"
+    else:
+        key = posted["data"]["key"]
+        assert key["fromMe"] is True and key["remoteJid"] == f"{CUSTOMER}@s.whatsapp.net"
+        assert posted["data"]["message"] == {"conversation": "Oi, aqui é a Ana"}
+        assert key["id"] not in {m["id"] for m in client.get("/sandbox/messages").json() if m["origin"] == "api"}
+    [listed] = client.get("/sandbox/messages").json()
+    assert listed["origin"] == "phone" and listed["id"] == answer.json()["id"]
+    missing = client.post("/sandbox/phone-reply", json={"instance": "ghost", "to": CUSTOMER, "text": "x"})
+    assert missing.status_code == 404
+
+
+def test_inbound_text_kind_still_needs_text(client, receiver):
+    inst = new_instance(client, "uazapi")
+    register(client, receiver, inst)
+    response = client.post("/sandbox/inbound", json={"instance": inst["name"], "from": CUSTOMER})
+    assert response.status_code == 422 and "text" in response.text

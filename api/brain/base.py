@@ -36,11 +36,19 @@ class Handoff:
     team_slug: str | None = None  # None: the tenant's general queue
 
 
+# What a turn was about, besides the NLU's intents (api/brain/nlu Intent values). The engine stores it on the
+# inbound messages the turn answered (`messages.intent`) and the marts count it (agg_tenant_daily_intents).
+IDENTIFY = "identify"  # the customer only sent their CPF/CNPJ or picked one of their contracts
+NOT_UNDERSTOOD = "not_understood"  # the rules brain recognized nothing and said so
+EXTRA_INTENTS = (IDENTIFY, NOT_UNDERSTOOD)
+
+
 @dataclass
 class BrainReply:
     texts: list[str]
     handoff: Handoff | None = None
     close: bool = False
+    intent: str | None = None  # the request the brain acted on (None: it could not tell)
 
 
 class Brain(Protocol):

@@ -14,8 +14,8 @@ import time
 import httpx
 from openai import AsyncOpenAI, OpenAIError
 
-from api.brain import replies
-from api.brain.base import BrainInput, BrainReply
+from api.brain import nlu, replies
+from api.brain.base import IDENTIFY, BrainInput, BrainReply
 from api.brain.tools import Outcome, Toolbox
 from niochat.logging import get_logger
 
@@ -60,6 +60,32 @@ TOOLS = [
     ),
     _function("close_conversation", "Encerra a conversa quando o cliente se despede e está satisfeito."),
 ]
+
+
+# The request each tool serves, in the NLU's words (see api/brain/base.py for the vocabulary).
+TOOL_INTENTS = {
+    "second_copy": "second_copy",
+    "connection_status": "connection_down",
+    "open_ticket": "open_ticket",
+    "trust_unlock": "trust_unlock",
+    "transfer_to_human": "human",
+    "close_conversation": "thanks_bye",
+    "identify_customer": IDENTIFY,
+    "choose_contract": IDENTIFY,
+}
+
+
+def intent_of(called: list[str], texts: list[str]) -> str | None:
+    """What a model turn acted on: the first action tool it called; when it only identified the customer or called
+    nothing, what the NLU reads in the customer's words (identification if it reads nothing); else None."""
+    served = [TOOL_INTENTS[name] for name in called if name in TOOL_INTENTS]
+    action = next((intent for intent in served if intent != IDENTIFY), None)
+    if action:
+        return action
+    said = nlu.detect_intents(" ".join(texts))
+    if said:
+        return str(said[0])
+    return IDENTIFY if served else None
 
 
 def system_prompt(given: BrainInput) -> str:
@@ -137,6 +163,7 @@ class ModelBrain:
         ]
         messages.append({"role": "user", "content": "\n".join(given.new_messages)})
         extra: list[str] = []
+        called: list[str] = []
         for _ in range(MAX_ROUNDS):
             started = time.perf_counter()
             completion = await self.client.chat.completions.create(
@@ -149,7 +176,8 @@ class ModelBrain:
             choice = completion.choices[0].message
             if not choice.tool_calls:
                 texts = [choice.content.strip()] if choice.content and choice.content.strip() else []
-                return BrainReply(texts + extra, handoff=tools.handoff, close=tools.close)
+                return BrainReply(texts + extra, handoff=tools.handoff, close=tools.close,
+                                  intent=intent_of(called, given.new_messages))
             messages.append(
                 {
                     "role": "assistant",
@@ -158,6 +186,7 @@ class ModelBrain:
                 }
             )
             for call in choice.tool_calls:
+                called.append(call.function.name)
                 outcome = await self._run_tool(tools, call.function.name, call.function.arguments)
                 if outcome.status == "sent":
                     extra += replies.invoice_messages(outcome.data)

@@ -125,3 +125,35 @@ def invoice_messages(invoices: list[Invoice]) -> list[str]:
     if first.digitable_line:
         texts.append(digitable_line(first.digitable_line))
     return texts
+
+
+# --- media: invoices as images and files, customers' voice notes, photos and documents -------------------------
+
+PIX_QR_CAPTION = "QR Code do PIX: no app do seu banco, escolha pagar com PIX e aponte a câmera para o código."
+PIX_QR_FALLBACK = "Não consegui enviar a imagem do QR Code agora. Use o código PIX copia e cola acima. 🙂"
+BOLETO_CAPTION = "Boleto da fatura em PDF."
+
+
+def boleto_link(link: str) -> str:
+    return f"Boleto em PDF: {link}"
+
+
+AUDIO_NO_MODEL = (
+    "Recebi seu áudio, mas por aqui ainda não consigo ouvir mensagens de voz. 🙏 "
+    "Pode escrever o que você precisa, por favor?"
+)
+AUDIO_NOT_UNDERSTOOD = "Não consegui entender seu áudio. 😕 Pode escrever o que você precisa, por favor?"
+AUDIO_TOO_LARGE = "Esse áudio ficou grande demais para eu ouvir. Pode mandar um mais curto ou escrever, por favor?"
+
+
+def audio_too_long(max_seconds: int) -> str:
+    limit = f"{max_seconds // 60} minuto(s)" if max_seconds >= 60 else f"{max_seconds} segundos"
+    return f"Seu áudio passou do limite que consigo ouvir (até {limit}). Pode mandar um mais curto ou escrever?"
+
+
+RECEIPT_RECEIVED = "Recebi seu comprovante! ✅ Vou encaminhar para o nosso financeiro conferir."
+MEDIA_NAMES = {"image": "sua imagem", "video": "seu vídeo", "document": "seu arquivo"}
+
+
+def media_received(kind: str) -> str:
+    return f"Recebi {MEDIA_NAMES.get(kind, 'seu arquivo')}! Vou passar para um atendente dar uma olhada."

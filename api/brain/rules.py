@@ -8,7 +8,7 @@ conversation by the engine.
 from __future__ import annotations
 
 from api.brain import nlu, replies
-from api.brain.base import BrainInput, BrainReply
+from api.brain.base import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
 from api.brain.tools import Toolbox
 
 ACTIONS = ("second_copy", "connection_down", "trust_unlock", "open_ticket")
@@ -36,6 +36,11 @@ class _Turn:
         self.text = " ".join(given.new_messages)
         self.intents = [str(getattr(i, "value", i)) for i in nlu.detect_intents(self.text)]
         self.out: list[str] = []
+        self.intent: str | None = None  # what this turn acted on, for the analytics (first decision wins)
+
+    def about(self, intent: str) -> None:
+        # The first request the turn acts on is its main one: queued actions answered after it do not replace it.
+        self.intent = self.intent or intent
 
     def say(self, *texts: str) -> None:
         self.out.extend(texts)
@@ -43,7 +48,9 @@ class _Turn:
     def reply(self) -> BrainReply:
         if self.given.first_contact and self.out:  # greet in the same message as the first answer
             self.out[0] = replies.greeting(self.given.persona, self.given.contact_name) + " " + self.out[0]
-        return BrainReply(self.out, handoff=self.tools.handoff, close=self.tools.close)
+        # A path that decided nothing explicitly still reports what the customer said first.
+        intent = self.intent or next(iter(self.intents), None)
+        return BrainReply(self.out, handoff=self.tools.handoff, close=self.tools.close, intent=intent)
 
     async def handoff(self, reason: str, intent: str | None = None) -> BrainReply:
         # The team of what the customer asked for, else of what the bot was just doing for them.
@@ -60,6 +67,7 @@ class _Turn:
             if choice:
                 picked = replies.MENU_INTENTS[choice - 1]
                 if picked == "human":
+                    self.about("human")
                     self.say("Certo! Vou te transferir para um de nossos atendentes.")
                     return await self.handoff("customer_request")
                 action = picked
@@ -70,6 +78,7 @@ class _Turn:
             if "yes" in self.intents:
                 return await self.act("open_ticket")
             if "no" in self.intents:
+                self.about("no")
                 self.say(replies.TICKET_DECLINED)
                 return self.reply()
         if awaiting == "contract" and (done := await self.contract_answer(action)) is not None:
@@ -78,15 +87,19 @@ class _Turn:
             return done
         if "human" in self.intents or "cancel" in self.intents or "sales" in self.intents:
             intent = next(i for i in self.intents if i in ("human", "cancel", "sales"))
+            self.about(intent)
             self.say("Certo! Vou te transferir para um de nossos atendentes.")
             return await self.handoff("customer_request" if intent == "human" else intent, intent)
         if action:
             return await self.act(action)
         if "thanks_bye" in self.intents:
+            self.about("thanks_bye")
             self.say(replies.BYE)
             await self.tools.close_conversation()
             return self.reply()
         if "greeting" in self.intents or self.given.first_contact:
+            # a first message with nothing to act on: what was recognized in it, if anything
+            self.about("greeting" if "greeting" in self.intents else next(iter(self.intents), NOT_UNDERSTOOD))
             self.state["awaiting"] = "menu"
             self.say(replies.menu(self.given.persona))
             return self.reply()
@@ -98,10 +111,12 @@ class _Turn:
         if choice is None:
             if action or nlu.find_documents(self.text) or self.intents:
                 return None  # the customer moved on; handle the new request
+            self.about(IDENTIFY)
             self.state["awaiting"] = "contract"
             self.say("Não identifiquei o contrato. " + replies.choose_contract(binding.contracts))
             return self.reply()
         await self.tools.choose_contract(choice)
+        self.about(self.state.get("pending") or IDENTIFY)
         pending = self.state.pop("pending", None)
         if pending:
             return await self.act(pending)
@@ -115,6 +130,7 @@ class _Turn:
             return None
         if action:
             self.state["pending"] = action
+        self.about(self.state.get("pending") or IDENTIFY)  # the request the document is for, if any
         valid = [doc for doc in found if doc.valid]
         if not valid:
             self.state["awaiting"] = "document"
@@ -144,6 +160,7 @@ class _Turn:
         return self.reply()
 
     async def act(self, action: str) -> BrainReply:
+        self.about(action)
         binding = self.tools.binding
         if binding.customer_id is None:
             self.state.update(pending=action, awaiting="document")
@@ -214,6 +231,7 @@ class _Turn:
         return self.reply()
 
     async def not_understood(self) -> BrainReply:
+        self.about(NOT_UNDERSTOOD)
         count = int(self.state.get("misunderstood", 0)) + 1
         self.state["misunderstood"] = count
         if count >= 2:

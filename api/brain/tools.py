@@ -74,6 +74,7 @@ class Toolbox:
         self.customer_texts = customer_texts
         self.handoff: Handoff | None = None
         self.close = False
+        self.invoices: dict[str, Invoice] = {}  # sent this turn: the engine adds their QR code and boleto file
 
     # --- binding -----------------------------------------------------------------------------------
 
@@ -239,6 +240,7 @@ class Toolbox:
         await self._record(
             "second_copy", "sent" if found else "nothing_open", started, contract_id=contract, invoices=len(found)
         )
+        self.invoices.update((invoice.id, invoice) for invoice in found)
         return Outcome("sent" if found else "nothing_open", found)
 
     async def connection_status(self) -> Outcome:

@@ -6,6 +6,8 @@ Each send is recorded in three committed steps: 'sending' before the provider ca
 'queued' for a retry, or 'failed'). A worker killed during the call leaves 'sending' behind; whoever sends next
 in that conversation first asks the provider whether the message went out (Uazapi by our track_id, Evolution
 by text and time) and only sends again if it did not. A retry after an ambiguous failure (timeout, 5xx) asks too.
+Images and documents travel the same way (their caption stands for the text); one the provider refuses for good
+is replaced by its fallback text, in the same place in the conversation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from api.engine import live
 from api.engine.deps import WorkerDeps
 from api.whatsapp.clients import SEND_TIMEOUT, ChannelAccess, ProviderError, WhatsAppClient, client_for
+from api.whatsapp.media import OUTBOUND_KINDS, OutboundMedia
 from niochat.database import APP_ROLE, TENANT_SETTING
 from niochat.logging import get_logger
 from niochat.tables import channels, contacts, conversations, messages, tenants
@@ -32,6 +35,10 @@ FAILED = Counter("niochat_outbound_failed_total", "Outbound messages given up on
 CONFIRMED = Counter(
     "niochat_outbound_confirmed_total",
     "Sends of unknown outcome (worker died, timeout) that the provider confirmed, so were not sent again",
+    ["provider"],
+)
+FALLBACKS = Counter(
+    "niochat_outbound_media_fallbacks_total", "Images and documents the provider refused, sent as text instead",
     ["provider"],
 )
 # A 'sending' row younger than this may still be in a live worker's provider call.
@@ -96,6 +103,13 @@ async def _record_failure(conn: AsyncConnection, deps: WorkerDeps, tenant_id: st
     SENDS.labels(row.provider, "error").inc()
     values = {"attempts": attempt, "error": str(exc)[:500], "status": "queued"}
     retry_in = None
+    if (not exc.retryable or attempt >= deps.settings.send_max_attempts) and _media_of(row) and row.fallback_text:
+        # The customer still gets the content as text, where the media would have been; a new send, new tries.
+        FALLBACKS.labels(row.provider).inc()
+        log.warning("media not sent, its text goes instead", message_id=str(row.id), error=str(exc))
+        await _update(conn, tenant_id, row.id, content_type="text", text=row.fallback_text, attempts=0,
+                      status="queued", next_attempt_at=None, error=f"media not sent: {exc}"[:500])
+        return "retry", 0.0
     if not exc.retryable or attempt >= deps.settings.send_max_attempts:
         FAILED.labels(row.provider).inc()
         values["status"] = "failed"
@@ -142,14 +156,24 @@ async def _deliver(conn: AsyncConnection, deps: WorkerDeps, tenant_id: str, row)
             return "sent", None
     await _update(conn, tenant_id, row.id, status="sending", sending_since=func.now(), attempts=attempt)
     try:
-        provider_id = await client.send_text(
-            row.phone, row.text or "", typing_delay_ms(row.settings, row.text or ""), track_id=str(row.id)
-        )
+        if media := _media_of(row):
+            provider_id = await client.send_media(row.phone, media, track_id=str(row.id))
+        else:
+            provider_id = await client.send_text(
+                row.phone, row.text or "", typing_delay_ms(row.settings, row.text or ""), track_id=str(row.id)
+            )
     except ProviderError as exc:
         return await _record_failure(conn, deps, tenant_id, row, exc, attempt)
     SENDS.labels(row.provider, "sent").inc()
     await _mark_sent(conn, tenant_id, row, provider_id, attempt)
     return "sent", None
+
+
+def _media_of(row) -> OutboundMedia | None:
+    if row.content_type not in OUTBOUND_KINDS or not row.media_url:
+        return None
+    return OutboundMedia(row.content_type, row.media_url, row.media_mime or "application/octet-stream", row.text,
+                         row.media_file_name)
 
 
 def _pending_rows(conversation_id, up_to):
@@ -158,6 +182,11 @@ def _pending_rows(conversation_id, up_to):
         select(
             messages.c.id,
             messages.c.text,
+            messages.c.content_type,
+            messages.c.media_url,
+            messages.c.media_mime,
+            messages.c.media_file_name,
+            messages.c.fallback_text,
             messages.c.attempts,
             messages.c.status,
             messages.c.created_at,

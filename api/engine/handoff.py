@@ -1,4 +1,6 @@
 """Conversation status changes: bot -> waiting (team queue) -> open (agent) -> closed, and back to bot.
+A person answering from the instance's own phone also opens the conversation (nobody assigned in NioChat);
+the bot takes it back when they go silent.
 
 Each function changes the row, writes the audit entry, and returns what the caller must tell the customer
 (if anything); callers queue that text and publish the live event after committing.
@@ -29,6 +31,8 @@ class Actor:
 
 BOT = Actor("bot")
 SYSTEM = Actor("system")
+# Default of tenants.settings.phone_handback_minutes (the migration's niochat_phone_handbacks() uses the same).
+PHONE_HANDBACK_MINUTES = 30
 
 
 async def _tenant(conn: AsyncConnection):
@@ -105,7 +109,7 @@ async def close(
     await conn.execute(
         update(conversations).where(conversations.c.id == conversation_id).values(
             status="closed", closed_at=func.now(), closed_by=closed_by, closed_by_user_id=actor.user_id,
-            close_reason=reason,
+            close_reason=reason, phone_agent_at=None,  # a phone attendant's hold ends with the conversation
         )
     )
     await audit.record(conn, tenant_id_of(conn), "conversation.close", actor_kind=actor.kind,
@@ -129,3 +133,40 @@ async def reopen(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Ac
     )
     await audit.record(conn, tenant_id_of(conn), "conversation.reopen", actor_kind=actor.kind,
                        actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id)
+
+
+async def taken_on_phone(conn: AsyncConnection, conversation_id: uuid.UUID) -> bool:
+    """A person wrote from the instance's own phone: the conversation is theirs ('open', nobody assigned here) and
+    the bot stays quiet until they go silent. True when this took it from the bot or the queue."""
+    status = await _status(conn, conversation_id)
+    values = {
+        "phone_agent_at": func.now(), "last_message_at": func.now(),
+        "first_human_reply_at": func.coalesce(conversations.c.first_human_reply_at, func.now()),
+    }
+    taken = status in ("bot", "waiting")
+    if taken:
+        values.update(status="open", handoff_at=func.coalesce(conversations.c.handoff_at, func.now()),
+                      handoff_reason=func.coalesce(conversations.c.handoff_reason, "agent_on_phone"))
+    await conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+    if taken:
+        await audit.record(conn, tenant_id_of(conn), "conversation.phone_takeover", actor_kind="system",
+                           entity_type="conversation", entity_id=conversation_id, previous_status=status)
+    return taken
+
+
+async def back_to_bot(conn: AsyncConnection, conversation_id: uuid.UUID, *, seen_phone_agent_at: datetime) -> bool:
+    """The phone attendant went silent: the bot answers again. Only if nobody took the conversation here and the
+    attendant has not written since `seen_phone_agent_at`; False when that changed meanwhile."""
+    returned = (
+        await conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.status == "open",
+                   conversations.c.assignee_id.is_(None), conversations.c.phone_agent_at == seen_phone_agent_at)
+            .values(status="bot", phone_agent_at=None, team_id=None)
+            .returning(conversations.c.id)
+        )
+    ).scalar_one_or_none()
+    if returned:
+        await audit.record(conn, tenant_id_of(conn), "conversation.handback", actor_kind="system",
+                           entity_type="conversation", entity_id=conversation_id, reason="phone_attendant_silent")
+    return returned is not None

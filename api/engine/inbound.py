@@ -20,8 +20,10 @@ from api.brain.tools import Toolbox
 from api.csat import survey
 from api.engine import handoff, hours, live
 from api.engine.deps import WorkerDeps
-from api.engine.outbound import queue_text
+from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_inbound, enqueue_send
+from api.media.incoming import read_media
+from api.media.invoice import MediaReply, with_invoice_media
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
 from niochat.tables import contacts, conversations, messages, tenants
@@ -41,13 +43,14 @@ async def _persona(conn: AsyncConnection) -> Persona:
 
 
 async def _history(conn: AsyncConnection, conversation_id: uuid.UUID) -> list[tuple[str, str]]:
+    said = func.coalesce(messages.c.text, messages.c.transcript)  # voice notes by what they said
     rows = (
         await conn.execute(
-            select(messages.c.sender_kind, messages.c.text)
+            select(messages.c.sender_kind, said.label("text"))
             .where(
                 messages.c.conversation_id == conversation_id,
                 messages.c.status != "received",
-                messages.c.text.isnot(None),
+                said.isnot(None),
             )
             .order_by(messages.c.created_at.desc())
             .limit(HISTORY_LIMIT)
@@ -56,7 +59,7 @@ async def _history(conn: AsyncConnection, conversation_id: uuid.UUID) -> list[tu
     return [(row.sender_kind, row.text) for row in reversed(rows)]
 
 
-async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str) -> list[uuid.UUID]:
+async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str, invoices=()) -> list[uuid.UUID]:
     texts = list(reply.texts)
     if reply.handoff:
         team_id = await handoff.team_id_for(conn, reply.handoff.team_slug)
@@ -72,10 +75,14 @@ async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str
             csat_delay=timedelta(seconds=deps.settings.csat_delay_seconds),
         )
     queued = []
-    for index, body in enumerate(texts):
-        message_id = await queue_text(
-            conn, conv.tenant_id, conv.id, conv.channel_id, body, sender_kind="bot", idempotency_key=f"{key}:{index}"
-        )
+    for index, body in enumerate(with_invoice_media(texts, invoices)):  # PIX QR image, boleto PDF
+        if isinstance(body, MediaReply):
+            message_id = await queue_media(conn, conv.tenant_id, conv.id, conv.channel_id, body.media,
+                                           fallback_text=body.fallback, sender_kind="bot",
+                                           idempotency_key=f"{key}:{index}")
+        else:
+            message_id = await queue_text(conn, conv.tenant_id, conv.id, conv.channel_id, body, sender_kind="bot",
+                                          idempotency_key=f"{key}:{index}")
         if message_id:
             queued.append(message_id)
     return queued
@@ -111,10 +118,12 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             )
         ):
             return "debouncing"  # a newer message's job (deferred by the window) will answer the whole burst
+        media = await read_media(conn, deps, conv, pending)  # voice notes transcribed; photos and receipts routed
+        intent = None  # what the brain acted on; no brain runs for chats with humans or survey answers
         if conv.status == "bot":
             contact = (await conn.execute(select(contacts).where(contacts.c.id == conv.contact_id))).one()
             history = await _history(conn, conv.id)
-            new_texts = [row.text for row in pending if row.text]
+            new_texts = media.texts(pending)
             brain = await brain_for(conn, deps)
             tools = Toolbox(
                 conn,
@@ -141,8 +150,10 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
                 history=history,
                 first_contact=conv.first_bot_reply_at is None,
             )
-            reply = await brain.respond(given, tools)
-            queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}")
+            reply = await media.respond(brain, given, tools)
+            intent = reply.intent
+            queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}",
+                                        invoices=tools.invoices.values())
             await conn.execute(update(conversations).where(conversations.c.id == conv.id).values(bot_state=tools.state))
         moved_to = None
         if conv.status == "closed":  # the survey's answer, in the conversation it rates
@@ -153,7 +164,8 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             await conn.execute(
                 update(messages)
                 .where(messages.c.id.in_([row.id for row in pending]))
-                .values(status="processed", processed_at=func.now())
+                # every message of the burst was read as that one request
+                .values(status="processed", processed_at=func.now(), intent=intent)
             )
     for message_id in queued:
         await enqueue_send(deps.arq, conv.tenant_id, message_id)

@@ -2,8 +2,8 @@
 
 Every few seconds, re-enqueue inbound messages still unprocessed and outbound messages still unsent well past
 their time (a Redis flush or restart, a failed enqueue, a killed worker), re-enqueue sends left 'sending' by a
-worker that died during the provider call (the send job asks the provider before sending again), and refresh
-the live counters.
+worker that died during the provider call (the send job asks the provider before sending again), give the bot
+back the conversations a phone attendant left silent, and refresh the live counters.
 Fresh job ids each time: a duplicate job is harmless, since jobs lock their rows and skip finished work.
 """
 
@@ -48,6 +48,7 @@ async def sweep(ctx: dict) -> dict:
         due_csat = (await conn.execute(text("select * from niochat_due_csat()"))).all()
         expired = await conn.scalar(text("select niochat_expire_csat()"))
         idle = (await conn.execute(text("select * from niochat_idle_conversations()"))).all()
+        handbacks = (await conn.execute(text("select * from niochat_phone_handbacks()"))).all()
     stamp = int(time.time())
     conversations_done = set()
     for row in pending:
@@ -66,6 +67,8 @@ async def sweep(ctx: dict) -> dict:
         await enqueue_job(deps.arq, "send_csat", row.tenant_id, row.request_id, job_id=f"csat:{row.request_id}")
     for row in idle:
         await _auto_close(deps, row.tenant_id, row.conversation_id)
+    for row in handbacks:
+        await _hand_back(deps, row.tenant_id, row.conversation_id, row.phone_agent_at)
     await _refresh_live_counts(deps, counts)
     if pending:
         log.info("sweeper re-enqueued work", conversations=len(conversations_done),
@@ -74,7 +77,7 @@ async def sweep(ctx: dict) -> dict:
         log.warning("sends of unknown outcome re-enqueued for confirmation", messages=len(unconfirmed))
     return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound"),
             "unconfirmed": len(unconfirmed), "csat_due": len(due_csat), "csat_expired": expired,
-            "auto_closed": len(idle)}
+            "auto_closed": len(idle), "handed_back": len(handbacks)}
 
 
 async def _auto_close(deps: WorkerDeps, tenant_id, conversation_id) -> None:
@@ -86,6 +89,15 @@ async def _auto_close(deps: WorkerDeps, tenant_id, conversation_id) -> None:
         except handoff.TransitionError:
             return  # closed meanwhile
     await live.publish(deps.redis, tenant_id, "conversation.updated", conversation_id=str(conversation_id))
+
+
+async def _hand_back(deps: WorkerDeps, tenant_id, conversation_id, seen_phone_agent_at) -> None:
+    """The attendant on the phone went quiet: the bot answers the next customer message."""
+    async with tenant_transaction(deps.engine, tenant_id) as conn:
+        returned = await handoff.back_to_bot(conn, conversation_id, seen_phone_agent_at=seen_phone_agent_at)
+    if returned:
+        await live.publish(deps.redis, tenant_id, "conversation.updated", conversation_id=str(conversation_id),
+                           action="handback", status="bot")
 
 
 async def _refresh_live_counts(deps: WorkerDeps, counts) -> None:

@@ -44,9 +44,11 @@ class MessageOut(BaseModel):
     sender_kind: str = Field(description="customer | bot | agent | system")
     sender_user_id: uuid.UUID | None
     content_type: str
-    text: str | None
+    text: str | None = Field(description="The text, or the caption of an image or document")
     media_url: str | None
     media_mime: str | None
+    media_file_name: str | None = None
+    transcript: str | None = Field(None, description="What a voice note says, when the tenant transcribes audio")
     status: str
     error: str | None
     created_at: datetime

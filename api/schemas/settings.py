@@ -79,6 +79,7 @@ class AiSettingsOut(BaseModel):
     timeout_seconds: float
     temperature: float
     is_active: bool
+    transcription_model: str | None = Field(None, description="Transcribes voice notes; null: they are not read")
 
 
 class AiSettingsPatch(BaseModel):
@@ -89,6 +90,9 @@ class AiSettingsPatch(BaseModel):
     timeout_seconds: float | None = Field(None, gt=0, le=120)
     temperature: float | None = Field(None, ge=0, le=2)
     is_active: bool | None = None
+    transcription_model: str | None = Field(
+        None, min_length=1, max_length=200, description="Audio model at the same endpoint (e.g. whisper-1); null "
+        "stops transcribing voice notes (customers are asked to write)")
 
     @field_validator("base_url")
     @classmethod
@@ -97,7 +101,7 @@ class AiSettingsPatch(BaseModel):
 
     @model_validator(mode="after")
     def no_nulls(self) -> AiSettingsPatch:
-        return refuse_nulls(self, nullable=("api_key",))
+        return refuse_nulls(self, nullable=("api_key", "transcription_model"))
 
 
 class SgpSettingsOut(BaseModel):
@@ -130,6 +134,9 @@ class SettingsOut(BaseModel):
     persona: Persona
     business_hours: dict[str, list[Span]]
     reopen_window_minutes: int = Field(description="A customer writing this soon after close reopens the chat")
+    phone_handback_minutes: float = Field(
+        30, description="After an attendant answering on the instance's phone is silent this long, the bot answers "
+        "again (0: never)")
     timezone: str
     ai: AiSettingsOut | None = Field(description="null: no model configured, the rules brain answers")
     sgp: SgpSettingsOut | None
@@ -142,6 +149,7 @@ class SettingsPatch(BaseModel):
     persona: PersonaPatch | None = None
     business_hours: BusinessHours | None = Field(None, description="null goes back to the default week")
     reopen_window_minutes: int | None = Field(None, ge=0, le=7 * 24 * 60)
+    phone_handback_minutes: float | None = Field(None, ge=0, le=7 * 24 * 60)
     timezone: str | None = None
     ai: AiSettingsPatch | None = None
     sgp: SgpSettingsPatch | None = None

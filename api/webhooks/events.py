@@ -31,6 +31,9 @@ class InboundMessage:
     is_group: bool
     edited: bool = False  # an edit of an earlier message
     track_id: str | None = None  # our own message id, echoed back by Uazapi on messages we sent with it
+    media_file_name: str | None = None  # a document's file name
+    media_size: int | None = None  # bytes, as the provider declares them (before any download)
+    media_seconds: int | None = None  # length of a voice note or video
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ from api.webhooks.fields import (
     location_text as _location_text,
 )
 from api.webhooks.fields import (
+    media_details as _media_details,
+)
+from api.webhooks.fields import (
     server as _server,
 )
 from api.webhooks.fields import (
@@ -208,7 +211,7 @@ def _message(data: dict, path: str) -> WebhookEvent:
     content = raw if isinstance(raw, dict) else {}
 
     text: str | None = None
-    media_url = media_mime = None
+    media_url = media_mime = file_name = size = seconds = None
     context = content.get("contextInfo") if isinstance(content.get("contextInfo"), dict) else data.get("contextInfo")
     quoted = _text(context.get("stanzaId")) if isinstance(context, dict) else None
     if content_key == "conversation":
@@ -219,6 +222,7 @@ def _message(data: dict, path: str) -> WebhookEvent:
         text = _text(content.get("caption"))
         media_url = s3_url or _text(content.get("url"))
         media_mime = _text(content.get("mimetype"))
+        file_name, size, seconds = _media_details(content)
     elif content_type == "location":
         text = _location_text(content)
     elif content_key == "contactMessage":
@@ -259,6 +263,9 @@ def _message(data: dict, path: str) -> WebhookEvent:
         sent_by_api=None,
         is_group=is_group,
         edited=edited,
+        media_file_name=file_name,
+        media_size=size,
+        media_seconds=seconds,
     )
 
 

@@ -73,3 +73,24 @@ def show(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
         return "a very large number"
     return repr(value)[:60]
+
+
+def count(value: object) -> int | None:
+    """A non-negative whole number as providers write sizes and durations: 4920, "4920", or a protobuf Long
+    ({"low": 4920, "high": 0}); anything else (missing, negative, garbage) as None. Never raises: these are
+    hints for limits, not identity."""
+    if isinstance(value, dict):
+        low, high = value.get("low"), value.get("high")
+        if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool) and 0 <= high < 2**21:
+            return (high << 32) | (low & 0xFFFFFFFF)
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    if is_number(value) and value >= 0 and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def media_details(content: dict) -> tuple[str | None, int | None, int | None]:
+    """(file name, size in bytes, seconds) of a media message's content object."""
+    return text(content.get("fileName")), count(content.get("fileLength")), count(content.get("seconds"))

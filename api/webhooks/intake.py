@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,7 +51,7 @@ async def find_channel(engine: AsyncEngine, keyring: Keyring, key: str) -> Chann
     return ChannelRef(row.channel_id, row.tenant_id, row.provider, row.instance, keyring.decrypt(row.token_encrypted))
 
 
-async def _contact_id(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
+async def contact_id_for(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
     """The contact, created on first contact. An existing row is only written when its name or LID changed:
     locking it on every message would deadlock with the worker, which locks conversation then contact."""
     created = (
@@ -145,7 +145,7 @@ async def store_inbound(
     error: str | None = None,
 ) -> StoredMessage:
     """Persist one customer message (raises Duplicate, rolling the transaction back, if already stored)."""
-    contact_id = await _contact_id(conn, channel, message)
+    contact_id = await contact_id_for(conn, channel, message)
     conversation_id, conversation_status = await _active_conversation(conn, channel, contact_id)
     message_id = (
         await conn.execute(
@@ -161,6 +161,9 @@ async def store_inbound(
                 text=message.text,
                 media_url=message.media_url,
                 media_mime=message.media_mime,
+                media_file_name=message.media_file_name,
+                media_size=message.media_size,
+                media_seconds=message.media_seconds,
                 quoted_provider_id=message.quoted_provider_id,
                 status=status,
                 error=error,
@@ -185,8 +188,9 @@ async def store_inbound(
 
 async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> bool:
     """The provider's echo of a message we sent: record it as sent if the worker has not yet (it may have died
-    during the provider call). Uazapi carries our id in track_id; for Evolution, the text of the message in
-    flight ('sending') to that contact identifies it. False when nothing of ours matched."""
+    during the provider call). Uazapi carries our id in track_id; for Evolution, the text (or a media's caption)
+    of a message of unknown outcome to that contact identifies it: in flight ('sending'), waiting for a retry
+    after an ambiguous failure, or given up on moments ago. False when nothing of ours matched."""
     other = messages.alias("other")
     other_has_id = (
         select(1)
@@ -194,15 +198,11 @@ async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: 
                other.c.id != messages.c.id)
         .exists()
     )
-    target = and_(
-        messages.c.channel_id == channel.id,
-        messages.c.direction == "outbound",
-        messages.c.status.in_(["queued", "sending"]),
-        ~other_has_id,
-    )
+    ours = and_(messages.c.channel_id == channel.id, messages.c.direction == "outbound", ~other_has_id)
     if message.track_id:
         try:
-            target = and_(target, messages.c.id == uuid.UUID(message.track_id))
+            target = and_(ours, messages.c.id == uuid.UUID(message.track_id),
+                          messages.c.status.in_(["queued", "sending", "failed"]))
         except ValueError:
             return False
     else:
@@ -211,7 +211,12 @@ async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: 
             .join(contacts, contacts.c.id == conversations.c.contact_id)
             .where(contacts.c.phone == message.phone, conversations.c.channel_id == channel.id)
         )
-        target = and_(target, messages.c.status == "sending", messages.c.text == message.text,
+        maybe_sent = or_(
+            messages.c.status == "sending",
+            and_(messages.c.status == "queued", messages.c.attempts > 0),
+            and_(messages.c.status == "failed", messages.c.updated_at > func.now() - timedelta(minutes=10)),
+        )
+        target = and_(ours, maybe_sent, messages.c.text == message.text,
                       messages.c.conversation_id.in_(in_flight_to_contact))
     found = (
         await conn.execute(

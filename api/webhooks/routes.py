@@ -23,6 +23,7 @@ from api.engine.queue import enqueue_inbound
 from api.ratelimit import PER_CONTACT, PER_TENANT
 from api.state import AppState
 from api.webhooks import evolution, uazapi
+from api.webhooks.attendant import known_sender, store_phone_reply, typed_on_phone
 from api.webhooks.events import ConnectionUpdate, Ignored, InboundMessage, MalformedPayload, StatusUpdate
 from api.webhooks.intake import (
     ChannelRef,
@@ -79,13 +80,33 @@ def _check_token(channel: ChannelRef, token: str | None, request: Request) -> No
             raise WebhookError(401, "wrong_token", "the webhook JWT is not signed with this channel's key") from None
 
 
+async def _handle_own_number(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
+    """fromMe: the echo of one of our sends, or a person typing on the instance's phone (an agent reply)."""
+    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+        if await confirm_own_send(conn, channel, message):
+            return "own:confirmed"
+        if not typed_on_phone(message):
+            return "ignored:own_message"
+        if known := await known_sender(conn, channel, message.provider_message_id):
+            return "duplicate" if known == "phone" else "ignored:own_message"
+        try:
+            reply = await store_phone_reply(conn, channel, message)
+        except Duplicate:
+            return "duplicate"
+    await live.count_message(state.redis, channel.tenant_id, "outbound")
+    await live.publish(state.redis, channel.tenant_id, "message.created", conversation_id=str(reply.conversation_id),
+                       message_id=str(reply.message_id), direction="outbound")
+    if reply.taken:
+        await live.publish(state.redis, channel.tenant_id, "conversation.updated",
+                           conversation_id=str(reply.conversation_id), action="phone_takeover", status="open")
+    return "agent:phone"
+
+
 async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
     if message.is_group:
         return "ignored:group"
     if message.from_me:
-        async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-            confirmed = await confirm_own_send(conn, channel, message)
-        return "own:confirmed" if confirmed else "ignored:own_message"
+        return await _handle_own_number(state, channel, message)
     dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
     if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS):
         return "duplicate"

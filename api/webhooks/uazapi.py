@@ -48,6 +48,9 @@ from api.webhooks.fields import (
     location_text as _location_text,
 )
 from api.webhooks.fields import (
+    media_details as _media_details,
+)
+from api.webhooks.fields import (
     server as _server,
 )
 from api.webhooks.fields import (
@@ -213,7 +216,7 @@ def _message(payload: dict) -> WebhookEvent:
     body = _text(message.get("text"))
 
     text: str | None
-    media_url = media_mime = None
+    media_url = media_mime = file_name = size = seconds = None
     context = content_obj.get("contextInfo") if isinstance(content_obj.get("contextInfo"), dict) else {}
     quoted = _text(message.get("quoted")) or _text(context.get("stanzaID")) or _text(context.get("stanzaId"))
     if content_type == "text":
@@ -231,6 +234,7 @@ def _message(payload: dict) -> WebhookEvent:
         text = _text(content_obj.get("caption")) or body
         media_url = _text(content_obj.get("URL")) or _text(content_obj.get("url"))
         media_mime = _text(content_obj.get("mimetype"))
+        file_name, size, seconds = _media_details(content_obj)
     elif content_type == "contact":
         text = body or _text(content_obj.get("vcard")) or _text(content_obj.get("displayName"))
     elif content_type == "location":
@@ -259,6 +263,9 @@ def _message(payload: dict) -> WebhookEvent:
         is_group=is_group,
         edited=_text(message.get("edited")) is not None or message.get("edited") is True,
         track_id=_text(message.get("track_id")) if _text(message.get("track_source")) == TRACK_SOURCE else None,
+        media_file_name=file_name,
+        media_size=size,
+        media_seconds=seconds,
     )
 
 

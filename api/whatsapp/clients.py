@@ -1,4 +1,5 @@
-"""Outbound calls to the WhatsApp providers: send a text, find a text we may have sent, register our webhook."""
+"""Calls to the WhatsApp providers: send a text or a media file, find a send we may have made, download a
+customer's media, register our webhook."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Protocol
 
 import httpx
 
+from api.whatsapp.media import DownloadedMedia, OutboundMedia, decode_base64
+
 SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=3.0)  # the provider fetches and decrypts the file first
 WEBHOOK_EVENTS_UAZAPI = ["messages", "messages_update", "connection"]
 WEBHOOK_EVENTS_EVOLUTION = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "CONNECTION_UPDATE"]
 TRACK_SOURCE = "niochat"  # Uazapi echoes track_source/track_id back on the message and finds by them
@@ -35,16 +39,24 @@ class ChannelAccess:
 class WhatsAppClient(Protocol):
     async def send_text(self, number: str, text: str, delay_ms: int = 0, track_id: str | None = None) -> str: ...
 
+    async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str: ...
+
+    async def download_media(self, message_id: str) -> DownloadedMedia:
+        """The decrypted file of a message the customer sent (by its provider id)."""
+        ...
+
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
-        """Provider ids of sent messages that may be this one (the send went out), newest first."""
+        """Provider ids of sent messages that may be this one (the send went out), newest first. `text` is the
+        text, or the caption of a media send."""
         ...
 
     async def register_webhook(self, url: str) -> None: ...
 
 
-async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict) -> dict:
+async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
+                timeout: httpx.Timeout = SEND_TIMEOUT) -> dict:
     try:
-        response = await http.post(url, headers=headers, json=body, timeout=SEND_TIMEOUT)
+        response = await http.post(url, headers=headers, json=body, timeout=timeout)
     except httpx.TimeoutException as exc:
         raise ProviderError(f"timeout calling {url}", retryable=True) from exc
     except httpx.TransportError as exc:
@@ -77,6 +89,31 @@ class UazapiClient:
         if not message_id:
             raise ProviderError("uazapi send answered without a message id", retryable=False)
         return message_id
+
+    async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str:
+        body = {"number": number, "type": media.kind, "file": media.file, "mimetype": media.mime}
+        if media.caption:
+            body["text"] = media.caption
+        if media.kind == "document" and media.file_name:
+            body["docName"] = media.file_name
+        if track_id:
+            body.update(track_source=TRACK_SOURCE, track_id=track_id)
+        data = await _post(self.http, f"{self.access.base_url}/send/media", {"token": self.access.token}, body)
+        message_id = data.get("messageid") or str(data.get("id", "")).split(":")[-1]
+        if not message_id:
+            raise ProviderError("uazapi media send answered without a message id", retryable=False)
+        return message_id
+
+    async def download_media(self, message_id: str) -> DownloadedMedia:
+        body = {"id": message_id, "return_base64": True, "return_link": False, "generate_mp3": False}
+        data = await _post(self.http, f"{self.access.base_url}/message/download", {"token": self.access.token},
+                           body, timeout=DOWNLOAD_TIMEOUT)
+        content = decode_base64(data.get("base64Data"))
+        if content is None and isinstance(data.get("fileURL"), str) and data["fileURL"].startswith("http"):
+            content = await _get(self.http, data["fileURL"])  # some versions only hand back a link
+        if content is None:
+            raise ProviderError("uazapi download answered without the file", retryable=False)
+        return DownloadedMedia(content, data.get("mimetype") if isinstance(data.get("mimetype"), str) else None)
 
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
         body = {"chatid": f"{number}@s.whatsapp.net", "track_source": TRACK_SOURCE, "track_id": track_id,
@@ -111,6 +148,31 @@ class EvolutionClient:
             raise ProviderError("evolution send answered without key.id", retryable=False)
         return message_id
 
+    async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str:
+        body = {"number": number, "mediatype": media.kind, "mimetype": media.mime, "media": media.file}
+        if media.caption:
+            body["caption"] = media.caption
+        if media.file_name:
+            body["fileName"] = media.file_name
+        url = f"{self.access.base_url}/message/sendMedia/{self.access.instance}"
+        data = await _post(self.http, url, {"apikey": self.access.token}, body)
+        key = data.get("key")
+        message_id = key.get("id") if isinstance(key, dict) else None
+        if not message_id:
+            raise ProviderError("evolution media send answered without key.id", retryable=False)
+        return message_id
+
+    async def download_media(self, message_id: str) -> DownloadedMedia:
+        url = f"{self.access.base_url}/chat/getBase64FromMediaMessage/{self.access.instance}"
+        body = {"message": {"key": {"id": message_id}}, "convertToMp4": False}
+        data = await _post(self.http, url, {"apikey": self.access.token}, body, timeout=DOWNLOAD_TIMEOUT)
+        content = decode_base64(data.get("base64"))
+        if content is None:
+            raise ProviderError("evolution getBase64FromMediaMessage answered without base64", retryable=False)
+        mime, name = data.get("mimetype"), data.get("fileName")
+        return DownloadedMedia(content, mime if isinstance(mime, str) else None,
+                               name if isinstance(name, str) else None)
+
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
         body = {"where": {"key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True}}, "offset": 50, "page": 1}
         url = f"{self.access.base_url}/chat/findMessages/{self.access.instance}"
@@ -123,9 +185,7 @@ class EvolutionClient:
             if not isinstance(record, dict) or not isinstance(record.get("key"), dict):
                 continue
             content = record.get("message") if isinstance(record.get("message"), dict) else {}
-            extended = content.get("extendedTextMessage")
-            extended = extended if isinstance(extended, dict) else {}
-            sent_text = content.get("conversation") or extended.get("text")
+            sent_text = _sent_text(content)
             moment = record.get("messageTimestamp")
             if (record["key"].get("fromMe") is True and sent_text == text and record["key"].get("id")
                     and isinstance(moment, int | float) and moment >= earliest):
@@ -139,6 +199,28 @@ class EvolutionClient:
             self.http, f"{self.access.base_url}/webhook/set/{self.access.instance}", {"apikey": self.access.token},
             body,
         )
+
+
+def _sent_text(content: dict) -> str | None:
+    """The text of a stored Evolution message, or the caption of its image or document."""
+    if isinstance(content.get("conversation"), str):
+        return content["conversation"]
+    for key, field in (("extendedTextMessage", "text"), ("imageMessage", "caption"), ("documentMessage", "caption")):
+        inner = content.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get(field), str):
+            return inner[field]
+    return None
+
+
+async def _get(http: httpx.AsyncClient, url: str) -> bytes:
+    try:
+        response = await http.get(url, timeout=DOWNLOAD_TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise ProviderError(f"cannot fetch media: {type(exc).__name__}", retryable=True) from exc
+    if response.status_code >= 400:
+        raise ProviderError(f"media link answered {response.status_code}", status=response.status_code,
+                            retryable=response.status_code >= 500)
+    return response.content
 
 
 def client_for(http: httpx.AsyncClient, access: ChannelAccess) -> WhatsAppClient:

@@ -1,4 +1,5 @@
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -59,6 +60,7 @@ conversations = Table(
     Column("is_generated", Boolean, nullable=False, server_default=text("false")),
     Column("bot_state", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     *timestamps(),
+    ts("phone_agent_at"),  # a person last wrote from the instance's own phone; the bot waits
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("channel_id", "channels"),
     tenant_fk("contact_id", "contacts"),
@@ -101,6 +103,11 @@ messages = Table(
     *timestamps(),
     ts("sending_since"),
     Column("intent", Text),
+    Column("media_file_name", Text),
+    Column("media_size", BigInteger),  # bytes, as the provider reported them
+    Column("media_seconds", Integer),  # length of a voice note or video
+    Column("transcript", Text),  # what a voice note says, read by the tenant's transcription model
+    Column("fallback_text", Text),  # sent instead of an outbound media the provider refused
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
     tenant_fk("channel_id", "channels"),

@@ -114,5 +114,6 @@ ai_configs = Table(
     Column("temperature", REAL, nullable=False, server_default=text("0.2")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *timestamps(),
+    Column("transcription_model", Text, server_default="whisper-1"),  # voice notes; null: not transcribed
     UniqueConstraint("tenant_id"),
 )

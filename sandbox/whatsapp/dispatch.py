@@ -1,4 +1,5 @@
-"""Which webhook an event goes to, in which provider's format, and posting it: inbound, echo, receipt."""
+"""Which webhook an event goes to, in which provider's format, and posting it: inbound, echo (also what an
+attendant typed on the phone), receipt."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from typing import Any
 
 from sandbox.whatsapp import evolution_payloads as evolution
 from sandbox.whatsapp import uazapi_payloads as uazapi
+from sandbox.whatsapp.content import KINDS, Media
 from sandbox.whatsapp.ids import now
 from sandbox.whatsapp.runtime import Sandbox
-from sandbox.whatsapp.state import Config, Delivery, Instance, SentMessage
+from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    kind: str  # "inbound" | "echo" | "status"
+    kind: str  # "inbound" | "echo" | "phone" | "status"
     event: str
     url: str
     message_id: str
@@ -33,6 +35,7 @@ class CustomerText:
     lid: bool
     quoted: str | None
     moment: datetime
+    media: CustomerMedia | None = None  # with media, `text` is its caption
 
 
 def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText) -> Outgoing:
@@ -42,13 +45,15 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
     contact.name = msg.name or contact.name
     contact.unread += 1
     quoted_text = sandbox.quoted_text(msg.quoted)
+    media = Media.of(msg.media.kind, msg.media.file, msg.media.url) if msg.media else None
     if instance.provider == "uazapi":
         event = uazapi.EVENT_MESSAGES
-        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
+        url = uazapi.target_url(hook, event, KINDS[media.kind][0] if media else "ExtendedTextMessage")
         skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
         payload = None if skipped else uazapi.inbound(
             instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, unread=contact.unread,
+            media=media,
         )
     else:
         event = evolution.EVENT_UPSERT
@@ -56,7 +61,7 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.inbound(
             instance, base_url, url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
-            moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text,
+            moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, media=media,
         )
     return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
 
@@ -68,8 +73,9 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
     quoted_text = sandbox.quoted_text(sent.quoted)
     if instance.provider == "uazapi":
         event = uazapi.EVENT_MESSAGES
-        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
-        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=True)
+        message_type = KINDS[sent.media.kind][0] if sent.media and sent.media.kind in KINDS else "ExtendedTextMessage"
+        url = uazapi.target_url(hook, event, message_type)
+        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=sent.origin != "phone")
         name = sandbox.state.contact(instance.name, sent.number).name
         payload = None if skipped else uazapi.echo(instance, base_url, sent, contact_name=name,
                                                    quoted_text=quoted_text)
@@ -79,7 +85,7 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text,
                                                       moment=now())
-    return Outgoing("echo", event, url, sent.id, payload, skipped)
+    return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped)
 
 
 def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime) -> Outgoing | None:

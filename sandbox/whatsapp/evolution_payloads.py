@@ -17,9 +17,11 @@ Sources:
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
+from sandbox.whatsapp.content import KINDS, Content, Media, sent_content
 from sandbox.whatsapp.ids import cuid, iso_z, lid_for, pn_jid, seconds
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
@@ -74,15 +76,46 @@ def _text_message(text: str, quoted: str | None, quoted_text: str | None,
     return {"extendedTextMessage": {"text": text, "contextInfo": context}}, context, "extendedTextMessage"
 
 
+def _media_message(content: Content, moment: datetime) -> tuple[dict[str, Any], None, str]:
+    """A media message as Baileys serializes it (Longs as strings), like messages.upsert.audio.json."""
+    media = content.media
+    assert media is not None
+    key = KINDS[media.kind][2]
+    body: dict[str, Any] = {"url": media.url, "mimetype": media.mimetype}
+    if content.text and media.kind != "audio":
+        body["caption"] = content.text
+    body.update(fileSha256=media.sha256, fileLength=str(media.size))
+    if media.kind == "audio":
+        body.update(seconds=media.seconds or 1, ptt=True)
+    elif media.kind in ("image", "video"):
+        body.update(height=media.height or 1600, width=media.width or 900)
+    elif media.kind == "document":
+        body.update(title=media.file_name or "arquivo", fileName=media.file_name or "arquivo", pageCount=1)
+    fields = media.whatsapp_fields(seconds(moment))
+    body.update(mediaKey=fields["mediaKey"], fileEncSha256=fields["fileEncSHA256"], directPath=fields["directPath"],
+                mediaKeyTimestamp=str(fields["mediaKeyTimestamp"]))
+    return {key: body}, None, key
+
+
+def _message_of(content: Content, quoted: str | None, quoted_text: str | None, participant: str,
+                moment: datetime) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    if content.media is not None:
+        return _media_message(content, moment)
+    return _text_message(content.text, quoted, quoted_text, participant)
+
+
 def inbound(instance: Instance, base_url: str, url: str, *, phone: str, name: str, text: str, message_id: str,
-            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None) -> dict[str, Any]:
-    """A customer's text as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt."""
+            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None,
+            media: Media | None = None) -> dict[str, Any]:
+    """A customer's message as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt.
+    With `media`, `text` is its caption."""
     if lid:
         key = {"remoteJid": lid_for(phone), "remoteJidAlt": pn_jid(phone), "addressingMode": "lid",
                "fromMe": False, "id": message_id}
     else:
         key = {"remoteJid": pn_jid(phone), "fromMe": False, "id": message_id}
-    message, context, message_type = _text_message(text, quoted, quoted_text, pn_jid(instance.owner))
+    message, context, message_type = _message_of(Content(text, media), quoted, quoted_text, pn_jid(instance.owner),
+                                                 moment)
     data = {
         "key": key, "pushName": name, "status": "DELIVERY_ACK", "message": message, "contextInfo": context,
         "messageType": message_type, "messageTimestamp": seconds(moment), "instanceId": instance.instance_id,
@@ -93,7 +126,8 @@ def inbound(instance: Instance, base_url: str, url: str, *, phone: str, name: st
 
 def _sent_data(instance: Instance, sent: SentMessage, quoted_text: str | None, status: str,
                source: str) -> dict[str, Any]:
-    message, context, message_type = _text_message(sent.text, sent.quoted, quoted_text, sent.jid)
+    message, context, message_type = _message_of(sent_content(sent), sent.quoted, quoted_text, sent.jid,
+                                                 sent.sent_at)
     return {
         "key": {"remoteJid": sent.jid, "fromMe": True, "id": sent.id}, "pushName": instance.name, "status": status,
         "message": message, "contextInfo": context, "messageType": message_type,
@@ -103,8 +137,9 @@ def _sent_data(instance: Instance, sent: SentMessage, quoted_text: str | None, s
 
 def echo(instance: Instance, base_url: str, url: str, sent: SentMessage, *, quoted_text: str | None,
          moment: datetime) -> dict[str, Any]:
-    """Our own send coming back as `messages.upsert` with key.fromMe true and key.id = the send's id."""
-    data = _sent_data(instance, sent, quoted_text, "SERVER_ACK", "web")
+    """A message of the instance's number as `messages.upsert` with key.fromMe true: our own send coming back
+    (key.id = the id the send returned), or what an attendant typed on the phone (an id nobody was told)."""
+    data = _sent_data(instance, sent, quoted_text, "SERVER_ACK", "android" if sent.origin == "phone" else "web")
     return _envelope(instance, base_url, EVENT_UPSERT, data, url, moment)
 
 
@@ -126,6 +161,16 @@ def stored_record(instance: Instance, sent: SentMessage) -> dict[str, Any]:
 
 def send_response(instance: Instance, sent: SentMessage, *, quoted_text: str | None) -> dict[str, Any]:
     return _sent_data(instance, sent, quoted_text, "PENDING", "unknown")
+
+
+def media_base64_response(media: Media, data: bytes, caption: str) -> dict[str, Any]:
+    """POST /chat/getBase64FromMediaMessage's answer (ChatService.getBase64FromMediaMessage in Evolution v2)."""
+    return {
+        "mediaType": KINDS[media.kind][2], "fileName": media.file_name or f"{media.kind}.bin",
+        "caption": caption or None, "size": {"fileLength": str(media.size), "height": media.height,
+                                             "width": media.width},
+        "mimetype": media.mimetype, "base64": base64.b64encode(data).decode(),
+    }
 
 
 def webhook_config(instance: Instance, webhook: Webhook) -> dict[str, Any]:

@@ -18,10 +18,10 @@ TIMEOUT_STATUS = 504
 
 async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
                            render: Callable[[int], dict[str, Any]],
-                           deliver: Callable[[], Any] | None = None) -> JSONResponse | None:
-    """The error response a planned fault calls for on this send, or None to send normally. `deliver` sends
-    the message for real; the "accept_timeout" fault calls it before hanging."""
-    fault = sandbox.state.take_fault(instance)
+                           deliver: Callable[[], Any] | None = None, sends: str = "text") -> JSONResponse | None:
+    """The error response a planned fault calls for on this send ("text" or "media"), or None to send normally.
+    `deliver` sends the message for real; the "accept_timeout" fault calls it before hanging."""
+    fault = sandbox.state.take_fault(instance, sends)
     if fault is None:
         return None
     if fault.mode in ("timeout", "accept_timeout"):

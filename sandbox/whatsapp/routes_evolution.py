@@ -1,4 +1,5 @@
-"""Evolution API's side: sendText and webhook/set per instance, authenticated by the instance's `apikey` header."""
+"""Evolution API's side: sendText, sendMedia, getBase64FromMediaMessage, findMessages and webhook/set per instance,
+authenticated by the instance's `apikey` header."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.whatsapp import evolution_payloads as evolution
-from sandbox.whatsapp.bodies import json_object, phrase, valid_url
+from sandbox.whatsapp.bodies import decode_base64, guess_mimetype, json_object, phrase, valid_url
+from sandbox.whatsapp.content import Media
 from sandbox.whatsapp.dispatch import after_send
 from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
 from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import Instance, SentMessage, Webhook
+from sandbox.whatsapp.state import Instance, SentMedia, SentMessage, Webhook
 
 router = APIRouter(tags=["evolution"])
+MEDIA_TYPES = ("image", "document", "video", "audio")
 
 
 def _error(status: int, message: Any) -> JSONResponse:
@@ -63,6 +66,55 @@ async def send_text(instance: str, request: Request) -> JSONResponse:
     sent = deliver()
     answer = evolution.send_response(found, sent, quoted_text=sandbox.quoted_text(sent.quoted))
     return JSONResponse(answer, status_code=201)
+
+
+@router.post("/message/sendMedia/{instance}")
+async def send_media(instance: str, request: Request) -> JSONResponse:
+    """An image, video, audio or document from a URL or base64 (`media`), with `caption` and `fileName`."""
+    sandbox = sandbox_of(request)
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    body = await json_object(request) or {}
+    number, kind, file = str(body.get("number") or "").strip(), body.get("mediatype"), body.get("media")
+    if not digits(number):
+        return _error(400, [['instance requires property "number"']])
+    if kind not in MEDIA_TYPES:
+        return _error(400, [['instance.mediatype is not one of enum values: image,document,video,audio']])
+    if not isinstance(file, str) or not (valid_url(file) or decode_base64(file) is not None):
+        return _error(400, ["Owned media must be a url or base64"])
+    caption = body.get("caption") if isinstance(body.get("caption"), str) else ""
+    mimetype = body.get("mimetype") if isinstance(body.get("mimetype"), str) and body["mimetype"] else None
+    file_name = body.get("fileName") if isinstance(body.get("fileName"), str) and body["fileName"] else None
+    media = SentMedia(kind, file, mimetype or guess_mimetype(kind, file), file_name)
+
+    def deliver() -> SentMessage:
+        sent = sandbox.record_send(found, number=number, text=caption, delay=body.get("delay"), media=media)
+        sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+        return sent
+
+    if (failure := await injected_failure(sandbox, request, found.name, _failure_body, deliver,
+                                               sends="media")) is not None:
+        return failure
+    sent = deliver()
+    return JSONResponse(evolution.send_response(found, sent, quoted_text=None), status_code=201)
+
+
+@router.post("/chat/getBase64FromMediaMessage/{instance}")
+async def media_base64(instance: str, request: Request) -> JSONResponse:
+    """The decrypted file of a received message, named by `message.key.id` (or a whole stored message)."""
+    sandbox = sandbox_of(request)
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    body = await json_object(request) or {}
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    key = message.get("key") if isinstance(message.get("key"), dict) else {}
+    stored = sandbox.state.media.get(str(key.get("id") or ""))
+    if stored is None:
+        return _error(400, ["Message not found"])
+    media = Media.of(stored.kind, stored.file, stored.url)
+    return JSONResponse(evolution.media_base64_response(media, stored.file.data, stored.caption), status_code=201)
 
 
 @router.post("/chat/findMessages/{instance}")

@@ -1,16 +1,18 @@
-"""The simulator's own controls under /sandbox: instances, what the bot sent, customers writing, faults, config."""
+"""The simulator's own controls under /sandbox: instances, what the bot sent, customers writing (texts, voice
+notes, photos, documents), an attendant typing on the instance's phone, faults, config."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sandbox.whatsapp.dispatch import CustomerText, inbound_event, post
+from sandbox.whatsapp import media_files
+from sandbox.whatsapp.dispatch import CustomerText, echo_event, inbound_event, post
 from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
-from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import DEFAULT_OWNER, Fault
+from sandbox.whatsapp.runtime import Sandbox, base_url_of, sandbox_of
+from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Fault, Instance
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
@@ -28,10 +30,28 @@ class InboundIn(BaseModel):
     instance: str
     from_: str = Field(alias="from", description="the customer's phone, digits (with country code)")
     name: str = "Cliente Exemplo"
-    text: str = Field(min_length=1)
+    kind: Literal["text", "audio", "image", "document"] = Field(
+        "text", description="audio: a voice note (Ogg Opus); image: a photo; document: a PDF")
+    text: str | None = Field(None, min_length=1, description="the text; for audio, what the voice note says "
+                             "(tagged in the file, so a fake speech-to-text endpoint can hear it)")
+    caption: str = Field("", description="caption of an image or document")
+    file_name: str | None = Field(None, min_length=1, max_length=200, description="a document's file name")
+    seconds: int | None = Field(None, ge=1, le=3600, description="length of a voice note (default from its text)")
     id: str | None = Field(None, min_length=1, description="provider message id; repeat one to simulate a replay")
     lid: bool = Field(False, description="address the sender by @lid, phone in sender_pn / key.remoteJidAlt")
     quoted: str | None = Field(None, description="id of the message this one replies to")
+
+    @model_validator(mode="after")
+    def text_for_texts(self) -> InboundIn:
+        if self.kind == "text" and not self.text:
+            raise ValueError("a text message needs `text`")
+        return self
+
+
+class PhoneReplyIn(BaseModel):
+    instance: str
+    to: str = Field(description="the customer's phone, digits (with country code)")
+    text: str = Field(min_length=1, description="what the attendant types in the WhatsApp app or on WhatsApp Web")
 
 
 class FaultIn(BaseModel):
@@ -42,6 +62,7 @@ class FaultIn(BaseModel):
         "status", description="status: answer `status`; timeout: hang, then 504; accept_timeout: send the message, "
         "then hang and 504 (the caller cannot tell it went out)")
     seconds: float | None = Field(None, gt=0, le=300, description="how long the timeout modes hang (default 30)")
+    sends: Literal["any", "text", "media"] = Field("any", description="fail only text sends, or only media sends")
 
 
 class ConfigIn(BaseModel):
@@ -76,25 +97,77 @@ async def list_messages(request: Request, number: str | None = None,
     ]
 
 
-@router.post("/inbound")
-async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
-    """A customer sends a text: the provider-format webhook is posted to the instance's registered URL."""
-    sandbox = sandbox_of(request)
-    instance = sandbox.state.instances.get(body.instance)
+def _receiving_instance(sandbox: Sandbox, name: str) -> Instance:
+    """The instance, if it has an enabled webhook to post to."""
+    instance = sandbox.state.instances.get(name)
     if instance is None:
-        raise HTTPException(404, f"no instance {body.instance!r}: create it with POST /sandbox/instances")
+        raise HTTPException(404, f"no instance {name!r}: create it with POST /sandbox/instances")
     if instance.webhook is None:
         where = "POST /webhook" if instance.provider == "uazapi" else f"POST /webhook/set/{instance.name}"
         raise HTTPException(409, f"instance {instance.name!r} has no webhook registered; register one with {where}")
     if not instance.webhook.enabled:
         raise HTTPException(409, f"the webhook of instance {instance.name!r} is disabled")
+    return instance
+
+
+@router.post("/inbound")
+async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
+    """A customer sends a text, a voice note, a photo or a document: the provider-format webhook is posted to the
+    instance's registered URL (a file is then downloadable through the provider's download endpoint)."""
+    sandbox = sandbox_of(request)
+    instance = _receiving_instance(sandbox, body.instance)
     phone = digits(body.from_)
     if not 8 <= len(phone) <= 15:
         raise HTTPException(422, "`from` must be a phone number with country code, 8 to 15 digits")
     message_id = body.id or (phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id())
-    msg = CustomerText(phone=phone, name=body.name, text=body.text, message_id=message_id, lid=body.lid,
-                       quoted=body.quoted, moment=now())
+    media = _customer_media(body, f"{base_url_of(request)}/sandbox/media/{message_id}")
+    if media is not None:
+        sandbox.state.media[message_id] = media
+    msg = CustomerText(phone=phone, name=body.name, text=body.caption if media else body.text or "",
+                       message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media)
     outgoing = inbound_event(sandbox, instance, base_url_of(request), msg)
+    delivery = await post(sandbox, instance, outgoing)
+    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
+              "attempts": delivery.attempts, "payload": outgoing.payload}
+    if outgoing.skipped:
+        answer["skipped"] = outgoing.skipped
+    return answer
+
+
+def _customer_media(body: InboundIn, url: str) -> CustomerMedia | None:
+    if body.kind == "audio":
+        seconds = body.seconds or max(2, len(body.text or "") // 12)  # about how long it takes to say it
+        return CustomerMedia("audio", media_files.voice_note(seconds, body.text), url)
+    if body.kind == "image":
+        return CustomerMedia("image", media_files.photo(), url, body.caption)
+    if body.kind == "document":
+        name = body.file_name or "documento.pdf"
+        return CustomerMedia("document", media_files.pdf(body.caption or name, name), url, body.caption)
+    return None
+
+
+@router.get("/media/{message_id}")
+async def customer_file(message_id: str, request: Request) -> Response:
+    """The file a customer sent (the URL its webhook named)."""
+    stored = sandbox_of(request).state.media.get(message_id)
+    if stored is None:
+        raise HTTPException(404, f"no customer file for message {message_id!r}")
+    return Response(stored.file.data, media_type=stored.file.mimetype)
+
+
+@router.post("/phone-reply")
+async def attendant_types_on_the_phone(body: PhoneReplyIn, request: Request) -> dict[str, Any]:
+    """A person answers from the instance's own phone (WhatsApp app or Web), not through the API: the provider
+    posts it as a fromMe message (Uazapi wasSentByApi false; Evolution an id no send returned)."""
+    sandbox = sandbox_of(request)
+    instance = _receiving_instance(sandbox, body.instance)
+    phone = digits(body.to)
+    if not 8 <= len(phone) <= 15:
+        raise HTTPException(422, "`to` must be a phone number with country code, 8 to 15 digits")
+    message_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
+    sent = sandbox.record_send(instance, number=phone, text=body.text, origin="phone", message_id=message_id)
+    outgoing = echo_event(sandbox, instance, base_url_of(request), sent)
+    assert outgoing is not None  # _receiving_instance checked the webhook
     delivery = await post(sandbox, instance, outgoing)
     answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
               "attempts": delivery.attempts, "payload": outgoing.payload}
@@ -110,7 +183,7 @@ async def plan_fault(body: FaultIn, request: Request) -> dict[str, Any]:
     if body.instance is not None and body.instance not in state.instances:
         raise HTTPException(404, f"no instance {body.instance!r}")
     fault = Fault(remaining=body.count, status=body.status, instance=body.instance, mode=body.mode,
-                  seconds=body.seconds)
+                  seconds=body.seconds, sends=body.sends)
     state.faults.append(fault)
     return fault.as_dict()
 

@@ -1,4 +1,5 @@
-"""uazapiGO's side: POST /send/text and POST /webhook, authenticated by the instance token in the `token` header."""
+"""uazapiGO's side: POST /send/text, /send/media, /message/download, /message/find and /webhook, authenticated by
+the instance token in the `token` header."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.whatsapp import uazapi_payloads as uazapi
-from sandbox.whatsapp.bodies import json_object, phrase, valid_url
+from sandbox.whatsapp.bodies import decode_base64, guess_mimetype, json_object, phrase, valid_url
+from sandbox.whatsapp.content import Media
 from sandbox.whatsapp.dispatch import after_send
 from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
 from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import Instance, SentMessage, Webhook
+from sandbox.whatsapp.state import Instance, SentMedia, SentMessage, Webhook
 
 router = APIRouter(tags=["uazapi"])
+MEDIA_TYPES = {"image": "image", "video": "video", "document": "document", "audio": "audio", "myaudio": "audio",
+               "ptt": "audio", "sticker": "sticker"}  # /send/media's `type` -> what the chat shows
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -57,6 +61,54 @@ async def send_text(request: Request) -> JSONResponse:
         return failure
     sent = deliver()
     return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
+
+
+@router.post("/send/media")
+async def send_media(request: Request) -> JSONResponse:
+    """An image, video, audio or document, from a URL or base64 (`file`), with `text` as its caption."""
+    sandbox = sandbox_of(request)
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    body = await json_object(request) or {}
+    number, kind, file = str(body.get("number") or "").strip(), body.get("type"), body.get("file")
+    if not digits(number) or kind not in MEDIA_TYPES or not isinstance(file, str) or not file:
+        return _error(400, "Missing number, type or file")
+    if not valid_url(file) and decode_base64(file) is None:
+        return _error(400, "Invalid file: give a URL or base64")
+    caption = body.get("text") if isinstance(body.get("text"), str) else ""
+    media = SentMedia(MEDIA_TYPES[kind], file, _str(body.get("mimetype")) or guess_mimetype(MEDIA_TYPES[kind], file),
+                      _str(body.get("docName")))
+
+    def deliver() -> SentMessage:
+        sent = sandbox.record_send(instance, number=number, text=caption, delay=body.get("delay"),
+                                   quoted=body.get("replyid"), track_source=body.get("track_source"),
+                                   track_id=body.get("track_id"), media=media)
+        sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+        return sent
+
+    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body, deliver,
+                                               sends="media")) is not None:
+        return failure
+    sent = deliver()
+    return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
+
+
+@router.post("/message/download")
+async def download(request: Request) -> JSONResponse:
+    """A received message's file, decrypted: as base64 (`return_base64`) and/or a link (`return_link`, default)."""
+    sandbox = sandbox_of(request)
+    instance = _instance(request)
+    if instance is None:
+        return _error(401, "Invalid token")
+    body = await json_object(request) or {}
+    message_id = str(body.get("id") or "").rsplit(":", 1)[-1].strip()
+    stored = sandbox.state.media.get(message_id)
+    if not message_id or stored is None:
+        return _error(404, "Message not found")
+    media = Media.of(stored.kind, stored.file, stored.url)
+    return JSONResponse(uazapi.download_response(media, stored.file.data, return_base64=bool(body.get("return_base64")),
+                                                 return_link=body.get("return_link", True) is not False))
 
 
 @router.post("/message/find")
@@ -112,6 +164,10 @@ async def get_webhook(request: Request) -> JSONResponse:
         return _error(401, "Invalid token")
     hooks = [uazapi.webhook_config(instance, instance.webhook)] if instance.webhook else []
     return JSONResponse(hooks)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _strings(value: Any) -> bool:

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from sandbox.whatsapp.delivery import WebhookPoster
 from sandbox.whatsapp.ids import api_message_id, digits, jid_for, now
-from sandbox.whatsapp.state import Instance, SandboxState, SentMessage
+from sandbox.whatsapp.state import Instance, SandboxState, SentMedia, SentMessage
 
 
 class Sandbox:
@@ -43,13 +43,14 @@ class Sandbox:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def record_send(self, instance: Instance, *, number: str, text: str, delay: Any = None, quoted: Any = None,
-                    track_source: Any = "", track_id: Any = "") -> SentMessage:
+                    track_source: Any = "", track_id: Any = "", media: SentMedia | None = None,
+                    origin: str = "api", message_id: str | None = None) -> SentMessage:
         phone = digits(number)
         sent = SentMessage(
-            id=api_message_id(), provider=instance.provider, instance=instance.name, number=phone,
+            id=message_id or api_message_id(), provider=instance.provider, instance=instance.name, number=phone,
             jid=jid_for(number), text=text, delay=_int_or_none(delay), sent_at=now(),
             quoted=str(quoted) if quoted else None, track_source=str(track_source or ""),
-            track_id=str(track_id or ""),
+            track_id=str(track_id or ""), media=media, origin=origin,
         )
         self.state.messages.append(sent)
         self.state.contact(instance.name, phone).unread = 0

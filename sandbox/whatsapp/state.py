@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.whatsapp.ids import iso_z, now
+from sandbox.whatsapp.media_files import MediaFile
 
 PROVIDERS = ("uazapi", "evolution")
 DEFAULT_OWNER = "5511987650000"
@@ -54,6 +55,24 @@ class Instance:
         }
 
 
+@dataclass(frozen=True)
+class CustomerMedia:
+    """A file a customer sent, kept for the providers' download endpoints."""
+
+    kind: str  # "audio" | "image" | "document"
+    file: MediaFile
+    url: str  # the URL the webhook named
+    caption: str = ""
+
+
+@dataclass
+class SentMedia:
+    kind: str  # "image" | "document" | "video" | "audio" | "sticker"
+    file: str  # as the caller gave it: a URL, or the file's base64
+    mimetype: str | None = None
+    file_name: str | None = None
+
+
 @dataclass
 class SentMessage:
     id: str  # the provider's message id: Uazapi `messageid`, Evolution `key.id`
@@ -61,7 +80,7 @@ class SentMessage:
     instance: str
     number: str  # digits
     jid: str
-    text: str
+    text: str  # the text, or a media's caption ("" when it has none)
     delay: int | None
     sent_at: datetime
     quoted: str | None = None
@@ -69,13 +88,23 @@ class SentMessage:
     track_id: str = ""
     status: str = "sent"  # "delivered" once the sandbox reported the delivery receipt
     status_reported_at: datetime | None = None
+    media: SentMedia | None = None
+    origin: str = "api"  # "api": sent through the provider's API; "phone": typed on the instance's phone
+
+    @property
+    def kind(self) -> str:
+        return self.media.kind if self.media else "text"
 
     def as_dict(self) -> dict[str, Any]:
+        media = self.media
         return {
             "id": self.id, "provider": self.provider, "instance": self.instance, "number": self.number,
             "jid": self.jid, "text": self.text, "delay": self.delay, "sent_at": iso_z(self.sent_at),
             "quoted": self.quoted, "status": self.status,
             "status_reported_at": iso_z(self.status_reported_at) if self.status_reported_at else None,
+            "kind": self.kind, "caption": self.text if media else None, "file": media.file if media else None,
+            "mimetype": media.mimetype if media else None, "file_name": media.file_name if media else None,
+            "origin": self.origin,
         }
 
 
@@ -86,6 +115,7 @@ class Fault:
     instance: str | None
     mode: str  # "status" | "timeout" | "accept_timeout"
     seconds: float | None = None  # how long "timeout" modes hang (default 30 s)
+    sends: str = "any"  # which sends it hits: "any", "text" or "media"
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,7 +126,7 @@ class Fault:
 class Delivery:
     provider: str
     instance: str
-    kind: str  # "inbound" | "echo" | "status"
+    kind: str  # "inbound" | "echo" | "phone" | "status"
     event: str  # the provider's event name: "messages", "messages_update", "messages.upsert", ...
     url: str
     message_id: str
@@ -136,6 +166,7 @@ class SandboxState:
         self.deliveries: list[Delivery] = []
         self.config = Config()
         self.contacts: dict[tuple[str, str], Contact] = {}
+        self.media: dict[str, CustomerMedia] = {}  # customers' files by message id, for the download endpoints
 
     def upsert_instance(self, provider: str, name: str, token: str, owner: str) -> tuple[Instance, bool]:
         existing = self.instances.get(name)
@@ -156,10 +187,10 @@ class SandboxState:
             return None
         return next((i for i in self.instances.values() if i.provider == provider and i.token == token), None)
 
-    def take_fault(self, instance: str) -> Fault | None:
-        """Consume one failure planned for this instance's next send (or for any instance's)."""
+    def take_fault(self, instance: str, sends: str = "text") -> Fault | None:
+        """Consume one failure planned for this instance's next send (or for any instance's) of this kind."""
         for fault in self.faults:
-            if fault.remaining > 0 and fault.instance in (None, instance):
+            if fault.remaining > 0 and fault.instance in (None, instance) and fault.sends in ("any", sends):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.faults.remove(fault)
@@ -178,4 +209,5 @@ class SandboxState:
         self.faults.clear()
         self.deliveries.clear()
         self.contacts.clear()
+        self.media.clear()
         self.config = Config()

@@ -18,9 +18,11 @@ Sources:
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
+from sandbox.whatsapp.content import KINDS, Content, Media, sent_content
 from sandbox.whatsapp.ids import display_phone, iso_z, lid_for, millis, pn_jid, seconds, uazapi_chat_id
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
@@ -62,7 +64,7 @@ def _envelope(instance: Instance, base_url: str, event: str) -> dict[str, Any]:
             "token": instance.token}
 
 
-def _content(text: str, quoted: str | None, quoted_text: str | None, participant: str) -> dict[str, Any]:
+def _context(quoted: str | None, quoted_text: str | None, participant: str) -> dict[str, Any]:
     context: dict[str, Any] = {
         "expiration": 0,
         "ephemeralSettingTimestamp": EPHEMERAL_SETTING_TIMESTAMP,
@@ -70,10 +72,43 @@ def _content(text: str, quoted: str | None, quoted_text: str | None, participant
     }
     if quoted:
         context.update(stanzaId=quoted, participant=participant, quotedMessage={"conversation": quoted_text or ""})
-    return {"text": text, "previewType": 0, "contextInfo": context, "inviteLinkGroupTypeV2": 0}
+    return context
 
 
-def _chat(instance: Instance, phone: str, name: str, moment: datetime, text: str, sender: str,
+def _content(content: Content, quoted: str | None, quoted_text: str | None, participant: str,
+             moment: datetime) -> dict[str, Any]:
+    context = _context(quoted, quoted_text, participant)
+    media = content.media
+    if media is None:
+        return {"text": content.text, "previewType": 0, "contextInfo": context, "inviteLinkGroupTypeV2": 0}
+    body: dict[str, Any] = {"URL": media.url, "mimetype": media.mimetype}
+    if content.text and media.kind != "audio":
+        body["caption"] = content.text
+    body.update(fileSHA256=media.sha256, fileLength=media.size)
+    if media.kind == "audio":
+        body.update(seconds=media.seconds or 1, PTT=True)
+    elif media.kind in ("image", "video"):
+        body.update(height=media.height or 1600, width=media.width or 900)
+        if media.kind == "video":
+            body["seconds"] = media.seconds or 1
+    elif media.kind == "document":
+        body.update(pageCount=1, fileName=media.file_name or "arquivo", title=media.file_name or "arquivo")
+    body.update(media.whatsapp_fields(seconds(moment)))
+    body["contextInfo"] = context
+    if media.kind == "audio":
+        body["waveform"] = "AAAGFDRPW19gVVNVU1JST1NfYl9SU1dUUlFYVktOUU9QUlhYVU1LTkhCPzs3ND9NTU1NUVRUUlFUUUxFPTUxMA=="
+    return body
+
+
+def _types(content: Content) -> tuple[str, str, str]:
+    """(messageType, mediaType, type) as uazapi labels the message."""
+    if content.media is None:
+        return "ExtendedTextMessage", "", "text"
+    message_type, media_type, _ = KINDS[content.media.kind]
+    return message_type, media_type, "media"
+
+
+def _chat(instance: Instance, phone: str, name: str, moment: datetime, content: Content, sender: str,
           unread: int) -> dict[str, Any]:
     chat: dict[str, Any] = {
         "chatbot_agentResetMemoryAt": 0, "chatbot_disableUntil": 0, "chatbot_lastTriggerAt": 0,
@@ -88,55 +123,65 @@ def _chat(instance: Instance, phone: str, name: str, moment: datetime, text: str
         "wa_contactName": "", "wa_ephemeralExpiration": 0, "wa_fastid": f"{instance.owner}:{phone}",
         "wa_isBlocked": False, "wa_isGroup": False, "wa_isGroup_admin": False, "wa_isGroup_announce": False,
         "wa_isGroup_community": False, "wa_isGroup_member": False, "wa_isPinned": False, "wa_label": [],
-        "wa_lastMessageSender": sender, "wa_lastMessageTextVote": text, "wa_lastMessageType": "ExtendedTextMessage",
-        "wa_lastMsgTimestamp": millis(moment), "wa_muteEndTime": 0, "wa_name": name, "wa_unreadCount": unread,
+        "wa_lastMessageSender": sender, "wa_lastMessageTextVote": content.text,
+        "wa_lastMessageType": _types(content)[0], "wa_lastMsgTimestamp": millis(moment), "wa_muteEndTime": 0,
+        "wa_name": name, "wa_unreadCount": unread,
     })
     return chat
 
 
-def _message(instance: Instance, *, phone: str, message_id: str, text: str, moment: datetime, from_me: bool,
-             sender: str, sender_lid: str, sender_pn: str, sender_name: str, quoted: str | None,
-             quoted_text: str | None, source: str, track_source: str = "", track_id: str = "") -> dict[str, Any]:
+def _message(instance: Instance, *, phone: str, message_id: str, content: Content, moment: datetime,
+             from_me: bool, sent_by_api: bool, sender: str, sender_lid: str, sender_pn: str, sender_name: str,
+             quoted: str | None, quoted_text: str | None, source: str, track_source: str = "",
+             track_id: str = "") -> dict[str, Any]:
     participant = pn_jid(instance.owner) if not from_me else pn_jid(phone)
+    message_type, media_type, simple_type = _types(content)
     return {
         "buttonOrListid": "", "chatid": pn_jid(phone), "chatlid": lid_for(phone),
-        "content": _content(text, quoted, quoted_text, participant), "convertOptions": "", "edited": "",
+        "content": _content(content, quoted, quoted_text, participant, moment), "convertOptions": "", "edited": "",
         "fromMe": from_me, "groupName": "Unknown", "id": f"{instance.owner}:{message_id}", "isGroup": False,
-        "mediaType": "", "messageTimestamp": millis(moment), "messageType": "ExtendedTextMessage",
+        "mediaType": media_type, "messageTimestamp": millis(moment), "messageType": message_type,
         "messageid": message_id, "owner": instance.owner, "quoted": quoted or "", "reaction": "", "sender": sender,
         "senderName": sender_name, "sender_lid": sender_lid, "sender_pn": sender_pn, "source": source,
-        "status": "", "text": text, "track_id": track_id, "track_source": track_source, "type": "text", "vote": "",
-        "wasSentByApi": from_me,
+        "status": "", "text": content.text, "track_id": track_id, "track_source": track_source,
+        "type": simple_type, "vote": "", "wasSentByApi": sent_by_api,
     }
 
 
 def inbound(instance: Instance, base_url: str, *, phone: str, name: str, text: str, message_id: str,
-            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None, unread: int) -> dict[str, Any]:
-    """A customer's text, as uazapi posts it: sender by @lid (phone in sender_pn) or by phone JID."""
+            moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None, unread: int,
+            media: Media | None = None) -> dict[str, Any]:
+    """A customer's message, as uazapi posts it: sender by @lid (phone in sender_pn) or by phone JID. With
+    `media`, `text` is its caption."""
+    content = Content(text, media)
     sender = lid_for(phone) if lid else pn_jid(phone)
     body = _envelope(instance, base_url, EVENT_MESSAGES)
-    body["chat"] = _chat(instance, phone, name, moment, text, sender, unread)
+    body["chat"] = _chat(instance, phone, name, moment, content, sender, unread)
     body["chatSource"] = "updated"
     body["message"] = _message(
-        instance, phone=phone, message_id=message_id, text=text, moment=moment, from_me=False, sender=sender,
-        sender_lid=lid_for(phone) if lid else "", sender_pn=pn_jid(phone), sender_name=name, quoted=quoted,
-        quoted_text=quoted_text, source="android",
+        instance, phone=phone, message_id=message_id, content=content, moment=moment, from_me=False,
+        sent_by_api=False, sender=sender, sender_lid=lid_for(phone) if lid else "", sender_pn=pn_jid(phone),
+        sender_name=name, quoted=quoted, quoted_text=quoted_text, source="android",
     )
     return dict(sorted(body.items()))
 
 
 def echo(instance: Instance, base_url: str, sent: SentMessage, *, contact_name: str,
          quoted_text: str | None) -> dict[str, Any]:
-    """Our own send coming back as a `messages` event: fromMe and wasSentByApi true, sender is the owner."""
+    """A message of the instance's number as a `messages` event: fromMe true, the owner as sender. Our API sends
+    have wasSentByApi true; what an attendant typed on the phone (origin "phone") has it false, like
+    user-chat__from-me__text.sent.event.json."""
     owner_lid = lid_for(instance.owner)
+    content = sent_content(sent)
+    on_phone = sent.origin == "phone"
     body = _envelope(instance, base_url, EVENT_MESSAGES)
-    body["chat"] = _chat(instance, sent.number, contact_name, sent.sent_at, sent.text, owner_lid, 0)
+    body["chat"] = _chat(instance, sent.number, contact_name, sent.sent_at, content, owner_lid, 0)
     body["chatSource"] = "updated"
     body["message"] = _message(
-        instance, phone=sent.number, message_id=sent.id, text=sent.text, moment=sent.sent_at, from_me=True,
-        sender=owner_lid, sender_lid=owner_lid, sender_pn=pn_jid(instance.owner), sender_name=instance.name,
-        quoted=sent.quoted, quoted_text=quoted_text, source="web", track_source=sent.track_source,
-        track_id=sent.track_id,
+        instance, phone=sent.number, message_id=sent.id, content=content, moment=sent.sent_at, from_me=True,
+        sent_by_api=not on_phone, sender=owner_lid, sender_lid=owner_lid, sender_pn=pn_jid(instance.owner),
+        sender_name=instance.name, quoted=sent.quoted, quoted_text=quoted_text,
+        source="android" if on_phone else "web", track_source=sent.track_source, track_id=sent.track_id,
     )
     return dict(sorted(body.items()))
 
@@ -158,9 +203,21 @@ def receipt(instance: Instance, base_url: str, sent: SentMessage, moment: dateti
 
 
 def send_response(instance: Instance, sent: SentMessage, *, quoted_text: str | None) -> dict[str, Any]:
-    """POST /send/text's 200 answer: the stored Message plus uazapi's `response` block."""
+    """POST /send/text's (and /send/media's) 200 answer: the stored Message plus uazapi's `response` block."""
     body = echo(instance, "", sent, contact_name="", quoted_text=quoted_text)["message"]
-    body.update(status="sent", fileURL="", response={"status": "success", "message": "Message sent successfully"})
+    file_url = body["content"].get("URL", "") if isinstance(body["content"], dict) else ""
+    body.update(status="sent", fileURL=file_url,
+                response={"status": "success", "message": "Message sent successfully"})
+    return body
+
+
+def download_response(media: Media, data: bytes, *, return_base64: bool, return_link: bool) -> dict[str, Any]:
+    """POST /message/download's answer: the decrypted file as a link and/or base64 (uazapi's OpenAPI spec)."""
+    body: dict[str, Any] = {"mimetype": media.mimetype, "transcription": ""}
+    if return_link:
+        body["fileURL"] = media.url
+    if return_base64:
+        body["base64Data"] = base64.b64encode(data).decode()
     return body
 
 

@@ -145,9 +145,11 @@ class EmbeddedRedis:
         if not self._handles.remove(os.getpid()):
             self.stop()
 
-    def stop(self) -> None:
+    def stop(self, save: bool = True) -> None:
+        """Shut the server down (saving its data unless `save` is False: it then comes back with the last
+        snapshot, if any, as after a crash); `start()` brings it back on the same socket and data dir."""
         try:
-            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown(save=True)
+            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown(save=save, nosave=not save)
         except (redis.ConnectionError, FileNotFoundError):
             pass  # already down: shutdown closes the connection under us
 
@@ -164,6 +166,8 @@ class EmbeddedPostgres:
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        with self._server._lock:  # a handle this process already held, whose server was stopped: start it again
+            self._server.ensure_postgres_running()
         return self._server.get_uri("postgres")
 
     def release(self) -> None:

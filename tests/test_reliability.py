@@ -39,16 +39,6 @@ SETTINGS = {
 }
 SETTLE_SECONDS = 240  # generous: the machine is shared; a healthy run settles in seconds
 LOAD_SECONDS = 600
-# Known bugs, each kept as a strict xfail: the test turns red (XPASS) once fixed, to drop the mark.
-DEDUP_BEFORE_COMMIT = (
-    "bug: the webhook marks the provider message id as seen in Redis (SET NX, 7 days) before the row is committed; "
-    "an API process killed in between leaves the mark, and the provider's retry is answered 200 'duplicate' though "
-    "nothing was stored: the message is lost"
-)
-WORKER_DIES_WITH_REDIS = (
-    "bug: `niochat worker` exits when Redis is briefly unreachable (arq's poll loop raises ConnectionError) and "
-    "`niochat serve` never restarts it: messages are stored and never answered"
-)
 SECOND_COPY = ["oi, quero a segunda via do boleto, meu cpf é 529.982.247-25",
                "preciso da 2 via da fatura, cpf 086.016.613-94",
                "segunda via por favor, cnpj 11.222.333/0001-81"]
@@ -160,7 +150,6 @@ def test_api_killed_with_sigkill_during_load_and_restarted(world):
     assert retried(results) > 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DEDUP_BEFORE_COMMIT)
 def test_api_killed_between_the_dedup_mark_and_the_commit_loses_nothing(world):
     """A slow database (here: a real lock on `messages` held by the test) keeps the webhook between its Redis
     dedup mark and its commit; the API is killed there, as a deploy or the OOM killer would."""
@@ -205,7 +194,6 @@ def test_redis_restarted_empty_during_load(world):
     print(f"workers restarted by the supervisor after the Redis restart: {supervisor.restarts}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=WORKER_DIES_WITH_REDIS)
 def test_worker_outlives_a_redis_restart(world):
     worker = world.workers[0]
     before = worker.starts

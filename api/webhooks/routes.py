@@ -32,6 +32,7 @@ from api.webhooks.intake import (
     apply_status,
     confirm_own_send,
     find_channel,
+    is_stored,
     store_inbound,
 )
 from niochat.database import tenant_transaction
@@ -102,13 +103,22 @@ async def _handle_own_number(state: AppState, channel: ChannelRef, message: Inbo
     return "agent:phone"
 
 
+async def _already_stored(state: AppState, channel: ChannelRef, message: InboundMessage) -> bool:
+    """A dedup key without its row means the process that set it died before committing (kill -9, OOM): the
+    provider's retry must be stored, not dropped as a duplicate."""
+    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+        return await is_stored(conn, channel, message.provider_message_id)
+
+
 async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
     if message.is_group:
         return "ignored:group"
     if message.from_me:
         return await _handle_own_number(state, channel, message)
     dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
-    if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS):
+    if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS) and await _already_stored(
+        state, channel, message
+    ):
         return "duplicate"
     flooded = not await state.limits.allow(PER_CONTACT, str(channel.tenant_id), message.phone) or (
         not await state.limits.allow(PER_TENANT, str(channel.tenant_id))

@@ -568,14 +568,14 @@ class _ScenarioRun:
                 )).scalars().all()
                 queued = conn.execute(select(messages.c.id).where(
                     messages.c.tenant_id == self.tenant_id, messages.c.direction == "outbound",
-                    messages.c.status == "queued",
+                    messages.c.status.in_(("queued", "sending")),
                 ).limit(1)).first()
             if len(inbound) < len(provider_ids):
                 missing = "the message was not stored"
             elif "received" in inbound:
                 missing = "the message was not processed"
             elif queued is not None:
-                missing = "a reply is still queued"
+                missing = "a reply is still queued or being sent"
             else:
                 return None
             if time.monotonic() > deadline:

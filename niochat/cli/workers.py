@@ -8,9 +8,13 @@ import signal
 
 import typer
 import uvicorn
+from redis.exceptions import RedisError
 
 from niochat.cli.context import console, fail, load_settings, running_services
 from niochat.cli.ports import ensure_port_free
+from niochat.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def worker(
@@ -22,11 +26,24 @@ def worker(
     settings = load_settings()
 
     async def run(urls) -> None:
-        worker = build_worker(settings, urls, burst=burst)  # arq binds to the loop it is created in
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
+        delay = 1.0
+        while True:
+            worker = build_worker(settings, urls, burst=burst)  # arq binds to the loop it is created in
+            try:
+                await worker.async_run()
+                return
+            except asyncio.CancelledError:
+                return  # arq cancels its main task on SIGINT/SIGTERM: a normal stop
+            except (RedisError, OSError) as exc:
+                if burst:
+                    raise
+                # Redis restarting or unreachable: PostgreSQL keeps the work, so wait and reconnect
+                log.warning("worker lost Redis, reconnecting", error=type(exc).__name__, retry_in=delay)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await worker.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
 
     with running_services(settings) as urls:
         console.print("worker started (Ctrl-C stops it)")

@@ -22,7 +22,10 @@ def _mask(_, __, event_dict: dict) -> dict:
 
 
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
-    renderer = structlog.processors.JSONRenderer() if log_format == "json" else structlog.dev.ConsoleRenderer()
+    if log_format == "json":
+        renderer = structlog.processors.JSONRenderer()
+    else:  # colour codes only for a terminal: log files stay readable
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

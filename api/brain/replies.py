@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -157,3 +158,13 @@ MEDIA_NAMES = {"image": "sua imagem", "video": "seu vídeo", "document": "seu ar
 
 def media_received(kind: str) -> str:
     return f"Recebi {MEDIA_NAMES.get(kind, 'seu arquivo')}! Vou passar para um atendente dar uma olhada."
+
+
+# Pictographs, dingbats (✅), variation selectors and keycaps: what a persona without emojis must not send.
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u20E3\u200D]+")
+
+
+def without_emojis(text: str) -> str:
+    """The text for a persona with emojis off (the fixed replies above carry some)."""
+    stripped = _EMOJI.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.!?,;:\n])", r"\1", stripped)).strip()

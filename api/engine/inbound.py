@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.brain.base import BrainInput, BrainReply, Persona
+from api.brain.replies import without_emojis
 from api.brain.select import brain_for, sgp_for
 from api.brain.tools import Toolbox
 from api.csat import survey
@@ -151,6 +152,8 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
                 first_contact=conv.first_bot_reply_at is None,
             )
             reply = await media.respond(brain, given, tools)
+            if not given.persona.emojis:
+                reply.texts = [without_emojis(text) for text in reply.texts]
             intent = reply.intent
             queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}",
                                         invoices=tools.invoices.values())

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.security import InvalidToken, decode_token
@@ -43,6 +44,16 @@ class TenantContext:
     conn: AsyncConnection
 
 
+UNSTORABLE_TEXT = "text cannot contain NUL (\\u0000) characters"
+
+
+def is_unstorable_text(exc: DBAPIError) -> bool:
+    """PostgreSQL refused a text value the client sent: a NUL byte (refused by psycopg before it leaves, or by
+    the server inside JSON as an untranslatable \\u0000). The client's input is wrong, not the server."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) in ("22P05", "22021") or "NUL (0x00)" in str(orig)
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -66,7 +77,12 @@ async def tenant_context(
         ).one_or_none()
         if row is None:
             raise _unauthorized("user disabled or unknown")
-        yield TenantContext(CurrentUser(**row._mapping), conn)
+        try:
+            yield TenantContext(CurrentUser(**row._mapping), conn)
+        except DBAPIError as exc:  # raised by the route: a 422 for the caller's text instead of a 500
+            if is_unstorable_text(exc):
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, UNSTORABLE_TEXT) from None
+            raise
 
 
 Tenant = Annotated[TenantContext, Depends(tenant_context)]

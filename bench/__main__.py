@@ -1,4 +1,4 @@
-"""`python -m bench {webhook,e2e,all} [--quick]`: see BENCHMARKS.md."""
+"""`python -m bench {webhook,e2e,dash,sync-copy,export,all} [--quick]`: see BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from bench import common
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bench import e2e, webhook
+    from bench import dash, e2e, export, sync_copy, webhook
 
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="NioChat benchmarks against real processes. Results: bench/results/<name>.json.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{webhook,e2e,all}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{webhook,e2e,dash,sync-copy,export,all}")
 
     p = sub.add_parser("webhook", help="webhook acknowledgement under N concurrent customers, vs a bare endpoint",
                        description=webhook.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,7 +29,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="20 customers/s for 10 s")
     e2e.add_arguments(p)
 
-    p = sub.add_parser("all", help="webhook, e2e, then bench/pipeline.py (if present), with their defaults",
+    p = sub.add_parser("dash", help="Dash callback latency per callback and page, on marts of generated data",
+                       description=dash.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2000 conversations, 5 tenants, 10 rounds")
+    dash.add_arguments(p)
+
+    p = sub.add_parser("sync-copy", help="rows/s of the warehouse sync against a plain COPY of the same rows",
+                       description=sync_copy.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2000 conversations, 5 tenants, 1 run")
+    sync_copy.add_arguments(p)
+
+    p = sub.add_parser("export", help="DuckDB export time and rows/s per tenant, against a plain COPY out",
+                       description=export.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2000 conversations, 5 tenants")
+    export.add_arguments(p)
+
+    p = sub.add_parser("all", help="webhook, e2e, dash, sync-copy, export, then bench/pipeline.py, with their defaults",
                        description="Runs every benchmark one after another with default options.")
     p.add_argument("--quick", action="store_true", help="the quick variant of each")
     p.add_argument("--no-pipeline", action="store_true", help="skip bench/pipeline.py")
@@ -37,11 +52,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from bench import e2e, webhook
+    from bench import dash, e2e, export, sync_copy, webhook
 
     quick = ["--quick"] if args.quick else []
     failures = []
-    for name, module in (("webhook", webhook), ("e2e", e2e)):
+    for name, module in (("webhook", webhook), ("e2e", e2e), ("dash", dash), ("sync-copy", sync_copy),
+                         ("export", export)):
         sub_args = parser.parse_args([name, *quick])
         try:
             module.run(sub_args)
@@ -67,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "all":
         return run_all(args, parser)
-    from bench import e2e, webhook
+    from bench import dash, e2e, export, sync_copy, webhook
 
-    module = {"webhook": webhook, "e2e": e2e}[args.command]
+    module = {"webhook": webhook, "e2e": e2e, "dash": dash, "sync-copy": sync_copy, "export": export}[args.command]
     result = module.run(args)
     return 0 if result.get("ok", True) else 1
 

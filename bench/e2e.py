@@ -227,7 +227,12 @@ def _line(phase: dict[str, Any]) -> str:
     return (f"{phase['workers']} worker(s): {phase['answered']}/{phase['customers']} answered, "
             f"{phase['throughput_answers_per_s']} answers/s, reply p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, "
             f"p99 {lat['p99_ms']} ms; webhook ack p50 {phase['webhook_ack_latency']['p50_ms']} ms; "
-            f"workers peak RSS {phase['worker_memory']['peak_rss_mb']} MB")
+            f"workers peak RSS {phase['worker_memory']['peak_rss_mb']} MB sampled, VmHWM per worker "
+            f"{_per_process(phase['worker_memory'])}")
+
+
+def _per_process(memory: dict[str, Any]) -> str:
+    return " + ".join(f"{mb} MB" for mb in memory["vmhwm_per_process_mb"].values()) or "n/a"
 
 
 def print_summary(result: dict[str, Any]) -> None:
@@ -238,4 +243,5 @@ def print_summary(result: dict[str, Any]) -> None:
     for key, values in result["ratios"].items():
         print(f"   {key}: throughput x{values['throughput']}, p50 x{values['p50']}, p95 x{values['p95']}, "
               f"p99 x{values['p99']}")
-    print(f"   API peak RSS {result['api_memory']['peak_rss_mb']} MB")
+    print(f"   API peak RSS {result['api_memory']['peak_rss_mb']} MB sampled, VmHWM "
+          f"{_per_process(result['api_memory'])}")

@@ -143,6 +143,15 @@ def generate(database_url: str, first: int, last: int, tenants: int, messages_pe
     return time.perf_counter() - started
 
 
+def populate(database_url: str, conversations: int, tenants: int, messages_per: int) -> float:
+    """The benchmarks' data set in a fresh database: schema, `tenants` tenants, `conversations` historical
+    conversations with their messages, tool calls and CSAT. Returns the seconds the generation took."""
+    migrate.upgrade(database_url)
+    with psycopg.connect(libpq_url(database_url), cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute(TENANTS_SQL, {"tenants": tenants})
+    return generate(database_url, 0, conversations - 1, tenants, messages_per, True)
+
+
 def count_rows(url: str, schema: str, tables: list[str]) -> dict[str, int]:
     with psycopg.connect(libpq_url(url)) as conn:
         return {t: conn.execute(f"select count(*) from {schema}.{t}").fetchone()[0] for t in tables}
@@ -169,11 +178,8 @@ def run(args) -> dict:
     op_name, wh_name = f"bench_op_{tag}", f"bench_wh_{tag}"
     database_url, warehouse_url = ensure_database(args.pg_url, op_name), ensure_database(args.pg_url, wh_name)
     try:
-        migrate.upgrade(database_url)
-        with psycopg.connect(libpq_url(database_url), cursor_factory=psycopg.ClientCursor) as conn:
-            conn.execute(TENANTS_SQL, {"tenants": tenants})
         print(f"generating {conversations:,} conversations x {per} messages, {tenants} tenants", flush=True)
-        _, gen_seconds = timed("generate", generate, database_url, 0, conversations - 1, tenants, per, True)
+        gen_seconds, _ = timed("generate", populate, database_url, conversations, tenants, per)
         source_rows = count_rows(database_url, "public", ["conversations", "messages", "tool_calls",
                                                            "csat_requests", "csat_responses", "contacts"])
         total_rows = sum(source_rows.values())

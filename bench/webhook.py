@@ -236,7 +236,9 @@ def _line(name: str, r: dict[str, Any]) -> str:
     errors = {k: v for k, v in (r["status_counts"] | r["exceptions"]).items() if k != "200"} or 0
     return (f"{name}: {r['ok']}/{r['requests']} ok, {r['throughput_rps']} req/s, p50 {lat['p50_ms']} ms, "
             f"p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, errors {errors}, "
-            f"peak RSS {r['server_memory']['peak_rss_mb']} MB")
+            f"peak RSS {r['server_memory']['peak_rss_mb']} MB sampled, "
+            f"{r['server_memory']['vmhwm_sum_mb']} MB VmHWM over {len(r['server_memory']['vmhwm_per_process_mb'])} "
+            f"process(es)")
 
 
 def print_summary(result: dict[str, Any]) -> None:

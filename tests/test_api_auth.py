@@ -144,3 +144,49 @@ def test_token_naming_another_tenant_finds_no_user(api, engine):
         a, b = full_tenant(conn), full_tenant(conn)
     token = issue_token(Keyring(TEST_SECRET), _user_id(engine, a), b.tenant_id, 60)
     assert _me(api, token).status_code == 401
+
+
+def _clear_login_limits(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter("niochat:rl*login*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def clean_login_limits(redis_url):
+    """The login limits are per account and per address (127.0.0.1 here): start clean, leave clean."""
+    _clear_login_limits(redis_url)
+    yield
+    _clear_login_limits(redis_url)
+
+
+def test_brute_force_locks_the_account_for_the_window_even_with_the_right_password(
+    api, tenant, engine, clean_login_limits
+):
+    from api.ratelimit import LOGIN_PER_ACCOUNT
+
+    tries = [_login(api, _email(tenant), f"guess-{n}").status_code for n in range(LOGIN_PER_ACCOUNT.amount)]
+    assert tries == [401] * LOGIN_PER_ACCOUNT.amount
+    refused = _login(api, _email(tenant))  # the right password, too late
+    assert refused.status_code == 429, refused.text
+    assert "access_token" not in refused.text and "too many" in refused.json()["detail"]
+    assert _login(api, f"  {_email(tenant).upper()} ").status_code == 429  # the same account, spelled otherwise
+    assert 'niochat_logins_total{outcome="rate_limited"}' in api.get("/metrics").text
+    with engine.begin() as conn:
+        other = full_tenant(conn)
+    assert _login(api, _email(other)).status_code == 200  # one account's lock does not lock the others
+
+
+def test_one_address_guessing_many_accounts_is_stopped(api, tenant, clean_login_limits):
+    from api.ratelimit import LOGIN_PER_ADDRESS
+
+    tries = [_login(api, f"guess-{n}@nowhere.test", "wrong-password").status_code
+             for n in range(LOGIN_PER_ADDRESS.amount)]
+    assert tries == [401] * LOGIN_PER_ADDRESS.amount
+    refused = _login(api, _email(tenant))  # a real account, right password, never tried before
+    assert refused.status_code == 429 and "access_token" not in refused.text

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench import common, e2e, webhook
+from bench import common, dash, e2e, export, sync_copy, webhook
 from bench.__main__ import _parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,8 @@ def test_reply_latencies_use_the_first_bot_message_per_number():
 def test_help_lists_every_benchmark():
     out = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
-    assert "webhook" in out and "e2e" in out and "all" in out
+    assert "webhook" in out and "e2e" in out and "dash" in out and "all" in out
+    assert "sync-copy" in out and "export" in out
 
 
 def test_tiny_webhook_run_writes_the_expected_json(tmp_path):
@@ -144,5 +146,109 @@ def test_tiny_webhook_run_writes_the_expected_json(tmp_path):
         assert set(run["latency"]) == {"count", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"}
         assert run["latency"]["count"] == 20
         assert run["server_memory"]["peak_rss_mb"] > 0
+        assert run["server_memory"]["vmhwm_max_mb"] > 0 and run["server_memory"]["vmhwm_per_process_mb"]
     assert set(result["ratios"]) == {"throughput_webhook_over_bare", "p50_webhook_over_bare",
                                      "p95_webhook_over_bare", "p99_webhook_over_bare"}
+
+
+def test_dash_defaults_and_quick():
+    parser = _parser()
+    full = dash.resolve(parser.parse_args(["dash"]))
+    assert (full["conversations"], full["tenants"], full["rounds"]) == (100_000, 50, 30)
+    quick = dash.resolve(parser.parse_args(["dash", "--quick", "--rounds", "3"]))
+    assert (quick["conversations"], quick["tenants"], quick["rounds"]) == (2_000, 5, 3)
+
+
+def test_dash_payloads_are_what_the_browser_posts():
+    from dash import dcc, html
+
+    assert dash.outputs_of("a.figure") == [{"id": "a", "property": "figure"}]
+    assert dash.outputs_of("..a.figure...b.children..") == [{"id": "a", "property": "figure"},
+                                                            {"id": "b", "property": "children"}]
+    tree = html.Div([html.H2("x"), dcc.Loading(dcc.Graph(id="g")), html.Div(id="t", children=[html.Span(id="s")])])
+    assert dash.component_ids(tree) == {"g", "t", "s"}
+    spec = {"inputs": [{"id": "periodo", "property": "data"}, {"id": "b", "property": "n_clicks"}],
+            "state": [{"id": "periodo", "property": "data"}]}
+    body = dash.payload("..a.figure...b.children..", spec, {"start": "2026-01-01", "end": "2026-01-31"})
+    assert body["outputs"] == dash.outputs_of("..a.figure...b.children..")
+    assert [item["value"] for item in body["inputs"]] == [{"start": "2026-01-01", "end": "2026-01-31"}, 1]
+    assert body["changedPropIds"] == ["periodo.data", "b.n_clicks"]
+    assert dash.payload("a.figure", spec, dash.PERIOD)["outputs"] == {"id": "a", "property": "figure"}
+
+
+def test_tiny_dash_run_writes_the_expected_json(tmp_path):
+    output = tmp_path / "dash.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench", "dash", "--quick", "--conversations", "60", "--tenants", "2", "--rounds", "2",
+         "--output", str(output)],
+        cwd=ROOT, check=True, timeout=300, capture_output=True,
+    )
+    result = json.loads(output.read_text())
+    assert set(result) >= {"benchmark", "config", "machine", "data", "phases", "ratios", "ok", "empty_answers"}
+    assert result["ok"] and result["data"]["mart_rows"]["fct_conversations"] == 60
+    assert result["data"]["mart_rows"]["agg_tenant_daily_intents"] > 0
+    for phase in ("uncached", "cached"):
+        callbacks = result["phases"][phase]["callbacks"]
+        pages = {entry["page"] for entry in callbacks.values()}
+        assert {"Visão geral", "IA & SGP", "Atendentes", "Ao vivo", "shell"} <= pages
+        assert any("ai-intents-graph" in output for output in callbacks)
+        for entry in callbacks.values():
+            assert entry["latency"]["count"] == 2 and set(entry["status_counts"]) <= {"200", "204"}
+        assert set(result["phases"][phase]["pages"]) >= {"Visão geral", "IA & SGP"}
+        assert result["phases"][phase]["bare"]["count"] == 2
+        assert set(result["ratios"]["over_bare"][phase]) == set(callbacks)
+    assert set(result["ratios"]["uncached_over_cached_page_p50"]) == set(result["phases"]["uncached"]["pages"])
+
+
+def test_vm_hwm_is_read_from_proc_status():
+    status = "Name:\tpython\nVmPeak:\t  300000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t  100000 kB\n"
+    assert common.parse_vm_hwm(status) == 123456 * 1024
+    assert common.parse_vm_hwm("Name:\tkthreadd\n") is None  # kernel threads have no VmHWM
+    with pytest.raises(ValueError):
+        common.parse_vm_hwm("VmHWM:\t 1 MB\n")
+    assert common.vm_hwm_bytes(os.getpid()) > 0
+    assert common.vm_hwm_bytes(2**22 + 1) is None  # no such process
+
+
+def test_high_water_summary_sums_and_labels_per_process():
+    summary = common.high_water_summary({10: 100 * 2**20, 11: 50 * 2**20}, {10: "10 uvicorn"})
+    assert summary == {"vmhwm_max_mb": 100.0, "vmhwm_sum_mb": 150.0,
+                       "vmhwm_per_process_mb": {"10 uvicorn": 100.0, "11": 50.0}}
+    assert common.high_water_summary({})["vmhwm_max_mb"] == 0
+
+
+def test_sync_copy_and_export_defaults_and_quick():
+    parser = _parser()
+    full = sync_copy.resolve(parser.parse_args(["sync-copy"]))
+    assert (full["conversations"], full["tenants"], full["repeat"]) == (100_000, 50, 3)
+    quick = sync_copy.resolve(parser.parse_args(["sync-copy", "--quick"]))
+    assert (quick["conversations"], quick["tenants"], quick["repeat"]) == (2_000, 5, 1)
+    full = export.resolve(parser.parse_args(["export"]))
+    assert (full["conversations"], full["tenants"], full["exported_tenants"]) == (100_000, 50, 50)
+    capped = export.resolve(parser.parse_args(["export", "--quick", "--max-tenants", "9"]))
+    assert (capped["conversations"], capped["tenants"], capped["exported_tenants"]) == (2_000, 5, 5)
+
+
+def test_export_summary_maths():
+    per_tenant = [{"rows": 100, "seconds": 1.0, "rows_per_second": 100, "export_over_copy": 4.0},
+                  {"rows": 300, "seconds": 3.0, "rows_per_second": 100, "export_over_copy": 6.0}]
+    summary = export.summarize(per_tenant)
+    assert (summary["rows"], summary["total_seconds"], summary["rows_per_second_overall"]) == (400, 4.0, 100)
+    assert (summary["seconds_p50"], summary["seconds_max"], summary["export_over_copy_p50"]) == (2.0, 3.0, 5.0)
+    assert sync_copy.rows_per_second(1000, 0.5) == 2000 and sync_copy.rows_per_second(10, 0) is None
+
+
+def test_tiny_sync_copy_and_export_runs_write_the_expected_json(tmp_path):
+    for name, extra in (("sync-copy", []), ("export", ["--max-tenants", "2"])):
+        output = tmp_path / f"{name}.json"
+        subprocess.run([sys.executable, "-m", "bench", name, "--quick", "--conversations", "60", "--tenants", "3",
+                        *extra, "--output", str(output)], cwd=ROOT, check=True, timeout=300, capture_output=True)
+        result = json.loads(output.read_text())
+        assert result["ok"] and set(result) >= {"benchmark", "config", "machine", "ratios"}, result
+        assert all(value is not None and value > 0 for value in result["ratios"].values()), result["ratios"]
+    synced = json.loads((tmp_path / "sync-copy.json").read_text())
+    assert synced["full"]["sync"]["rows"] == synced["full"]["copy"]["rows"] > 600  # 60 conversations x 10 messages
+    assert 0 < synced["incremental"]["copy"]["rows"] < synced["full"]["copy"]["rows"]
+    exported = json.loads((tmp_path / "export.json").read_text())
+    assert [tenant["tenant"] for tenant in exported["per_tenant"]] == ["bench-1", "bench-2"]
+    assert all(tenant["rows_per_table"]["fct_conversations"] == 20 for tenant in exported["per_tenant"])

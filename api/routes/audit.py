@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from api.routes.common import Manager, Pages, day_bounds
+from api.routes.common import Manager, Pages, day_bounds, error_responses
 from api.schemas.audit import AuditEntryOut
 from api.schemas.common import Page
 from niochat.tables import audit_log, users
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 422))
 
 
 @router.get("", response_model=Page[AuditEntryOut], summary="Who did what, newest first (manager+)")

@@ -9,9 +9,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import func, insert, text, update
 
-from api.deps import Tenant, state_of
+from api.deps import UNSTORABLE_TEXT, Tenant, state_of
 from api.metrics import LOGINS
 from api.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+from api.routes.common import error_responses
 from api.security import issue_token
 from niochat.database import app_transaction, tenant_transaction
 from niochat.passwords import DUMMY_HASH, verify_password
@@ -34,9 +35,12 @@ class Me(BaseModel):
     role: str
 
 
-@router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password")
+@router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password",
+             responses=error_responses(400, 401, 403, 422, 429))
 async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     state = state_of(request)
+    if "\x00" in form.username:  # PostgreSQL text cannot hold it: no account can match
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, UNSTORABLE_TEXT)
     address = request.client.host if request.client else "unknown"
     if not (
         await state.limits.allow(LOGIN_PER_ACCOUNT, "login", form.username.strip().lower())
@@ -71,7 +75,7 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     )
 
 
-@router.get("/me", response_model=Me, summary="The user the token belongs to")
+@router.get("/me", response_model=Me, summary="The user the token belongs to", responses=error_responses(401))
 async def me(ctx: Tenant) -> Me:
     user = ctx.user
     return Me(id=str(user.id), tenant_id=str(user.tenant_id), email=user.email, name=user.name, role=user.role)

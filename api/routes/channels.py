@@ -15,14 +15,14 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import state_of
 from api.engine import audit
-from api.routes.common import Admin, Manager, commit, conflict, is_unique_violation
+from api.routes.common import Admin, Manager, commit, conflict, error_responses, is_unique_violation
 from api.schemas.channels import ChannelCreate, ChannelCreated, ChannelOut
 from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
 from niochat.admin import webhook_url
 from niochat.database import tenant_transaction
 from niochat.tables import channels
 
-router = APIRouter(prefix="/channels", tags=["channels"])
+router = APIRouter(prefix="/channels", tags=["channels"], responses=error_responses(400, 401, 403, 409, 422))
 
 COLUMNS = [channels.c.id, channels.c.provider, channels.c.name, channels.c.base_url, channels.c.instance,
            channels.c.connection_status, channels.c.connection_changed_at, channels.c.is_active,

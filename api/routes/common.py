@@ -13,9 +13,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import TenantContext, require_role
+from api.schemas.common import ErrorOut
 from niochat.tables import tenants
 
 MAX_PAGE = 200
+MAX_OFFSET = 1_000_000_000  # past any real table; an unbounded one overflows PostgreSQL's bigint (a 500)
+
+_ERROR_MEANINGS = {
+    400: "The body cannot be parsed (not JSON, not UTF-8)",
+    401: "No valid bearer token, or its user or tenant is disabled",
+    403: "The user's role does not allow this",
+    404: "Not found in the user's tenant",
+    409: "Conflicts with the current state",
+    413: "The body is larger than allowed",
+    422: "Invalid input",
+    429: "Too many attempts; wait and retry",
+    503: "A store (PostgreSQL or Redis) is unavailable; retry later",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI `responses` for the error statuses a router answers with, all shaped like ErrorOut."""
+    return {code: {"model": ErrorOut, "description": _ERROR_MEANINGS[code]} for code in codes}
+
 
 # superadmin passes every gate (require_role); admins pass the managers' gate.
 Manager = Annotated[TenantContext, Depends(require_role("manager", "admin"))]
@@ -30,7 +50,7 @@ class Paging:
 
 def paging(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 

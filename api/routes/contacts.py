@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 
 from api.deps import Tenant
-from api.routes.common import Pages, like_pattern, not_found
+from api.routes.common import Pages, error_responses, like_pattern, not_found
 from api.schemas.common import Page
 from api.schemas.contacts import ContactOut
 from niochat.tables import contacts
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = APIRouter(prefix="/contacts", tags=["contacts"], responses=error_responses(401, 404, 422))
 
 COLUMNS = [getattr(contacts.c, name) for name in ContactOut.model_fields]
 

@@ -20,12 +20,13 @@ from api.engine import audit, handoff, live
 from api.engine.handoff import Actor, TransitionError
 from api.engine.outbound import queue_text
 from api.engine.queue import enqueue_send
-from api.routes.common import commit, conflict, is_unique_violation, not_found
+from api.routes.common import commit, conflict, error_responses, is_unique_violation, not_found
 from api.routes.conversation_queries import load_conversation, load_message, visible_to
 from api.schemas.conversations import AssignIn, CloseIn, ConversationOut, MessageOut, ReplyIn, TransferIn
 from niochat.tables import conversations, teams, users
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(prefix="/conversations", tags=["conversations"],
+                   responses=error_responses(400, 401, 403, 404, 409, 422))
 
 ONE_ACTIVE = "conversations_one_active_key"
 

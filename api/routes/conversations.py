@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from api.deps import Tenant
-from api.routes.common import Pages, day_bounds, not_found
+from api.routes.common import Pages, day_bounds, error_responses, not_found
 from api.routes.conversation_queries import MESSAGE_COLUMNS, conversation_out, conversation_select, visible_to
 from api.schemas.common import Page
 from api.schemas.conversations import ConversationOut, MessageOut
 from niochat.tables import conversations, messages
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
 Status = Literal["bot", "waiting", "open", "closed"]  # niochat.tables.conversations.STATUSES
 

@@ -12,13 +12,13 @@ from sqlalchemy import func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.deps import CurrentUser, Tenant
-from api.routes.common import Pages, day_bounds
+from api.routes.common import Pages, day_bounds, error_responses
 from api.schemas.common import Page
 from api.schemas.conversations import ContactBrief
 from api.schemas.csat import CsatResponseOut, CsatSummaryOut
 from niochat.tables import contacts, conversations, csat_requests, csat_responses, users
 
-router = APIRouter(prefix="/csat", tags=["csat"])
+router = APIRouter(prefix="/csat", tags=["csat"], responses=error_responses(401, 422))
 
 Rating = Annotated[int, Field(ge=1, le=5)]
 DateFrom = Annotated[date | None, Query(description="First day (tenant's timezone), inclusive")]

@@ -31,7 +31,8 @@ async def _check_redis(request: Request) -> None:
         raise RuntimeError("no PONG")
 
 
-@router.get("/readyz", summary="PostgreSQL and Redis answer")
+@router.get("/readyz", summary="PostgreSQL and Redis answer",
+            responses={503: {"description": "PostgreSQL or Redis does not answer; `checks` says which"}})
 async def readyz(request: Request) -> JSONResponse:
     checks = {}
     for name, check in (("postgres", _check_postgres), ("redis", _check_redis)):

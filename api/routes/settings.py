@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import TenantContext, state_of
 from api.engine import audit
+from api.engine.handoff import PHONE_HANDBACK_MINUTES
 from api.engine.hours import DEFAULT_HOURS
-from api.routes.common import Admin, commit
+from api.routes.common import Admin, commit, error_responses
 from api.schemas.settings import (
     AiSettingsOut,
     Persona,
@@ -27,7 +28,7 @@ from api.schemas.settings import (
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, sgp_configs, tenants
 
-router = APIRouter(prefix="/settings", tags=["settings"])
+router = APIRouter(prefix="/settings", tags=["settings"], responses=error_responses(400, 401, 403, 422))
 
 # Write-only request fields -> the column holding them encrypted.
 SECRETS = {"api_key": "api_key_encrypted", "token": "token_encrypted"}
@@ -43,10 +44,12 @@ async def _read(conn: AsyncConnection) -> SettingsOut:
         persona=Persona(**(stored.get("persona") or {})),
         business_hours=stored.get("business_hours") or DEFAULT_HOURS,
         reopen_window_minutes=int(stored.get("reopen_window_minutes") or 0),
+        phone_handback_minutes=stored.get("phone_handback_minutes", PHONE_HANDBACK_MINUTES),
         timezone=tenant.timezone,
         ai=None if ai is None else AiSettingsOut(
             base_url=ai.base_url, model=ai.model, api_key_set=ai.api_key_encrypted is not None,
             timeout_seconds=ai.timeout_seconds, temperature=ai.temperature, is_active=ai.is_active,
+            transcription_model=ai.transcription_model,
         ),
         sgp=None if sgp is None else SgpSettingsOut(
             base_url=sgp.base_url, app=sgp.app, token_set=bool(sgp.token_encrypted),
@@ -72,6 +75,9 @@ async def _save_tenant(conn: AsyncConnection, patch: SettingsPatch) -> list[str]
     if patch.reopen_window_minutes is not None:
         stored["reopen_window_minutes"] = patch.reopen_window_minutes
         changed.append("reopen_window_minutes")
+    if patch.phone_handback_minutes is not None:
+        stored["phone_handback_minutes"] = patch.phone_handback_minutes
+        changed.append("phone_handback_minutes")
     values: dict[str, Any] = {}
     if changed:
         values["settings"] = stored

@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import Tenant
 from api.engine import audit
-from api.routes.common import Admin, commit, conflict, is_unique_violation
+from api.routes.common import Admin, commit, conflict, error_responses, is_unique_violation
 from api.schemas.teams import TeamCreate, TeamOut
 from niochat.tables import team_members, teams
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(400, 401, 403, 409, 422))
 
 
 @router.get("", response_model=list[TeamOut], summary="Teams and their members")

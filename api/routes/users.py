@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import TenantContext
 from api.engine import audit
-from api.routes.common import Admin, Manager, commit, conflict, is_unique_violation, not_found
+from api.routes.common import Admin, Manager, commit, conflict, error_responses, is_unique_violation, not_found
 from api.schemas.users import UserCreate, UserOut, UserUpdate
 from niochat.passwords import hash_password
 from niochat.tables import team_members, teams, users
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(400, 401, 403, 404, 409, 422))
 
 COLUMNS = [users.c.id, users.c.email, users.c.name, users.c.role, users.c.is_active, users.c.last_login_at,
            users.c.created_at]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Item = TypeVar("Item")
 
@@ -14,3 +14,18 @@ class Page(BaseModel, Generic[Item]):
     total: int = Field(description="How many rows match the filters (all pages)")
     limit: int
     offset: int
+
+
+class ValidationIssue(BaseModel):
+    """One invalid field, as FastAPI reports request validation errors."""
+
+    model_config = ConfigDict(extra="allow")
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer of the API: a sentence, or (422 on invalid input) the list of invalid fields."""
+
+    detail: str | list[ValidationIssue]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
@@ -19,6 +20,20 @@ def _mask(_, __, event_dict: dict) -> dict:
         elif isinstance(value, str):
             event_dict[key] = mask_documents_in(value)
     return event_dict
+
+
+_WEBHOOK_KEY = re.compile(r"(/webhooks/[^/\s]+/)[^/\s?\"]+")
+
+
+class _HideWebhookKeys(logging.Filter):
+    """The channel key in a webhook URL authenticates the provider: access logs show the route, not the key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(_WEBHOOK_KEY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and "/webhooks/" in record.msg:
+            record.msg = _WEBHOOK_KEY.sub(r"\1***", record.msg)
+        return True
 
 
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
@@ -40,6 +55,7 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_HideWebhookKeys())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -37,3 +37,18 @@ def test_logs_never_carry_full_documents_or_secrets(capsys):
     assert "12345678909" not in dumped and "123.456.789-09" not in dumped and "98765432100" not in dumped
     assert lines[0]["cpf"] == "***.456.789-**" and lines[0]["token"] == "***"
     assert "***.654.321-**" in lines[1]["event"]
+
+
+def test_access_log_lines_show_the_webhook_route_not_its_key(capsys):
+    import logging
+
+    from niochat.logging import configure_logging
+
+    configure_logging("json")
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/webhooks/uazapi/Sup3rS3cretKey?x=1", "1.1", 200
+    )
+    logging.getLogger("other").warning("posting to http://h/webhooks/evolution/An0therKey failed")
+    err = capsys.readouterr().err
+    assert "Sup3rS3cretKey" not in err and "An0therKey" not in err
+    assert "/webhooks/uazapi/***" in err and "/webhooks/evolution/***" in err

@@ -92,6 +92,27 @@ def test_text_message_is_stored_once_with_contact_and_conversation(api, channel_
     assert row.provider_timestamp.timestamp() == 1770146178
 
 
+@pytest.mark.parametrize("provider", ["uazapi", "evolution"])
+def test_nul_characters_are_dropped_not_answered_503_forever(api, channel_keys, engine, provider):
+    """PostgreSQL cannot store NUL in text; a 5xx would make the provider retry the message forever."""
+    key = channel_keys[provider].webhook_key
+    if provider == "uazapi":
+        payload = _uazapi(messageid="WH-NUL-U", text="Oi\x00 tudo", senderName="Ana\x00")
+        payload["message"]["content"]["text"] = "Oi\x00 tudo"
+    else:
+        payload = load("evolution/messages.upsert.text.json")
+        payload["apikey"] = "tok-evolution"
+        payload["data"]["key"]["id"] = "WH-NUL-E"
+        payload["data"]["message"] = {"conversation": "Oi\x00 tudo"}
+        payload["data"]["pushName"] = "Ana\x00"
+    response = _post(api, provider, key, payload)
+    assert response.status_code == 200, response.text
+    with engine.connect() as conn:
+        row = conn.execute(select(messages).where(messages.c.provider_message_id.in_(["WH-NUL-U", "WH-NUL-E"]),
+                                                  messages.c.channel_id == channel_keys[provider].id)).one()
+    assert row.text == "Oi tudo"
+
+
 def test_unique_index_dedups_after_redis_loses_the_key(api, channel_keys, redis_url):
     import redis
 

@@ -18,8 +18,12 @@ def location_text(content: dict) -> str | None:
 
 
 def text(value: object) -> str | None:
-    """A non-blank string as is; anything else (missing, empty, wrong type) as None."""
-    return value if isinstance(value, str) and value.strip() else None
+    """A non-blank string (without NUL characters, which PostgreSQL cannot store); anything else (missing,
+    empty, wrong type) as None."""
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "")
+    return value if value.strip() else None
 
 
 def server(jid: str) -> str:

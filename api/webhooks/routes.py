@@ -21,6 +21,7 @@ from api.deps import state_of
 from api.engine import live
 from api.engine.queue import enqueue_inbound
 from api.ratelimit import PER_CONTACT, PER_TENANT
+from api.routes.common import error_responses
 from api.state import AppState
 from api.webhooks import evolution, uazapi
 from api.webhooks.attendant import known_sender, store_phone_reply, typed_on_phone
@@ -46,6 +47,7 @@ DEDUP_TTL_SECONDS = 7 * 24 * 3600
 PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
 WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by result", ["provider", "result"])
+WEBHOOK_ERRORS = error_responses(401, 404, 413, 422, 429, 503)
 UNAVAILABLE = (OperationalError, DBAPIError, RedisError, OSError, TimeoutError)
 
 
@@ -199,11 +201,13 @@ async def _receive(provider: str, channel_key: str, request: Request) -> JSONRes
     return JSONResponse(body)
 
 
-@router.post("/webhooks/uazapi/{channel_key}", summary="Uazapi webhook (messages, messages_update, connection)")
+@router.post("/webhooks/uazapi/{channel_key}", summary="Uazapi webhook (messages, messages_update, connection)",
+             responses=WEBHOOK_ERRORS)
 async def uazapi_webhook(channel_key: str, request: Request) -> JSONResponse:
     return await _receive("uazapi", channel_key, request)
 
 
-@router.post("/webhooks/evolution/{channel_key}", summary="Evolution webhook (messages.upsert/update, connection)")
+@router.post("/webhooks/evolution/{channel_key}", summary="Evolution webhook (messages.upsert/update, connection)",
+             responses=WEBHOOK_ERRORS)
 async def evolution_webhook(channel_key: str, request: Request) -> JSONResponse:
     return await _receive("evolution", channel_key, request)

@@ -57,7 +57,6 @@ def _explain(report: Report) -> str:
 # (each file says which); when a bug is fixed, its scenario gets claimed again and leaves this list.
 RULES_DOES_NOT_CLAIM = {
     "model-down-rules-answers", "model-down-serves-customer", "model-slow-rules-answers",  # no model to lose
-    "cancelled-contract-connection", "ask-protocol-again",
 }
 
 

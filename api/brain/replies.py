@@ -61,6 +61,10 @@ ASK_TICKET = (
     "30 segundos e ligue de novo). Se continuar com problema, quer que eu abra um chamado técnico? (sim/não)"
 )
 TICKET_DECLINED = "Combinado! Se o problema voltar, é só me chamar."
+CONTRACT_ENDED = (
+    "Esse contrato está *cancelado*, por isso não há conexão ativa nele. "
+    "Vou te passar para nossa equipe comercial, que pode reativar ou fazer um novo plano para você."
+)
 SUSPENDED = (
     "Seu contrato está *suspenso* por pendência financeira, por isso a conexão está bloqueada. "
     "Posso te enviar a segunda via (responda *1*) ou fazer um desbloqueio por confiança (responda *3*)."
@@ -100,6 +104,10 @@ def ticket_opened(protocol: str, offline: bool) -> str:
         f"{reason}Abri um chamado técnico para você, protocolo *{protocol}*. "
         "Nossa equipe vai acompanhar e, se precisar de visita, entramos em contato."
     )
+
+
+def protocol_again(protocol: str) -> str:
+    return f"O protocolo do seu chamado é *{protocol}*. Nossa equipe técnica já está acompanhando."
 
 
 def unlock(result: UnlockResult) -> str:

@@ -7,11 +7,14 @@ conversation by the engine.
 
 from __future__ import annotations
 
+import re
+
 from api.brain import nlu, replies
 from api.brain.base import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
 from api.brain.tools import Toolbox
 
 ACTIONS = ("second_copy", "connection_down", "trust_unlock", "open_ticket")
+PROTOCOL = re.compile(r"\bproto?c+o?l+o?s?\b|\bprotocol\w*")  # "protocolo", "protoclo", "protocolos"
 TEAM_FOR = {
     "second_copy": "financeiro",
     "trust_unlock": "financeiro",
@@ -92,6 +95,10 @@ class _Turn:
             return await self.handoff("customer_request" if intent == "human" else intent, intent)
         if action:
             return await self.act(action)
+        if self.state.get("ticket_protocol") and PROTOCOL.search(nlu.normalize(self.text)):
+            self.about("open_ticket")  # "qual o protocolo mesmo?": the ticket of this conversation, repeated
+            self.say(replies.protocol_again(self.state["ticket_protocol"]))
+            return self.reply()
         if "thanks_bye" in self.intents:
             self.about("thanks_bye")
             self.say(replies.BYE)
@@ -197,8 +204,12 @@ class _Turn:
         return self.reply()
 
     async def connection(self) -> BrainReply:
-        active = {cid: flag == "1" for cid, _, flag in self.tools.binding.contracts}
-        if not active.get(self.tools.binding.contract_id, True):
+        flags = {cid: flag for cid, _, flag in self.tools.binding.contracts}
+        flag = flags.get(self.tools.binding.contract_id, "1")
+        if flag == "x":  # no service on it: nothing to test or repair, a person talks about reactivating
+            self.say(replies.CONTRACT_ENDED)
+            return await self.handoff("contract_cancelled", "sales")
+        if flag == "0":
             self.say(replies.SUSPENDED)
             self.state["awaiting"] = "menu"
             return self.reply()

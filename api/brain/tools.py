@@ -52,6 +52,18 @@ class Binding:
     contracts: list[list[str]] = field(default_factory=list)  # [[id, label, active], ...]
 
 
+def contract_flag(status: str | None) -> str:
+    """What the connection flow needs of a contract's SGP status: "0" suspended (blocked for debt: offer the
+    invoice and the trust unlock), "x" cancelled or inactive (no service: a person talks about reactivating),
+    "1" anything else ("reduced speed" and other non-standard active statuses get their connection checked)."""
+    status = (status or "").lower()
+    if "suspens" in status:
+        return "0"
+    if "cancel" in status or "inativ" in status:
+        return "x"
+    return "1"
+
+
 class Toolbox:
     def __init__(
         self,
@@ -165,14 +177,8 @@ class Toolbox:
             await self._record("identify_customer", "phone_mismatch", started, document=masked)
             self.handoff = Handoff(reason="identity_unverified", team_slug=None)
             return Outcome("phone_mismatch")
-        # The flag says whether the connection can be blocked for debt: only suspended contracts are, a
-        # "reduced speed" or otherwise non-standard active status still gets its connection checked.
         contracts = [
-            [
-                c.id,
-                " - ".join(p for p in (c.plan, c.address) if p) or f"Contrato {c.id}",
-                "0" if "suspens" in (c.status or "").lower() else "1",
-            ]
+            [c.id, " - ".join(p for p in (c.plan, c.address) if p) or f"Contrato {c.id}", contract_flag(c.status)]
             for c in customer.contracts
         ]
         binding = Binding(customer.id, customer.name, None, contracts)

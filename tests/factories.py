@@ -110,3 +110,16 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     _add(conn, rows, audit_log, actor_kind="system", action="test")
     _add(conn, rows, ai_usage, conversation_id=conversation_id, model="gpt-test", outcome="ok")
     return rows
+
+
+def clear_login_limits(redis_url: str) -> None:
+    """Forget the login rate limits (per account and per address): tests that fail logins on purpose, or fuzz
+    the login form from 127.0.0.1, must not lock the tests after them out."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter("niochat:rl*login*"):
+            client.delete(key)
+    finally:
+        client.close()

@@ -13,7 +13,7 @@ from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.tables import audit_log, tenants, users
 from tests.conftest import TEST_SECRET
-from tests.factories import PASSWORD, full_tenant
+from tests.factories import PASSWORD, clear_login_limits, full_tenant
 from tests.servers import serving
 
 
@@ -146,23 +146,12 @@ def test_token_naming_another_tenant_finds_no_user(api, engine):
     assert _me(api, token).status_code == 401
 
 
-def _clear_login_limits(redis_url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter("niochat:rl*login*"):
-            client.delete(key)
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def clean_login_limits(redis_url):
     """The login limits are per account and per address (127.0.0.1 here): start clean, leave clean."""
-    _clear_login_limits(redis_url)
+    clear_login_limits(redis_url)
     yield
-    _clear_login_limits(redis_url)
+    clear_login_limits(redis_url)
 
 
 def test_brute_force_locks_the_account_for_the_window_even_with_the_right_password(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import redis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -30,7 +29,7 @@ from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 from tests.conftest import TEST_SECRET
-from tests.factories import PASSWORD, TenantRows, full_tenant
+from tests.factories import PASSWORD, TenantRows, clear_login_limits, full_tenant
 from tests.servers import serving
 
 EXAMPLES = 30  # per operation and mode; derandomized (the same cases every run), ~15 s for the whole schema
@@ -58,16 +57,6 @@ HOSTILE_VALUES = [
 ]
 
 
-def _login_keys_cleared(redis_url: str) -> None:
-    """Fuzzing the login form fills the per-address login limit of 127.0.0.1: clear it for the tests after us."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter("niochat:rl*login*"):
-            client.delete(key)
-    finally:
-        client.close()
-
-
 @pytest.fixture(scope="module")
 def tenants(engine) -> dict[str, TenantRows]:
     with engine.begin() as conn:
@@ -81,7 +70,7 @@ def api_url(tmp_path_factory, database_url, redis_url, tenants):
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("hostile"), secret_key=TEST_SECRET, _env_file=None)
     with serving(create_app(settings_, ServiceUrls(database_url, database_url, redis_url))) as base_url:
         yield base_url
-    _login_keys_cleared(redis_url)
+    clear_login_limits(redis_url)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sandbox.whatsapp import media_files
-from sandbox.whatsapp.dispatch import CustomerText, echo_event, inbound_event, post
+from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, inbound_event, post
 from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox, base_url_of, sandbox_of
 from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Fault, Instance
@@ -126,12 +126,7 @@ async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
     msg = CustomerText(phone=phone, name=body.name, text=body.caption if media else body.text or "",
                        message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media)
     outgoing = inbound_event(sandbox, instance, base_url_of(request), msg)
-    delivery = await post(sandbox, instance, outgoing)
-    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
-              "attempts": delivery.attempts, "payload": outgoing.payload}
-    if outgoing.skipped:
-        answer["skipped"] = outgoing.skipped
-    return answer
+    return await _posted(sandbox, instance, outgoing, message_id)
 
 
 def _customer_media(body: InboundIn, url: str) -> CustomerMedia | None:
@@ -168,12 +163,7 @@ async def attendant_types_on_the_phone(body: PhoneReplyIn, request: Request) -> 
     sent = sandbox.record_send(instance, number=phone, text=body.text, origin="phone", message_id=message_id)
     outgoing = echo_event(sandbox, instance, base_url_of(request), sent)
     assert outgoing is not None  # _receiving_instance checked the webhook
-    delivery = await post(sandbox, instance, outgoing)
-    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
-              "attempts": delivery.attempts, "payload": outgoing.payload}
-    if outgoing.skipped:
-        answer["skipped"] = outgoing.skipped
-    return answer
+    return await _posted(sandbox, instance, outgoing, message_id)
 
 
 @router.post("/faults")
@@ -228,3 +218,13 @@ async def set_config(body: ConfigIn, request: Request) -> dict[str, Any]:
 async def list_deliveries(request: Request, instance: str | None = None) -> list[dict[str, Any]]:
     """Every webhook POST the sandbox made (or skipped, with the reason): url, event, status code, attempts."""
     return [d.as_dict() for d in sandbox_of(request).state.deliveries if instance is None or d.instance == instance]
+
+
+async def _posted(sandbox, instance, outgoing: Outgoing, message_id: str) -> dict[str, Any]:
+    """Post the provider's webhook and say what happened to it (what the caller of /sandbox/* sees)."""
+    delivery = await post(sandbox, instance, outgoing)
+    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
+              "attempts": delivery.attempts, "payload": outgoing.payload}
+    if outgoing.skipped:
+        answer["skipped"] = outgoing.skipped
+    return answer

@@ -39,12 +39,24 @@ def test_logs_never_carry_full_documents_or_secrets(capsys):
     assert "***.654.321-**" in lines[1]["event"]
 
 
-def test_access_log_lines_show_the_webhook_route_not_its_key(capsys):
+@pytest.fixture
+def root_logging_restored():
+    """configure_logging binds the root handler to the current stderr, which pytest closes after the test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_access_log_lines_show_the_webhook_route_not_its_key(root_logging_restored, capsys):
     import logging
 
     from niochat.logging import configure_logging
 
-    configure_logging("json")
+    configure_logging("json")  # here, not in a fixture: capsys replaces stderr only while the test runs
     logging.getLogger("uvicorn.access").info(
         '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/webhooks/uazapi/Sup3rS3cretKey?x=1", "1.1", 200
     )

@@ -216,6 +216,18 @@ def test_closed_twice_asks_once(stack, engine):
     assert len(_request(engine, phone)) == 1
 
 
+def test_reopened_before_the_survey_is_due_it_is_skipped(stack, engine):
+    phone = _phone(120)
+    conversation_id = _open_conversation(stack, engine, phone)
+    headers = {"Authorization": f"Bearer {_agent_token(stack, engine)}"}
+    base = f"{stack.api_url}/api/v1/conversations/{conversation_id}"
+    assert httpx.post(f"{base}/close", headers=headers).status_code == 200
+    assert httpx.post(f"{base}/reopen", headers=headers).status_code == 200  # still open when the survey is due
+    _wait(lambda: _request(engine, phone) and _request(engine, phone)[0].status != "scheduled")
+    assert _request(engine, phone)[0].status == "skipped_new_conversation"
+    assert not any(QUESTION in text for text in _texts(stack, phone))
+
+
 def test_outside_the_24h_window_the_survey_is_skipped(stack, engine):
     phone = _phone(104)
     conversation_id = _open_conversation(stack, engine, phone)

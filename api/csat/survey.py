@@ -74,7 +74,8 @@ async def send_csat(ctx: dict, tenant_id: str, request_id: str) -> str:
         if request is None:
             return "not_scheduled"
         conv = (await conn.execute(select(conversations).where(conversations.c.id == request.conversation_id))).one()
-        newer = await conn.scalar(
+        # Reopened since (closed_at cleared), or the customer started a new conversation: the survey is moot.
+        newer = conv.closed_at is None or await conn.scalar(
             select(exists().where(conversations.c.contact_id == conv.contact_id, conversations.c.id != conv.id,
                                   conversations.c.created_at > conv.closed_at))
         )

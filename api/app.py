@@ -9,9 +9,20 @@ from fastapi import FastAPI
 
 from api.metrics import instrument
 from api.ratelimit import RateLimits
-from api.routes import audit, auth, channels, contacts, conversation_actions, conversations, health, teams, users, ws
-from api.routes import csat as csat_routes
-from api.routes import settings as settings_routes
+from api.routes import (
+    audit,
+    auth,
+    channels,
+    contacts,
+    conversation_actions,
+    conversations,
+    csat as csat_routes,
+    health,
+    settings as settings_routes,
+    teams,
+    users,
+    ws,
+)
 from api.state import AppState
 from api.webhooks import routes as webhooks
 from niochat.database import async_engine

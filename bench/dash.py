@@ -32,9 +32,7 @@ where direction = 'inbound'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=int, help="generated conversations (default 100000; --quick 2000)")
-    parser.add_argument("--tenants", type=int, help="tenants they are spread over (default 50; --quick 5)")
-    parser.add_argument("--messages-per-conversation", type=int, default=10)
+    common.add_dataset_arguments(parser)
     parser.add_argument("--rounds", type=int, help="measured rounds per phase (default 30; --quick 10)")
     parser.add_argument("--output", help="result JSON path (default bench/results/dash.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data dir")
@@ -42,12 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        "conversations": args.conversations or (2_000 if args.quick else 100_000),
-        "tenants": args.tenants or (5 if args.quick else 50),
-        "messages_per_conversation": args.messages_per_conversation,
+        **common.dataset_config(args),
         "rounds": args.rounds or (10 if args.quick else 30),
         "period": PERIOD,
-        "quick": bool(args.quick),
     }
     if min(config["conversations"], config["tenants"], config["rounds"], config["messages_per_conversation"]) < 1:
         raise SystemExit("--conversations, --tenants, --rounds and --messages-per-conversation must be positive")

@@ -24,9 +24,7 @@ from bench import common, pipeline
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=int, help="conversations generated (default 100000; --quick 2000)")
-    parser.add_argument("--tenants", type=int, help="tenants (default 50; --quick 5)")
-    parser.add_argument("--messages-per-conversation", type=int, default=10)
+    common.add_dataset_arguments(parser)
     parser.add_argument("--max-tenants", type=int, help="export only the first N tenants (default: all)")
     parser.add_argument("--pg-url", help="PostgreSQL server URL (default: an embedded pgserver in a temp dir)")
     parser.add_argument("--output", help="result JSON path (default bench/results/export.json)")
@@ -34,10 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        "conversations": args.conversations or (2_000 if args.quick else 100_000),
-        "tenants": args.tenants or (5 if args.quick else 50),
-        "messages_per_conversation": args.messages_per_conversation,
-        "quick": bool(args.quick),
+        **common.dataset_config(args),
     }
     config["exported_tenants"] = min(args.max_tenants or config["tenants"], config["tenants"])
     if min(config["conversations"], config["tenants"], config["exported_tenants"]) < 1:

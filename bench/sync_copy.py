@@ -31,9 +31,7 @@ SCHEMA = "copy_bench"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=int, help="conversations generated (default 100000; --quick 2000)")
-    parser.add_argument("--tenants", type=int, help="tenants (default 50; --quick 5)")
-    parser.add_argument("--messages-per-conversation", type=int, default=10)
+    common.add_dataset_arguments(parser)
     parser.add_argument("--repeat", type=int, help="full runs of each, best kept (default 3; --quick 1)")
     parser.add_argument("--pg-url", help="PostgreSQL server URL (default: an embedded pgserver in a temp dir)")
     parser.add_argument("--output", help="result JSON path (default bench/results/sync_copy.json)")
@@ -41,11 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        "conversations": args.conversations or (2_000 if args.quick else 100_000),
-        "tenants": args.tenants or (5 if args.quick else 50),
-        "messages_per_conversation": args.messages_per_conversation,
+        **common.dataset_config(args),
         "repeat": args.repeat or (1 if args.quick else 3),
-        "quick": bool(args.quick),
     }
     if min(config["conversations"], config["tenants"], config["repeat"], config["messages_per_conversation"]) < 1:
         raise SystemExit("--conversations, --tenants, --repeat and --messages-per-conversation must be positive")

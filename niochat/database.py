@@ -62,7 +62,14 @@ def async_engine(url: str, **kwargs) -> AsyncEngine:
 @asynccontextmanager
 async def tenant_transaction(engine: AsyncEngine, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncConnection]:
     """One transaction as the RLS-bound role with the tenant set; it sees and writes only that tenant."""
-    async with engine.begin() as conn:
+    async with engine.connect() as conn, tenant_scope(conn, tenant_id):
+        yield conn
+
+
+@asynccontextmanager
+async def tenant_scope(conn: AsyncConnection, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncConnection]:
+    """One transaction on a connection the caller holds (e.g. with a session-level lock), as tenant_transaction."""
+    async with conn.begin():
         # One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
         await conn.execute(
             text("select set_config('role', :role, true), set_config(:name, :tenant, true)"),

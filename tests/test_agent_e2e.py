@@ -94,6 +94,21 @@ def _intents(engine, conversation_id) -> list[str | None]:
         ).scalars())
 
 
+def _maria_invoice_as_the_sgp_charges_it_today() -> str:
+    """The corrected amount grows by the day (São Paulo's date): ask the SGP sandbox's own rule, not a constant."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sandbox.sgp.dataset import Invoice, today
+    from sandbox.sgp.shapes import corrected
+
+    raw = json.loads(DATASET.read_text())["clientes"][0]["contratos"][0]["faturas"][0]
+    invoice = Invoice(fatura=raw["fatura"], vencimento=date.fromisoformat(raw["vencimento"]),
+                      valor=Decimal(str(raw["valor"])), linhadigitavel="", codigopix="", link="",
+                      emissao=date.fromisoformat(raw["vencimento"]))
+    return f"R$ {corrected(invoice, today()):.2f}".replace(".", ",")
+
+
 def test_rules_second_copy_asks_the_cpf_then_sends_pix_and_boleto(world, engine):
     stack = world["rules"]
     said = _talk(stack, MARIA, "oi quero a 2 via do boleto")
@@ -102,7 +117,8 @@ def test_rules_second_copy_asks_the_cpf_then_sends_pix_and_boleto(world, engine)
     assert any("Encontrei seu cadastro, Maria" in text for text in said)
     assert f"PIX copia e cola:\n{PIX_64009}" in said
     assert any("23793381286000000640090000010205100000009990" in text for text in said)
-    assert any("R$ 102,37" in text and "(vencida)" in text for text in said), said  # 99,90 + juros e multa
+    due = _maria_invoice_as_the_sgp_charges_it_today()  # 99,90 + multa + juros of the days overdue
+    assert any(due in text and "(vencida)" in text for text in said), (due, said)
     conv = _conversation(engine, stack.tenant_id, MARIA)
     assert conv.sgp_contract_id == "10269"
     assert ("identify_customer", "found") in _tools(engine, conv.id)

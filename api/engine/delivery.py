@@ -25,7 +25,7 @@ from api.engine import live
 from api.engine.deps import WorkerDeps
 from api.whatsapp.clients import SEND_TIMEOUT, ChannelAccess, ProviderError, WhatsAppClient, client_for
 from api.whatsapp.media import OUTBOUND_KINDS, OutboundMedia
-from niochat.database import APP_ROLE, TENANT_SETTING
+from niochat.database import tenant_scope
 from niochat.logging import get_logger
 from niochat.tables import channels, contacts, conversations, messages, tenants
 
@@ -77,19 +77,8 @@ async def _conversation_lock(engine: AsyncEngine, conversation_id) -> AsyncItera
                 await conn.invalidate()
 
 
-@asynccontextmanager
-async def _tenant_step(conn: AsyncConnection, tenant_id: str) -> AsyncIterator[AsyncConnection]:
-    """One committed transaction on `conn` as the RLS-bound role with the tenant set."""
-    async with conn.begin():
-        await conn.execute(
-            text("select set_config('role', :role, true), set_config(:name, :tenant, true)"),
-            {"role": APP_ROLE, "name": TENANT_SETTING, "tenant": tenant_id},
-        )
-        yield conn
-
-
 async def _update(conn: AsyncConnection, tenant_id: str, message_id, **values) -> None:
-    async with _tenant_step(conn, tenant_id):
+    async with tenant_scope(conn, tenant_id):
         await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
@@ -129,7 +118,7 @@ async def _already_sent(conn: AsyncConnection, tenant_id: str, client: WhatsAppC
     candidates = await client.find_sent(row.phone, str(row.id), row.text or "", row.created_at)
     if not candidates:
         return None
-    async with _tenant_step(conn, tenant_id):
+    async with tenant_scope(conn, tenant_id):
         known = set((await conn.execute(
             select(messages.c.provider_message_id).where(
                 messages.c.channel_id == row.channel_id, messages.c.provider_message_id.in_(candidates),
@@ -221,7 +210,7 @@ async def send_message(ctx: dict, tenant_id: str, message_id: str) -> str:
     tenant_id = str(tenant_id)
     retry_in: float | None = None
     sent: list = []
-    async with deps.engine.connect() as probe, _tenant_step(probe, tenant_id):
+    async with deps.engine.connect() as probe, tenant_scope(probe, tenant_id):
         target = (
             await probe.execute(
                 select(messages.c.conversation_id, messages.c.created_at).where(
@@ -232,7 +221,7 @@ async def send_message(ctx: dict, tenant_id: str, message_id: str) -> str:
     if target is None:
         return "not_queued"  # already sent or failed
     async with _conversation_lock(deps.engine, target.conversation_id) as conn:
-        async with _tenant_step(conn, tenant_id):
+        async with tenant_scope(conn, tenant_id):
             rows = (await conn.execute(_pending_rows(target.conversation_id, target.created_at))).all()
         for row in rows:
             if row.status == "sending" and row.sending_age is not None and row.sending_age < CONFIRM_AFTER_SECONDS:

@@ -136,18 +136,6 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
     return row.id, row.status
 
 
-async def is_stored(conn: AsyncConnection, channel: ChannelRef, provider_message_id: str) -> bool:
-    return bool(
-        await conn.scalar(
-            select(
-                select(messages.c.id)
-                .where(messages.c.channel_id == channel.id, messages.c.provider_message_id == provider_message_id)
-                .exists()
-            )
-        )
-    )
-
-
 async def store_inbound(
     conn: AsyncConnection,
     channel: ChannelRef,

@@ -33,7 +33,6 @@ from api.webhooks.intake import (
     apply_status,
     confirm_own_send,
     find_channel,
-    is_stored,
     store_inbound,
 )
 from niochat.database import tenant_transaction
@@ -109,7 +108,7 @@ async def _already_stored(state: AppState, channel: ChannelRef, message: Inbound
     """A dedup key without its row means the process that set it died before committing (kill -9, OOM): the
     provider's retry must be stored, not dropped as a duplicate."""
     async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-        return await is_stored(conn, channel, message.provider_message_id)
+        return await known_sender(conn, channel, message.provider_message_id) is not None
 
 
 async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:

@@ -31,32 +31,14 @@ from api.webhooks.events import (
 )
 from api.webhooks.fields import (
     ASCII_DIGITS as _ASCII_DIGITS,
-)
-from api.webhooks.fields import (
     MAX_EPOCH_SECONDS as _MAX_EPOCH_SECONDS,
-)
-from api.webhooks.fields import (
     first_lid as _first_lid,
-)
-from api.webhooks.fields import (
     first_phone as _first_phone,
-)
-from api.webhooks.fields import (
     kind as _kind,
-)
-from api.webhooks.fields import (
     location_text as _location_text,
-)
-from api.webhooks.fields import (
     media_details as _media_details,
-)
-from api.webhooks.fields import (
     server as _server,
-)
-from api.webhooks.fields import (
     show as _show,
-)
-from api.webhooks.fields import (
     text as _text,
 )
 from api.whatsapp.clients import TRACK_SOURCE

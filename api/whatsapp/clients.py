@@ -74,6 +74,11 @@ async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
     return data if isinstance(data, dict) else {}
 
 
+def _uazapi_id(message: dict) -> str:
+    """The bare WhatsApp id of a uazapi Message: `messageid`, or `id` without its "owner:" prefix."""
+    return message.get("messageid") or str(message.get("id") or "").split(":")[-1]
+
+
 class UazapiClient:
     def __init__(self, http: httpx.AsyncClient, access: ChannelAccess):
         self.http, self.access = http, access
@@ -82,13 +87,7 @@ class UazapiClient:
         body = {"number": number, "text": text}
         if delay_ms:
             body["delay"] = delay_ms  # shows "typing..." for that long before the message
-        if track_id:
-            body.update(track_source=TRACK_SOURCE, track_id=track_id)
-        data = await _post(self.http, f"{self.access.base_url}/send/text", {"token": self.access.token}, body)
-        message_id = data.get("messageid") or str(data.get("id", "")).split(":")[-1]
-        if not message_id:
-            raise ProviderError("uazapi send answered without a message id", retryable=False)
-        return message_id
+        return await self._send("/send/text", body, track_id)
 
     async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str:
         body = {"number": number, "type": media.kind, "file": media.file, "mimetype": media.mime}
@@ -96,12 +95,14 @@ class UazapiClient:
             body["text"] = media.caption
         if media.kind == "document" and media.file_name:
             body["docName"] = media.file_name
+        return await self._send("/send/media", body, track_id)
+
+    async def _send(self, path: str, body: dict, track_id: str | None) -> str:
         if track_id:
             body.update(track_source=TRACK_SOURCE, track_id=track_id)
-        data = await _post(self.http, f"{self.access.base_url}/send/media", {"token": self.access.token}, body)
-        message_id = data.get("messageid") or str(data.get("id", "")).split(":")[-1]
-        if not message_id:
-            raise ProviderError("uazapi media send answered without a message id", retryable=False)
+        data = await _post(self.http, f"{self.access.base_url}{path}", {"token": self.access.token}, body)
+        if not (message_id := _uazapi_id(data)):
+            raise ProviderError(f"uazapi {path} answered without a message id", retryable=False)
         return message_id
 
     async def download_media(self, message_id: str) -> DownloadedMedia:
@@ -121,10 +122,9 @@ class UazapiClient:
         data = await _post(self.http, f"{self.access.base_url}/message/find", {"token": self.access.token}, body)
         found = data.get("messages")
         return [
-            message.get("messageid") or str(message.get("id", "")).split(":")[-1]
-            for message in (found if isinstance(found, list) else [])
+            message_id for message in (found if isinstance(found, list) else [])
             if isinstance(message, dict) and message.get("track_id") == track_id
-            and (message.get("messageid") or message.get("id"))
+            and (message_id := _uazapi_id(message))
         ]
 
     async def register_webhook(self, url: str) -> None:
@@ -140,13 +140,7 @@ class EvolutionClient:
         body = {"number": number, "text": text}  # Evolution keeps no caller id: find_sent matches by text
         if delay_ms:
             body["delay"] = delay_ms
-        url = f"{self.access.base_url}/message/sendText/{self.access.instance}"
-        data = await _post(self.http, url, {"apikey": self.access.token}, body)
-        key = data.get("key")
-        message_id = key.get("id") if isinstance(key, dict) else None
-        if not message_id:
-            raise ProviderError("evolution send answered without key.id", retryable=False)
-        return message_id
+        return await self._send("sendText", body)
 
     async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str:
         body = {"number": number, "mediatype": media.kind, "mimetype": media.mime, "media": media.file}
@@ -154,12 +148,14 @@ class EvolutionClient:
             body["caption"] = media.caption
         if media.file_name:
             body["fileName"] = media.file_name
-        url = f"{self.access.base_url}/message/sendMedia/{self.access.instance}"
+        return await self._send("sendMedia", body)
+
+    async def _send(self, route: str, body: dict) -> str:
+        url = f"{self.access.base_url}/message/{route}/{self.access.instance}"
         data = await _post(self.http, url, {"apikey": self.access.token}, body)
         key = data.get("key")
-        message_id = key.get("id") if isinstance(key, dict) else None
-        if not message_id:
-            raise ProviderError("evolution media send answered without key.id", retryable=False)
+        if not (message_id := key.get("id") if isinstance(key, dict) else None):
+            raise ProviderError(f"evolution {route} answered without key.id", retryable=False)
         return message_id
 
     async def download_media(self, message_id: str) -> DownloadedMedia:

@@ -67,8 +67,7 @@ async def _serve_all(servers: list[uvicorn.Server]) -> None:
 
 def sandbox() -> None:
     """Run the sandboxes: WhatsApp (Uazapi + Evolution) on :8100 and SGP on :8200 (NIOCHAT_*_SANDBOX_PORT)."""
-    from sandbox.sgp import DatasetError
-    from sandbox.sgp import create_app as create_sgp
+    from sandbox.sgp import DatasetError, create_app as create_sgp
     from sandbox.whatsapp import create_app as create_whatsapp
 
     settings = load_settings()

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sandbox.whatsapp import evolution_payloads as evolution
-from sandbox.whatsapp import uazapi_payloads as uazapi
+from sandbox.whatsapp import evolution_payloads as evolution, uazapi_payloads as uazapi
 from sandbox.whatsapp.content import KINDS, Media
 from sandbox.whatsapp.ids import now
 from sandbox.whatsapp.runtime import Sandbox

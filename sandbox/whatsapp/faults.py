@@ -18,14 +18,14 @@ TIMEOUT_STATUS = 504
 
 async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
                            render: Callable[[int], dict[str, Any]],
-                           deliver: Callable[[], Any] | None = None, sends: str = "text") -> JSONResponse | None:
+                           deliver: Callable[[], Any], sends: str = "text") -> JSONResponse | None:
     """The error response a planned fault calls for on this send ("text" or "media"), or None to send normally.
     `deliver` sends the message for real; the "accept_timeout" fault calls it before hanging."""
     fault = sandbox.state.take_fault(instance, sends)
     if fault is None:
         return None
     if fault.mode in ("timeout", "accept_timeout"):
-        if fault.mode == "accept_timeout" and deliver is not None:
+        if fault.mode == "accept_timeout":
             deliver()
         await _hang(request, sandbox.stopping, fault.seconds or HANG_SECONDS)
         return JSONResponse(render(TIMEOUT_STATUS), status_code=TIMEOUT_STATUS)

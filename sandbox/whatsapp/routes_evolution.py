@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse
 from sandbox.whatsapp import evolution_payloads as evolution
 from sandbox.whatsapp.bodies import decode_base64, guess_mimetype, json_object, phrase, valid_url
 from sandbox.whatsapp.content import Media
-from sandbox.whatsapp.dispatch import after_send
-from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
-from sandbox.whatsapp.runtime import base_url_of, sandbox_of
-from sandbox.whatsapp.state import Instance, SentMedia, SentMessage, Webhook
+from sandbox.whatsapp.runtime import sandbox_of
+from sandbox.whatsapp.sending import accept_send
+from sandbox.whatsapp.state import Instance, SentMedia, Webhook
 
 router = APIRouter(tags=["evolution"])
 MEDIA_TYPES = ("image", "document", "video", "audio")
@@ -54,16 +53,10 @@ async def send_text(instance: str, request: Request) -> JSONResponse:
         return _error(400, [['instance requires property "text"']])
     quoted = body.get("quoted") if isinstance(body.get("quoted"), dict) else {}
     quoted_key = quoted.get("key") if isinstance(quoted.get("key"), dict) else {}
-
-    def deliver() -> SentMessage:
-        sent = sandbox.record_send(found, number=number, text=text, delay=body.get("delay", options.get("delay")),
-                                   quoted=quoted_key.get("id"))
-        sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+    sent = await accept_send(request, found, _failure_body, number=number, text=text,
+                             delay=body.get("delay", options.get("delay")), quoted=quoted_key.get("id"))
+    if isinstance(sent, JSONResponse):
         return sent
-
-    if (failure := await injected_failure(sandbox, request, found.name, _failure_body, deliver)) is not None:
-        return failure
-    sent = deliver()
     answer = evolution.send_response(found, sent, quoted_text=sandbox.quoted_text(sent.quoted))
     return JSONResponse(answer, status_code=201)
 
@@ -71,7 +64,6 @@ async def send_text(instance: str, request: Request) -> JSONResponse:
 @router.post("/message/sendMedia/{instance}")
 async def send_media(instance: str, request: Request) -> JSONResponse:
     """An image, video, audio or document from a URL or base64 (`media`), with `caption` and `fileName`."""
-    sandbox = sandbox_of(request)
     found = _authorized(request, instance)
     if isinstance(found, JSONResponse):
         return found
@@ -87,16 +79,10 @@ async def send_media(instance: str, request: Request) -> JSONResponse:
     mimetype = body.get("mimetype") if isinstance(body.get("mimetype"), str) and body["mimetype"] else None
     file_name = body.get("fileName") if isinstance(body.get("fileName"), str) and body["fileName"] else None
     media = SentMedia(kind, file, mimetype or guess_mimetype(kind, file), file_name)
-
-    def deliver() -> SentMessage:
-        sent = sandbox.record_send(found, number=number, text=caption, delay=body.get("delay"), media=media)
-        sandbox.spawn(after_send(sandbox, found, base_url_of(request), sent, sandbox.state.config))
+    sent = await accept_send(request, found, _failure_body, sends="media", number=number, text=caption,
+                             delay=body.get("delay"), media=media)
+    if isinstance(sent, JSONResponse):
         return sent
-
-    if (failure := await injected_failure(sandbox, request, found.name, _failure_body, deliver,
-                                               sends="media")) is not None:
-        return failure
-    sent = deliver()
     return JSONResponse(evolution.send_response(found, sent, quoted_text=None), status_code=201)
 
 

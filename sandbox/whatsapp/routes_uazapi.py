@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from sandbox.whatsapp import uazapi_payloads as uazapi
 from sandbox.whatsapp.bodies import decode_base64, guess_mimetype, json_object, phrase, valid_url
 from sandbox.whatsapp.content import Media
-from sandbox.whatsapp.dispatch import after_send
-from sandbox.whatsapp.faults import injected_failure
 from sandbox.whatsapp.ids import digits, now
-from sandbox.whatsapp.runtime import base_url_of, sandbox_of
+from sandbox.whatsapp.runtime import sandbox_of
+from sandbox.whatsapp.sending import accept_send
 from sandbox.whatsapp.state import Instance, SentMedia, SentMessage, Webhook
 
 router = APIRouter(tags=["uazapi"])
@@ -49,17 +48,11 @@ async def send_text(request: Request) -> JSONResponse:
     number, text = str(body.get("number") or "").strip(), body.get("text")
     if not digits(number) or not isinstance(text, str) or not text:
         return _error(400, "Missing number or text")
-
-    def deliver() -> SentMessage:
-        sent = sandbox.record_send(instance, number=number, text=text, delay=body.get("delay"),
-                                   quoted=body.get("replyid"), track_source=body.get("track_source"),
-                                   track_id=body.get("track_id"))
-        sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+    sent = await accept_send(request, instance, _failure_body, number=number, text=text, delay=body.get("delay"),
+                             quoted=body.get("replyid"), track_source=body.get("track_source"),
+                             track_id=body.get("track_id"))
+    if isinstance(sent, JSONResponse):
         return sent
-
-    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body, deliver)) is not None:
-        return failure
-    sent = deliver()
     return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
 
 
@@ -79,18 +72,11 @@ async def send_media(request: Request) -> JSONResponse:
     caption = body.get("text") if isinstance(body.get("text"), str) else ""
     media = SentMedia(MEDIA_TYPES[kind], file, _str(body.get("mimetype")) or guess_mimetype(MEDIA_TYPES[kind], file),
                       _str(body.get("docName")))
-
-    def deliver() -> SentMessage:
-        sent = sandbox.record_send(instance, number=number, text=caption, delay=body.get("delay"),
-                                   quoted=body.get("replyid"), track_source=body.get("track_source"),
-                                   track_id=body.get("track_id"), media=media)
-        sandbox.spawn(after_send(sandbox, instance, base_url_of(request), sent, sandbox.state.config))
+    sent = await accept_send(request, instance, _failure_body, sends="media", number=number, text=caption,
+                             delay=body.get("delay"), quoted=body.get("replyid"),
+                             track_source=body.get("track_source"), track_id=body.get("track_id"), media=media)
+    if isinstance(sent, JSONResponse):
         return sent
-
-    if (failure := await injected_failure(sandbox, request, instance.name, _failure_body, deliver,
-                                               sends="media")) is not None:
-        return failure
-    sent = deliver()
     return JSONResponse(uazapi.send_response(instance, sent, quoted_text=sandbox.quoted_text(sent.quoted)))
 
 

@@ -25,6 +25,7 @@ from api.routes import (
 )
 from api.state import AppState
 from api.webhooks import routes as webhooks
+from api.webhooks.intake import ChannelDirectory
 from niochat.database import async_engine
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging
@@ -44,12 +45,14 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
             configure_logging(settings.log_format, settings.log_level)
             services = Services(settings)
             resolved = services.start()
-        engine = async_engine(resolved.database_url)
+        # A fixed pool: connections opened and closed per burst (overflow) cost more than waiting for one.
+        engine = async_engine(resolved.database_url, pool_size=20, max_overflow=0)
         redis = async_redis(resolved.redis_url, socket_timeout=2)
         arq = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)
+        keyring = Keyring(load_secret_key(settings))
         app.state.niochat = AppState(
-            settings=settings, engine=engine, redis=redis, keyring=Keyring(load_secret_key(settings)), arq=arq,
-            limits=RateLimits(resolved.redis_url),
+            settings=settings, engine=engine, redis=redis, keyring=keyring, arq=arq,
+            limits=RateLimits(resolved.redis_url), channels=ChannelDirectory(engine, keyring),
         )
         try:
             yield

@@ -5,13 +5,15 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.ratelimit import RateLimits
+from api.webhooks.intake import ChannelDirectory
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 
 
 @dataclass
 class AppState:
-    """What request handlers share; nothing here is state between requests (DESIGN: scaling out)."""
+    """What request handlers share; nothing here is state between requests (DESIGN: scaling out), only the
+    short-lived channel cache, which any process can rebuild from the database."""
 
     settings: Settings
     engine: AsyncEngine
@@ -19,3 +21,4 @@ class AppState:
     keyring: Keyring
     arq: ArqRedis
     limits: RateLimits
+    channels: ChannelDirectory

@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default 1000; --quick 200)")
     parser.add_argument("--requests", type=int, help="webhooks posted in the measured phase (default 20000; "
                         "--quick 2000)")
+    parser.add_argument("--rate", type=float, help="open loop: webhooks per second offered in all, spread evenly "
+                        "over the customers (e.g. 1000 customers at 200/s: one message per customer every 5 s); "
+                        "latency counts from the scheduled moment. Default: closed loop, each customer posts its "
+                        "next webhook as soon as the last one is answered (saturation)")
     parser.add_argument("--api-procs", type=int, default=1, help="uvicorn worker processes of the API (default 1)")
     parser.add_argument("--tenants", type=int, help=f"tenants the customers are spread over (default: one per "
                         f"{TENANT_BUDGET} requests, to stay under the per-tenant rate limit)")
@@ -53,13 +57,16 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     requests = args.requests or (2000 if args.quick else 20000)
     warmup = customers if args.warmup is None else args.warmup
     tenants = args.tenants or max(1, math.ceil((requests + warmup) / TENANT_BUDGET))
-    if customers < 1 or requests < 1 or args.api_procs < 1 or tenants < 1:
-        raise SystemExit("--customers, --requests, --api-procs and --tenants must be positive")
-    if math.ceil(requests / customers) > CONTACT_BUDGET:
-        common.log(f"warning: {math.ceil(requests / customers)} requests per customer exceed the per-contact "
+    if min(customers, requests, args.api_procs, tenants) < 1 or (args.rate is not None and args.rate <= 0):
+        raise SystemExit("--customers, --requests, --api-procs, --tenants and --rate must be positive")
+    per_contact = math.ceil(requests / customers)  # within a minute, at worst
+    if args.rate:
+        per_contact = min(per_contact, math.ceil(args.rate * 60 / customers))
+    if per_contact > CONTACT_BUDGET:
+        common.log(f"warning: {per_contact} requests per customer in a minute exceed the per-contact "
                    f"limit of {CONTACT_BUDGET}/minute: expect 429s")
     return {"customers": customers, "requests": requests, "warmup": warmup, "tenants": tenants,
-            "api_procs": args.api_procs, "timeout_s": args.timeout, "quick": bool(args.quick),
+            "api_procs": args.api_procs, "rate": args.rate, "timeout_s": args.timeout, "quick": bool(args.quick),
             "bare": not args.no_bare}
 
 
@@ -76,9 +83,18 @@ def build_requests(channels: list[common.Channel], customers: int, requests: int
     return per_customer
 
 
+def scheduled_at(customer: int, nth: int, customers: int, rate: float) -> float:
+    """Open loop: seconds after the start at which a customer's nth webhook is due; all customers' webhooks
+    together arrive evenly at `rate` per second, each customer's `customers / rate` seconds apart."""
+    return (customer + nth * customers) / rate
+
+
 async def post_all(base_url: str, per_customer: list[list[Request]], timeout: float,
-                   warmup: list[list[Request]] | None = None, on_start=None, on_end=None) -> dict[str, Any]:
-    """Every customer posts its webhooks one after another on its own HTTP/1.1 keep-alive connection.
+                   warmup: list[list[Request]] | None = None, on_start=None, on_end=None,
+                   rate: float | None = None) -> dict[str, Any]:
+    """Every customer posts its webhooks one after another on its own HTTP/1.1 keep-alive connection: as fast
+    as answered (closed loop), or each at its scheduled moment (open loop, `rate`), latency then counting from
+    that moment so that a slow server cannot hide its queue by delaying the next send.
 
     One httpx.AsyncClient (one pooled connection) per customer: httpcore's pool scans every connection on
     each request, so one shared pool of 1000 connections would make the load generator the bottleneck.
@@ -107,8 +123,13 @@ async def post_all(base_url: str, per_customer: list[list[Request]], timeout: fl
                 clock[0] = time.perf_counter()
                 ready.set()
             await ready.wait()
-            for request in requests:
+            for nth, request in enumerate(requests):
                 started = time.perf_counter()
+                if rate:
+                    due = clock[0] + scheduled_at(index, nth, len(per_customer), rate)
+                    if due > started:
+                        await asyncio.sleep(due - started)
+                    started = due
                 try:
                     response = await client.post(request.path, content=request.body, headers=headers)
                 except httpx.HTTPError as exc:
@@ -151,7 +172,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def measure(base_url: str, server_pid: int, warmup: list[list[Request]], load: list[list[Request]],
-            timeout: float) -> dict[str, Any]:
+            timeout: float, rate: float | None = None) -> dict[str, Any]:
     """Warm-up on the same connections (fills caches), then the measured load with RSS and CPU sampled."""
     pids = common.tree_pids(server_pid)
     me = psutil.Process()
@@ -167,7 +188,7 @@ def measure(base_url: str, server_pid: int, warmup: list[list[Request]], load: l
         cpu["client"] = sum(me.cpu_times()[:2]) - cpu["client"]
         cpu["server"] = cpu_seconds(pids) - cpu["server"]
 
-    result = asyncio.run(post_all(base_url, load, timeout, warmup, on_start, on_end))
+    result = asyncio.run(post_all(base_url, load, timeout, warmup, on_start, on_end, rate))
     result["server_cpu_s"] = round(cpu["server"], 2)
     result["client_cpu_s"] = round(cpu["client"], 2)
     result["server_memory"] = rss.as_dict()
@@ -190,10 +211,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         build_s = time.perf_counter() - started
 
         common.log(f"API: {config['api_procs']} uvicorn process(es); {config['requests']} webhooks from "
-                   f"{config['customers']} concurrent customers")
+                   f"{config['customers']} concurrent customers, {_pace(config)}")
         api, api_url = common.serve(env, "api", "api.app:app_factory", procs=config["api_procs"],
                                     ready_path="/readyz")
-        webhook = measure(api_url, api.pid, warmup, load, config["timeout_s"])
+        webhook = measure(api_url, api.pid, warmup, load, config["timeout_s"], config["rate"])
         env.stop(api)
         common.log(_line("webhook", webhook))
 
@@ -201,7 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if config["bare"]:
             common.log("bare FastAPI endpoint, same load")
             process, bare_url = common.serve(env, "bare", "bench.bare:app_factory", procs=config["api_procs"])
-            bare = measure(bare_url, process.pid, warmup, load, config["timeout_s"])
+            bare = measure(bare_url, process.pid, warmup, load, config["timeout_s"], config["rate"])
             env.stop(process)
             common.log(_line("bare", bare))
         machine = common.machine_info(env.database_url, env.redis_url)
@@ -241,10 +262,16 @@ def _line(name: str, r: dict[str, Any]) -> str:
             f"process(es)")
 
 
+def _pace(config: dict[str, Any]) -> str:
+    if config.get("rate"):
+        return f"open loop at {config['rate']:g} webhooks/s"
+    return "closed loop: each posts again when answered"
+
+
 def print_summary(result: dict[str, Any]) -> None:
     config = result["config"]
-    print(f"\n== webhook: {config['requests']} webhooks, {config['customers']} concurrent customers, "
-          f"{config['api_procs']} API process(es), {config['tenants']} tenant(s)")
+    print(f"\n== webhook: {config['requests']} webhooks, {config['customers']} concurrent customers "
+          f"({_pace(config)}), {config['api_procs']} API process(es), {config['tenants']} tenant(s)")
     print("   " + _line("webhook", result["webhook"]))
     if result["bare"]:
         print("   " + _line("bare   ", result["bare"]))

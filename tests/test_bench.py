@@ -98,6 +98,16 @@ def test_webhook_defaults_and_quick():
     assert full["tenants"] * webhook.TENANT_BUDGET >= full["requests"] + full["warmup"]
     quick = webhook.resolve(parser.parse_args(["webhook", "--quick"]))
     assert (quick["customers"], quick["requests"]) == (200, 2000)
+    assert full["rate"] is None and webhook.resolve(parser.parse_args(["webhook", "--rate", "200"]))["rate"] == 200
+    with pytest.raises(SystemExit):
+        webhook.resolve(parser.parse_args(["webhook", "--rate", "0"]))
+
+
+def test_open_loop_schedule_spreads_customers_evenly_at_the_rate():
+    customers, rate = 4, 2.0
+    due = sorted(webhook.scheduled_at(c, n, customers, rate) for c in range(customers) for n in range(3))
+    assert due == [k / rate for k in range(12)]  # one every 0.5 s, none twice
+    assert webhook.scheduled_at(1, 1, customers, rate) - webhook.scheduled_at(1, 0, customers, rate) == 2.0
 
 
 def test_e2e_defaults_and_quick():

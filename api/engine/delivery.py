@@ -238,8 +238,6 @@ async def send_message(ctx: dict, tenant_id: str, message_id: str) -> str:
     if retry_in is not None:
         raise Retry(defer=retry_in)
     for sent_id in sent:
-        await live.count_message(deps.redis, tenant_id, "outbound")
-        await live.publish(
-            deps.redis, tenant_id, "message.sent", message_id=str(sent_id), conversation_id=str(target.conversation_id)
-        )
+        await live.message_event(deps.redis, tenant_id, "outbound", "message.sent", message_id=str(sent_id),
+                                 conversation_id=str(target.conversation_id))
     return "sent"

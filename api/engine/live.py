@@ -35,12 +35,16 @@ async def publish(redis: aioredis.Redis, tenant_id: uuid.UUID | str, event: str,
         log.warning("live event not published", event=event, error=type(exc).__name__)
 
 
-async def count_message(redis: aioredis.Redis, tenant_id: uuid.UUID | str, direction: str) -> None:
+async def message_event(redis: aioredis.Redis, tenant_id: uuid.UUID | str, direction: str, event: str, /,
+                        **data) -> None:
+    """A message stored or sent: counted in the live per-minute counter and published, in one round trip.
+    Best effort, as publish."""
     key = minute_key(tenant_id, direction)
     try:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.incr(key)
             pipe.expire(key, MINUTE_TTL)
+            pipe.publish(events_channel(tenant_id), json.dumps({"type": event, **data}, default=str))
             await pipe.execute()
     except Exception as exc:  # noqa: BLE001
-        log.warning("live counter not updated", error=type(exc).__name__)
+        log.warning("live counter and event not recorded", event=event, error=type(exc).__name__)

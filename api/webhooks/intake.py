@@ -9,7 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
+from cachetools import TTLCache
+from sqlalchemy import and_, bindparam, func, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,26 +52,59 @@ async def find_channel(engine: AsyncEngine, keyring: Keyring, key: str) -> Chann
     return ChannelRef(row.channel_id, row.tenant_id, row.provider, row.instance, keyring.decrypt(row.token_encrypted))
 
 
-async def contact_id_for(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
-    """The contact, created on first contact. An existing row is only written when its name or LID changed:
-    locking it on every message would deadlock with the worker, which locks conversation then contact."""
-    created = (
-        await conn.execute(
-            insert(contacts)
-            .values(tenant_id=channel.tenant_id, phone=message.phone, name=message.name, whatsapp_lid=message.lid)
-            .on_conflict_do_nothing(index_elements=[contacts.c.tenant_id, contacts.c.phone])
-            .returning(contacts.c.id)
-        )
-    ).scalar_one_or_none()
-    if created:
-        return created
-    row = (
-        await conn.execute(
-            select(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid).where(
-                contacts.c.tenant_id == channel.tenant_id, contacts.c.phone == message.phone
-            )
-        )
-    ).one()
+class ChannelDirectory:
+    """Active channels by webhook key, remembered for a few seconds per API process.
+
+    Every webhook needs its channel, and a channel changes only when it is provisioned: a database transaction
+    per webhook for it was the largest single cost of the intake path. A deactivated or re-keyed channel is
+    refused at most `ttl` seconds later. Unknown keys are not remembered, so a new channel works at once."""
+
+    def __init__(self, engine: AsyncEngine, keyring: Keyring, ttl: float = 30.0, maxsize: int = 10_000):
+        self._engine, self._keyring = engine, keyring
+        self._known: TTLCache[str, ChannelRef] = TTLCache(maxsize=maxsize, ttl=ttl)
+
+    async def find(self, key: str) -> ChannelRef | None:
+        if (channel := self._known.get(key)) is not None:
+            return channel
+        channel = await find_channel(self._engine, self._keyring, key)
+        if channel is not None:
+            self._known[key] = channel
+        return channel
+
+
+# The contact, inserted on first contact, with its open conversation on the channel if any: one round trip for
+# the usual message. Built once: constructing statements per webhook cost more CPU than running them.
+_new_contact = (
+    insert(contacts)
+    .values(tenant_id=bindparam("p_tenant_id"), phone=bindparam("p_phone"), name=bindparam("p_name"),
+            whatsapp_lid=bindparam("p_lid"))
+    .on_conflict_do_nothing(index_elements=[contacts.c.tenant_id, contacts.c.phone])
+    .returning(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid)
+    .cte("new_contact")
+)
+_contact = union_all(
+    select(_new_contact.c.id, _new_contact.c.name, _new_contact.c.whatsapp_lid),
+    select(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid)
+    .where(contacts.c.tenant_id == bindparam("p_tenant_id"), contacts.c.phone == bindparam("p_phone")),
+).subquery("contact")
+_CONTACT_AND_CONVERSATION = select(
+    _contact.c.id, _contact.c.name, _contact.c.whatsapp_lid,
+    conversations.c.id.label("conversation_id"), conversations.c.status.label("conversation_status"),
+).select_from(
+    _contact.outerjoin(conversations, and_(conversations.c.contact_id == _contact.c.id,
+                                           conversations.c.channel_id == bindparam("p_channel_id"),
+                                           conversations.c.status != "closed"))
+)
+
+
+async def _contact_and_conversation(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage):
+    """An existing contact's row is only written when its name or LID changed: locking it on every message
+    would deadlock with the worker, which locks conversation then contact."""
+    params = {"p_tenant_id": channel.tenant_id, "p_phone": message.phone, "p_name": message.name,
+              "p_lid": message.lid, "p_channel_id": channel.id}
+    row = (await conn.execute(_CONTACT_AND_CONVERSATION, params)).first()
+    if row is None:  # inserted by a concurrent delivery after this statement's snapshot: visible now
+        row = (await conn.execute(_CONTACT_AND_CONVERSATION, params)).one()
     changes = {
         key: value
         for key, value in (("name", message.name), ("whatsapp_lid", message.lid))
@@ -78,7 +112,12 @@ async def contact_id_for(conn: AsyncConnection, channel: ChannelRef, message: In
     }
     if changes:
         await conn.execute(update(contacts).where(contacts.c.id == row.id).values(**changes))
-    return row.id
+    return row
+
+
+async def contact_id_for(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> uuid.UUID:
+    """The contact, created on first contact (name and LID kept current)."""
+    return (await _contact_and_conversation(conn, channel, message)).id
 
 
 async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, contact_id: uuid.UUID) -> tuple:
@@ -136,6 +175,30 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
     return row.id, row.status
 
 
+_MESSAGE_FIELDS = (
+    "tenant_id", "conversation_id", "channel_id", "provider_message_id", "content_type", "text", "media_url",
+    "media_mime", "media_file_name", "media_size", "media_seconds", "quoted_provider_id", "status", "error",
+    "provider_timestamp",
+)
+_inserted_message = (
+    insert(messages)
+    .values(direction="inbound", sender_kind="customer", **{name: bindparam(f"p_{name}") for name in _MESSAGE_FIELDS})
+    .on_conflict_do_nothing(
+        index_elements=[messages.c.channel_id, messages.c.provider_message_id],
+        index_where=messages.c.provider_message_id.isnot(None),
+    )
+    .returning(messages.c.id)
+    .cte("inserted_message")
+)
+# The message and the conversation's last activity in one round trip; no row back means already stored.
+_STORE_MESSAGE = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("p_conversation_id"), _inserted_message.c.id.isnot(None))
+    .values(last_message_at=func.now(), last_inbound_at=func.now())
+    .returning(_inserted_message.c.id)
+)
+
+
 async def store_inbound(
     conn: AsyncConnection,
     channel: ChannelRef,
@@ -145,44 +208,29 @@ async def store_inbound(
     error: str | None = None,
 ) -> StoredMessage:
     """Persist one customer message (raises Duplicate, rolling the transaction back, if already stored)."""
-    contact_id = await contact_id_for(conn, channel, message)
-    conversation_id, conversation_status = await _active_conversation(conn, channel, contact_id)
+    found = await _contact_and_conversation(conn, channel, message)
+    if found.conversation_id is not None:
+        conversation_id, conversation_status = found.conversation_id, found.conversation_status
+    else:
+        conversation_id, conversation_status = await _active_conversation(conn, channel, found.id)
     message_id = (
         await conn.execute(
-            insert(messages)
-            .values(
-                tenant_id=channel.tenant_id,
-                conversation_id=conversation_id,
-                channel_id=channel.id,
-                direction="inbound",
-                sender_kind="customer",
-                provider_message_id=message.provider_message_id,
-                content_type=message.content_type,
-                text=message.text,
-                media_url=message.media_url,
-                media_mime=message.media_mime,
-                media_file_name=message.media_file_name,
-                media_size=message.media_size,
-                media_seconds=message.media_seconds,
-                quoted_provider_id=message.quoted_provider_id,
-                status=status,
-                error=error,
-                provider_timestamp=message.timestamp,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[messages.c.channel_id, messages.c.provider_message_id],
-                index_where=messages.c.provider_message_id.isnot(None),
-            )
-            .returning(messages.c.id)
+            _STORE_MESSAGE,
+            {
+                f"p_{name}": value
+                for name, value in (
+                    ("tenant_id", channel.tenant_id), ("conversation_id", conversation_id), ("channel_id", channel.id),
+                    ("provider_message_id", message.provider_message_id), ("content_type", message.content_type),
+                    ("text", message.text), ("media_url", message.media_url), ("media_mime", message.media_mime),
+                    ("media_file_name", message.media_file_name), ("media_size", message.media_size),
+                    ("media_seconds", message.media_seconds), ("quoted_provider_id", message.quoted_provider_id),
+                    ("status", status), ("error", error), ("provider_timestamp", message.timestamp),
+                )
+            },
         )
     ).scalar_one_or_none()
     if message_id is None:
         raise Duplicate(message.provider_message_id)
-    await conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(last_message_at=func.now(), last_inbound_at=func.now())
-    )
     return StoredMessage(message_id, conversation_id, conversation_status)
 
 

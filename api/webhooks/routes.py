@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 
 from api.deps import state_of
 from api.engine import live
@@ -32,7 +32,6 @@ from api.webhooks.intake import (
     apply_connection,
     apply_status,
     confirm_own_send,
-    find_channel,
     store_inbound,
 )
 from niochat.database import tenant_transaction
@@ -47,7 +46,7 @@ PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
 WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by result", ["provider", "result"])
 WEBHOOK_ERRORS = error_responses(401, 404, 413, 422, 429, 503)
-UNAVAILABLE = (OperationalError, DBAPIError, RedisError, OSError, TimeoutError)
+UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, RedisError, OSError, TimeoutError)
 
 
 class WebhookError(Exception):
@@ -95,9 +94,9 @@ async def _handle_own_number(state: AppState, channel: ChannelRef, message: Inbo
             reply = await store_phone_reply(conn, channel, message)
         except Duplicate:
             return "duplicate"
-    await live.count_message(state.redis, channel.tenant_id, "outbound")
-    await live.publish(state.redis, channel.tenant_id, "message.created", conversation_id=str(reply.conversation_id),
-                       message_id=str(reply.message_id), direction="outbound")
+    await live.message_event(state.redis, channel.tenant_id, "outbound", "message.created",
+                             conversation_id=str(reply.conversation_id), message_id=str(reply.message_id),
+                             direction="outbound")
     if reply.taken:
         await live.publish(state.redis, channel.tenant_id, "conversation.updated",
                            conversation_id=str(reply.conversation_id), action="phone_takeover", status="open")
@@ -135,11 +134,9 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
     except BaseException:
         await state.redis.delete(dedup_key)  # not stored: the provider's retry must get through
         raise
-    await live.count_message(state.redis, channel.tenant_id, "inbound")
-    await live.publish(
-        state.redis, channel.tenant_id, "message.created", conversation_id=str(stored.conversation_id),
-        message_id=str(stored.message_id), direction="inbound",
-    )
+    await live.message_event(state.redis, channel.tenant_id, "inbound", "message.created",
+                             conversation_id=str(stored.conversation_id), message_id=str(stored.message_id),
+                             direction="inbound")
     if flooded:
         return "rate_limited"
     await enqueue_inbound(state.arq, channel.tenant_id, stored.conversation_id, stored.message_id,
@@ -153,7 +150,7 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise WebhookError(422, "malformed", "body is not valid JSON") from None
-    channel = await find_channel(state.engine, state.keyring, channel_key)
+    channel = await state.channels.find(channel_key)
     if channel is None or channel.provider != provider:
         raise WebhookError(404, "unknown_channel", "no active channel with this key")
     try:

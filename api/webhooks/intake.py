@@ -187,13 +187,13 @@ _inserted_message = (
         index_elements=[messages.c.channel_id, messages.c.provider_message_id],
         index_where=messages.c.provider_message_id.isnot(None),
     )
-    .returning(messages.c.id)
+    .returning(messages.c.id, messages.c.conversation_id)
     .cte("inserted_message")
 )
 # The message and the conversation's last activity in one round trip; no row back means already stored.
 _STORE_MESSAGE = (
     update(conversations)
-    .where(conversations.c.id == bindparam("p_conversation_id"), _inserted_message.c.id.isnot(None))
+    .where(conversations.c.id == _inserted_message.c.conversation_id)
     .values(last_message_at=func.now(), last_inbound_at=func.now())
     .returning(_inserted_message.c.id)
 )

@@ -1,5 +1,6 @@
 """The webhook routes over real HTTP: real provider payloads in, status codes as the providers expect."""
 
+import asyncio
 import copy
 import json
 from contextlib import ExitStack
@@ -7,11 +8,13 @@ from contextlib import ExitStack
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.app import create_app
+from api.webhooks.intake import ChannelDirectory
 from api.webhooks.routes import MAX_BODY_BYTES
 from niochat import admin
+from niochat.database import async_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -304,3 +307,34 @@ def test_many_new_contacts_in_a_row_are_all_stored(api, channel_keys):
         response = _post(api, "uazapi", key, payload)
         results.append((response.status_code, response.json().get("results")))
     assert results == [(200, ["stored"])] * 30
+
+
+async def test_channel_directory_remembers_active_channels_for_its_ttl_only(engine, database_url):
+    """Webhooks look their channel up in a per-process cache: a deactivation takes effect within the TTL, and
+    a channel not found (here: inactive) is asked again next time, so a (re)activated one works at once."""
+    slug = unique_slug("chcache")
+    keyring = Keyring(TEST_SECRET)
+    with engine.begin() as conn:
+        admin.create_tenant(conn, slug, "Cache Net")
+        created = admin.create_channel(conn, keyring, "http://x", slug, "uazapi", "uazapi", "http://127.0.0.1:9",
+                                       f"{slug}-i", "tok-cache")
+    aengine = async_engine(database_url)
+    directory = ChannelDirectory(aengine, keyring, ttl=0.5)
+
+    def set_active(active: bool) -> None:
+        with engine.begin() as conn:
+            conn.execute(update(channels).where(channels.c.id == created.id).values(is_active=active))
+
+    try:
+        set_active(False)
+        assert await directory.find(created.webhook_key) is None
+        set_active(True)
+        found = await directory.find(created.webhook_key)
+        assert found is not None and (found.id, found.token) == (created.id, "tok-cache")
+        set_active(False)
+        assert await directory.find(created.webhook_key) == found  # remembered
+        await asyncio.sleep(0.6)
+        assert await directory.find(created.webhook_key) is None  # expired: the database says inactive
+        assert await directory.find("no-such-key") is None
+    finally:
+        await aengine.dispose()

@@ -9,8 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from niochat.tables import audit_log, contacts, conversations, csat_requests, csat_responses, users
-from tests.stack import start_stack
+from niochat.tables import audit_log, contacts, conversations, csat_requests, csat_responses, messages, users
+from tests.fake_openai import create_app as create_fake_openai
+from tests.servers import serving
+from tests.stack import configure_model, start_stack
 
 QUESTION = "😡 1 · 😕 2 · 😐 3 · 🙂 4 · 🤩 5"
 ANSWERS = [
@@ -285,3 +287,39 @@ def test_a_quiet_customer_is_closed_by_inactivity_and_surveyed(stack, engine):
     finally:
         with engine.begin() as conn:
             conn.execute(update(tenants).where(tenants.c.id == stack.tenant_id).values(settings={}))
+
+
+@pytest.fixture(scope="module")
+def voice_stack(stack, tmp_path_factory, database_url, redis_url, engine):
+    """A second tenant with a model that transcribes (the fake OpenAI-compatible server); the module's worker,
+    started with the short survey delay, serves both tenants' jobs."""
+    with ExitStack() as exits:
+        model_url = exits.enter_context(serving(create_fake_openai()))
+        result = start_stack(exits, tmp_path=tmp_path_factory.mktemp("csat-voice"), database_url=database_url,
+                             redis_url=redis_url, engine=engine, csat_delay_seconds=1)
+        configure_model(engine, result.tenant_id, f"{model_url}/v1")
+        yield result
+
+
+def test_a_voice_note_answers_the_survey(voice_stack, stack, engine):
+    phone = _phone(130)
+    conversation_id = _open_conversation(voice_stack, engine, phone)
+    headers = {"Authorization": f"Bearer {_agent_token(voice_stack, engine)}"}
+    assert httpx.post(f"{voice_stack.api_url}/api/v1/conversations/{conversation_id}/close",
+                      headers=headers).status_code == 200
+    _wait(lambda: any(QUESTION in text for text in _texts(voice_stack, phone)))
+    asked = len(voice_stack.sent_to(phone))
+    said = "Nota 5, gostei muito do atendimento."
+    voice_stack.customer_sends(phone, "audio", text=said)
+    voice_stack.wait_for_replies(phone, asked + 1)  # thanked
+    (request,) = _request(engine, phone)
+    with engine.connect() as conn:
+        response = conn.execute(
+            select(csat_responses).where(csat_responses.c.csat_request_id == request.id)
+        ).one()
+        voice = conn.execute(
+            select(messages).where(messages.c.conversation_id == conversation_id, messages.c.content_type == "audio")
+        ).one()
+        status = conn.scalar(select(conversations.c.status).where(conversations.c.id == conversation_id))
+    assert (request.status, response.rating, response.raw_text) == ("answered", 5, said)
+    assert (voice.transcript, voice.status, status) == (said, "processed", "closed")

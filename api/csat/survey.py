@@ -100,9 +100,11 @@ async def send_csat(ctx: dict, tenant_id: str, request_id: str) -> str:
     return "sent"
 
 
-async def answer(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> tuple[list[uuid.UUID], bool]:
-    """Read the customer's answer in a closed conversation. Returns (messages queued, whether the text also
-    carries a new request that a new conversation must handle)."""
+async def answer(conn: AsyncConnection, deps: WorkerDeps, conv, pending,
+                 texts: list[str]) -> tuple[list[uuid.UUID], bool]:
+    """Read the customer's answer in a closed conversation (`texts`: what the pending messages say, voice notes
+    by their transcripts). Returns (messages queued, whether the text also carries a new request that a new
+    conversation must handle)."""
     from api.brain import nlu
 
     request = (
@@ -112,7 +114,7 @@ async def answer(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> tupl
             .with_for_update()
         )
     ).one_or_none()
-    text = " ".join(row.text for row in pending if row.text)
+    text = " ".join(texts)
     wants_more = any(str(getattr(i, "value", i)) not in ("greeting", "thanks_bye", "yes", "no")
                      for i in nlu.detect_intents(text))
     if request is None:

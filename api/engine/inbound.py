@@ -160,7 +160,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             await conn.execute(update(conversations).where(conversations.c.id == conv.id).values(bot_state=tools.state))
         moved_to = None
         if conv.status == "closed":  # the survey's answer, in the conversation it rates
-            queued, has_request = await survey.answer(conn, deps, conv, pending)
+            queued, has_request = await survey.answer(conn, deps, conv, pending, media.texts(pending))
             if has_request:
                 moved_to = await survey.move_to_new_conversation(conn, conv, pending)
         if moved_to is None:

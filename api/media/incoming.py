@@ -2,7 +2,8 @@
 payment receipts go to the financial team, other photos and files to support.
 
 Voice notes are transcribed whenever the tenant has a transcription model, also while people handle the
-conversation (they read the transcript); the customer is only told something while the bot answers.
+conversation (they read the transcript) and when they answer the satisfaction survey (read as a typed answer);
+the customer is only told something while the bot answers.
 """
 
 from __future__ import annotations
@@ -67,8 +68,6 @@ class MediaTurn:
 
 async def read_media(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> MediaTurn:
     turn = MediaTurn()
-    if conv.status == "closed":  # a survey answer: read as it came
-        return turn
     rows = (await conn.execute(
         select(messages.c.id, messages.c.content_type, messages.c.text, messages.c.media_mime,
                messages.c.media_size, messages.c.media_seconds, messages.c.media_file_name,

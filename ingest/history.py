@@ -7,6 +7,9 @@ transaction: nothing is ever half-imported. Each imported conversation gets an a
 (`conversation.import`, with the file and the line's `external_id`), which also makes re-imports skip what is
 already there. Imported rows are real history, so `is_generated` stays false; the demo's made-up past weeks go
 through the same path with `generated=True` (`is_generated` true, close reason `generated`).
+
+Optionally, customer messages carry the request they made (`intent`) and conversations the tool calls the bot made
+(`tool_calls`), in the vocabularies live traffic records, so the intent and tool marts count history like live.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.engine import Connection
 
+from niochat.masking import mask_documents_in
 from niochat.tables import (
     audit_log,
     channels,
@@ -33,16 +37,31 @@ from niochat.tables import (
     messages,
     teams,
     tenants,
+    tool_calls,
     users,
 )
+from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
 
 FORMAT = "niochat-history-v1"
 IMPORT_ACTION = "conversation.import"
 MAX_ERRORS = 200
 
+# fct_tool_calls accepts only the live brains' names; where a call came from is on its conversation (close reason).
+IMPORTED_BRAIN = "rules"
+MAX_LATENCY_MS = 2**31 - 1  # tool_calls.latency_ms is an integer column
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _one_of(vocabulary: frozenset[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in vocabulary:  # the value is not repeated: it could be anything, a CPF too
+            raise ValueError(f"not a known {what} (known: {', '.join(sorted(vocabulary))})")
+        return value
+
+    return AfterValidator(check)
 
 
 class HistoryContact(_Strict):
@@ -55,6 +74,16 @@ class HistoryMessage(_Strict):
     sender: Literal["customer", "bot", "agent", "system"]
     text: str = Field(min_length=1, max_length=65536)
     agent: str | None = Field(None, description="email of the agent who wrote it (sender = agent)")
+    intent: Annotated[str, _one_of(INTENTS, "intent")] | None = Field(
+        None, description="the request the bot answered (sender = customer)")
+
+
+class HistoryToolCall(_Strict):
+    at: AwareDatetime
+    tool: Annotated[str, _one_of(TOOLS, "tool")]
+    outcome: Annotated[str, _one_of(TOOL_OUTCOMES, "tool outcome")]
+    latency_ms: int = Field(ge=0, le=MAX_LATENCY_MS)
+    error: str | None = Field(None, min_length=1, max_length=2000)
 
 
 class HistoryCsat(_Strict):
@@ -75,6 +104,7 @@ class HistoryConversation(_Strict):
     team: str | None = None
     agent: str | None = None
     messages: list[HistoryMessage] = Field(min_length=1)
+    tool_calls: list[HistoryToolCall] = Field(default_factory=list)
     csat: HistoryCsat | None = None
 
     @model_validator(mode="after")
@@ -92,6 +122,11 @@ class HistoryConversation(_Strict):
         for index, message in enumerate(self.messages):
             if message.agent and message.sender != "agent":
                 raise ValueError(f"messages.{index}.agent is only for sender 'agent'")
+            if message.intent and message.sender != "customer":
+                raise ValueError(f"messages.{index}.intent is only for sender 'customer'")
+        for index, call in enumerate(self.tool_calls):
+            if not (self.opened <= call.at <= self.closed):
+                raise ValueError(f"tool_calls.{index}.at is outside the conversation")
         if self.csat and self.csat.answered_at < (self.csat.sent_at or self.closed):
             raise ValueError("csat.answered_at is before the survey was sent")
         return self
@@ -225,10 +260,21 @@ def _write(conn: Connection, directory: _Directory, conversation: HistoryConvers
             "idempotency_key": f"import:{conversation.external_id}:{index}", "text": message.text,
             "status": "processed" if message.sender == "customer" else "delivered",
             "created_at": message.at, "sent_at": None if message.sender == "customer" else message.at,
-            "provider_timestamp": message.at,
+            "provider_timestamp": message.at, "intent": message.intent,
         }
         for index, message in enumerate(conversation.messages)
     ])
+    # arguments keep their default {} (nothing to import there, no CPF to leak); updated_at stays the insert's now()
+    # like every imported row: the warehouse sync's watermark would skip a row updated weeks ago
+    if conversation.tool_calls:
+        conn.execute(insert(tool_calls), [
+            {
+                "tenant_id": tenant_id, "conversation_id": conversation_id, "brain": IMPORTED_BRAIN,
+                "tool": call.tool, "outcome": call.outcome, "latency_ms": call.latency_ms,
+                "error": mask_documents_in(call.error) if call.error else None, "created_at": call.at,
+            }
+            for call in conversation.tool_calls
+        ])
     if csat := conversation.csat:
         sent_at = csat.sent_at or conversation.closed
         request_id = conn.execute(insert(csat_requests).values(

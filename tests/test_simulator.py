@@ -17,7 +17,8 @@ from ingest.history import import_history, parse_lines
 from niochat import admin
 from niochat.cli import app as niochat_app
 from niochat.cli.simulate import customers_from_dataset, parse_mix
-from niochat.tables import audit_log, conversations, csat_responses, messages, tenants
+from niochat.tables import audit_log, conversations, csat_responses, messages, tenants, tool_calls
+from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
 from sandbox.sgp import create_app as create_sgp
 from sandbox.simulator import SimulationConfig, simulate
 from sandbox.simulator.backfill import BackfillPlan, day_of_history
@@ -151,6 +152,20 @@ def test_generated_days_are_valid_history_and_the_same_every_time():
     assert len(day_of_history(plan, day, not_after=still_going)) < len(first)
 
 
+def test_generated_days_carry_the_intents_and_tool_calls_of_live_traffic():
+    plan = _plan("loja", "agent@loja.test")
+    made = [c for n in range(7) for c in day_of_history(plan, date(2026, 3, 2) + timedelta(days=n))]
+    assert all(c["messages"][0]["intent"] in INTENTS for c in made)
+    said = {m["intent"] for c in made for m in c["messages"] if m["sender"] == "customer" and "intent" in m}
+    assert said <= INTENTS and {"second_copy", "connection_down", "human", "thanks_bye"} <= said
+    calls = [call for c in made for call in c.get("tool_calls", [])]
+    assert {call["tool"] for call in calls} == TOOLS - {"choose_contract"}
+    assert {call["outcome"] for call in calls} <= TOOL_OUTCOMES and all(call["latency_ms"] >= 0 for call in calls)
+    failed = [c for c in made if any(call["outcome"] in ("not_found", "sgp_unavailable", "sgp_error")
+                                     for call in c.get("tool_calls", []))]
+    assert failed and all(c["closed_by"] == "agent" for c in failed)  # a lookup that fails goes to a person
+
+
 def test_generated_history_is_imported_marked_as_generated_once(engine):
     with engine.begin() as conn:
         rows = full_tenant(conn)
@@ -169,6 +184,14 @@ def test_generated_history_is_imported_marked_as_generated_once(engine):
                                        conversations.c.close_reason != None)).all()  # noqa: E711
             audited = conn.scalar(select(func.count()).select_from(audit_log).where(
                 audit_log.c.tenant_id == rows.tenant_id, audit_log.c.details["generated"].as_boolean()))
+            generated = select(conversations.c.id).where(conversations.c.tenant_id == rows.tenant_id,
+                                                         conversations.c.is_generated)
+            calls = conn.scalar(select(func.count()).where(tool_calls.c.conversation_id.in_(generated)))
+            intents = conn.scalar(select(func.count()).where(messages.c.conversation_id.in_(generated),
+                                                             messages.c.intent != None))  # noqa: E711
+        lines = [c for day in days for c in day_of_history(plan, day)]
+        assert calls == sum(len(c.get("tool_calls", [])) for c in lines) > 0
+        assert intents == sum("intent" in m for c in lines for m in c["messages"]) > 0
         imported = sum(report.imported for report in reports)
         assert again.imported == 0 and len(again.skipped) == reports[0].imported
         assert len(made) == imported == audited and set(made) == {(True, "generated")}

@@ -1,6 +1,8 @@
 """Past weeks of made-up conversations, so a fresh demo's charts have history: one day at a time, as lines of
 the history import format (`niochat-history-v1`, ingest/README.md), with the shapes of a provider's real
-traffic (busy mornings and evenings, quiet Sundays, the intent mix, handoffs, agents' delays, CSAT answers).
+traffic (busy mornings and evenings, quiet Sundays, the intent mix, handoffs, agents' delays, CSAT answers), and
+what the rules brain would have recorded: the intent of each customer message it answered and its tool calls (the
+SGP lookups, with their latency and a small share of failures that send the customer to an agent).
 
 The same plan and day always give the same conversations and external ids, so importing a day twice skips it.
 """
@@ -20,6 +22,14 @@ HOURLY = [1, 1, 0, 0, 0, 1, 2, 5, 9, 11, 10, 8, 6, 7, 8, 8, 7, 7, 8, 9, 9, 7, 4,
 WEEKDAY = [1.25, 1.1, 1.0, 1.0, 0.95, 0.6, 0.35]  # Monday first: the weekend's problems arrive on Monday
 TEAM_OF = {"invoice": "financeiro", "unlock": "financeiro", "outage": "suporte", "chat": "comercial"}
 CSAT_DELAY = timedelta(seconds=90)
+# The request each scenario's opening message makes, in the names live traffic records (niochat.vocabulary.INTENTS).
+OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock": "trust_unlock", "human": "human",
+                  "chat": "greeting"}
+NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
+SGP_FAILURE_SHARE = 0.03  # per SGP call
+# (outcome, error, latency in ms) as api/brain/tools.py records an SGP that times out or answers nonsense
+SGP_FAILURES = [("sgp_unavailable", "o SGP não respondeu a tempo", (8000, 8800)),
+                ("sgp_error", "resposta inesperada do SGP", (150, 1200))]
 
 BOT = {
     "ask_document": ["Olá! Para eu localizar seu cadastro, me informe o CPF ou CNPJ do titular, por favor.",
@@ -31,6 +41,8 @@ BOT = {
     "unlock": ["Pronto! Liberei sua internet por confiança por {days} dias. Lembre-se de pagar até lá."],
     "menu": ["Olá! Como posso ajudar? 1) Segunda via 2) Suporte técnico 3) Falar com um atendente"],
     "handoff": ["Certo! Vou te passar para um atendente. Sua conversa está na fila."],
+    "not_found": ["Não encontrei nenhum contrato com esse CPF/CNPJ. Confere se é o documento do titular?"],
+    "sgp_down": ["Nosso sistema está instável agora e não consegui consultar seus dados. 😕"],
     "bye": ["Por nada! Qualquer coisa é só chamar. 😊", "Disponha! Tenha um ótimo dia."],
 }
 AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me contar com mais detalhes?",
@@ -73,18 +85,34 @@ def _last_time(conversation: dict) -> str:
 
 
 class _Timeline:
-    """Messages one after another, each some seconds after the last."""
+    """Messages one after another, each some seconds after the last, and the bot's tool calls between them."""
 
     def __init__(self, start: datetime, rng: random.Random):
-        self.now, self.rng, self.messages = start, rng, []
+        self.now, self.rng, self.messages, self.tool_calls = start, rng, [], []
+        self.new_turn = False  # a message came since the last tool call
 
-    def say(self, sender: str, text: str, after: tuple[float, float] = (2, 8), agent: str | None = None) -> None:
+    def say(self, sender: str, text: str, after: tuple[float, float] = (2, 8), agent: str | None = None,
+            intent: str | None = None) -> None:
         if self.messages:
             self.now += timedelta(seconds=round(self.rng.uniform(*after)))
         message = {"at": self.now.isoformat(), "sender": sender, "text": text}
         if agent:
             message["agent"] = agent
+        if intent:
+            message["intent"] = intent
         self.messages.append(message)
+        self.new_turn = True
+
+    def call(self, tool: str, outcome: str, latency_ms: int, error: str | None = None) -> None:
+        """A tool call made while answering the last message: the turn's first starts a moment after it, the next
+        right after the one before, and the reply waits for them."""
+        started = self.now + timedelta(milliseconds=self.rng.randint(200, 1500) if self.new_turn else 1)
+        self.new_turn = False
+        self.now = started + timedelta(milliseconds=latency_ms)
+        call = {"at": started.isoformat(), "tool": tool, "outcome": outcome, "latency_ms": latency_ms}
+        if error:
+            call["error"] = error
+        self.tool_calls.append(call)
 
 
 def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: random.Random) -> dict:
@@ -94,47 +122,93 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     line = _Timeline(start, rng)
     opening = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
                "human": phrasing.HUMAN, "chat": phrasing.OPENERS}[intent]
-    line.say("customer", rng.choice(opening))
+    line.say("customer", rng.choice(opening), intent=OPENING_INTENT[intent])
     if intent == "chat":
         line.say("bot", rng.choice(BOT["menu"]))
-        line.say("customer", "1", after=(5, 40))
+        line.say("customer", "1", after=(5, 40), intent=OPENING_INTENT["invoice"])
         intent = "invoice"
     # customers the bot cannot serve, and some who insist on a person, end up with an agent
     handoff = intent == "human" or rng.random() < {"invoice": 0.08, "outage": 0.3, "unlock": 0.15}[intent]
     if intent != "human":
-        line.say("bot", rng.choice(BOT["ask_document"]))
-        if customer.document:
-            line.say("customer", phrasing.document_as_typed(customer.document, rng), after=(10, 90))
-        _self_service(line, intent, rng)
+        served = _self_service(line, intent, customer, rng)
+        handoff = handoff or not served
     conversation: dict = {"external_id": external_id, "channel": rng.choice(plan.instances),
                           "contact": {"phone": customer.phone, "name": customer.name}}
     if handoff and plan.agents:
         _with_an_agent(line, conversation, plan, intent, rng)
     else:
-        line.say("customer", rng.choice(phrasing.THANKS), after=(10, 60))
+        line.say("customer", rng.choice(phrasing.THANKS), after=(10, 60), intent="thanks_bye")
+        line.call("close_conversation", "closed", _instant(rng))
         line.say("bot", rng.choice(BOT["bye"]))
         conversation["closed_by"] = "bot"
     closed = line.now + timedelta(seconds=rng.randint(5, 120))
     conversation.update(messages=line.messages, closed_at=closed.isoformat())
+    if line.tool_calls:
+        conversation["tool_calls"] = line.tool_calls
     if rng.random() < 0.65:  # most people answer the survey, not all
         conversation["csat"] = _csat(closed, handoff, rng)
     return conversation
 
 
-def _self_service(line: _Timeline, intent: str, rng: random.Random) -> None:
+def _self_service(line: _Timeline, intent: str, customer: Customer, rng: random.Random) -> bool:
+    """The bot identifies the customer and does what they asked; False when it could not (an agent takes over)."""
+    line.say("bot", rng.choice(BOT["ask_document"]))
+    if not customer.document:
+        return False
+    # the document answers the bot's question: live traffic records it under the request it was asked for
+    line.say("customer", phrasing.document_as_typed(customer.document, rng), after=(10, 90),
+             intent=OPENING_INTENT[intent])
+    if rng.random() < NOT_FOUND_SHARE:
+        line.call("identify_customer", "not_found", _sgp_latency(rng))
+        line.say("bot", rng.choice(BOT["not_found"]))
+        return False
+    if not _sgp_call(line, "identify_customer", "found", rng):
+        return False
     if intent == "invoice":
+        if not _sgp_call(line, "second_copy", "sent", rng):
+            return False
         due = (line.now + timedelta(days=rng.randint(-10, 15))).strftime("%d/%m")
         amount = f"{rng.choice([69.9, 79.9, 89.9, 99.9, 119.9, 149.9]):.2f}".replace(".", ",")
         line.say("bot", rng.choice(BOT["invoice"]).format(due=due, amount=amount))
     elif intent == "outage":
+        if not _sgp_call(line, "connection_status", "offline", rng):
+            return False
         line.say("bot", rng.choice(BOT["outage"]))
-        line.say("customer", rng.choice(phrasing.YES), after=(5, 40))
+        line.say("customer", rng.choice(phrasing.YES), after=(5, 40), intent="open_ticket")
+        if not _sgp_call(line, "open_ticket", "opened", rng):
+            return False
         line.say("bot", rng.choice(BOT["ticket"]).format(protocol=f"{line.now:%y%m%d}{rng.randrange(10**6):06d}"))
     elif intent == "unlock":
+        if not _sgp_call(line, "trust_unlock", "granted", rng):
+            return False
         line.say("bot", rng.choice(BOT["unlock"]).format(days=rng.choice([2, 3, 5])))
+    return True
+
+
+def _sgp_call(line: _Timeline, tool: str, outcome: str, rng: random.Random) -> bool:
+    """One SGP call that gives `outcome`, unless the SGP fails (then the bot says so); whether it worked."""
+    if rng.random() < SGP_FAILURE_SHARE:
+        failed, error, latency = rng.choice(SGP_FAILURES)
+        line.call(tool, failed, rng.randint(*latency), error)
+        line.say("bot", rng.choice(BOT["sgp_down"]))
+        return False
+    line.call(tool, outcome, _sgp_latency(rng))
+    return True
+
+
+def _sgp_latency(rng: random.Random) -> int:
+    return rng.randint(120, 1500) if rng.random() < 0.9 else rng.randint(1500, 5000)
+
+
+def _instant(rng: random.Random) -> int:
+    """Latency of a tool that does not call the SGP (transfer, close)."""
+    return rng.randint(1, 25)
 
 
 def _with_an_agent(line: _Timeline, conversation: dict, plan: BackfillPlan, intent: str, rng: random.Random) -> None:
+    if line.messages[-1]["sender"] != "customer":  # the bot transfers when the customer asks for a person
+        line.say("customer", rng.choice(phrasing.HUMAN), after=(5, 60), intent="human")
+    line.call("transfer_to_human", "transferred", _instant(rng))
     line.say("bot", rng.choice(BOT["handoff"]))
     agent = rng.choice(plan.agents)
     wanted = TEAM_OF.get(intent) or rng.choice(plan.teams or [""])

@@ -1,0 +1,24 @@
+"""Names stored in the operational tables that more than one part writes: the intent on a customer message,
+the tool, outcome and brain of a tool call. The live brains (api/) and the history import (ingest/) both write
+them and the marts group by them, so they live here, on the floor; tests/test_vocabulary.py checks that the
+brains use exactly these."""
+
+from __future__ import annotations
+
+# What a turn acted on (messages.intent): the NLU's intents plus the turns that only identified the customer or
+# understood nothing.
+INTENTS = frozenset({
+    "second_copy", "connection_down", "trust_unlock", "open_ticket", "human", "sales", "cancel", "greeting",
+    "thanks_bye", "yes", "no", "identify", "not_understood",
+})
+TOOLS = frozenset({
+    "identify_customer", "choose_contract", "second_copy", "connection_status", "open_ticket", "trust_unlock",
+    "transfer_to_human", "close_conversation",
+})
+TOOL_OUTCOMES = frozenset({
+    "found", "several_contracts", "not_found", "phone_mismatch", "document_not_typed", "invalid_document",
+    "ok", "unknown_contract", "sent", "nothing_open", "online", "offline", "opened", "already_open",
+    "granted", "refused", "transferred", "closed",
+    "sgp_not_configured", "sgp_unavailable", "sgp_auth_error", "sgp_error",
+})
+BRAINS = frozenset({"rules", "openai", "agent"})  # tool_calls.brain (dbt's accepted values on fct_tool_calls)

@@ -40,7 +40,7 @@ from niochat.tables import (
     tool_calls,
     users,
 )
-from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
+from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS, sentiment_of
 
 FORMAT = "niochat-history-v1"
 IMPORT_ACTION = "conversation.import"
@@ -101,6 +101,9 @@ class HistoryConversation(_Strict):
     closed_at: AwareDatetime | None = None
     closed_by: Literal["bot", "agent", "system", "customer"] = "agent"
     handoff_at: AwareDatetime | None = None
+    handoff_reason: str | None = Field(
+        None, min_length=1, max_length=100,
+        description="why it went to a person (with handoff_at), e.g. customer_request, identity_unverified")
     team: str | None = None
     agent: str | None = None
     messages: list[HistoryMessage] = Field(min_length=1)
@@ -119,6 +122,8 @@ class HistoryConversation(_Strict):
             raise ValueError("closed_at is before the last message")
         if self.handoff_at and not (self.opened <= self.handoff_at <= self.closed):
             raise ValueError("handoff_at is outside the conversation")
+        if self.handoff_reason and not self.handoff_at:
+            raise ValueError("handoff_reason needs handoff_at")
         for index, message in enumerate(self.messages):
             if message.agent and message.sender != "agent":
                 raise ValueError(f"messages.{index}.agent is only for sender 'agent'")
@@ -246,7 +251,9 @@ def _write(conn: Connection, directory: _Directory, conversation: HistoryConvers
         closed_by=conversation.closed_by, closed_by_user_id=agent_id if conversation.closed_by == "agent" else None,
         close_reason="generated" if generated else "imported",
         created_at=conversation.opened, closed_at=conversation.closed,
-        handoff_at=conversation.handoff_at, assigned_at=conversation.handoff_at if agent_id else None,
+        handoff_at=conversation.handoff_at,
+        handoff_reason=mask_documents_in(conversation.handoff_reason) if conversation.handoff_reason else None,
+        assigned_at=conversation.handoff_at if agent_id else None,
         first_bot_reply_at=min(by_sender["bot"], default=None),
         first_human_reply_at=min(by_sender["agent"], default=None),
         last_message_at=conversation.messages[-1].at, last_inbound_at=max(inbound, default=None),
@@ -283,7 +290,7 @@ def _write(conn: Connection, directory: _Directory, conversation: HistoryConvers
         ).returning(csat_requests.c.id)).scalar_one()
         conn.execute(insert(csat_responses).values(
             tenant_id=tenant_id, csat_request_id=request_id, conversation_id=conversation_id, rating=csat.rating,
-            comment=csat.comment, created_at=csat.answered_at,
+            sentiment=sentiment_of(csat.rating), comment=csat.comment, created_at=csat.answered_at,
         ))
     conn.execute(insert(audit_log).values(
         tenant_id=tenant_id, actor_kind="system", action=IMPORT_ACTION, entity_type="conversation",

@@ -1,9 +1,11 @@
 """Names stored in the operational tables that more than one part writes: the intent on a customer message,
-the tool, outcome and brain of a tool call. The live brains (api/) and the history import (ingest/) both write
-them and the marts group by them, so they live here, on the floor; tests/test_vocabulary.py checks that the
-brains use exactly these."""
+the tool, outcome and brain of a tool call, the sentiment of a satisfaction answer. The live brains and the
+survey (api/) and the history import (ingest/) both write them and the marts group by them, so they live here,
+on the floor; tests/test_vocabulary.py checks that the brains use exactly these."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 # What a turn acted on (messages.intent): the NLU's intents plus the turns that only identified the customer or
 # understood nothing.
@@ -22,3 +24,12 @@ TOOL_OUTCOMES = frozenset({
     "sgp_not_configured", "sgp_unavailable", "sgp_auth_error", "sgp_error",
 })
 BRAINS = frozenset({"rules", "openai", "agent"})  # tool_calls.brain (dbt's accepted values on fct_tool_calls)
+
+Sentiment = Literal["negative", "neutral", "positive"]
+
+
+def sentiment_of(rating: int) -> Sentiment:
+    """csat_responses.sentiment: what a 1..5 rating says (the survey and the history import both write it)."""
+    if rating <= 2:
+        return "negative"
+    return "neutral" if rating == 3 else "positive"

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from api.csat.reader import CLARIFY, SCALE, Reading, question, read_rating, sentiment_of, thanks_message
+from api.csat.reader import CLARIFY, SCALE, Reading, question, read_rating, thanks_message
+from niochat.vocabulary import sentiment_of
 
 # (text, rating, comment)
 NUMBERS = [

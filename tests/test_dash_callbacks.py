@@ -93,7 +93,7 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                 handoff = created + timedelta(minutes=2)
                 values.update(handoff_at=handoff, assignee_id=agent, assigned_at=handoff,
                               first_human_reply_at=handoff + timedelta(minutes=rng.randint(1, 15)),
-                              handoff_reason=f"motivo-{marker}" if index % 2 else "financeiro",
+                              handoff_reason=f"motivo-{marker}" if index % 2 else "customer_request",
                               status="closed" if closed else "open")
             if closed:
                 values.update(closed_at=created + timedelta(minutes=rng.randint(20, 90)),
@@ -404,6 +404,36 @@ def test_intents_are_counted_per_conversation_for_the_tenant(app, warehouse):
     body = client.post("/_dash-update-component", json=figure).get_json()
     bars = body["response"]["ai-intents-graph"]["figure"]["data"][0]
     assert dict(zip(bars["y"], map(str, bars["x"]), strict=True)) == expected
+
+
+def test_handoff_reasons_and_tool_outcomes_are_shown_in_portuguese(app, warehouse):
+    a = warehouse.tenants["a"]
+    client = app.server.test_client()
+    login(client, a.manager_email)
+    header, *rows = _csv_rows(client, app, "ai-handoffs")
+    assert header == ["Motivo", "Conversas"]
+    by_code = [index for index in range(a.conversations) if index % 3 == 0 and index % 2 == 0]
+    reasons = {row[0]: row[1] for row in rows}
+    assert reasons["Cliente pediu um atendente"] == str(len(by_code))
+    assert all(reason.startswith("motivo-") for reason in reasons if reason != "Cliente pediu um atendente")
+    payload = dict(callback_payloads(app, wide_period()))["..ai-outcomes-graph.figure...ai-handoff-graph.figure..."
+                                                          "ai-daily-graph.figure.."]
+    pie = client.post("/_dash-update-component", json=payload).get_json()["response"]["ai-handoff-graph"]
+    assert "Cliente pediu um atendente" in pie["figure"]["data"][0]["labels"]
+
+
+def test_small_talk_comes_after_the_requests():
+    from dash_app.pages.ai_sgp import requests_first
+
+    rows = [{"intent": "thanks_bye"}, {"intent": "second_copy"}, {"intent": "greeting"}, {"intent": "human"}]
+    assert [row["intent"] for row in requests_first(rows)] == ["second_copy", "human", "thanks_bye", "greeting"]
+
+
+def test_every_tool_outcome_has_a_label():
+    from dash_app.pages.ai_sgp import OUTCOMES
+    from niochat.vocabulary import TOOL_OUTCOMES
+
+    assert set(OUTCOMES) == TOOL_OUTCOMES
 
 
 def test_every_intent_the_brains_record_has_a_label_and_an_accepted_value():

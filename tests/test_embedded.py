@@ -74,13 +74,14 @@ def test_configured_urls_start_nothing(tmp_path, database_url, redis_url):
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
     """`niochat demo` on an empty data dir: embedded services, migrations, sandbox, worker, a reply, clean stop."""
-    port, sandbox_port, sgp_port = free_port(), free_port(), free_port()
+    port, sandbox_port, sgp_port, dash_port = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "NIOCHAT_DATA_DIR": str(tmp_path / "demo"),
         "NIOCHAT_API_PORT": str(port),
         "NIOCHAT_WA_SANDBOX_PORT": str(sandbox_port),
         "NIOCHAT_SGP_SANDBOX_PORT": str(sgp_port),
+        "NIOCHAT_DASH_PORT": str(dash_port),  # a demo running beside the suite holds the default ports
         "NIOCHAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "NIOCHAT_DEBOUNCE_SECONDS": "0",
     }

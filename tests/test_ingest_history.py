@@ -15,9 +15,11 @@ from niochat.tables import audit_log, contacts, conversations, csat_responses, m
 from tests.conftest import TEST_SECRET
 from tests.factories import full_tenant
 
+CPF_IN_REASON = "529.982.247-25"  # a reason typed by a person may carry a document: it is masked
 README_LINE = {
     "external_id": "zendesk-48213", "contact": {"phone": "5511987654321", "name": "Maria Souza"},
-    "closed_by": "agent", "handoff_at": "2025-10-01T09:05:00-03:00", "team": "suporte",
+    "closed_by": "agent", "handoff_at": "2025-10-01T09:05:00-03:00",
+    "handoff_reason": f"customer_request {CPF_IN_REASON}", "team": "suporte",
     "messages": [
         {"at": "2025-10-01T09:00:00-03:00", "sender": "customer", "text": "quero a segunda via"},
         {"at": "2025-10-01T09:00:04-03:00", "sender": "bot", "text": "Claro! Me informe seu CPF."},
@@ -67,7 +69,7 @@ def test_a_valid_file_is_imported_with_derived_times_and_a_source(engine, tenant
     line = json.loads(_line(agent=agent))
     line["messages"][2]["agent"] = agent
     second = {**README_LINE, "external_id": "zendesk-2", "contact": {"phone": "5511900001111"}, "csat": None,
-              "team": None, "handoff_at": None, "closed_by": "bot",
+              "team": None, "handoff_at": None, "handoff_reason": None, "closed_by": "bot",
               "messages": [{"at": "2025-10-02T10:00:00Z", "sender": "customer", "text": "oi"},
                            {"at": "2025-10-02T10:00:02Z", "sender": "bot", "text": "Olá!"}]}
     path = tmp_path / "historico.jsonl"
@@ -85,6 +87,9 @@ def test_a_valid_file_is_imported_with_derived_times_and_a_source(engine, tenant
         assert conv.first_bot_reply_at.isoformat() == "2025-10-01T12:00:04+00:00"
         assert conv.first_human_reply_at.isoformat() == "2025-10-01T12:07:00+00:00"
         assert conv.closed_at == conv.last_message_at and conv.assignee_id is not None
+        assert conv.handoff_reason.startswith("customer_request ") and CPF_IN_REASON not in conv.handoff_reason
+        assert conn.execute(select(csat_responses.c.sentiment, csat_responses.c.rating)
+                            .where(csat_responses.c.conversation_id == conv.id)).one() == ("positive", 5)
         audit = conn.execute(select(audit_log.c.details).where(audit_log.c.entity_id == str(conv.id))).scalar_one()
         assert audit == {"format": "niochat-history-v1", "source": "historico.jsonl", "external_id": "zendesk-48213"}
     again = import_history_file(engine, rows.slug, path)
@@ -105,6 +110,7 @@ def test_one_bad_line_imports_nothing_and_every_error_names_its_line(engine, ten
         _line(external_id="ok-1"),
         _line(external_id="team", team="vendas", agent="ninguem@example.com", extra=1),
         _line(external_id="rating", csat={"rating": 7, "answered_at": "2025-10-01T09:43:00-03:00"}),
+        _line(external_id="reason", handoff_at=None),
     ]
     before = _counts(engine, rows.tenant_id)
     with pytest.raises(HistoryImportError) as raised, engine.begin() as conn:
@@ -117,6 +123,7 @@ def test_one_bad_line_imports_nothing_and_every_error_names_its_line(engine, ten
     assert "line 6: external_id 'ok-1' repeats line 1" in errors
     assert "line 7: extra: Extra inputs are not permitted" in errors
     assert "line 8: csat.rating" in errors
+    assert "line 9: " in errors and "handoff_reason needs handoff_at" in errors
     assert "line 1:" not in errors
     assert _counts(engine, rows.tenant_id) == before
 

@@ -13,14 +13,15 @@ import pytest
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
+from api.brain import replies
 from ingest.history import import_history, parse_lines
 from niochat import admin
 from niochat.cli import app as niochat_app
-from niochat.cli.simulate import customers_from_dataset, parse_mix
-from niochat.tables import audit_log, conversations, csat_responses, messages, tenants, tool_calls
+from niochat.cli.simulate import DEFAULT_MIX, customers_from_dataset, parse_mix
+from niochat.tables import audit_log, contacts, conversations, csat_responses, messages, teams, tenants, tool_calls
 from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
 from sandbox.sgp import create_app as create_sgp
-from sandbox.simulator import SimulationConfig, simulate
+from sandbox.simulator import DEFAULT_MIX as SIMULATOR_MIX, Customer, SimulationConfig, phrasing, simulate
 from sandbox.simulator.backfill import BackfillPlan, day_of_history
 from sandbox.whatsapp import create_app as create_whatsapp
 from tests.factories import PASSWORD, full_tenant
@@ -85,6 +86,76 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
             .where(messages.c.tenant_id == stack.tenant_id, messages.c.sender_kind == "agent")
         )
     assert answered == 4 and agent_messages == 2 * report.intents["human"]
+
+
+# customers who send media: payment receipts, voice notes --------------------------------------------------------------
+
+
+def _conversations_of(engine, tenant_id, customers: list[Customer]) -> list:
+    phones = [customer.phone for customer in customers]
+    with engine.connect() as conn:
+        return conn.execute(
+            select(conversations, contacts.c.phone, teams.c.slug.label("team"))
+            .join(contacts, contacts.c.id == conversations.c.contact_id)
+            .outerjoin(teams, teams.c.id == conversations.c.team_id)
+            .where(conversations.c.tenant_id == tenant_id, contacts.c.phone.in_(phones))
+        ).all()
+
+
+def _messages_of(engine, conversation_id) -> list:
+    with engine.connect() as conn:
+        return conn.execute(select(messages).where(messages.c.conversation_id == conversation_id)
+                            .order_by(messages.c.created_at)).all()
+
+
+def _tools_of(engine, conversation_id) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(select(tool_calls.c.tool).where(tool_calls.c.conversation_id == conversation_id)))
+
+
+@pytest.mark.slow
+def test_receipts_go_to_the_financial_team_and_voice_notes_are_typed_again(tmp_path, database_url, redis_url, engine):
+    """No transcription model: a voice note gets "pode escrever", the customer types it and is served."""
+    dataset = json.loads(DATASET.read_text())
+    payers = [Customer(f"55119876500{n:02d}", f"Pagador {n}", None) for n in range(4)]  # a receipt needs no CPF
+    with ExitStack() as exits:
+        sgp_url = exits.enter_context(serving(create_sgp(dataset_path=DATASET)))
+        stack = start_stack(exits, tmp_path=tmp_path, database_url=database_url, redis_url=redis_url, engine=engine)
+        configure_sgp(engine, stack.tenant_id, sgp_url, dataset["app"], dataset["token"])
+        stack.start_worker()
+        base = {"sandbox_url": stack.sandbox_url, "instances": list(stack.instances.values()),
+                "rate_per_minute": 600, "think_seconds": (0.05, 0.1), "csat": False}
+        receipts = asyncio.run(simulate(SimulationConfig(
+            **base, customers=payers, count=len(payers), mix=parse_mix("receipt=1"), seed=3)))
+        speakers = customers_from_dataset(DATASET)
+        voices = asyncio.run(simulate(SimulationConfig(
+            **base, customers=speakers, count=len(speakers), mix=parse_mix("voice=1"), seed=3)))
+    assert (receipts.completed, receipts.no_reply, receipts.media_sent) == (4, 0, 4), receipts.as_dict()
+    assert (voices.completed, voices.no_reply, voices.media_sent) == (3, 0, 3), voices.as_dict()
+
+    handed = _conversations_of(engine, stack.tenant_id, payers)
+    assert {(c.status, c.handoff_reason, c.team) for c in handed} == {("waiting", "payment_receipt", "financeiro")}
+    assert len(handed) == 4
+    files = [m for c in handed for m in _messages_of(engine, c.id) if m.content_type != "text"]
+    assert sorted(m.content_type for m in files) == ["document", "document", "image", "image"], files
+    assert all(m.media_url and m.media_mime in ("image/png", "application/pdf") for m in files)
+    assert {m.media_file_name for m in files if m.content_type == "document"} <= set(phrasing.RECEIPT_FILES)
+    for c in handed:
+        said = [m.text for m in _messages_of(engine, c.id) if m.direction == "outbound"]
+        assert any(replies.RECEIPT_RECEIVED in text for text in said), said
+
+    served = _conversations_of(engine, stack.tenant_id, speakers)
+    assert len(served) == 3
+    for c in served:
+        rows = _messages_of(engine, c.id)
+        asked = next(i for i, m in enumerate(rows) if m.direction == "outbound")
+        assert rows[0].content_type == "audio" and rows[asked].text.endswith(replies.AUDIO_NO_MODEL), rows
+        assert any(m.direction == "inbound" and m.content_type == "text" for m in rows[asked:]), rows
+        assert _tools_of(engine, c.id) & {"second_copy", "connection_status"}, rows
+
+
+def test_the_commands_default_mix_is_the_simulator_s():
+    assert parse_mix(DEFAULT_MIX) == SIMULATOR_MIX
 
 
 # the traffic's shape: count, duration, mix ---------------------------------------------------------------------------
@@ -164,6 +235,26 @@ def test_generated_days_carry_the_intents_and_tool_calls_of_live_traffic():
     failed = [c for c in made if any(call["outcome"] in ("not_found", "sgp_unavailable", "sgp_error")
                                      for call in c.get("tool_calls", []))]
     assert failed and all(c["closed_by"] == "agent" for c in failed)  # a lookup that fails goes to a person
+
+
+def test_generated_handoffs_say_why_and_go_to_an_agent_of_the_team():
+    from api.brain.nlu.intents import detect_intents
+
+    plan = BackfillPlan(prefix="demo-backfill:loja", customers=customers_from_dataset(DATASET), instances=["loja"],
+                        agents=["ana@loja.test", "bia@loja.test"], teams=["suporte", "financeiro"],
+                        agent_teams={"ana@loja.test": ("suporte",), "bia@loja.test": ("financeiro",)},
+                        per_day=16, seed=5)
+    made = [c for n in range(14) for c in day_of_history(plan, date(2026, 3, 2) + timedelta(days=n))]
+    handed = [c for c in made if "handoff_at" in c]
+    # the rules brain's reasons: asked for a person, wrote from another number, was not understood twice
+    assert {c["handoff_reason"] for c in handed} == {"customer_request", "identity_unverified", "not_understood"}
+    assert not any("handoff_reason" in c for c in made if "handoff_at" not in c)
+    assert {(c["agent"], c["team"]) for c in handed} == {("ana@loja.test", "suporte"), ("bia@loja.test", "financeiro")}
+    confusing = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "not_understood"}
+    assert confusing and all(detect_intents(text) == [] for text in confusing)  # what live traffic would record
+    first_replies = [datetime.fromisoformat(next(m["at"] for m in c["messages"] if m["sender"] == "bot"))
+                     - datetime.fromisoformat(c["messages"][0]["at"]) for c in made]
+    assert max(first_replies) < timedelta(seconds=5)  # the bot answers within a second or two
 
 
 def test_generated_history_is_imported_marked_as_generated_once(engine):

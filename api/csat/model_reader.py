@@ -9,10 +9,11 @@ from openai import AsyncOpenAI, OpenAIError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.csat.reader import Reading, sentiment_of
+from api.csat.reader import Reading
 from niochat.logging import get_logger
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs
+from niochat.vocabulary import sentiment_of
 
 log = get_logger(__name__)
 PROMPT = (

@@ -47,7 +47,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
-Sentiment = Literal["negative", "neutral", "positive"]
+from niochat.vocabulary import Sentiment, sentiment_of
+
 UnderstoodBy = Literal["number", "emoji", "lexicon"]
 
 SCALE = "😡 1 · 😕 2 · 😐 3 · 🙂 4 · 🤩 5"
@@ -64,12 +65,6 @@ class Reading:
     def __post_init__(self) -> None:
         if not 1 <= self.rating <= 5:
             raise ValueError(f"rating out of 1..5: {self.rating}")
-
-
-def sentiment_of(rating: int) -> Sentiment:
-    if rating <= 2:
-        return "negative"
-    return "neutral" if rating == 3 else "positive"
 
 
 def question(company: str) -> str:

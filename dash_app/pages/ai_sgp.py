@@ -25,6 +25,24 @@ INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem 
            "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",
            "greeting": "Saudação", "thanks_bye": "Agradecimento / despedida", "yes": "Sim", "no": "Não",
            "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida"}
+# Turns that are part of any conversation rather than a request: listed after the requests, left out of the chart.
+SMALL_TALK = frozenset({"greeting", "thanks_bye", "yes", "no", "identify"})
+# conversations.handoff_reason as the brains, the media reader and the phone-attendant detection write it; a
+# model brain's or an agent's own words are shown as they are.
+HANDOFF_REASONS = {"customer_request": "Cliente pediu um atendente", "identity_unverified": "Identidade não confirmada",
+                   "not_understood": "O bot não entendeu", "contract_cancelled": "Contrato cancelado",
+                   "cancel": "Pedido de cancelamento", "sales": "Assunto comercial",
+                   "payment_receipt": "Comprovante de pagamento", "customer_media": "Foto, vídeo ou documento",
+                   "agent_on_phone": "Atendente respondeu pelo celular"}
+# tool_calls.outcome (niochat.vocabulary.TOOL_OUTCOMES)
+OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contratos", "not_found": "não encontrado",
+            "phone_mismatch": "telefone não é o do cadastro", "document_not_typed": "documento não digitado",
+            "invalid_document": "documento inválido", "ok": "ok", "unknown_contract": "contrato desconhecido",
+            "sent": "enviada", "nothing_open": "nada em aberto", "online": "online", "offline": "offline",
+            "opened": "aberto", "already_open": "já estava aberto", "granted": "concedido", "refused": "recusado",
+            "transferred": "transferida", "closed": "encerrada", "sgp_not_configured": "SGP não configurado",
+            "sgp_unavailable": "SGP indisponível", "sgp_auth_error": "SGP recusou o acesso",
+            "sgp_error": "erro do SGP"}
 
 
 def _category(value) -> str:
@@ -35,10 +53,23 @@ def intent_label(value) -> str:
     return INTENTS.get(value, value or "—")
 
 
+def reason_label(value) -> str:
+    return HANDOFF_REASONS.get(value, value or "—")
+
+
+def outcome_label(value) -> str:
+    return OUTCOMES.get(value, value or "—")
+
+
+def requests_first(rows: list[dict]) -> list[dict]:
+    """The marts' busiest-first order, with the small-talk turns after every request."""
+    return sorted(rows, key=lambda row: row["intent"] in SMALL_TALK)
+
+
 def _intents(deps: Deps, tenant: str, start, end) -> list[dict]:
-    return [{**row, "handoff_rate": theme.ratio(row["handed_off"], row["conversations"]),
-             "ai_resolution_rate": theme.ratio(row["ai_resolved"], row["closed"])}
-            for row in deps.marts.intents(tenant, start, end)]
+    return requests_first([{**row, "handoff_rate": theme.ratio(row["handed_off"], row["conversations"]),
+                            "ai_resolution_rate": theme.ratio(row["ai_resolved"], row["closed"])}
+                           for row in deps.marts.intents(tenant, start, end)])
 
 
 TABLES = [
@@ -52,18 +83,18 @@ TABLES = [
               "Rode `niochat pipeline run` para atualizar os indicadores.", filename="intencoes"),
     TableSpec("ai-tools", "Resultados das ferramentas",
               [Column("tool_category", "Categoria", _category), Column("tool", "Ferramenta"),
-               Column("outcome", "Resultado"), Column("calls", "Chamadas", theme.number),
+               Column("outcome", "Resultado", outcome_label), Column("calls", "Chamadas", theme.number),
                Column("successes", "Com sucesso", theme.number), Column("errors", "Erros", theme.number),
                Column("latency_ms_avg", "Latência média (ms)", theme.number)],
               lambda deps, tenant, start, end: deps.marts.tool_outcomes(tenant, start, end),
               "Nenhuma ferramenta foi usada no período.", filename="ferramentas"),
     TableSpec("ai-handoffs", "Motivos de transferência para humanos",
-              [Column("reason", "Motivo"), Column("conversations", "Conversas", theme.number)],
+              [Column("reason", "Motivo", reason_label), Column("conversations", "Conversas", theme.number)],
               lambda deps, tenant, start, end: deps.marts.handoff_reasons(tenant, start, end),
               "Nenhuma conversa foi transferida no período.", filename="motivos-de-transferencia"),
     TableSpec("ai-sgp-errors", "Erros do SGP mais recentes",
               [Column("created_at_local", "Quando", theme.day_time), Column("tool", "Ferramenta"),
-               Column("outcome", "Resultado"), Column("error", "Erro"),
+               Column("outcome", "Resultado", outcome_label), Column("error", "Erro"),
                Column("latency_ms", "Latência (ms)", theme.number)],
               lambda deps, tenant, start, end: deps.marts.sgp_errors(tenant, start, end),
               "Nenhum erro do SGP no período. 🎉",
@@ -92,7 +123,7 @@ def register(app, deps: Deps) -> None:
     def intents(period):
         tenant = require_tenant()
         start, end = parse_period(period)
-        rows = _intents(deps, tenant, start, end)
+        rows = [row for row in _intents(deps, tenant, start, end) if row["intent"] not in SMALL_TALK]
         fig = theme.figure("O que os clientes pediram (conversas)", showlegend=False, xaxis_title="conversas",
                            margin=dict(l=230, r=16, t=48, b=40))
         fig.add_bar(y=[intent_label(row["intent"]) for row in rows], x=[row["conversations"] for row in rows],
@@ -131,7 +162,8 @@ def register(app, deps: Deps) -> None:
         reasons = deps.marts.handoff_reasons(tenant, start, end)
         handoff = theme.figure("Motivos de transferência", showlegend=True,
                                legend=dict(orientation="v", x=1.02, y=0.5, xanchor="left", yanchor="middle"))
-        handoff.add_pie(labels=[row["reason"] for row in reasons], values=[row["conversations"] for row in reasons],
+        handoff.add_pie(labels=[reason_label(row["reason"]) for row in reasons],
+                        values=[row["conversations"] for row in reasons],
                         hole=0.5, textinfo="percent", sort=True,
                         hovertemplate="%{label}: %{value} conversas<extra></extra>")
 

@@ -28,6 +28,7 @@ def plan_for(spec: DemoTenant, settings: Settings, seed: int):
         customers=customers_from_dataset(dataset_of(spec, settings)),
         instances=list(spec.channels.values()),
         agents=[user.email for user in spec.users if user.role == "agent"],
+        agent_teams={user.email: user.teams for user in spec.users if user.role == "agent"},
         teams=list(spec.teams),
         timezone=spec.timezone,
         per_day=PER_DAY.get(spec.slug, 16),

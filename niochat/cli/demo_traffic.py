@@ -62,7 +62,8 @@ def run_traffic(configs: dict) -> dict:
             raise StepFailed(f"tenant {slug}: no simulated customer got an answer from the bot; "
                              "see the API and worker log")
         console.print(f"  {slug}: {report.completed}/{report.started} conversations answered, "
-                      f"{report.agent_replies} taken by the agent, {report.csat_answers} satisfaction answers")
+                      f"{report.agent_replies} taken by the agent, {report.media_sent} with media, "
+                      f"{report.csat_answers} satisfaction answers")
     return reports
 
 

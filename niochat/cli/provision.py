@@ -61,6 +61,8 @@ DEMO = DemoTenant(
         DemoUser(DEMO_ADMIN, "Admin Demo", "admin"),
         DemoUser("gerente@demo.local", "Paula Gerente", "manager"),
         DemoUser(DEMO_AGENT, "Carla Atendente", "agent", tuple(DEMO_TEAMS)),
+        DemoUser("bruno@demo.local", "Bruno Atendente", "agent", ("suporte",)),
+        DemoUser("daniela@demo.local", "Daniela Atendente", "agent", ("financeiro", "comercial")),
     ),
     channels=DEMO_CHANNELS,
 )
@@ -76,6 +78,7 @@ def _veloz() -> DemoTenant:
             DemoUser("admin@veloz.local", "Admin Veloz", "admin"),
             DemoUser("gerente@veloz.local", "Rodrigo Gerente", "manager"),
             DemoUser("joana@veloz.local", "Joana Atendente", "agent", ("financeiro", "suporte", "comercial")),
+            DemoUser("marcos@veloz.local", "Marcos Atendente", "agent", ("suporte",)),
         ),
         channels={"uazapi": "veloz-uazapi", "evolution": "veloz-evolution"},
         # another voice and longer hours than tenant demo: each provider's bot speaks as its own

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from niochat.cli.context import console, fail, load_settings
 
-DEFAULT_MIX = "invoice=40,outage=25,unlock=10,human=15,chat=10"
+DEFAULT_MIX = "invoice=35,outage=25,unlock=10,human=12,chat=8,receipt=5,voice=5"
 
 
 def customers_from_dataset(path) -> list:
@@ -77,7 +77,10 @@ def simulate_command(
     duration: float = typer.Option(0, min=0, help="Seconds after which no new conversation starts (0: no limit)"),
     rate: float = typer.Option(30.0, min=0.1, help="New conversations per minute"),
     customers: int = typer.Option(0, min=0, help="How many of the dataset's customers write (0: all of them)"),
-    mix: str = typer.Option(DEFAULT_MIX, help="Intent weights: invoice, outage, unlock, human, chat"),
+    mix: str = typer.Option(
+        DEFAULT_MIX, help="Intent weights: invoice, outage, unlock, human, chat, receipt (sends a payment receipt), "
+        "voice (asks by voice note)"
+    ),
     demo_tenant: str = typer.Option(
         "", help="A demo tenant (demo, veloz): its sandbox instances, SGP customers and agent, as `niochat demo` "
         "set them up; the other options still win"

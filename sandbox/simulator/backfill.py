@@ -10,12 +10,12 @@ The same plan and day always give the same conversations and external ids, so im
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sandbox.simulator import phrasing
-from sandbox.simulator.run import DEFAULT_MIX, Customer
+from sandbox.simulator.run import DEFAULT_MIX, OPENINGS, Customer
 
 # Share of a day's conversations that start in each hour (local time): morning and evening peaks.
 HOURLY = [1, 1, 0, 0, 0, 1, 2, 5, 9, 11, 10, 8, 6, 7, 8, 8, 7, 7, 8, 9, 9, 7, 4, 2]
@@ -26,6 +26,8 @@ CSAT_DELAY = timedelta(seconds=90)
 OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock": "trust_unlock", "human": "human",
                   "chat": "greeting"}
 NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
+PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot hands over, unasked
+CONFUSED_SHARE = 0.3  # of the "chat" openers: they say what they want in a way the bot does not understand
 SGP_FAILURE_SHARE = 0.03  # per SGP call
 # (outcome, error, latency in ms) as api/brain/tools.py records an SGP that times out or answers nonsense
 SGP_FAILURES = [("sgp_unavailable", "o SGP não respondeu a tempo", (8000, 8800)),
@@ -43,11 +45,20 @@ BOT = {
     "handoff": ["Certo! Vou te passar para um atendente. Sua conversa está na fila."],
     "not_found": ["Não encontrei nenhum contrato com esse CPF/CNPJ. Confere se é o documento do titular?"],
     "sgp_down": ["Nosso sistema está instável agora e não consegui consultar seus dados. 😕"],
+    "phone_mismatch": ["Por segurança, só envio dados do contrato para o WhatsApp cadastrado no contrato. "
+                       "Vou te passar para um atendente confirmar seus dados."],
+    "not_understood": ["Desculpe, não entendi. 😅 Como posso ajudar? 1) Segunda via 2) Suporte técnico "
+                       "3) Falar com um atendente"],
+    "confused": ["Desculpe, não entendi. 😅 Vou chamar um atendente para te ajudar melhor."],
     "bye": ["Por nada! Qualquer coisa é só chamar. 😊", "Disponha! Tenha um ótimo dia."],
 }
 AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me contar com mais detalhes?",
          "Verifiquei aqui e já está resolvido.", "Pronto, ajustei no sistema. Qualquer coisa é só chamar!"]
 CUSTOMER_TO_AGENT = ["ok, obrigado", "isso mesmo", "certo, aguardo", "blz"]
+# what the rules brain does not understand: a story, a question about something it does not do
+UNCLEAR = ["é sobre aquilo que eu falei ontem com a moça", "mudei de casa semana passada", "??",
+           "meu vizinho ta com o mesmo problema", "queria ver um negocio com vcs", "tem como ver aquilo pra mim",
+           "vocês mandaram uma carta aqui", "então, é o seguinte"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +68,12 @@ class BackfillPlan:
     instances: list[str]  # the tenant's channels (instance names)
     agents: list[str]  # e-mails of the agents who take handoffs
     teams: list[str]  # team slugs handoffs may go to
+    agent_teams: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e-mail -> its teams (none: any team)
     timezone: str = "America/Sao_Paulo"
     per_day: int = 24  # conversations on an ordinary weekday
-    mix: tuple[tuple[str, int], ...] = tuple(DEFAULT_MIX.items())
+    # the history format holds text only: the live mix's media customers are left out
+    mix: tuple[tuple[str, int], ...] = tuple((kind, weight) for kind, weight in DEFAULT_MIX.items()
+                                             if kind in OPENING_INTENT)
     seed: int = 0
 
 
@@ -91,9 +105,12 @@ class _Timeline:
         self.now, self.rng, self.messages, self.tool_calls = start, rng, [], []
         self.new_turn = False  # a message came since the last tool call
 
-    def say(self, sender: str, text: str, after: tuple[float, float] = (2, 8), agent: str | None = None,
+    def say(self, sender: str, text: str, after: tuple[float, float] | None = None, agent: str | None = None,
             intent: str | None = None) -> None:
+        """`after`: seconds since the last message; by default the bot answers within a second or two (the
+        product's promise) and people take a few seconds."""
         if self.messages:
+            after = after or ((1, 2) if sender == "bot" else (2, 8))
             self.now += timedelta(seconds=round(self.rng.uniform(*after)))
         message = {"at": self.now.isoformat(), "sender": sender, "text": text}
         if agent:
@@ -120,22 +137,28 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     intent = rng.choices(names, weights=weights)[0]
     customer = rng.choice(plan.customers)
     line = _Timeline(start, rng)
-    opening = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
-               "human": phrasing.HUMAN, "chat": phrasing.OPENERS}[intent]
-    line.say("customer", rng.choice(opening), intent=OPENING_INTENT[intent])
+    line.say("customer", rng.choice(OPENINGS[intent]), intent=OPENING_INTENT[intent])
+    reason = None  # why it goes to a person, in the rules brain's words (conversations.handoff_reason)
     if intent == "chat":
         line.say("bot", rng.choice(BOT["menu"]))
-        line.say("customer", "1", after=(5, 40), intent=OPENING_INTENT["invoice"])
-        intent = "invoice"
+        if rng.random() < CONFUSED_SHARE:
+            reason = _confused(line, rng)
+        else:
+            line.say("customer", "1", after=(5, 40), intent=OPENING_INTENT["invoice"])
+            intent = "invoice"
     # customers the bot cannot serve, and some who insist on a person, end up with an agent
-    handoff = intent == "human" or rng.random() < {"invoice": 0.08, "outage": 0.3, "unlock": 0.15}[intent]
-    if intent != "human":
+    if intent == "human" or (intent != "chat" and rng.random() < {"invoice": 0.08, "outage": 0.3,
+                                                                    "unlock": 0.15}[intent]):
+        reason = "customer_request"
+    if intent not in ("human", "chat"):
         served = _self_service(line, intent, customer, rng)
-        handoff = handoff or not served
+        if served is not True:
+            reason = served or "customer_request"  # the bot said why it could not; most then ask for a person
     conversation: dict = {"external_id": external_id, "channel": rng.choice(plan.instances),
                           "contact": {"phone": customer.phone, "name": customer.name}}
+    handoff = reason is not None
     if handoff and plan.agents:
-        _with_an_agent(line, conversation, plan, intent, rng)
+        _with_an_agent(line, conversation, plan, intent, reason, rng)
     else:
         line.say("customer", rng.choice(phrasing.THANKS), after=(10, 60), intent="thanks_bye")
         line.call("close_conversation", "closed", _instant(rng))
@@ -150,37 +173,53 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     return conversation
 
 
-def _self_service(line: _Timeline, intent: str, customer: Customer, rng: random.Random) -> bool:
-    """The bot identifies the customer and does what they asked; False when it could not (an agent takes over)."""
+def _confused(line: _Timeline, rng: random.Random) -> str:
+    """Twice something the bot does not understand: the second time it hands over (rules brain's not_understood)."""
+    line.say("customer", rng.choice(UNCLEAR), after=(5, 40), intent="not_understood")
+    line.say("bot", rng.choice(BOT["not_understood"]))
+    line.say("customer", rng.choice(UNCLEAR), after=(10, 60), intent="not_understood")
+    line.call("transfer_to_human", "transferred", _instant(rng))
+    line.say("bot", rng.choice(BOT["confused"]))
+    return "not_understood"
+
+
+def _self_service(line: _Timeline, intent: str, customer: Customer, rng: random.Random) -> bool | str | None:
+    """The bot identifies the customer and does what they asked: True when it did; otherwise an agent takes
+    over, for the handoff reason returned when the bot itself hands over, or None when the customer asks."""
     line.say("bot", rng.choice(BOT["ask_document"]))
     if not customer.document:
-        return False
+        return None
     # the document answers the bot's question: live traffic records it under the request it was asked for
     line.say("customer", phrasing.document_as_typed(customer.document, rng), after=(10, 90),
              intent=OPENING_INTENT[intent])
     if rng.random() < NOT_FOUND_SHARE:
         line.call("identify_customer", "not_found", _sgp_latency(rng))
         line.say("bot", rng.choice(BOT["not_found"]))
-        return False
+        return None
+    if rng.random() < PHONE_MISMATCH_SHARE:
+        line.call("identify_customer", "phone_mismatch", _sgp_latency(rng))
+        line.call("transfer_to_human", "transferred", _instant(rng))
+        line.say("bot", rng.choice(BOT["phone_mismatch"]))
+        return "identity_unverified"
     if not _sgp_call(line, "identify_customer", "found", rng):
-        return False
+        return None
     if intent == "invoice":
         if not _sgp_call(line, "second_copy", "sent", rng):
-            return False
+            return None
         due = (line.now + timedelta(days=rng.randint(-10, 15))).strftime("%d/%m")
         amount = f"{rng.choice([69.9, 79.9, 89.9, 99.9, 119.9, 149.9]):.2f}".replace(".", ",")
         line.say("bot", rng.choice(BOT["invoice"]).format(due=due, amount=amount))
     elif intent == "outage":
         if not _sgp_call(line, "connection_status", "offline", rng):
-            return False
+            return None
         line.say("bot", rng.choice(BOT["outage"]))
         line.say("customer", rng.choice(phrasing.YES), after=(5, 40), intent="open_ticket")
         if not _sgp_call(line, "open_ticket", "opened", rng):
-            return False
+            return None
         line.say("bot", rng.choice(BOT["ticket"]).format(protocol=f"{line.now:%y%m%d}{rng.randrange(10**6):06d}"))
     elif intent == "unlock":
         if not _sgp_call(line, "trust_unlock", "granted", rng):
-            return False
+            return None
         line.say("bot", rng.choice(BOT["unlock"]).format(days=rng.choice([2, 3, 5])))
     return True
 
@@ -205,20 +244,25 @@ def _instant(rng: random.Random) -> int:
     return rng.randint(1, 25)
 
 
-def _with_an_agent(line: _Timeline, conversation: dict, plan: BackfillPlan, intent: str, rng: random.Random) -> None:
-    if line.messages[-1]["sender"] != "customer":  # the bot transfers when the customer asks for a person
-        line.say("customer", rng.choice(phrasing.HUMAN), after=(5, 60), intent="human")
-    line.call("transfer_to_human", "transferred", _instant(rng))
-    line.say("bot", rng.choice(BOT["handoff"]))
-    agent = rng.choice(plan.agents)
+def _with_an_agent(line: _Timeline, conversation: dict, plan: BackfillPlan, intent: str, reason: str,
+                   rng: random.Random) -> None:
+    if reason == "customer_request":  # the bot transfers when the customer asks for a person
+        if line.messages[-1]["sender"] != "customer":
+            line.say("customer", rng.choice(phrasing.HUMAN), after=(5, 60), intent="human")
+        line.call("transfer_to_human", "transferred", _instant(rng))
+        line.say("bot", rng.choice(BOT["handoff"]))
     wanted = TEAM_OF.get(intent) or rng.choice(plan.teams or [""])
     team = wanted if wanted in plan.teams else (plan.teams[0] if plan.teams else None)
-    conversation.update(handoff_at=line.now.isoformat(), agent=agent, closed_by="agent")
+    agent = rng.choice([email for email in plan.agents if team in plan.agent_teams.get(email, (team,))]
+                       or plan.agents)
+    pace = random.Random(agent).uniform(0.5, 1.6)  # each agent answers at their own pace, the same every day
+    conversation.update(handoff_at=line.now.isoformat(), handoff_reason=reason, agent=agent, closed_by="agent")
     if team:
         conversation["team"] = team
     # the queue: minutes in business hours, much longer at night
     busy = 8 <= line.now.hour < 18
-    line.say("agent", AGENT[rng.randrange(2)], after=(30, 600) if busy else (600, 4 * 3600), agent=agent)
+    queue = (30, 600) if busy else (600, 4 * 3600)
+    line.say("agent", AGENT[rng.randrange(2)], after=(queue[0] * pace, queue[1] * pace), agent=agent)
     line.say("customer", rng.choice(CUSTOMER_TO_AGENT), after=(20, 120))
     line.say("agent", AGENT[2 + rng.randrange(2)], after=(60, 600), agent=agent)
 

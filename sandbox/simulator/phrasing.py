@@ -18,6 +18,13 @@ UNLOCK = [
     "quero a liberação por confiança", "ta bloqueado, da pra religar? pago sexta",
 ]
 HUMAN = ["quero falar com um atendente", "posso falar com uma pessoa?", "atendente por favor", "quero falar com alguem"]
+RECEIPT = [
+    "segue o comprovante do pix", "segue comprovante", "paguei, ta ai o comprovante", "comprovante do pagamento",
+    "ja paguei a fatura, segue o comprovante", "pix feito, segue o comprovante pra dar baixa",
+    "ta aqui o comprovante da mensalidade", "boa tarde, paguei o boleto, segue comprovante",
+]
+RECEIPT_FILES = ["comprovante.pdf", "Comprovante_Pix.pdf", "comprovante-pagamento.pdf", "recibo_pix.pdf",
+                 "Comprovante de pagamento.pdf"]
 THANKS = ["obrigado!", "valeu", "obrigada, era só isso", "blz, obrigado", "vlw 👍", "ok obrigado"]
 YES = ["sim", "pode abrir", "sim por favor", "isso"]
 RATINGS = {

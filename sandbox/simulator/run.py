@@ -12,8 +12,11 @@ import httpx
 
 from sandbox.simulator import phrasing
 
-INTENTS = ("invoice", "outage", "unlock", "human", "chat")
-DEFAULT_MIX = {"invoice": 40, "outage": 25, "unlock": 10, "human": 15, "chat": 10}
+INTENTS = ("invoice", "outage", "unlock", "human", "chat", "receipt", "voice")
+DEFAULT_MIX = {"invoice": 35, "outage": 25, "unlock": 10, "human": 12, "chat": 8, "receipt": 5, "voice": 5}
+OPENINGS = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
+            "human": phrasing.HUMAN, "chat": phrasing.OPENERS}
+WAIT_FOR_AGENT = ("human", "receipt")  # handed to people on purpose: the simulated agent takes and closes them
 
 
 @dataclass
@@ -68,12 +71,13 @@ class SimulationReport:
     intents: Counter = field(default_factory=Counter)
     agent_replies: int = 0
     csat_answers: int = 0
+    media_sent: int = 0  # voice notes, photos and documents the customers sent
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"started": self.started, "completed": self.completed, "no_reply": self.no_reply,
                 "intents": dict(self.intents), "agent_replies": self.agent_replies,
-                "csat_answers": self.csat_answers, "seconds": round(self.seconds, 1)}
+                "csat_answers": self.csat_answers, "media_sent": self.media_sent, "seconds": round(self.seconds, 1)}
 
 
 class _Chat:
@@ -90,12 +94,21 @@ class _Chat:
 
     async def say(self, text: str, wait: bool = True, timeout: float | None = None) -> list[str]:
         """Write, then wait until the bot's answer stops arriving; returns the new texts."""
+        return await self._post({"text": text}, wait, timeout)
+
+    async def send(self, kind: str, *, text: str | None = None, caption: str = "", file_name: str | None = None,
+                   wait: bool = True) -> list[str]:
+        """Send a voice note (`text`: what it says), a photo or a document, then wait as `say` does."""
+        message = {"kind": kind, "text": text, "caption": caption, "file_name": file_name}
+        return await self._post({key: value for key, value in message.items() if value is not None}, wait)
+
+    async def _post(self, body: dict, wait: bool, timeout: float | None = None) -> list[str]:
         before = len(await self.sent())
         if self.first is None:
             self.first = before
         await asyncio.sleep(self.rng.uniform(*self.config.think_seconds))
         response = await self.http.post(f"{self.config.sandbox_url}/sandbox/inbound", json={
-            "instance": self.instance, "from": self.customer.phone, "name": self.customer.name, "text": text})
+            "instance": self.instance, "from": self.customer.phone, "name": self.customer.name, **body})
         response.raise_for_status()
         if not wait:
             return []
@@ -132,20 +145,52 @@ def _choice(replies: list[str], intent: str, rng: random.Random) -> str | None:
     return None
 
 
-async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
-    rng, customer = chat.rng, chat.customer
-    opening = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
-               "human": phrasing.HUMAN, "chat": phrasing.OPENERS}[intent]
-    text = rng.choice(opening)
+def _opening(intent: str, rng: random.Random) -> str:
+    text = rng.choice(OPENINGS[intent])
     if rng.random() < 0.4 and intent != "chat":
         text = f"{rng.choice(phrasing.OPENERS)} {text}"
-    replies = await chat.say(text)
+    return text
+
+
+async def _sends_receipt(chat: _Chat, report: SimulationReport) -> list[str]:
+    """A photo of the receipt captioned with what the customer says, or a PDF with the text as its caption or
+    written just before it (within the bot's debounce window both are read as one burst)."""
+    rng = chat.rng
+    text = rng.choice(phrasing.RECEIPT)
+    report.media_sent += 1
+    if rng.random() < 0.5:
+        return await chat.send("image", caption=text)
+    if rng.random() < 0.5:
+        await chat.say(text, wait=False)
+        text = ""
+    return await chat.send("document", caption=text, file_name=rng.choice(phrasing.RECEIPT_FILES))
+
+
+async def _speaks(chat: _Chat, report: SimulationReport) -> tuple[str, list[str]]:
+    """A voice note asking for the invoice or saying the internet is down; the intent it spoke is returned, to go
+    on as that customer. A bot that cannot listen asks the customer to write ("pode escrever"): they type it."""
+    intent = chat.rng.choice(["invoice", "outage"])
+    report.media_sent += 1
+    replies = await chat.send("audio", text=_opening(intent, chat.rng))
+    if any("escrever" in reply for reply in replies):
+        replies = await chat.say(chat.rng.choice(OPENINGS[intent]))
+    return intent, replies
+
+
+async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
+    rng, customer = chat.rng, chat.customer
+    if intent == "receipt":
+        replies = await _sends_receipt(chat, report)
+    elif intent == "voice":
+        intent, replies = await _speaks(chat, report)
+    else:
+        replies = await chat.say(_opening(intent, rng))
     if not replies:
         report.no_reply += 1
         return
     if intent == "chat":
         replies = await chat.say(rng.choice(["1", "2", "opção 1"]))
-    if intent != "human" and customer.document and any("CPF" in reply for reply in replies):
+    if intent not in WAIT_FOR_AGENT and customer.document and any("CPF" in reply for reply in replies):
         replies = await chat.say(phrasing.document_as_typed(customer.document, rng))
         if any("contrato" in reply and "1)" in reply for reply in replies):
             replies = await chat.say("1")
@@ -153,7 +198,7 @@ async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
             replies = await chat.say(rng.choice(phrasing.YES))
         if choice := _choice(replies, intent, rng):
             replies = await chat.say(choice)
-    if intent != "human" and not any("na fila" in reply for reply in replies):  # handed off: the agent closes
+    if intent not in WAIT_FOR_AGENT and not any("na fila" in reply for reply in replies):  # the agent closes
         await chat.say(rng.choice(phrasing.THANKS))
     report.completed += 1
     if chat.config.csat:

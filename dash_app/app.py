@@ -97,8 +97,8 @@ def _shell():
             html.Span(id="periodo-label", className="muted"),
         ], className="filter-bar"),
         html.Main(dash.page_container, className="content"),
-        html.Footer(components.PIPELINE_HINT.replace("Rode", "Os indicadores vêm do warehouse; rode")
-                    .replace("para atualizar os indicadores.", "para atualizá-los."), className="footer"),
+        html.Footer("Os indicadores vêm do warehouse (rode `niochat pipeline run` para atualizá-los); "
+                    "os da página Ao vivo, do atendimento em tempo real.", className="footer"),
     ])
 
 

@@ -227,6 +227,31 @@ def test_a_payment_receipt_goes_to_the_financial_team(world, engine):
     assert (received.content_type, received.media_file_name) == ("document", "Comprovante_PIX_novembro.pdf")
 
 
+def test_a_customer_who_says_they_paid_is_asked_for_the_receipt_and_it_then_goes_to_the_financial_team(world,
+                                                                                                        engine):
+    stack = world["rules"]
+    phone = _phone(20000006)
+    stack.customer_writes(phone, "já paguei, vou mandar o comprovante")
+    sent = _settled(stack, phone)
+    assert len(sent) == 1 and sent[0]["text"].endswith(replies.PAYMENT_NOTICE), sent
+    conv = _conversation(engine, stack.tenant_id, phone)
+    assert conv.status == "bot"
+    [said] = _rows(engine, conv.id)[:1]
+    assert (said.text, said.intent) == ("já paguei, vou mandar o comprovante", "payment_notice")
+
+    # a turn of its own, a photo with no caption: only the announcement says it is the receipt
+    stack.customer_sends(phone, "image")
+    _wait(lambda: len(stack.sent_to(phone)) > 1, message="the receipt got no answer")
+    later = _settled(stack, phone)[1:]
+    assert later[0]["text"] == replies.RECEIPT_RECEIVED and "fila" in later[-1]["text"], later
+    conv = _conversation(engine, stack.tenant_id, phone)
+    with engine.connect() as conn:
+        team = conn.scalar(select(teams.c.slug).where(teams.c.id == conv.team_id))
+    assert (conv.status, conv.handoff_reason, team) == ("waiting", "payment_receipt", "financeiro")
+    inbound = [row for row in _rows(engine, conv.id) if row.direction == "inbound"]
+    assert [(row.content_type, row.intent) for row in inbound] == [("text", "payment_notice"), ("image", None)]
+
+
 def test_a_photo_of_the_router_goes_to_support(world, engine):
     stack = world["rules"]
     phone = _phone(20000005)

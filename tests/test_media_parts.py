@@ -92,6 +92,9 @@ def test_inline_media_is_sent_as_bare_base64():
         (("recibo.pdf",), True),
         (("a luz do roteador está vermelha",), False),
         (("pagode.pdf",), False),
+        (("Comprovante_de_residencia.pdf",), False),  # a proof of address, for a contract change
+        (("comprovante de endereço",), False),
+        (("comprovante de residência e o comprovante do pix",), True),
         ((None,), False),
     ],
 )

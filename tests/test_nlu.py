@@ -9,6 +9,7 @@ from api.brain.nlu import Document, Intent, contract_choice, detect_intents, fin
 SC, DOWN, UNLOCK, TICKET = Intent.SECOND_COPY, Intent.CONNECTION_DOWN, Intent.TRUST_UNLOCK, Intent.OPEN_TICKET
 HUMAN, SALES, CANCEL = Intent.HUMAN, Intent.SALES, Intent.CANCEL
 HI, BYE, YES, NO = Intent.GREETING, Intent.THANKS_BYE, Intent.YES, Intent.NO
+PAID = Intent.PAYMENT_NOTICE
 
 SECOND_COPY = [
     "quero a segunda via do boleto",
@@ -52,6 +53,11 @@ SECOND_COPY = [
     "qual a chave pix?",
     "nao recebi o boleto",
     "o boleto ta com juros",
+    "preciso pagar",
+    "qual o pix",
+    "como pago",
+    "quero pagar a fatura",
+    "vou fazer o pix",  # not paid yet: wants the code
 ]
 
 CONNECTION_DOWN = [
@@ -136,6 +142,56 @@ TRUST_UNLOCK = [
     "ja fiz o pagamento, podem liberar",
     "podem religar minha internet?",
     "me libera ai que eu pago dia 10",
+    "paguei mas continua bloqueado",  # paid and still blocked: the release is the request
+    "fiz o pix e continua sem internet",
+    "mandei o pix e nao liberou",
+    "pago amanhã",
+    "preciso de um desbloqueio, pago amanha",
+    "ta bloqueado, da pra religar? pago sexta",
+]
+
+PAYMENT_NOTICE = [
+    "já paguei",
+    "ja pagei",
+    "paguei ontem",
+    "paguei a fatura",
+    "já paguei a fatura",
+    "ja paguei o boleto",
+    "paguei ontem pelo pix",
+    "paguei duas vezes",  # the financial team sorts it out from the receipts
+    "fiz o pix",
+    "ja fiz o pix",
+    "fiz o pagamento",
+    "efetuei o pagamento",
+    "depositei ontem",
+    "segue o comprovante",
+    "segue comprovante",
+    "segue o comprovante do pix",
+    "segue comprovante do pix",
+    "segue o conprovante",
+    "comprovante do pagamento",
+    "Comprovante_Pix.pdf",
+    "Comprovante de pagamento.pdf",
+    "recibo_pix.pdf",
+    "vou mandar o comprovante",
+    "vou enviar o comprovante",
+    "mandei o comprovante",
+    "o comprovante tá aí",
+    "ta aqui o comprovante da mensalidade",
+    "paguei, ta ai o comprovante",
+    "paguei ontem, segue o comprovante",
+    "ja paguei a fatura, segue o comprovante",
+    "já paguei, vou mandar o comprovante",
+    "pix feito, segue o comprovante pra dar baixa",
+    "pago!",
+    "ja ta pago",
+    "a fatura já foi paga",
+    "pagamento feito",
+    "o pix caiu?",  # a payment already made: the receipt lets the financial team check it
+    "caiu o pix?",
+    "o pagamento caiu?",
+    "o pagamento compensou?",
+    "o pix ainda nao caiu",
 ]
 
 OPEN_TICKET = [
@@ -271,6 +327,7 @@ SINGLE = (
     [(text, [SC]) for text in SECOND_COPY]
     + [(text, [DOWN]) for text in CONNECTION_DOWN]
     + [(text, [UNLOCK]) for text in TRUST_UNLOCK]
+    + [(text, [PAID]) for text in PAYMENT_NOTICE]
     + [(text, [TICKET]) for text in OPEN_TICKET]
     + [(text, [HUMAN]) for text in HUMAN_]
     + [(text, [SALES]) for text in SALES_]
@@ -318,6 +375,10 @@ BURSTS = [
     ("td bem e vc?", [HI]),
     ("oi boa tarde! 😊", [HI]),
     ("agora foi, valeu", [BYE]),
+    ("boa tarde, paguei o boleto, segue comprovante", [HI, PAID]),
+    ("paguei e a internet caiu", [PAID, DOWN]),
+    ("ja paguei, obrigado", [PAID, BYE]),
+    ("ainda nao paguei, posso pagar amanha?", [SC]),
 
 ]
 
@@ -344,8 +405,6 @@ NOTHING = [
     "qual seu nome?",
     "voce é um robo?",
     "fui no mercado",
-    "ja fiz o pix",
-    "o pagamento caiu?",
     "ta caro",
     "nao sei",
     "de nada",
@@ -357,7 +416,6 @@ NOTHING = [
     "o contrato ta no nome do meu pai",
     "quero resolver isso logo",
     "a internet ta otima hoje, parabens",
-    "ja paguei o boleto",
     "to no trabalho, depois eu vejo",
     "qual horário vcs funcionam?",
     "a senha é 12345678",
@@ -375,8 +433,6 @@ NOTHING = [
     "me manda o contrato",
     "aceita cartão?",
     "tem multa?",
-    "paguei duas vezes",
-    "paguei ontem pelo pix",
     "isso é um absurdo",
     "🙏",
     "❤️",
@@ -385,6 +441,11 @@ NOTHING = [
     "vcs abrem sabado?",
     "preciso da senha do wifi",
     "meu filho que usa",
+    "nao paguei ainda",
+    "quando o pix cai?",
+    "comprovante de residencia",
+    "ja pago",  # "right away", not "already paid"
+    "pago a fatura amanha",
 ]
 
 
@@ -425,6 +486,7 @@ def test_intents_are_strings_and_phrasings_are_many():
         ("em seguida via email", SC),
         ("nao recebi o boleto", NO),
         ("se nao resolver vou cancelar", NO),
+        ("preciso mandar comprovante de endereço?", PAID),
     ],
 )
 def test_not_fooled(text, absent):

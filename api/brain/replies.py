@@ -56,6 +56,10 @@ NOT_UNDERSTOOD = "Desculpe, não entendi. 😅"
 HANDOFF_AFTER_CONFUSION = "Vou chamar um atendente para te ajudar melhor."
 BYE = "Por nada! Se precisar, é só chamar. Até mais! 👋"
 NOTHING_OPEN = "Boa notícia: não há faturas em aberto no seu contrato. ✅"
+PAYMENT_NOTICE = (
+    "Obrigado por avisar! 🙏 Pode me enviar o comprovante aqui mesmo (foto ou PDF) que eu encaminho para o nosso "
+    "financeiro. Pagamentos por PIX costumam ser confirmados na hora; por boleto, em até 3 dias úteis."
+)
 ASK_TICKET = (
     "Verifiquei aqui e sua conexão aparece *online* ✅. Tente reiniciar o roteador (tire da tomada por "
     "30 segundos e ligue de novo). Se continuar com problema, quer que eu abra um chamado técnico? (sim/não)"

@@ -19,6 +19,7 @@ TEAM_FOR = {
     "second_copy": "financeiro",
     "trust_unlock": "financeiro",
     "cancel": "financeiro",
+    "payment_notice": "financeiro",
     "connection_down": "suporte",
     "open_ticket": "suporte",
     "sales": "comercial",
@@ -99,6 +100,8 @@ class _Turn:
             self.about("open_ticket")  # "qual o protocolo mesmo?": the ticket of this conversation, repeated
             self.say(replies.protocol_again(self.state["ticket_protocol"]))
             return self.reply()
+        if "payment_notice" in self.intents:  # after any action: "paguei e a internet caiu" is about the internet
+            return self.payment_notice()
         if "thanks_bye" in self.intents:
             self.about("thanks_bye")
             self.say(replies.BYE)
@@ -137,7 +140,9 @@ class _Turn:
             return None
         if action:
             self.state["pending"] = action
-        self.about(self.state.get("pending") or IDENTIFY)  # the request the document is for, if any
+        notice = "payment_notice" in self.intents  # "já paguei, meu CPF é ...": what is missing is the receipt
+        # the request the document is for, if any
+        self.about(self.state.get("pending") or ("payment_notice" if notice else IDENTIFY))
         valid = [doc for doc in found if doc.valid]
         if not valid:
             self.state["awaiting"] = "document"
@@ -162,6 +167,8 @@ class _Turn:
         pending = self.state.pop("pending", None)
         if pending:
             return await self.act(pending)
+        if notice:
+            return self.payment_notice()
         self.state["awaiting"] = "menu"
         self.say(replies.menu(self.given.persona))
         return self.reply()
@@ -239,6 +246,15 @@ class _Turn:
             self.say(replies.unlock(outcome.data))
             if not outcome.data.granted:
                 self.state["awaiting"] = "menu"  # the refusal offers "responda 1" (segunda via)
+        return self.reply()
+
+    def payment_notice(self) -> BrainReply:
+        # The receipt goes to the financial team when it arrives (api/media/incoming.py); a person asked for
+        # meanwhile is from that team too.
+        self.about("payment_notice")
+        self.state.pop("misunderstood", None)
+        self.state["last_action"] = "payment_notice"
+        self.say(replies.PAYMENT_NOTICE)
         return self.reply()
 
     async def not_understood(self) -> BrainReply:

@@ -31,13 +31,15 @@ TRANSCRIPTIONS = Counter("niochat_transcriptions_total", "Customers' voice notes
 ROUTED_MEDIA = Counter("niochat_customer_media_total", "Customers' photos and files handed to people", ["team"])
 FOR_PEOPLE = ("image", "video", "document")  # the bot cannot act on them
 RECEIPT = re.compile(r"\b(comprovantes?|comprov|recibo|paguei|pagamento|pago|paga|pix|transferencia|deposito)\b")
+# proofs that are not payments: the address or income proof a contract change asks for
+NOT_A_PAYMENT = re.compile(r"\bcomprovantes? (de |do |da )?(residencia|endereco|renda|matricula|vacina)\b")
 
 
 def looks_like_receipt(*texts: str | None) -> bool:
     """A caption, file name or nearby message saying this is a payment proof ("Comprovante_Pix.pdf")."""
     words = " ".join(t for t in texts if t)
     plain = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode().lower()
-    return RECEIPT.search(re.sub(r"[^a-z0-9]+", " ", plain)) is not None
+    return RECEIPT.search(NOT_A_PAYMENT.sub(" ", re.sub(r"[^a-z0-9]+", " ", plain))) is not None
 
 
 @dataclass
@@ -77,16 +79,18 @@ async def read_media(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> 
     )).all()
     answering = conv.status == "bot"
     burst = [row.text for row in pending if row.text]
+    # "já paguei, vou mandar o comprovante" in an earlier turn: the photo that follows, uncaptioned, is the receipt
+    receipt_announced = (conv.bot_state or {}).get("last_action") == "payment_notice"
     for row in rows:
         if row.content_type == "audio":
             await _voice_note(conn, deps, conv, row, turn, answering)
         elif answering:
-            _for_people(row, burst, turn)
+            _for_people(row, burst, turn, receipt_announced)
     return turn
 
 
-def _for_people(row, burst: list[str], turn: MediaTurn) -> None:
-    if looks_like_receipt(row.text, row.media_file_name, *burst):
+def _for_people(row, burst: list[str], turn: MediaTurn, receipt_announced: bool = False) -> None:
+    if receipt_announced or looks_like_receipt(row.text, row.media_file_name, *burst):
         turn.note(replies.RECEIPT_RECEIVED)
         turn.handoff = Handoff(reason="payment_receipt", team_slug="financeiro")
         ROUTED_MEDIA.labels("financeiro").inc()

@@ -24,7 +24,8 @@ INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem 
            "trust_unlock": "Desbloqueio de confiança", "open_ticket": "Abrir chamado",
            "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",
            "greeting": "Saudação", "thanks_bye": "Agradecimento / despedida", "yes": "Sim", "no": "Não",
-           "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida"}
+           "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida",
+           "payment_notice": "Aviso de pagamento / comprovante"}
 # Turns that are part of any conversation rather than a request: listed after the requests, left out of the chart.
 SMALL_TALK = frozenset({"greeting", "thanks_bye", "yes", "no", "identify"})
 # conversations.handoff_reason as the brains, the media reader and the phone-attendant detection write it; a

@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 
-from api.brain.nlu.lexicon import GAPS, NEGATION_EXEMPT, NEGATION_FILLERS, NEGATIONS, OPENERS, PATTERNS
+from api.brain.nlu.lexicon import GAPS, IMPLIED_BY, NEGATION_EXEMPT, NEGATION_FILLERS, NEGATIONS, OPENERS, PATTERNS
 from api.brain.nlu.text import BOUNDARIES, canonical_tokens, normalize
 
 
@@ -14,6 +14,7 @@ class Intent(StrEnum):
     SECOND_COPY = "second_copy"
     CONNECTION_DOWN = "connection_down"
     TRUST_UNLOCK = "trust_unlock"
+    PAYMENT_NOTICE = "payment_notice"
     OPEN_TICKET = "open_ticket"
     HUMAN = "human"
     SALES = "sales"
@@ -67,6 +68,7 @@ def _compile(spec: str) -> str:
 
 _COMPILED = [re.compile(_compile(spec) + r"(?![^ ])") for _, spec, _ in PATTERNS]
 _META = [(Intent(intent) if intent else None, flags) for intent, _, flags in PATTERNS]
+_IMPLIED_BY = {Intent(intent): {Intent(other) for other in others} for intent, others in IMPLIED_BY.items()}
 
 
 def _first_words(spec: str) -> list[str]:
@@ -175,6 +177,8 @@ def detect_intents(text: str) -> list[Intent]:
     polite = bool(others & {Intent.GREETING, Intent.THANKS_BYE, Intent.NO})
     result: list[Intent] = []
     for intent, flags in kept:
-        if intent not in result and not ("k" in flags and polite):  # "ok obrigado" is a goodbye, not a yes
+        if intent in result or others & _IMPLIED_BY.get(intent, set()):  # once; not when another implies it
+            continue
+        if not ("k" in flags and polite):  # "ok obrigado" is a goodbye, not a yes
             result.append(intent)
     return result

@@ -98,6 +98,13 @@ _HUMAN_WHO = ("atendente|atendentes|humano|humana|pessoa|pessoas|alguem|gente|op
               "|supervisor|supervisora|funcionario|funcionaria|atendimento|suporte|financeiro|setor|moca|moco|rapaz"
               "|ser|especialista")
 _VERB_AFTER_DAY = "ter|vir|ser|passar|dar|chegar|ficar|voltar|aparecer|vem|fazer|ir"
+_MONEY = "pagamento|pix|dinheiro|transferencia|deposito"
+_BILL = "boleto|boletos|fatura|faturas|conta|mensalidade|carne"
+_MADE_PAYMENT = f"fiz|efetuei|realizei|fizemos|mandei|enviei ~d {_MONEY}"  # "fiz o pix", "mandei o pagamento"
+# what still being blocked after paying sounds like ("paguei [o boleto e ainda continua] sem internet")
+_STILL_BLOCKED = ("sem internet|sinal|conexao|acesso",
+                  "nao|nem voltou|volta|liberou|libera|liberaram|religou|desbloqueou|funciona|conecta",
+                  "bloqueado|bloqueada|bloqueio|cortado|cortada|suspensa|suspenso")
 
 PATTERNS: list[tuple[str | None, str, str]] = [
     # --- things that look like keywords but are not -----------------------------------------------------------
@@ -108,12 +115,14 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     (None, "de nada", ""),
     (None, "pessoa fisica|juridica", ""),
     (None, "cai dia", ""),
-    (None, "pagamento|pix|dinheiro|transferencia|deposito ~d caiu|cai|compensou|entrou", ""),
-    (None, "caiu|cai|compensou|entrou ~d pagamento|pix|dinheiro|transferencia|deposito", ""),
+    # a payment that "caiu" is money, not the connection: "o pix caiu?" asks about one already made
+    ("payment_notice", f"{_MONEY} ~d ainda? nao? caiu|compensou|entrou", ""),
+    ("payment_notice", f"caiu|compensou|entrou ~d {_MONEY}", ""),
+    (None, f"{_MONEY} ~d cai", ""),  # "quando o pix cai?": not paid yet
+    (None, f"cai ~d {_MONEY}", ""),
     (None, "protocolo|protocolos", ""),
     ("connection_down", f"nao|nem ta? funciona|funcionando|funcionou ~d {_SUBJECT}", "x"),
     (None, "nao resolveu|resolvido|resolvida|funcionou|deu|adiantou|ajudou", ""),
-    (None, "fiz|efetuei|realizei|mandei|enviei|fizemos ~d pix|pagamento|transferencia|deposito|comprovante", ""),
     # --- open_ticket before the connection/unlock words it contains ---------------------------------------------
     ("open_ticket", "cortaram|cortou|rompeu|romperam|arrebentou|arrebentaram|caiu|quebrou|quebraram|partiu|roubaram"
      " ~d cabo|fio|poste|fibra", ""),
@@ -132,11 +141,11 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("open_ticket", "chamado|chamados|tecnico|tecnicos|tecnica|visita|visitas|suporte|reclamacao|reclamacoes"
      "|reclamar|reparo|ticket", ""),
     # --- trust_unlock ------------------------------------------------------------------------------------------
-    ("trust_unlock", "paguei|pago|pagamos|quitei ~t sem internet|sinal|conexao|acesso", ""),
-    ("trust_unlock", "paguei|pago|pagamos|quitei ~t nao|nem voltou|volta|liberou|libera|liberaram|religou"
-     "|desbloqueou|funciona|conecta", ""),
-    ("trust_unlock", "paguei|pago|pagamos|quitei ~t bloqueado|bloqueada|bloqueio|cortado|cortada|suspensa|suspenso",
-     ""),
+    *[("trust_unlock", f"{paid} ~t {blocked}", "") for paid in ("paguei|pago|pagamos|quitei", _MADE_PAYMENT)
+      for blocked in _STILL_BLOCKED],
+    # a promise to pay asks for the release meanwhile
+    ("trust_unlock", "pago|pagarei|pagaremos na|no|ate? amanha|depois|sexta|sabado|domingo|segunda|terca|quarta"
+     "|quinta|semana|mes", ""),
     ("trust_unlock", "nao|nem liberou|liberaram|desbloqueou|desbloquearam|religou|religaram", "x"),
     ("trust_unlock", "nao|nem foi liberado|liberada|desbloqueado|desbloqueada|religado|religada", "x"),
     ("trust_unlock", "cortaram|cortou|suspenderam|bloquearam|desligaram|bloqueou|desligou ~d internet|sinal"
@@ -145,7 +154,19 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("trust_unlock", "desbloque*|liberacao|liberar|libera|liberem|libere|liberado|liberada|liberam|religar|religa"
      "|religue|religuem|religamento|religacao|bloqueado|bloqueada|bloqueados|bloqueadas|bloqueio|bloquearam"
      "|bloqueou|bloqueia|cortaram|cortada|cortado|suspensa|suspenso|suspensao|suspenderam|confianca|promessa", ""),
-    (None, "paguei|pagamos|quitei|pago ~t boleto|boletos|fatura|faturas|conta|pix|mensalidade|carne?", ""),
+    # --- payment_notice: paid, or sending the receipt (paid and still blocked is trust_unlock, above) ----------
+    (None, "comprovante|comprovantes ~d residencia|endereco|renda|quitacao", ""),
+    ("payment_notice", f"comprovante|comprovantes|recibo ~d {_MONEY}|{_BILL}", ""),
+    ("payment_notice", "comprovante|comprovantes|recibo", ""),
+    ("payment_notice", _MADE_PAYMENT, ""),
+    ("payment_notice", f"paguei|pagamos|quitei ~t {_BILL}|pix", ""),
+    (None, f"pago ~t {_BILL}|pix", ""),  # "pago o boleto amanha", "ja pago a fatura": not paid yet
+    ("payment_notice", f"{_MONEY}|{_BILL} ja|ta|foi? ja|ta|foi? feito|feita|realizado|realizada|efetuado"
+     "|efetuada|pago|paga|quitado|quitada|compensado|compensada|confirmado|confirmada", ""),
+    ("payment_notice", "ja? ta|foi pago|paga|quitado|quitada", ""),
+    ("payment_notice", "paguei|quitei|quitamos|depositei|transferi", ""),
+    ("payment_notice", "ja pagamos", ""),  # alone, "pagamos" may be the present ("pagamos como?")
+    ("payment_notice", "pago", "w"),  # "pago!" answering the invoice; "pago amanha" is a promise (above)
     # --- cancel --------------------------------------------------------------------------------------------------
     ("cancel", f"pode|podem encerrar|cancelar|finalizar|terminar ~d {_NOT_CONTRACT}", ""),
     ("cancel", f"encerrar|encerra|finalizar|terminar|rescindir ~d {_NOT_CONTRACT}", ""),
@@ -281,6 +302,9 @@ PATTERNS: list[tuple[str | None, str, str]] = [
 
 # intents a negation before them does not cancel ("nao, obrigado")
 NEGATION_EXEMPT = frozenset({"greeting", "thanks_bye", "yes", "no", None})
+# intents left out when the message also asks for one that implies them: "ja paguei, pode liberar?" asks for the
+# release, the payment is its reason
+IMPLIED_BY: dict[str, frozenset[str]] = {"payment_notice": frozenset({"trust_unlock"})}
 
 # keywords worth correcting when misspelled ("bolto", "fatua", "desbloqeuar", "atendenete")
 FUZZY_TARGETS: tuple[str, ...] = tuple(
@@ -289,7 +313,7 @@ FUZZY_TARGETS: tuple[str, ...] = tuple(
     "conectando conecta roteador operador pagamento mensalidade codigo digitavel bloqueado bloqueada bloqueio "
     "religar religamento promessa confianca instalacao upgrade planos velocidade suporte tarde noite funcionando "
     "funciona humano lenta lento caindo visita vencimento valeu tchau resolvido cobertura atendimento conexao "
-    "sinal travando instavel pessoa quero queria preciso".split())
+    "sinal travando instavel pessoa quero queria preciso paguei comprovante".split())
 
 # real words near a keyword that must never be "corrected" into it
 COMMON = frozenset(
@@ -307,7 +331,8 @@ COMMON = frozenset(
     "conecte conectar lentamente lentas lentos tchauu segundas roteadores suportes velocidades suave "
     "instalacoes liberacoes pagamentos vencimentos coberta coberto coberturas confiante religiosa "
     "atendimentos opcao opcoes paulo pedro maria joao jose ana carlos lucas contatar contato contatos seguida "
-    "seguido futuras futuros tratando tratado comentando norte valem valia valeria lenco".split())
+    "seguido futuras futuros tratando tratado comentando norte valem valia valeria lenco pague paguem comprovando"
+    .split())
 
 
 def _pattern_words() -> set[str]:

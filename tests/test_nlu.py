@@ -27,6 +27,8 @@ SECOND_COPY = [
     "boletooooo",
     "como faço pra pagar minha internet?",
     "qual o pix de vcs",
+    "pode me mandar a conta de novembro?",
+    "me envia a conta",
     "me passa o codigo de barras",
     "manda a linha digitavel",
     "pix copia e cola",
@@ -219,6 +221,8 @@ OPEN_TICKET = [
     "fio caido na rua",
     "quero remarcar a visita",
     "que horas o tecnico vem?",
+    "a fibra arrebentou aqui na rua",
+    "cortaram a fibra",
 ]
 
 HUMAN_ = [

@@ -128,6 +128,9 @@ PATTERNS: list[tuple[str | None, str, str]] = [
      " ~d cabo|fio|poste|fibra", ""),
     ("open_ticket", "cabo|fio|poste ~d ta|foi? cortado|cortada|rompido|rompida|partido|partida|arrebentado|caido"
      "|solto|quebrado|rompeu|partiu|caiu|arrebentou", ""),
+    # the fibre itself broken ("a fibra arrebentou"); "a fibra caiu" is the connection, not the cable
+    ("open_ticket", "fibra|fibras ~d ta|foi? cortada|rompida|partida|arrebentada|rompeu|partiu|arrebentou|estourou"
+     "|cortaram|romperam|arrebentaram", ""),
     ("open_ticket", "abrir|abre|abra|abram|registrar|registra|fazer|faz|faca ~d chamado|chamados|protocolo|reclamacao"
      "|ticket|os|ordem|solicitacao", ""),
     ("open_ticket", "cancelar|cancela|desmarcar|remarcar|reagendar|adiar ~d chamado|visita|agendamento|tecnico|os", ""),
@@ -229,7 +232,9 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("second_copy", "pago|pagamos como|onde|aonde", ""),
     ("second_copy", "quanto ~o eu? devo|devemos", ""),
     ("second_copy", "em aberto|atraso", ""),
-    ("second_copy", "conta ~d internet|mes", ""),
+    ("second_copy", "conta ~d internet|mes|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro"
+     "|novembro|dezembro", ""),
+    ("second_copy", "mandar|manda|mande|envia|enviar|envie|passa|passar ~d conta|contas", ""),
     ("second_copy", "boleto|boletos|bloqueto|fatura|faturas|carne|mensalidade|mensalidades|pagar|pagamento|pix"
      "|qrcode|vencimento|devendo|debito|debitos|pendencia|pendencias", ""),
     # --- human ---------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Literal
 # What a turn acted on (messages.intent): the NLU's intents plus the turns that only identified the customer or
 # understood nothing.
 INTENTS = frozenset({
-    "second_copy", "connection_down", "trust_unlock", "payment_notice", "open_ticket", "human", "sales", "cancel",
-    "greeting", "thanks_bye", "yes", "no", "identify", "not_understood",
+    "second_copy", "connection_down", "trust_unlock", "payment_notice", "billing_issue", "open_ticket", "human",
+    "sales", "cancel", "greeting", "thanks_bye", "yes", "no", "identify", "not_understood",
 })
 TOOLS = frozenset({
     "identify_customer", "choose_contract", "second_copy", "connection_status", "open_ticket", "trust_unlock",

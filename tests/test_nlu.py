@@ -9,7 +9,7 @@ from api.brain.nlu import Document, Intent, contract_choice, detect_intents, fin
 SC, DOWN, UNLOCK, TICKET = Intent.SECOND_COPY, Intent.CONNECTION_DOWN, Intent.TRUST_UNLOCK, Intent.OPEN_TICKET
 HUMAN, SALES, CANCEL = Intent.HUMAN, Intent.SALES, Intent.CANCEL
 HI, BYE, YES, NO = Intent.GREETING, Intent.THANKS_BYE, Intent.YES, Intent.NO
-PAID = Intent.PAYMENT_NOTICE
+PAID, BILLING = Intent.PAYMENT_NOTICE, Intent.BILLING_ISSUE
 
 SECOND_COPY = [
     "quero a segunda via do boleto",
@@ -160,7 +160,6 @@ PAYMENT_NOTICE = [
     "já paguei a fatura",
     "ja paguei o boleto",
     "paguei ontem pelo pix",
-    "paguei duas vezes",  # the financial team sorts it out from the receipts
     "fiz o pix",
     "ja fiz o pix",
     "fiz o pagamento",
@@ -194,6 +193,49 @@ PAYMENT_NOTICE = [
     "o pagamento caiu?",
     "o pagamento compensou?",
     "o pix ainda nao caiu",
+]
+
+BILLING_ISSUE = [
+    "o boleto veio errado",
+    "o valor da fatura ta errado",
+    "a fatura veio erada",
+    "fatura com valor errado",
+    "a mensalidade da internet veio errada",
+    "o valor do boleto veio mais alto esse mes",
+    "aumentaram o valor da minha mensalidade",
+    "recebi cobrança duplicada",
+    "cobransa duplicada",
+    "cobrança indevida",
+    "cobransa indevida",
+    "me cobraram duas vezes",
+    "me cobraram 2x esse mês",
+    "me cobraram a mais",
+    "estão me cobrando uma fatura que já paguei",
+    "fui cobrado indevidamente",
+    "erro na fatura",
+    "problema com a cobrança",
+    "vieram duas faturas no mesmo mês",
+    "recebi 2 boletos iguais",
+    "não reconheço essa cobrança",
+    "nao conheço essa cobrança",
+    "paguei duas vezes",  # a double payment is a refund to sort out, not a notice
+    "paguei o boleto duas vezes",
+    "fiz o pix 2x",
+    "paguei a mais",
+    "tem como parcelar?",
+    "da pra parselar a fatura?",
+    "tem como parcela?",
+    "quero pagar em 3x",
+    "posso pagar no cartão em 3x?",
+    "quero negociar minha dívida",
+    "quero negosiar",
+    "quero fazer um acordo",
+    "quero estorno",
+    "extorno do pix",
+    "quero reembolso",
+    "quero meu dinheiro de volta",
+    "quero desconto na fatura pelos dias sem internet",
+    "dá pra descontar os dias que a internet ficou parada?",
 ]
 
 OPEN_TICKET = [
@@ -332,6 +374,7 @@ SINGLE = (
     + [(text, [DOWN]) for text in CONNECTION_DOWN]
     + [(text, [UNLOCK]) for text in TRUST_UNLOCK]
     + [(text, [PAID]) for text in PAYMENT_NOTICE]
+    + [(text, [BILLING]) for text in BILLING_ISSUE]
     + [(text, [TICKET]) for text in OPEN_TICKET]
     + [(text, [HUMAN]) for text in HUMAN_]
     + [(text, [SALES]) for text in SALES_]
@@ -383,6 +426,10 @@ BURSTS = [
     ("paguei e a internet caiu", [PAID, DOWN]),
     ("ja paguei, obrigado", [PAID, BYE]),
     ("ainda nao paguei, posso pagar amanha?", [SC]),
+    ("paguei duas vezes, segue o comprovante", [BILLING]),  # the payment is what is disputed
+    ("paguei a fatura e veio de novo, cobrança em dobro", [BILLING]),
+    ("o boleto veio com valor errado, manda outro", [BILLING]),  # not the same wrong invoice again
+    ("oi, me cobraram a mais e a internet ta caindo", [HI, BILLING, DOWN]),
 
 ]
 
@@ -433,7 +480,6 @@ NOTHING = [
     "esquece",
     "aguardando retorno",
     "que demora",
-    "quero meu dinheiro de volta",
     "me manda o contrato",
     "aceita cartão?",
     "tem multa?",
@@ -491,6 +537,20 @@ def test_intents_are_strings_and_phrasings_are_many():
         ("nao recebi o boleto", NO),
         ("se nao resolver vou cancelar", NO),
         ("preciso mandar comprovante de endereço?", PAID),
+        # asking the amount, paying an instalment or two invoices due are not disputes
+        ("qual o valor da minha fatura?", BILLING),
+        ("quanto eu devo?", BILLING),
+        ("o boleto ta com juros", BILLING),
+        ("tenho 2 boletos em aberto", BILLING),
+        ("quero pagar a parcela", BILLING),
+        ("qual o valor do plano de 500 mega", BILLING),
+        ("quanto vcs cobram pra instalar?", BILLING),
+        ("tem desconto pra pagar no pix?", BILLING),
+        ("nao quero parcelar", BILLING),
+        ("não me cobraram nada", BILLING),
+        ("o tecnico veio duas vezes", BILLING),
+        ("a internet caiu duas vezes hoje", BILLING),
+        ("quero devolver o roteador", BILLING),
     ],
 )
 def test_not_fooled(text, absent):

@@ -60,6 +60,10 @@ PAYMENT_NOTICE = (
     "Obrigado por avisar! 🙏 Pode me enviar o comprovante aqui mesmo (foto ou PDF) que eu encaminho para o nosso "
     "financeiro. Pagamentos por PIX costumam ser confirmados na hora; por boleto, em até 3 dias úteis."
 )
+BILLING_ISSUE = (
+    "Entendi, é um assunto para o nosso financeiro, que pode conferir a cobrança e negociar com você. "
+    "Vou te transferir para um atendente."
+)
 ASK_TICKET = (
     "Verifiquei aqui e sua conexão aparece *online* ✅. Tente reiniciar o roteador (tire da tomada por "
     "30 segundos e ligue de novo). Se continuar com problema, quer que eu abra um chamado técnico? (sim/não)"

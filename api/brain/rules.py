@@ -20,6 +20,7 @@ TEAM_FOR = {
     "trust_unlock": "financeiro",
     "cancel": "financeiro",
     "payment_notice": "financeiro",
+    "billing_issue": "financeiro",
     "connection_down": "suporte",
     "open_ticket": "suporte",
     "sales": "comercial",
@@ -65,6 +66,8 @@ class _Turn:
 
     async def run(self) -> BrainReply:
         awaiting = self.state.pop("awaiting", None)
+        if "billing_issue" in self.intents:  # whatever the bot was waiting for: "me cobraram 2x" is not option 2
+            return await self.billing_issue()
         action = next((i for i in self.intents if i in ACTIONS), None)
         if awaiting == "menu" and action is None and not {"human", "cancel", "sales"} & set(self.intents):
             choice = nlu.menu_choice(self.text, len(replies.MENU_INTENTS))
@@ -89,11 +92,8 @@ class _Turn:
             return done
         if done := await self.documents(action):
             return done
-        if "human" in self.intents or "cancel" in self.intents or "sales" in self.intents:
-            intent = next(i for i in self.intents if i in ("human", "cancel", "sales"))
-            self.about(intent)
-            self.say("Certo! Vou te transferir para um de nossos atendentes.")
-            return await self.handoff("customer_request" if intent == "human" else intent, intent)
+        if wanted := self.person_request():
+            return await self.to_a_person(wanted)
         if action:
             return await self.act(action)
         if self.state.get("ticket_protocol") and PROTOCOL.search(nlu.normalize(self.text)):
@@ -134,6 +134,15 @@ class _Turn:
         self.say("Contrato selecionado! ✅", replies.menu(self.given.persona))
         return self.reply()
 
+    def person_request(self) -> str | None:
+        # the topic before "human": "falar com um atendente pra cancelar" goes to the team that cancels
+        return next((intent for intent in ("cancel", "sales", "human") if intent in self.intents), None)
+
+    async def to_a_person(self, intent: str) -> BrainReply:
+        self.about(intent)
+        self.say("Certo! Vou te transferir para um de nossos atendentes.")
+        return await self.handoff("customer_request" if intent == "human" else intent, intent)
+
     async def documents(self, action: str | None) -> BrainReply | None:
         found = nlu.find_documents(self.text)
         if not found:
@@ -141,8 +150,9 @@ class _Turn:
         if action:
             self.state["pending"] = action
         notice = "payment_notice" in self.intents  # "já paguei, meu CPF é ...": what is missing is the receipt
+        wanted = self.person_request()  # "quero cancelar, CPF ...": identified first, for the agent's sake
         # the request the document is for, if any
-        self.about(self.state.get("pending") or ("payment_notice" if notice else IDENTIFY))
+        self.about(self.state.get("pending") or wanted or ("payment_notice" if notice else IDENTIFY))
         valid = [doc for doc in found if doc.valid]
         if not valid:
             self.state["awaiting"] = "document"
@@ -167,6 +177,8 @@ class _Turn:
         pending = self.state.pop("pending", None)
         if pending:
             return await self.act(pending)
+        if wanted:
+            return await self.to_a_person(wanted)
         if notice:
             return self.payment_notice()
         self.state["awaiting"] = "menu"
@@ -256,6 +268,12 @@ class _Turn:
         self.state["last_action"] = "payment_notice"
         self.say(replies.PAYMENT_NOTICE)
         return self.reply()
+
+    async def billing_issue(self) -> BrainReply:
+        # A disputed charge or a debt to negotiate needs the financial team: the bot can only resend the invoice.
+        self.about("billing_issue")
+        self.say(replies.BILLING_ISSUE)
+        return await self.handoff("billing_issue", "billing_issue")
 
     async def not_understood(self) -> BrainReply:
         self.about(NOT_UNDERSTOOD)

@@ -25,7 +25,7 @@ INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem 
            "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",
            "greeting": "Saudação", "thanks_bye": "Agradecimento / despedida", "yes": "Sim", "no": "Não",
            "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida",
-           "payment_notice": "Aviso de pagamento / comprovante"}
+           "payment_notice": "Aviso de pagamento / comprovante", "billing_issue": "Cobrança / negociação"}
 # Turns that are part of any conversation rather than a request: listed after the requests, left out of the chart.
 SMALL_TALK = frozenset({"greeting", "thanks_bye", "yes", "no", "identify"})
 # conversations.handoff_reason as the brains, the media reader and the phone-attendant detection write it; a
@@ -34,7 +34,7 @@ HANDOFF_REASONS = {"customer_request": "Cliente pediu um atendente", "identity_u
                    "not_understood": "O bot não entendeu", "contract_cancelled": "Contrato cancelado",
                    "cancel": "Pedido de cancelamento", "sales": "Assunto comercial",
                    "payment_receipt": "Comprovante de pagamento", "customer_media": "Foto, vídeo ou documento",
-                   "agent_on_phone": "Atendente respondeu pelo celular"}
+                   "agent_on_phone": "Atendente respondeu pelo celular", "billing_issue": "Cobrança / negociação"}
 # tool_calls.outcome (niochat.vocabulary.TOOL_OUTCOMES)
 OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contratos", "not_found": "não encontrado",
             "phone_mismatch": "telefone não é o do cadastro", "document_not_typed": "documento não digitado",

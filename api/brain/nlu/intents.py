@@ -15,6 +15,7 @@ class Intent(StrEnum):
     CONNECTION_DOWN = "connection_down"
     TRUST_UNLOCK = "trust_unlock"
     PAYMENT_NOTICE = "payment_notice"
+    BILLING_ISSUE = "billing_issue"
     OPEN_TICKET = "open_ticket"
     HUMAN = "human"
     SALES = "sales"

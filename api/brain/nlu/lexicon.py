@@ -79,6 +79,12 @@ GAPS: dict[str, tuple[int, frozenset[str]]] = {
         .split())),
     # articles only
     "o": (2, frozenset("o a os as um uma de do da dos das".split())),
+    # "a fatura [desse mes veio com o valor] errado", "desconto na fatura [pelos dias que fiquei sem internet]"
+    "b": (5, frozenset(
+        "o a os as um uma meu minha seu sua esse essa desse dessa deste desta de do da dos das no na nos nas pelo "
+        "pela pelos pelas pra com me ta to tava esta veio vieram vem chegou chegaram foi foram ja mes ultimo ultima "
+        "muito bem mais valor internet cartao credito que fiquei ficamos ficou tive sem parada parado fora ar"
+        .split())),
 }
 
 # a negation cancels the keyword after it, over these words ("nao quero [o] boleto")
@@ -101,6 +107,16 @@ _VERB_AFTER_DAY = "ter|vir|ser|passar|dar|chegar|ficar|voltar|aparecer|vem|fazer
 _MONEY = "pagamento|pix|dinheiro|transferencia|deposito"
 _BILL = "boleto|boletos|fatura|faturas|conta|mensalidade|carne"
 _MADE_PAYMENT = f"fiz|efetuei|realizei|fizemos|mandei|enviei ~d {_MONEY}"  # "fiz o pix", "mandei o pagamento"
+# a charge disputed or to be negotiated (billing_issue): a person of the financial team, never the same invoice again
+_CHARGE = f"{_BILL}|valor|valores|cobranca|cobrancas|taxa|taxas|juros|multa|preco"
+_CHARGED = "cobraram|cobrou|cobrado|cobrada|cobrados|cobradas|cobrando|debitaram|debitou|descontaram|descontou"
+_WRONG = ("errado|errada|errados|erradas|incorreto|incorreta|diferente|indevido|indevida|indevidos|indevidas"
+          "|duplicado|duplicada|duplicados|duplicadas|dobrado|dobrada|dupla|duplo|repetido|repetida|alto|alta|caro"
+          "|cara|absurdo|absurda|abusivo|abusiva|aumentou|aumentado|aumentada|subiu|dobrou")
+_TWICE = "duas|tres|NUM vezes|x"  # "me cobraram duas vezes", "paguei 2x"
+_DAYS = "dias|dia|tempo|periodo|horas|semana|semanas"  # "desconto [na fatura] pelos dias sem internet"
+_DISCOUNT = ("desconto|descontos|descontar|desconta|descontem|desconte|abatimento|abater|abatam|ressarcimento"
+             "|compensacao")
 # what still being blocked after paying sounds like ("paguei [o boleto e ainda continua] sem internet")
 _STILL_BLOCKED = ("sem internet|sinal|conexao|acesso",
                   "nao|nem voltou|volta|liberou|libera|liberaram|religou|desbloqueou|funciona|conecta",
@@ -111,6 +127,10 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     (None, "segunda|terca|quarta|quinta|sexta feira|feiras", ""),
     (None, f"segunda|2|outra vai {_VERB_AFTER_DAY}", ""),
     (None, "segunda|proxima de|a? manha|tarde|noite|cedo", ""),
+    # a charge the customer does not recognize, before "nao conheco" (below) swallows it
+    ("billing_issue", f"nao|nem reconheco|reconhecemos|reconhece|reconheceu|conheco ~b {_CHARGE}|compra|debito|servico"
+     "|isso|esse|essa|esses|essas", "x"),
+    ("billing_issue", "nao|nem reconheco|reconhecemos", "x"),
     (None, "nao sei|lembro|entendi|entendo|conheco", ""),
     (None, "de nada", ""),
     (None, "pessoa fisica|juridica", ""),
@@ -143,6 +163,35 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("open_ticket", "visita|suporte|assistencia tecnica|tecnico", ""),
     ("open_ticket", "chamado|chamados|tecnico|tecnicos|tecnica|visita|visitas|suporte|reclamacao|reclamacoes"
      "|reclamar|reparo|ticket", ""),
+    # --- billing_issue, before the payment and invoice words it contains ("paguei duas vezes", "boleto errado") ---
+    ("billing_issue", f"{_CHARGE}|{_CHARGED}|pagamento|pix|debito ~b {_TWICE}", ""),
+    ("billing_issue", f"paguei|pagamos|quitei ~t {_TWICE}", ""),
+    ("billing_issue", f"{_MADE_PAYMENT} ~b {_TWICE}", ""),
+    ("billing_issue", f"{_CHARGE}|veio|vieram|vindo|paguei|pagamos ~b a mais", ""),
+    ("billing_issue", f"{_CHARGE}|{_CHARGED}|veio|vieram|vindo ~b em dobro", ""),
+    ("billing_issue", "paguei|pagamos ~t em? dobro|duplicado|duplicada|duplicidade|errado|errada", ""),
+    ("billing_issue", f"{_CHARGE} ~b {_WRONG}", ""),
+    ("billing_issue", f"erro|erros|equivoco ~o na|no|nas|nos|com ~o {_CHARGE}", ""),
+    ("billing_issue", "problema|problemas ~o na|no|nas|nos|com ~o cobranca|cobrancas|valor|valores", ""),
+    ("billing_issue", f"aumentou|aumentaram|subiu|subiram|dobrou|dobraram|reajustou|reajustaram ~b {_CHARGE}", ""),
+    # two invoices for one month; "2 boletos em aberto" are just two months due
+    ("billing_issue", f"duas|dois|NUM ~o {_BILL}|cobrancas ~b iguais|repetidas|repetidos|duplicadas|duplicados", ""),
+    ("billing_issue", f"duas|dois|NUM ~o {_BILL}|cobrancas ~b mesmo|mesma mes|valor|vencimento|data", ""),
+    ("billing_issue", _CHARGED, ""),  # "me cobraram", "estao me cobrando"
+    ("billing_issue", "cobrar|cobram|cobra ~b a mais", ""),
+    # splitting or negotiating a debt
+    ("billing_issue", f"pagar|pago|pagamos|pagaria|quitar ~b em {_TWICE}|parcelas", ""),
+    ("billing_issue", f"dividir|divide|dividido|dividida ~b {_BILL}|divida|debito|debitos|valor|pagamento|em", ""),
+    ("billing_issue", "da|tem|posso|pode|podem|consigo|quero|queria|gostaria pra|como|de? parcela", ""),
+    ("billing_issue", "fazer|faz|faco|fechar|propor|proposta ~d acordo", ""),
+    # refunds and discounts ("desconto na fatura pelos dias sem internet" is not a connection report)
+    ("billing_issue", "dinheiro|valor|pagamento|grana de? volta", ""),
+    ("billing_issue", "devolver|devolvam|devolve|devolucao ~d dinheiro|valor|pagamento|diferenca", ""),
+    ("billing_issue", f"{_DISCOUNT} ~b {_BILL}|valor|{_DAYS} ~b {_DAYS}? ~b", ""),
+    ("billing_issue", "negociar|negociacao|negociacoes|negocia|negociando|negociamos|renegociar|renegociacao"
+     "|renegocia|parcelar|parcelamento|parcelado|parcelada|parcelo|parcele|estorno|estornar|estornem|estorna"
+     "|estornado|estornada|reembolso|reembolsar|reembolsem|reembolsado|ressarcir|indevido|indevida|indevidos"
+     "|indevidas|indevidamente|duplicidade", ""),
     # --- trust_unlock ------------------------------------------------------------------------------------------
     *[("trust_unlock", f"{paid} ~t {blocked}", "") for paid in ("paguei|pago|pagamos|quitei", _MADE_PAYMENT)
       for blocked in _STILL_BLOCKED],
@@ -308,8 +357,12 @@ PATTERNS: list[tuple[str | None, str, str]] = [
 # intents a negation before them does not cancel ("nao, obrigado")
 NEGATION_EXEMPT = frozenset({"greeting", "thanks_bye", "yes", "no", None})
 # intents left out when the message also asks for one that implies them: "ja paguei, pode liberar?" asks for the
-# release, the payment is its reason
-IMPLIED_BY: dict[str, frozenset[str]] = {"payment_notice": frozenset({"trust_unlock"})}
+# release, the payment is its reason; in a dispute ("paguei a fatura e veio de novo, cobranca em dobro") the
+# payment and the invoice are what is disputed, not a notice or a request for a copy
+IMPLIED_BY: dict[str, frozenset[str]] = {
+    "payment_notice": frozenset({"trust_unlock", "billing_issue"}),
+    "second_copy": frozenset({"billing_issue"}),
+}
 
 # keywords worth correcting when misspelled ("bolto", "fatua", "desbloqeuar", "atendenete")
 FUZZY_TARGETS: tuple[str, ...] = tuple(
@@ -318,7 +371,9 @@ FUZZY_TARGETS: tuple[str, ...] = tuple(
     "conectando conecta roteador operador pagamento mensalidade codigo digitavel bloqueado bloqueada bloqueio "
     "religar religamento promessa confianca instalacao upgrade planos velocidade suporte tarde noite funcionando "
     "funciona humano lenta lento caindo visita vencimento valeu tchau resolvido cobertura atendimento conexao "
-    "sinal travando instavel pessoa quero queria preciso paguei comprovante".split())
+    "sinal travando instavel pessoa quero queria preciso paguei comprovante cobranca cobraram parcelar parcela "
+    "parcelamento negociar negociacao renegociar reembolso estorno estornar desconto indevida indevido duplicada "
+    "errado errada reconheco".split())
 
 # real words near a keyword that must never be "corrected" into it
 COMMON = frozenset(
@@ -336,7 +391,8 @@ COMMON = frozenset(
     "conecte conectar lentamente lentas lentos tchauu segundas roteadores suportes velocidades suave "
     "instalacoes liberacoes pagamentos vencimentos coberta coberto coberturas confiante religiosa "
     "atendimentos opcao opcoes paulo pedro maria joao jose ana carlos lucas contatar contato contatos seguida "
-    "seguido futuras futuros tratando tratado comentando norte valem valia valeria lenco pague paguem comprovando"
+    "seguido futuras futuros tratando tratado comentando norte valem valia valeria lenco pague paguem comprovando "
+    "errando"
     .split())
 
 

@@ -251,6 +251,8 @@ def test_a_model_turn_is_about_its_action_tool_else_what_the_nlu_reads():
     assert intent_of(["identify_customer", "second_copy"], ["meu cpf"]) == "second_copy"
     assert intent_of(["identify_customer"], ["minha internet caiu, cpf 529.982.247-25"]) == "connection_down"
     assert intent_of(["identify_customer"], ["529.982.247-25"]) == "identify"
-    assert intent_of(["transfer_to_human"], ["quero cancelar"]) == "human"
+    assert intent_of(["transfer_to_human"], ["quero cancelar"]) == "cancel"  # the topic of the transfer
+    assert intent_of(["transfer_to_human"], ["me cobraram duas vezes"]) == "billing_issue"
+    assert intent_of(["transfer_to_human"], ["quero falar com alguém"]) == "human"
     assert intent_of([], ["oi, boa tarde"]) == "greeting"
     assert intent_of(["weather"], ["qual a previsão do tempo?"]) is None

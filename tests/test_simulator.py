@@ -246,12 +246,16 @@ def test_generated_handoffs_say_why_and_go_to_an_agent_of_the_team():
                         per_day=16, seed=5)
     made = [c for n in range(14) for c in day_of_history(plan, date(2026, 3, 2) + timedelta(days=n))]
     handed = [c for c in made if "handoff_at" in c]
-    # the rules brain's reasons: asked for a person, wrote from another number, was not understood twice
-    assert {c["handoff_reason"] for c in handed} == {"customer_request", "identity_unverified", "not_understood"}
+    # the rules brain's reasons: asked for a person, wrote from another number, was not understood twice, disputed
+    # a charge
+    assert {c["handoff_reason"] for c in handed} == {"customer_request", "identity_unverified", "not_understood",
+                                                     "billing_issue"}
     assert not any("handoff_reason" in c for c in made if "handoff_at" not in c)
     assert {(c["agent"], c["team"]) for c in handed} == {("ana@loja.test", "suporte"), ("bia@loja.test", "financeiro")}
     confusing = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "not_understood"}
     assert confusing and all(detect_intents(text) == [] for text in confusing)  # what live traffic would record
+    disputes = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "billing_issue"}
+    assert disputes and all(detect_intents(text) == ["billing_issue"] for text in disputes)
     first_replies = [datetime.fromisoformat(next(m["at"] for m in c["messages"] if m["sender"] == "bot"))
                      - datetime.fromisoformat(c["messages"][0]["at"]) for c in made]
     assert max(first_replies) < timedelta(seconds=5)  # the bot answers within a second or two

@@ -20,14 +20,16 @@ from sandbox.simulator.run import DEFAULT_MIX, OPENINGS, Customer
 # Share of a day's conversations that start in each hour (local time): morning and evening peaks.
 HOURLY = [1, 1, 0, 0, 0, 1, 2, 5, 9, 11, 10, 8, 6, 7, 8, 8, 7, 7, 8, 9, 9, 7, 4, 2]
 WEEKDAY = [1.25, 1.1, 1.0, 1.0, 0.95, 0.6, 0.35]  # Monday first: the weekend's problems arrive on Monday
-TEAM_OF = {"invoice": "financeiro", "unlock": "financeiro", "outage": "suporte", "chat": "comercial"}
+TEAM_OF = {"invoice": "financeiro", "unlock": "financeiro", "billing": "financeiro", "outage": "suporte",
+           "chat": "comercial"}
 CSAT_DELAY = timedelta(seconds=90)
 # The request each scenario's opening message makes, in the names live traffic records (niochat.vocabulary.INTENTS).
 OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock": "trust_unlock", "human": "human",
-                  "chat": "greeting"}
+                  "chat": "greeting", "billing": "billing_issue"}
 NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
 PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot hands over, unasked
 CONFUSED_SHARE = 0.3  # of the "chat" openers: they say what they want in a way the bot does not understand
+BILLING_SHARE = 0.35  # of those who want a person: a charge to dispute or a debt to negotiate, said outright
 SGP_FAILURE_SHARE = 0.03  # per SGP call
 # (outcome, error, latency in ms) as api/brain/tools.py records an SGP that times out or answers nonsense
 SGP_FAILURES = [("sgp_unavailable", "o SGP não respondeu a tempo", (8000, 8800)),
@@ -50,6 +52,8 @@ BOT = {
     "not_understood": ["Desculpe, não entendi. 😅 Como posso ajudar? 1) Segunda via 2) Suporte técnico "
                        "3) Falar com um atendente"],
     "confused": ["Desculpe, não entendi. 😅 Vou chamar um atendente para te ajudar melhor."],
+    "billing": ["Entendi, é um assunto para o nosso financeiro, que pode conferir a cobrança e negociar com você. "
+                "Vou te transferir para um atendente."],
     "bye": ["Por nada! Qualquer coisa é só chamar. 😊", "Disponha! Tenha um ótimo dia."],
 }
 AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me contar com mais detalhes?",
@@ -137,8 +141,14 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     intent = rng.choices(names, weights=weights)[0]
     customer = rng.choice(plan.customers)
     line = _Timeline(start, rng)
-    line.say("customer", rng.choice(OPENINGS[intent]), intent=OPENING_INTENT[intent])
+    if intent == "human" and rng.random() < BILLING_SHARE:
+        intent = "billing"
+    line.say("customer", rng.choice(OPENINGS.get(intent, phrasing.BILLING)), intent=OPENING_INTENT[intent])
     reason = None  # why it goes to a person, in the rules brain's words (conversations.handoff_reason)
+    if intent == "billing":  # the rules brain hands it to financeiro at once
+        line.call("transfer_to_human", "transferred", _instant(rng))
+        line.say("bot", rng.choice(BOT["billing"]))
+        reason = "billing_issue"
     if intent == "chat":
         line.say("bot", rng.choice(BOT["menu"]))
         if rng.random() < CONFUSED_SHARE:
@@ -147,10 +157,10 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
             line.say("customer", "1", after=(5, 40), intent=OPENING_INTENT["invoice"])
             intent = "invoice"
     # customers the bot cannot serve, and some who insist on a person, end up with an agent
-    if intent == "human" or (intent != "chat" and rng.random() < {"invoice": 0.08, "outage": 0.3,
-                                                                    "unlock": 0.15}[intent]):
+    if intent == "human" or (intent in ("invoice", "outage", "unlock")
+                             and rng.random() < {"invoice": 0.08, "outage": 0.3, "unlock": 0.15}[intent]):
         reason = "customer_request"
-    if intent not in ("human", "chat"):
+    if intent in ("invoice", "outage", "unlock"):
         served = _self_service(line, intent, customer, rng)
         if served is not True:
             reason = served or "customer_request"  # the bot said why it could not; most then ask for a person

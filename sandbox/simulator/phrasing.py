@@ -18,6 +18,10 @@ UNLOCK = [
     "quero a liberação por confiança", "ta bloqueado, da pra religar? pago sexta",
 ]
 HUMAN = ["quero falar com um atendente", "posso falar com uma pessoa?", "atendente por favor", "quero falar com alguem"]
+BILLING = [
+    "me cobraram duas vezes esse mês", "o boleto veio com valor errado", "tem como parcelar minha dívida?",
+    "não reconheço essa cobrança", "quero negociar as faturas atrasadas", "cobraram a mais na minha fatura",
+]
 RECEIPT = [
     "segue o comprovante do pix", "segue comprovante", "paguei, ta ai o comprovante", "comprovante do pagamento",
     "ja paguei a fatura, segue o comprovante", "pix feito, segue o comprovante pra dar baixa",

@@ -61,9 +61,9 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
             sandbox_url=stack.sandbox_url,
             instances=list(stack.instances.values()),
             customers=customers_from_dataset(DATASET),
-            count=4,
+            count=5,
             rate_per_minute=600,
-            mix=parse_mix("invoice=1,human=1"),
+            mix=parse_mix("invoice=1,human=1,billing=1"),
             api_url=stack.api_url,
             agent_email=agent,
             agent_password=PASSWORD,
@@ -75,9 +75,10 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
         deadline = time.monotonic() + 15
         while _answers(engine, stack.tenant_id) < report.csat_answers and time.monotonic() < deadline:
             time.sleep(0.2)  # the last answer is still being read by the worker
-    assert (report.started, report.completed, report.no_reply) == (4, 4, 0), report.as_dict()
-    assert report.csat_answers == 4
-    assert report.agent_replies == report.intents["human"]
+    assert (report.started, report.completed, report.no_reply) == (5, 5, 0), report.as_dict()
+    assert report.csat_answers == 5
+    handed = report.intents["human"] + report.intents["billing"]  # billing disputes go to financeiro at once
+    assert report.intents["billing"] and report.agent_replies == handed
     answered = _answers(engine, stack.tenant_id)
     with engine.connect() as conn:
         agent_messages = conn.scalar(
@@ -85,7 +86,9 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
             .select_from(messages)
             .where(messages.c.tenant_id == stack.tenant_id, messages.c.sender_kind == "agent")
         )
-    assert answered == 4 and agent_messages == 2 * report.intents["human"]
+        disputes = conn.scalar(select(func.count()).select_from(conversations).where(
+            conversations.c.tenant_id == stack.tenant_id, conversations.c.handoff_reason == "billing_issue"))
+    assert answered == 5 and agent_messages == 2 * handed and disputes == report.intents["billing"]
 
 
 # customers who send media: payment receipts, voice notes --------------------------------------------------------------

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from niochat.cli.context import console, fail, load_settings
 
-DEFAULT_MIX = "invoice=35,outage=25,unlock=10,human=12,chat=8,receipt=5,voice=5"
+DEFAULT_MIX = "invoice=33,outage=25,unlock=10,human=10,chat=8,receipt=5,voice=5,billing=4"
 
 
 def customers_from_dataset(path) -> list:
@@ -79,7 +79,7 @@ def simulate_command(
     customers: int = typer.Option(0, min=0, help="How many of the dataset's customers write (0: all of them)"),
     mix: str = typer.Option(
         DEFAULT_MIX, help="Intent weights: invoice, outage, unlock, human, chat, receipt (sends a payment receipt), "
-        "voice (asks by voice note)"
+        "voice (asks by voice note), billing (disputes a charge)"
     ),
     demo_tenant: str = typer.Option(
         "", help="A demo tenant (demo, veloz): its sandbox instances, SGP customers and agent, as `niochat demo` "

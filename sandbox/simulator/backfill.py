@@ -29,7 +29,6 @@ OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock
 NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
 PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot hands over, unasked
 CONFUSED_SHARE = 0.3  # of the "chat" openers: they say what they want in a way the bot does not understand
-BILLING_SHARE = 0.35  # of those who want a person: a charge to dispute or a debt to negotiate, said outright
 SGP_FAILURE_SHARE = 0.03  # per SGP call
 # (outcome, error, latency in ms) as api/brain/tools.py records an SGP that times out or answers nonsense
 SGP_FAILURES = [("sgp_unavailable", "o SGP não respondeu a tempo", (8000, 8800)),
@@ -141,9 +140,7 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     intent = rng.choices(names, weights=weights)[0]
     customer = rng.choice(plan.customers)
     line = _Timeline(start, rng)
-    if intent == "human" and rng.random() < BILLING_SHARE:
-        intent = "billing"
-    line.say("customer", rng.choice(OPENINGS.get(intent, phrasing.BILLING)), intent=OPENING_INTENT[intent])
+    line.say("customer", rng.choice(OPENINGS[intent]), intent=OPENING_INTENT[intent])
     reason = None  # why it goes to a person, in the rules brain's words (conversations.handoff_reason)
     if intent == "billing":  # the rules brain hands it to financeiro at once
         line.call("transfer_to_human", "transferred", _instant(rng))

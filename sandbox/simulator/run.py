@@ -12,11 +12,13 @@ import httpx
 
 from sandbox.simulator import phrasing
 
-INTENTS = ("invoice", "outage", "unlock", "human", "chat", "receipt", "voice")
-DEFAULT_MIX = {"invoice": 35, "outage": 25, "unlock": 10, "human": 12, "chat": 8, "receipt": 5, "voice": 5}
+INTENTS = ("invoice", "outage", "unlock", "human", "chat", "receipt", "voice", "billing")
+DEFAULT_MIX = {"invoice": 33, "outage": 25, "unlock": 10, "human": 10, "chat": 8, "receipt": 5, "voice": 5,
+               "billing": 4}
 OPENINGS = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
-            "human": phrasing.HUMAN, "chat": phrasing.OPENERS}
-WAIT_FOR_AGENT = ("human", "receipt")  # handed to people on purpose: the simulated agent takes and closes them
+            "human": phrasing.HUMAN, "chat": phrasing.OPENERS, "billing": phrasing.BILLING}
+# handed to people on purpose: the simulated agent takes and closes them
+WAIT_FOR_AGENT = ("human", "receipt", "billing")
 
 
 @dataclass

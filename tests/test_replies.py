@@ -23,3 +23,12 @@ def test_every_fixed_reply_is_emoji_free_after_stripping():
     assert fixed
     for text in fixed:
         assert not replies._EMOJI.search(without_emojis(text)), text
+
+
+def test_the_document_request_says_what_it_is_for():
+    from api.brain.rules import ACTIONS
+
+    asks = {action: replies.ask_document(action) for action in ACTIONS}
+    assert asks["second_copy"].startswith("Para te enviar a fatura, preciso do CPF ou CNPJ")
+    assert asks["connection_down"].startswith("Para verificar sua conexão, preciso do CPF ou CNPJ")
+    assert all("Para isso" not in ask and "CPF ou CNPJ do titular" in ask for ask in asks.values())

@@ -38,7 +38,10 @@ def day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-ASK_DOCUMENT = "Para isso preciso do CPF ou CNPJ do titular do contrato. Pode me enviar? (só os números já servem)"
+ASK_DOCUMENT = "{purpose}, preciso do CPF ou CNPJ do titular do contrato. Pode me enviar? (só os números já servem)"
+# what the document is for, said back: the customer sees the bot understood the request
+DOCUMENT_FOR = {"second_copy": "Para te enviar a fatura", "connection_down": "Para verificar sua conexão",
+                "open_ticket": "Para abrir o chamado", "trust_unlock": "Para fazer o desbloqueio"}
 INVALID_DOCUMENT = "Hmm, esse CPF/CNPJ parece inválido. 🤔 Confere os números e me envia de novo, por favor?"
 NOT_FOUND = (
     "Não encontrei nenhum contrato com esse CPF/CNPJ. Confere se é o documento do titular? "
@@ -77,6 +80,10 @@ SUSPENDED = (
     "Seu contrato está *suspenso* por pendência financeira, por isso a conexão está bloqueada. "
     "Posso te enviar a segunda via (responda *1*) ou fazer um desbloqueio por confiança (responda *3*)."
 )
+
+
+def ask_document(action: str) -> str:
+    return ASK_DOCUMENT.format(purpose=DOCUMENT_FOR.get(action, "Para isso"))
 
 
 def found(name: str) -> str:

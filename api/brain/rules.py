@@ -190,7 +190,7 @@ class _Turn:
         binding = self.tools.binding
         if binding.customer_id is None:
             self.state.update(pending=action, awaiting="document")
-            self.say(replies.ASK_DOCUMENT)
+            self.say(replies.ask_document(action))
             return self.reply()
         if binding.contract_id is None:
             self.state.update(pending=action, awaiting="contract")

@@ -60,6 +60,16 @@ SECOND_COPY = [
     "como pago",
     "quero pagar a fatura",
     "vou fazer o pix",  # not paid yet: wants the code
+    "q dia vence",
+    "qual dia vence minha conta",
+    "vence quando?",
+    "minha conta venceu ontem",
+    "qdo vence minha fatura",
+    "manda o boleto ai",
+    "o pix de vcs",
+    "segunda via do mes passado",
+    "segunda viaa",
+    "qnto eu to devendo",
 ]
 
 CONNECTION_DOWN = [
@@ -113,6 +123,30 @@ CONNECTION_DOWN = [
     "ainda não voltou",
     "wifi caindo toda hora",
     "minha net ta uma merda",
+    "pon piscando",
+    "a luz do roteador ta vermelha",
+    "a luz da onu ta apagada",
+    "luz do los vermelha",
+    "wifi nao aparece",
+    "o sinal nao chega no quarto",
+    "ta travando tudo",
+    "os videos ficam travando",
+    "jogo ta com lag direto",
+    "ta dando ping alto",
+    "nao abre nada",
+    "nada carrega",
+    "nenhum site abre",
+    "youtube nao abre",
+    "nao to conseguindo conectar",
+    "nao to conseguindo entrar na internet",
+    "velocidade muito abaixo do contratado",
+    "ta chegando so 30 mega",
+    "tem previsao pra voltar?",
+    "sinal fraquinho",
+    "o roteador ta dando problema",
+    "net lenta pra krl",
+    "caiu dnv",
+    "celular conecta no wifi mas nao navega",
 ]
 
 TRUST_UNLOCK = [
@@ -150,6 +184,13 @@ TRUST_UNLOCK = [
     "pago amanhã",
     "preciso de um desbloqueio, pago amanha",
     "ta bloqueado, da pra religar? pago sexta",
+    "libera minha net q pago sexta",
+    "desbloqueia ai",
+    "paguei hj cedo e ainda ta sem net",
+    "consegue liberar minha internet ate eu pagar?",
+    "acabei de pagar e continua sem internet",
+    "acabei de fazer o pix, libera ai",
+    "pago semana que vem",
 ]
 
 PAYMENT_NOTICE = [
@@ -193,6 +234,11 @@ PAYMENT_NOTICE = [
     "o pagamento caiu?",
     "o pagamento compensou?",
     "o pix ainda nao caiu",
+    "acabei de pagar",
+    "acabei de pagar o boleto",
+    "acabei de fazer o pix",
+    "paguei na loterica ontem",
+    "ja paguei hj cedo",
 ]
 
 BILLING_ISSUE = [
@@ -236,6 +282,16 @@ BILLING_ISSUE = [
     "quero meu dinheiro de volta",
     "quero desconto na fatura pelos dias sem internet",
     "dá pra descontar os dias que a internet ficou parada?",
+    "pq veio esse valor?",
+    "pq veio essa cobrança?",
+    "pq veio tao caro",
+    "veio mais caro esse mes",
+    "to pagando mais caro que o combinado",
+    "ta vindo cobrança de coisa que eu nao contratei",
+    "cobraram um ponto que eu nao pedi",
+    "to pagando por um serviço que eu nao uso",
+    "da pra descontar?",
+    "vcs vao compensar?",
 ]
 
 OPEN_TICKET = [
@@ -265,6 +321,17 @@ OPEN_TICKET = [
     "que horas o tecnico vem?",
     "a fibra arrebentou aqui na rua",
     "cortaram a fibra",
+    "quero remarcar",
+    "preciso reagendar",
+    "quero mudar o roteador de lugar",
+    "quero passar o cabo pro outro quarto",
+    "o cabo da fibra caiu",
+    "o cabo da rede caiu",
+    "meu roteador deu defeito",
+    "o modem ta com defeito",
+    "vou mudar de casa",
+    "to mudando de endereço mes que vem",
+    "o tecnico ficou de vir hoje e nao apareceu",
 ]
 
 HUMAN_ = [
@@ -292,6 +359,13 @@ HUMAN_ = [
     "quero falar com alguém do financeiro",
     "tem como falar com um humano?",
     "ATENDENTEEEE",
+    "alguem me atende pf",
+    "alguem pode me ajudar?",
+    "pode me ligar?",
+    "tem como alguem me ligar",
+    "liga pra mim",
+    "quero falar c/ atendente",
+    "atendente humano pfv",
 ]
 
 SALES_ = [
@@ -317,6 +391,14 @@ SALES_ = [
     "quero informações sobre planos",
     "to pensando em contratar",
     "quanto ta o plano de 500?",
+    "quanto fica pra instalar",
+    "quanto pra assinar",
+    "quero um ponto a mais",
+    "quero mais um ponto na casa",
+    "vcs tem tv tambem?",
+    "vcs trabalham com tv?",
+    "tem telefone fixo?",
+    "quanto ta o plano de 600 mega",
 ]
 
 CANCEL_ = [
@@ -333,12 +415,16 @@ CANCEL_ = [
     "se nao resolver vou cancelar",
     "desejo cancelar o serviço",
     "quero cancelar meu plano",
+    "to cancelando",
+    "quero cancelar essa bosta",
+    "n quero mais a net de vcs",
+    "qro cancelar",
 ]
 
 GREETING = [
     "oi", "oie", "oii", "olá", "ola boa tarde", "bom dia", "boa tarde", "boa noite", "Bom diaaaa", "e aí",
     "eae", "boa tarde pessoal", "opa", "bom dia, tudo bem?", "BOA NOITE", "oi tudo bem", "boa trade", "Oiii",
-    "oi, tudo bem?", "bomdia",
+    "oi, tudo bem?", "bomdia", "bom diaa", "boaa tarde", "oi td bem?",
 ]
 
 THANKS_BYE = [
@@ -346,6 +432,7 @@ THANKS_BYE = [
     "é só isso, obrigado", "resolvido", "resolveu, obg", "pode encerrar", "ok obrigado", "blz valeu", "obg 🙏",
     "a internet voltou, obrigada", "deu certo, valeu", "falou", "ate mais", "grato", "agradeço",
     "só isso mesmo", "valeu, tchau", "pode encerrar o atendimento", "obrigadaaa ❤️", "ok, obrigado pela ajuda",
+    "agora ta funcionando", "ja ta funcionando", "agora ta normal", "agora ta funcionando obg", "voltou aqui, obg",
 ]
 
 YES_ = [
@@ -360,6 +447,11 @@ YES_ = [
     "hmmm ok",
     "sim por favor",
     "tudo bem sim",
+    "siim",
+    "simm pode",
+    "sim sim",
+    "aham",
+    "s pode",
 ]
 
 NO_ = [
@@ -367,6 +459,11 @@ NO_ = [
     "acho que nao",
     "nada ainda",
     "não não",
+    "nao pfv",
+    "nao, por favor",
+    "nem",
+    "ainda n",
+    "agr nao",
 ]
 
 SINGLE = (
@@ -430,6 +527,12 @@ BURSTS = [
     ("paguei a fatura e veio de novo, cobrança em dobro", [BILLING]),
     ("o boleto veio com valor errado, manda outro", [BILLING]),  # not the same wrong invoice again
     ("oi, me cobraram a mais e a internet ta caindo", [HI, BILLING, DOWN]),
+    ("boa tarde, minha net caiu dnv e ja paguei o boleto", [HI, DOWN, PAID]),
+    ("bom dia to sem net desde ontem, manda um tecnico", [HI, DOWN, TICKET]),
+    ("bom dia, paguei ontem e a net ainda ta bloqueada, libera ai pf", [HI, UNLOCK]),
+    ("oi, minha internet ta lenta faz uma semana e ninguem resolve, quero cancelar", [HI, DOWN, CANCEL]),
+    ("fiquei 5 dias sem net, vão descontar?", [DOWN, BILLING]),
+    ("a internet ta travando e caindo", [DOWN]),
 
 ]
 
@@ -496,6 +599,19 @@ NOTHING = [
     "comprovante de residencia",
     "ja pago",  # "right away", not "already paid"
     "pago a fatura amanha",
+    "acabei de chegar em casa",
+    "acabei de fazer o reset no roteador",
+    "entendi nada",
+    "nao entendi nada",
+    "nem sei",
+    "nao precisa me ligar",
+    "quero ligar pra vcs",
+    "ta funcionando?",
+    "o carro ta na garagem",
+    "o contrato vence quando?",
+    "quando eu pagar volta na hora?",
+    "qual o endereço de vcs?",
+    "como troco a senha do wifi",
 ]
 
 
@@ -551,6 +667,12 @@ def test_intents_are_strings_and_phrasings_are_many():
         ("o tecnico veio duas vezes", BILLING),
         ("a internet caiu duas vezes hoje", BILLING),
         ("quero devolver o roteador", BILLING),
+    ("nao consegui pagar", DOWN),
+    ("o boleto nao chegou", DOWN),
+    ("pq o boleto nao veio?", BILLING),
+    ("o tecnico que eu pedi nao veio", BILLING),
+    ("minha tv nao conecta no wifi", SALES),
+    ("libera ate eu pagar sexta", SC),
     ],
 )
 def test_not_fooled(text, absent):

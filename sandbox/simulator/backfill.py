@@ -59,7 +59,7 @@ AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me
          "Verifiquei aqui e já está resolvido.", "Pronto, ajustei no sistema. Qualquer coisa é só chamar!"]
 CUSTOMER_TO_AGENT = ["ok, obrigado", "isso mesmo", "certo, aguardo", "blz"]
 # what the rules brain does not understand: a story, a question about something it does not do
-UNCLEAR = ["é sobre aquilo que eu falei ontem com a moça", "mudei de casa semana passada", "??",
+UNCLEAR = ["é sobre aquilo que eu falei ontem com a moça", "vcs abrem no feriado?", "??",
            "meu vizinho ta com o mesmo problema", "queria ver um negocio com vcs", "tem como ver aquilo pra mim",
            "vocês mandaram uma carta aqui", "então, é o seguinte"]
 

@@ -67,8 +67,8 @@ GAPS: dict[str, tuple[int, frozenset[str]]] = {
     # "paguei [o boleto e ainda continua] sem internet"
     "t": (6, frozenset(
         "o a os as boleto fatura conta pix mensalidade e mas mais porem ainda continua continuo continuou segue "
-        "sigo ta to fica ficou hoje ontem ja ate agora so que minha meu internet faz dias horas dia tempo mesmo "
-        "assim aqui isso nada desde no na via pelo pela certinho tudo".split())),
+        "sigo ta to fica ficou hoje ontem cedo ja ate agora pouco so que minha meu internet faz dias horas dia tempo "
+        "mesmo assim aqui isso nada desde no na via pelo pela certinho tudo".split())),
     # "quanto [custa o] plano", "valor [dos] planos"
     "s": (3, frozenset(
         "e ta fica sai seria o a os as do dos da das de pra um uma ter com esse essa desse dessa custa voces "
@@ -96,10 +96,13 @@ NEGATION_FILLERS = frozenset(
 OPENERS = frozenset("ah ahn hm hmm humm e entao opa ue olha mas bem bom ta".split())
 
 _NOT_CONTRACT = "contrato|plano|servico|assinatura|internet|conta|cadastro"
-_CONDITION = ("ruim|pessima|pessimo|horrivel|horrorosa|fraca|fraco|fraquinha|parou|parada|parado|fora|sumiu|travando"
-              "|trava|devagar|lenta|lento|lerda|lerdo|instavel|oscilando|oscila|caindo|caiu|cai|porcaria|merda|bosta"
-              "|lixo|baixa|baixo|desconectando|desconecta|falhando|falha")
+_CONDITION = ("ruim|pessima|pessimo|horrivel|horrorosa|fraca|fraco|fraquinha|fraquinho|parou|parada|parado|fora|sumiu"
+              "|travando|trava|devagar|abaixo|lenta|lento|lerda|lerdo|instavel|oscilando|oscila|caindo|caiu|cai|porcaria|merda|bosta"
+              "|lixo|baixa|baixo|desconectando|desconecta|falhando|falha|problema|problemas")
 _SUBJECT = "internet|wifi|sinal|conexao|rede|roteador|modem|fibra|velocidade|navegacao"
+# what the customer tries to open ("o youtube nao carrega", "nenhum site abre")
+_SITES = "site|sites|pagina|paginas|video|videos|youtube|netflix|instagram|tiktok|facebook|jogo|jogos"
+_OPENS = "abre|abrindo|carrega|carregando|entra|roda|rodando|funciona|funcionando"
 _HUMAN_WHO = ("atendente|atendentes|humano|humana|pessoa|pessoas|alguem|gente|operador|operadora|responsavel|gerente"
               "|supervisor|supervisora|funcionario|funcionaria|atendimento|suporte|financeiro|setor|moca|moco|rapaz"
               "|ser|especialista")
@@ -107,6 +110,9 @@ _VERB_AFTER_DAY = "ter|vir|ser|passar|dar|chegar|ficar|voltar|aparecer|vem|fazer
 _MONEY = "pagamento|pix|dinheiro|transferencia|deposito"
 _BILL = "boleto|boletos|fatura|faturas|conta|mensalidade|carne"
 _MADE_PAYMENT = f"fiz|efetuei|realizei|fizemos|mandei|enviei ~d {_MONEY}"  # "fiz o pix", "mandei o pagamento"
+# "acabei de pagar", "acabei de fazer o pix"
+_JUST_PAID = f"acabei|acabamos de pagar|quitar|depositar|transferir ~d {_BILL}|{_MONEY}?"
+_JUST_MADE = f"acabei|acabamos de fazer|efetuar|realizar|mandar|enviar ~d {_MONEY}"
 # a charge disputed or to be negotiated (billing_issue): a person of the financial team, never the same invoice again
 _CHARGE = f"{_BILL}|valor|valores|cobranca|cobrancas|taxa|taxas|juros|multa|preco"
 _CHARGED = "cobraram|cobrou|cobrado|cobrada|cobrados|cobradas|cobrando|debitaram|debitou|descontaram|descontou"
@@ -132,6 +138,10 @@ PATTERNS: list[tuple[str | None, str, str]] = [
      "|isso|esse|essa|esses|essas", "x"),
     ("billing_issue", "nao|nem reconheco|reconhecemos", "x"),
     (None, "nao sei|lembro|entendi|entendo|conheco", ""),
+    (None, "entendi|entendo nada", ""),
+    (None, "contrato|fidelidade|promocao|garantia ~d vence|venceu|vencimento", ""),  # not an invoice
+    (None, "ate|quando eu? pagar", ""),  # "libera ate eu pagar?": a promise, not asking for the invoice
+    (None, "assim que eu? pagar", ""),
     (None, "de nada", ""),
     (None, "pessoa fisica|juridica", ""),
     (None, "cai dia", ""),
@@ -146,7 +156,8 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     # --- open_ticket before the connection/unlock words it contains ---------------------------------------------
     ("open_ticket", "cortaram|cortou|rompeu|romperam|arrebentou|arrebentaram|caiu|quebrou|quebraram|partiu|roubaram"
      " ~d cabo|fio|poste|fibra", ""),
-    ("open_ticket", "cabo|fio|poste ~d ta|foi? cortado|cortada|rompido|rompida|partido|partida|arrebentado|caido"
+    ("open_ticket", "cabo|fio|poste ~d fibra|internet|rede|luz? ~d ta|foi? cortado|cortada|rompido|rompida|partido"
+     "|partida|arrebentado|caido"
      "|solto|quebrado|rompeu|partiu|caiu|arrebentou", ""),
     # the fibre itself broken ("a fibra arrebentou"); "a fibra caiu" is the connection, not the cable
     ("open_ticket", "fibra|fibras ~d ta|foi? cortada|rompida|partida|arrebentada|rompeu|partiu|arrebentou|estourou"
@@ -154,15 +165,20 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("open_ticket", "abrir|abre|abra|abram|registrar|registra|fazer|faz|faca ~d chamado|chamados|protocolo|reclamacao"
      "|ticket|os|ordem|solicitacao", ""),
     ("open_ticket", "cancelar|cancela|desmarcar|remarcar|reagendar|adiar ~d chamado|visita|agendamento|tecnico|os", ""),
-    ("open_ticket", "mudanca|mudar|trocar|transferencia|transferir ~d endereco", ""),
+    ("open_ticket", "mudanca|mudar|mudei|mudamos|mudando|mudo|trocar|transferencia|transferir ~d endereco|casa"
+     "|residencia", ""),
+    # "mudar o roteador de lugar", "passar o cabo pro quarto"
+    ("open_ticket", "mudar|mover|remanejar|passar|levar|trocar ~d roteador|modem|onu|aparelho|cabo ~d lugar|comodo"
+     "|quarto|sala|outro|outra", ""),
     ("open_ticket", "mandar|manda|mande|mandem|enviar|envia|envie|enviem alguem|tecnico", ""),
     ("open_ticket", "ordem de servico", ""),
     ("open_ticket", "trocar|troca|queimou|queimado|quebrou|quebrado|estragou|estragado|defeito ~d roteador|modem"
      "|onu", ""),
-    ("open_ticket", "roteador|modem|onu ~c queimou|queimado|quebrou|quebrado|estragou|estragado|defeito", ""),
+    ("open_ticket", "roteador|modem|onu ~c deu|dando|com|apresentou|apresentando? queimou|queimado|quebrou|quebrado"
+     "|estragou|estragado|defeito", ""),
     ("open_ticket", "visita|suporte|assistencia tecnica|tecnico", ""),
     ("open_ticket", "chamado|chamados|tecnico|tecnicos|tecnica|visita|visitas|suporte|reclamacao|reclamacoes"
-     "|reclamar|reparo|ticket", ""),
+     "|reclamar|reparo|ticket|remarcar|reagendar|remarcacao|reagendamento", ""),
     # --- billing_issue, before the payment and invoice words it contains ("paguei duas vezes", "boleto errado") ---
     ("billing_issue", f"{_CHARGE}|{_CHARGED}|pagamento|pix|debito ~b {_TWICE}", ""),
     ("billing_issue", f"paguei|pagamos|quitei ~t {_TWICE}", ""),
@@ -178,6 +194,10 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("billing_issue", f"duas|dois|NUM ~o {_BILL}|cobrancas ~b iguais|repetidas|repetidos|duplicadas|duplicados", ""),
     ("billing_issue", f"duas|dois|NUM ~o {_BILL}|cobrancas ~b mesmo|mesma mes|valor|vencimento|data", ""),
     ("billing_issue", _CHARGED, ""),  # "me cobraram", "estao me cobrando"
+    ("billing_issue", "porque veio|vieram|vindo|cobraram|cobrou esse|essa|esses|essas|tanto|isso", ""),
+    ("billing_issue", "veio|vieram|vindo|pagando mais|tao|muito caro|cara|caros|caras|alto|alta", ""),
+    # "cobranca de coisa que eu nao contratei"
+    ("billing_issue", "que eu? nao|nem contratei|contratamos|solicitei|autorizei|assinei|pedi|usei|uso|utilizo", "x"),
     ("billing_issue", "cobrar|cobram|cobra ~b a mais", ""),
     # splitting or negotiating a debt
     ("billing_issue", f"pagar|pago|pagamos|pagaria|quitar ~b em {_TWICE}|parcelas", ""),
@@ -188,13 +208,14 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("billing_issue", "dinheiro|valor|pagamento|grana de? volta", ""),
     ("billing_issue", "devolver|devolvam|devolve|devolucao ~d dinheiro|valor|pagamento|diferenca", ""),
     ("billing_issue", f"{_DISCOUNT} ~b {_BILL}|valor|{_DAYS} ~b {_DAYS}? ~b", ""),
+    ("billing_issue", "descontar|descontam|descontem|abater|abatem|ressarcir|compensar|reembolsar END", ""),
     ("billing_issue", "negociar|negociacao|negociacoes|negocia|negociando|negociamos|renegociar|renegociacao"
      "|renegocia|parcelar|parcelamento|parcelado|parcelada|parcelo|parcele|estorno|estornar|estornem|estorna"
      "|estornado|estornada|reembolso|reembolsar|reembolsem|reembolsado|ressarcir|indevido|indevida|indevidos"
      "|indevidas|indevidamente|duplicidade", ""),
     # --- trust_unlock ------------------------------------------------------------------------------------------
-    *[("trust_unlock", f"{paid} ~t {blocked}", "") for paid in ("paguei|pago|pagamos|quitei", _MADE_PAYMENT)
-      for blocked in _STILL_BLOCKED],
+    *[("trust_unlock", f"{paid} ~t {blocked}", "")
+      for paid in ("paguei|pago|pagamos|quitei", _MADE_PAYMENT, _JUST_PAID, _JUST_MADE) for blocked in _STILL_BLOCKED],
     # a promise to pay asks for the release meanwhile
     ("trust_unlock", "pago|pagarei|pagaremos na|no|ate? amanha|depois|sexta|sabado|domingo|segunda|terca|quarta"
      "|quinta|semana|mes", ""),
@@ -211,6 +232,8 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("payment_notice", f"comprovante|comprovantes|recibo ~d {_MONEY}|{_BILL}", ""),
     ("payment_notice", "comprovante|comprovantes|recibo", ""),
     ("payment_notice", _MADE_PAYMENT, ""),
+    ("payment_notice", _JUST_PAID, ""),
+    ("payment_notice", _JUST_MADE, ""),
     ("payment_notice", f"paguei|pagamos|quitei ~t {_BILL}|pix", ""),
     (None, f"pago ~t {_BILL}|pix", ""),  # "pago o boleto amanha", "ja pago a fatura": not paid yet
     ("payment_notice", f"{_MONEY}|{_BILL} ja|ta|foi? ja|ta|foi? feito|feita|realizado|realizada|efetuado"
@@ -225,7 +248,7 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("cancel", "nao quero|desejo|vou mais ~d internet|servico|plano|contrato|empresa|provedor|fibra|voces", "x"),
     ("cancel", "sair|largar|trocar|mudar de|da|do|dessa|desse operadora|provedor|empresa", ""),
     ("cancel", "cancelar|cancela|cancelo|cancelem|cancele|cancelamento|cancelamentos|cancelei|cancelado|cancelada"
-     "|rescindir|rescisao|distrato", ""),
+     "|cancelando|rescindir|rescisao|distrato", ""),
     # --- thanks_bye ----------------------------------------------------------------------------------------------
     ("thanks_bye", "pode|podem|ja encerrar|finalizar|fechar ~d atendimento|conversa|chat|chamado|ticket|aqui?", ""),
     ("thanks_bye", "era|e|foi|seria|ja so isso|isto", ""),
@@ -243,13 +266,20 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("connection_down", "sem internet|sinal|conexao|acesso|wifi|rede|navegacao|servico", ""),
     ("connection_down", f"{_SUBJECT} ~c {_CONDITION}", ""),
     ("connection_down", f"{_SUBJECT} ~c nao|nem ta|to? funciona|funcionando|conecta|conectando|pega|pegando|navega"
-     "|liga|ligando|volta|voltou|carrega|abre|entra", ""),
-    ("connection_down", "nao|nem ta|to|consigo|consegue|quer? conecta|conectando|conectar|conectou|navega|navegar"
-     "|navegando|acessar|acessa|carrega|carregando|pega|pegando|conecto", "x"),
+     "|liga|ligando|volta|voltou|carrega|abre|entra|aparece|aparecendo|chega|chegando", ""),
+    ("connection_down", f"nao|nem {_OPENS} nada|nenhum|nenhuma|{_SITES}", "x"),
+    ("connection_down", f"nada|nenhum|nenhuma {_SITES}? {_OPENS}|conecta|navega", ""),
+    ("connection_down", f"{_SITES} ~c nao|nem {_OPENS}", ""),
+    ("connection_down", f"nao|nem ta|to? consigo|consegue|conseguindo|consegui entrar|usar ~d {_SUBJECT}", "x"),
+    ("connection_down", "nao|nem ta|to? consigo|consegue|conseguindo|consegui|quer? conecta|conectando|conectar"
+     "|conectou|navega|navegar|navegando|acessar|acessa|carrega|carregando|pega|pegando|conecto", "x"),
     ("connection_down", "nao|nem voltou|volta", "x"),
     ("connection_down", "sumiu|caiu|parou ~d internet|sinal|wifi|rede|conexao", ""),
     ("connection_down", "fora do ar", ""),
-    ("connection_down", "quando|horas|previsao ~o volta|voltar|retorna|normaliza", ""),
+    ("connection_down", "quando|horas|previsao ~o pra? volta|voltar|retorna|retorno|normaliza|normalizar", ""),
+    ("connection_down", "ping|latencia ~c alto|alta|altissimo|oscilando|subindo", ""),
+    # "contratei 500 mega e ta vindo 50"
+    ("connection_down", "vindo|chegando|entregando|dando so|apenas? NUM mega|megas|mb|mbps", ""),
     ("connection_down", "aconteceu|houve|ocorreu ~o com|na|no ~o internet|sinal|wifi|rede|conexao", ""),
     ("connection_down", "problema|problemas|falha|pane|manutencao ~o na|no|em ~o internet|sinal|rede|regiao|bairro"
      "|cidade|rua|conexao", ""),
@@ -258,17 +288,20 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("connection_down", "nada de internet|sinal|conexao", ""),
     ("connection_down", "nao|nem tem internet|sinal|conexao|wifi", "x"),
     ("connection_down", "caiu tudo", ""),
-    ("connection_down", "luz|led|luzinha|lampada ~c vermelha|vermelho|los|apagada|apagado", ""),
+    ("connection_down", "luz|led|luzinha|lampada|luzes ~d roteador|modem|onu|aparelho|pon|los? ~c vermelha|vermelho"
+     "|los|apagada|apagado|apagou|piscando", ""),
+    ("connection_down", "pon|los ~c piscando|pisca|vermelha|vermelho|apagada|apagado|apagou", ""),
     ("connection_down", "piscando|pisca|acesa ~d vermelho|vermelha|laranja", ""),
     ("connection_down", "vermelho|vermelha ~d piscando|pisca|acesa|aceso", ""),
     ("connection_down", "roteador|modem|onu ~c piscando|apagado|desligado|reiniciando|nao", ""),
     ("connection_down", "lenta|lento|lentidao|lerda|lerdo|oscilando|oscila|oscilacao|oscilacoes|instavel"
-     "|instabilidade|caiu|caindo|cai|queda|quedas|desconectando|desconecta|desconectou|los", ""),
+     "|instabilidade|caiu|caindo|cai|queda|quedas|desconectando|desconecta|desconectou|los|travando|lag|lagando", ""),
     # --- thanks_bye: "voltou" after the connection phrases that contain it ("caiu e voltou", "voltou a cair")
     (None, "voltou|volta|funcionou mas|porem", ""),
     (None, "voltou|volta|funcionou so que", ""),
     ("thanks_bye", "ja? voltou|funcionou|voltando|normalizou", ""),
     ("thanks_bye", "agora|ja foi|funcionou|funciona|voltou|deu|normalizou END", ""),
+    ("thanks_bye", "agora|ja ta|to funcionando|normal|navegando|normalizado|normalizada END", ""),
     ("thanks_bye", "ta|ja funcionando|normal|navegando agora|ja|aqui|normalmente|sim END", ""),
     (None, "nao|nem consigo|consegui", ""),  # after "nao consigo navegar"
     # --- second_copy ---------------------------------------------------------------------------------------------
@@ -281,6 +314,9 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("second_copy", "pago|pagamos como|onde|aonde", ""),
     ("second_copy", "quanto ~o eu? devo|devemos", ""),
     ("second_copy", "em aberto|atraso", ""),
+    ("second_copy", "dia|quando vence|vencem|venceu|vencimento", ""),  # "q dia vence?"
+    ("second_copy", "vence|vencimento quando", ""),
+    ("second_copy", "conta ~d venceu|vencida|vencendo|vence|atrasada", ""),
     ("second_copy", "conta ~d internet|mes|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro"
      "|novembro|dezembro", ""),
     ("second_copy", "mandar|manda|mande|envia|enviar|envie|passa|passar ~d conta|contas", ""),
@@ -294,7 +330,10 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("human", "pessoa|pessoas|alguem|gente de? verdade|real|humana|vivo|viva", ""),
     ("human", "quero|chama|chame|chamar|preciso ~d pessoa|alguem|humano", ""),
     ("human", "tem alguem ai|aqui|online|atendendo|disponivel|ae|vivo|QMARK", ""),
-    ("human", "me transfere|transfira|transferir|liga|ligue|ligem|ligam|retorna|retornem", ""),
+    ("human", "me transfere|transfira|transferir|liga|ligue|ligem|ligam|ligar|ligarem|telefona|telefonar|retorna"
+     "|retornem|retornar", ""),
+    ("human", "liga|ligue|ligam|liguem|ligar|telefona pra mim", ""),
+    ("human", "alguem pode|podia|poderia|vai? me? atender|atende|responder|responde|ajudar|ajuda", ""),
     ("human", "atendimento humano|pessoal|humanizado", ""),
     ("human", "atendente|atendentes|humano|operador|operadores", ""),
     ("human", "pessoa|gente", "w"),
@@ -302,15 +341,19 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     # --- sales ---------------------------------------------------------------------------------------------------
     ("sales", "quero|queria|gostaria|interesse de|em? ter|colocar|por|instalar|contratar? uma|um|a|o? internet"
      "|fibra|plano|planos", ""),
+    ("sales", "tem|vende|vendem|oferece|oferecem|existe|trabalham|trabalha com? ~o telefone|linha? tv|televisao|iptv"
+     "|telefonia|streaming|fixo|fixa", ""),
     ("sales", "mudar|trocar|alterar|aumentar|diminuir|melhorar|subir|baixar|upar ~d plano|velocidade|pacote|megas",
      ""),
-    ("sales", "quanto|valor|valores|preco|precos ~s plano|planos|instalacao|pacote|pacotes|mega|megas|fibra", ""),
+    ("sales", "quanto|valor|valores|preco|precos ~s plano|planos|instalacao|pacote|pacotes|mega|megas|fibra|instalar"
+     "|contratar|assinar", ""),
     ("sales", "quanto custa|custaria|cobram|cobra", ""),
     ("sales", "qual|quais|outro|outros|novo|novos|melhor|maior|mais|algum ~o plano|planos", ""),
     ("sales", "tabela ~o precos|valores|planos", ""),
     ("sales", "tem|existe|existem ~o plano|planos", ""),
     ("sales", "tem|chega|passa|atende|atendem ~o internet|fibra na|no|em|aqui|pra|nessa|nesse|ai|ate", ""),
-    ("sales", "mais velocidade|megas|mega", ""),
+    ("sales", "mais um? velocidade|megas|mega|ponto|pontos", ""),
+    ("sales", "ponto|pontos a? mais|adicional|adicionais|extra|extras", ""),
     ("sales", "instalacao|instalar|ponto nova|novo", ""),
     ("sales", "nova|novo instalacao|ponto|contrato|contratacao", ""),
     ("sales", "instalar|colocar|puxar|levar ~o internet|fibra", ""),
@@ -333,7 +376,8 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("no", "nem pensar", ""),
     ("no", "nops|negativo|nunca|nada", "a"),
     ("no", "nao END", "a"),
-    ("no", "nao &obrigado|valeu|precisa|quero|agora|ainda|mesmo|senhor|senhora|nao|era|e|tenho|por", "a"),
+    ("no", "nao &obrigado|valeu|precisa|quero|agora|ainda|mesmo|senhor|senhora|nao|era|e|tenho|por|favor", "a"),
+    ("no", "nem", "w"),
     ("no", "👎|❌", "a"),
     ("yes", "claro|acho|creio que sim", ""),
     ("yes", "isso|isto mesmo|ai|ae", "a"),

@@ -11,6 +11,7 @@ from api.brain.nlu.lexicon import ABBREVIATIONS, FUZZY_TARGETS, JOINS, KNOWN
 _DROP = dict.fromkeys(map(ord, "\ufe0f\u20e3\u200d\u200b"), None)  # emoji variation, keycap, joiners
 _SPECIAL = {ord("🔟"): "10", ord("ß"): "ss", ord("ø"): "o", ord("ł"): "l", ord("–"): "-", ord("—"): "-"}
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_DOUBLES = re.compile(r"([a-qt-z])\1")  # "siim", "diaa"; rr and ss are Portuguese
 _SPACES = re.compile(r"\s+")
 # numbers keep their inner punctuation (529.982.247-25 is one token); other punctuation ends a segment
 _TOKENS = re.compile(r"\d+(?:[.,/\-]\d+)*|[a-z]+|\?+|[.,;!:\n]+|[👍👎✅❌👌]")
@@ -82,10 +83,19 @@ def correct(word: str) -> str:
     return best
 
 
+def _undouble(word: str) -> str:
+    """A stretched word without its doubled letter ("siim" -> "sim", "diaa" -> "dia"), when that is a known one."""
+    if word in KNOWN or word in ABBREVIATIONS:
+        return word
+    single = _DOUBLES.sub(r"\1", word)
+    return single if single in KNOWN or single in ABBREVIATIONS else word
+
+
 def canonical_tokens(normalized: str) -> list[str]:
     """Tokens with abbreviations expanded, split words joined ("wi fi") and typos corrected."""
     out: list[str] = []
     for token in raw_tokens(normalized):
+        token = _undouble(token)
         if out and (out[-1], token) in JOINS:
             out[-1] = JOINS[out[-1], token]
             continue

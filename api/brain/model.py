@@ -83,11 +83,11 @@ def intent_of(called: list[str], texts: list[str]) -> str | None:
     nothing, what the NLU reads in the customer's words (identification if it reads nothing); else None."""
     served = [TOOL_INTENTS[name] for name in called if name in TOOL_INTENTS]
     action = next((intent for intent in served if intent != IDENTIFY), None)
-    said = nlu.detect_intents(" ".join(texts))
-    if action == "human":  # a transfer is about what the customer raised: "me cobraram duas vezes" is billing
-        return next((str(intent) for intent in said if intent in TRANSFER_TOPICS), action)
-    if action:
+    if action and action != "human":
         return action
+    said = nlu.detect_intents(" ".join(texts))
+    if action:  # a transfer is about what the customer raised: "me cobraram duas vezes" is billing
+        return next((str(intent) for intent in said if intent in TRANSFER_TOPICS), action)
     if said:
         return str(said[0])
     return IDENTIFY if served else None

@@ -89,7 +89,7 @@ async def read_media(conn: AsyncConnection, deps: WorkerDeps, conv, pending) -> 
     return turn
 
 
-def _for_people(row, burst: list[str], turn: MediaTurn, receipt_announced: bool = False) -> None:
+def _for_people(row, burst: list[str], turn: MediaTurn, receipt_announced: bool) -> None:
     if receipt_announced or looks_like_receipt(row.text, row.media_file_name, *burst):
         turn.note(replies.RECEIPT_RECEIVED)
         turn.handoff = Handoff(reason="payment_receipt", team_slug="financeiro")

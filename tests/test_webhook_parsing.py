@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,21 +27,13 @@ from api.webhooks.events import (
     ParsedWebhook,
     StatusUpdate,
 )
+from tests.conftest import fixtures_dir
 
 PROVIDERS = ("uazapi", "evolution")
 PARSERS: dict[str, Callable[[object], ParsedWebhook]] = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 
 
-def _fixtures_dir() -> Path:
-    beside_repo = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-    if beside_repo.is_dir():
-        return beside_repo
-    if configured := os.environ.get("NIOCHAT_FIXTURES_DIR"):
-        return Path(configured)
-    return beside_repo
-
-
-FIXTURES = _fixtures_dir()
+FIXTURES = fixtures_dir()
 FIXTURE_CASES = [
     f"{provider}/{path.name}" for provider in PROVIDERS for path in sorted((FIXTURES / provider).glob("*.json"))
 ]

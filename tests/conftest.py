@@ -108,8 +108,9 @@ def unique_slug(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
 def fixtures_dir() -> Path:
-    """The shared provider captures: ../shared/fixtures beside the clone, or NIOCHAT_FIXTURES_DIR."""
-    if configured := os.environ.get("NIOCHAT_FIXTURES_DIR"):
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    """The provider captures and SGP responses kept in the repository (tests/fixtures/README.md)."""
+    return FIXTURES

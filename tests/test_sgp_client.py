@@ -9,7 +9,6 @@ import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,9 +29,10 @@ from api.sgp.parsing import customer_contacts
 from api.sgp.values import contact_values, title, to_date, to_decimal, today
 from niochat.logging import configure_logging
 from sandbox.sgp import create_app
+from tests.conftest import fixtures_dir
 from tests.servers import serving
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sgp"
+FIXTURES = fixtures_dir() / "sgp"
 APP, TOKEN = "niochat", "sandbox-token"
 
 MARIA = "529.982.247-25"  # 10269: active, offline, future invoice with PIX, 1 unlock of 3 days

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,9 +13,10 @@ from validate_docbr import CNPJ, CPF
 from sandbox.sgp import BUILTIN_DATASET, DATASET_ENV, VELOZ_DATASET, DatasetError, create_app, load_dataset
 from sandbox.sgp.dataset import today
 from sandbox.sgp.pix import crc16
+from tests.conftest import fixtures_dir
 from tests.servers import serving
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = fixtures_dir()
 SGP_FIXTURES = FIXTURES / "sgp"
 CREDENTIALS = {"app": "niochat", "token": "sandbox-token"}
 

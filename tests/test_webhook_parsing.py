@@ -1,6 +1,6 @@
 """Webhook normalization: every captured Uazapi / Evolution delivery, malformed bodies, and fuzzing.
 
-The fixture cases are discovered from ../shared/fixtures/{uazapi,evolution}/*.json, so a new capture becomes a
+The fixture cases are discovered from tests/fixtures/{uazapi,evolution}/*.json, so a new capture becomes a
 new case by itself and fails until its expected outcome is added to EXPECTED.
 """
 
@@ -346,7 +346,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
 def test_fixture_directories_hold_captures():
     for provider in PROVIDERS:
         assert list((FIXTURES / provider).glob("*.json")), (
-            f"no fixtures in {FIXTURES / provider}; clone shared/ beside the repo or set NIOCHAT_FIXTURES_DIR"
+            f"no fixtures in {FIXTURES / provider}"
         )
 
 

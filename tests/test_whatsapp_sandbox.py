@@ -7,7 +7,6 @@ import json
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,9 +15,10 @@ from fastapi.responses import JSONResponse
 
 from sandbox.whatsapp import create_app
 from sandbox.whatsapp.media_files import speech_in, voice_note
+from tests.conftest import fixtures_dir
 from tests.servers import free_port, serving
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = fixtures_dir()
 RETRIES = 2  # the sandbox under test retries twice: three attempts in all
 CUSTOMER = "5511912340001"
 

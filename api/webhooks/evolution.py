@@ -3,7 +3,7 @@
 Evolution posts `{event, instance, data, destination, date_time, sender, server_url, apikey}`; `event` is
 "messages.upsert" / "messages.update" / "connection.update" (some versions send "MESSAGES_UPSERT" etc.), and
 `data` is one object or, in some versions, a list of them (each becomes one event). See
-../shared/fixtures/evolution/ for the shapes.
+tests/fixtures/evolution/ for the shapes.
 
 Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
 chat (`key.remoteJid`), also for `fromMe` messages; in a group they describe the participant who wrote. The

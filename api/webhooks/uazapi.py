@@ -2,7 +2,7 @@
 
 uazapiGO posts a flat envelope: `EventType`, `token`, `instanceName`, `owner`, `BaseUrl`, and the event's own
 keys at the top level (`message` + `chat` for "messages", `instance` for "connection", `event` + `state` +
-`type` for "messages_update"). See ../shared/fixtures/uazapi/ for captured deliveries.
+`type` for "messages_update"). See tests/fixtures/uazapi/ for captured deliveries.
 
 Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
 chat, also when the instance itself sent the message (`fromMe`): the chat's phone comes from `chatid`, or from

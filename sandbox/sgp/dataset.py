@@ -1,4 +1,4 @@
-"""The SGP sandbox's customers: a JSON dataset (format of shared/fixtures/sgp/sandbox-dataset.example.json).
+"""The SGP sandbox's customers: a JSON dataset (format of tests/fixtures/sgp/sandbox-dataset.example.json).
 
 Required keys are those of the example: `app`, `token`, `clientes[]` with `cpfcnpj`, `nome` and `contratos[]`
 (`contrato`, `status`, `plano`, `login`, `online`, `promessas_disponiveis`, `liberacao_dias`, `faturas[]` with

@@ -1,4 +1,4 @@
-"""SGP (TSMX) URA response pieces, shaped like shared/fixtures/sgp/*.response.json, from dataset records."""
+"""SGP (TSMX) URA response pieces, shaped like tests/fixtures/sgp/*.response.json, from dataset records."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Both payload builders render it: uazapi as `messageType` + `content`, Evolution as `message.<kind>Message`.
 Media fields follow WhatsApp's (fileSHA256, fileLength, mediaKey, directPath...), as in the captures under
-shared/fixtures/uazapi/user-chat__from-others__{audio,image,file}.sent.json and evolution/messages.upsert.audio.json.
+tests/fixtures/uazapi/user-chat__from-others__{audio,image,file}.sent.json and evolution/messages.upsert.audio.json.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Sources:
 - Webhook envelope {event, instance, data, destination, date_time, sender, server_url, apikey}: Evolution's
   WebhookController.emit (src/api/integrations/event/webhook/webhook.controller.ts) and the captures in
-  shared/fixtures/evolution/. `messages.upsert` data follows messages.upsert.text.json / .lid.json /
+  tests/fixtures/evolution/. `messages.upsert` data follows messages.upsert.text.json / .lid.json /
   .fromme.json (text in data.message.conversation, messageTimestamp in seconds, @lid senders with
   key.remoteJidAlt and key.addressingMode "lid"); data.contextInfo (null unless the text quotes a message)
   is written as Evolution v2.2+ does. `messages.update` follows messages.update.json (data.keyId = the id the

@@ -1,7 +1,7 @@
 """uazapiGO v2 bodies: webhook deliveries, the /send/text answer, the stored webhook config.
 
 Sources:
-- `messages` deliveries (inbound and our own echo): the real captures in shared/fixtures/uazapi/
+- `messages` deliveries (inbound and our own echo): the real captures in tests/fixtures/uazapi/
   (user-chat__from-others__text.sent.json, user-chat__from-me__text.sent.event.json): flat envelope with
   `chat` + `message`, every key kept, `messageTimestamp` in milliseconds, `message.id` = "owner:messageid".
 - `messages_update` (delivery receipt): not in the fixtures nor in uazapi's OpenAPI spec. Shape taken from

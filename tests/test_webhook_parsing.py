@@ -78,7 +78,6 @@ def uaz_message(message_id: str, at: str, content_type: str, *, from_me: bool, *
         "from_me": from_me,
         "sent_by_api": False,
         "is_group": False,
-        "edited": False,
     }
     values.update(fields)
     return ParsedWebhook(token=UAZAPI_TOKEN, instance="eKoB39", events=(InboundMessage(**values),))
@@ -106,7 +105,6 @@ def evo_message(message_id: str, at: str, **fields: Any) -> ParsedWebhook:
         "from_me": False,
         "sent_by_api": None,
         "is_group": False,
-        "edited": False,
     }
     values.update(fields)
     return ParsedWebhook(token=None, instance=EVOLUTION_INSTANCE, events=(InboundMessage(**values),))
@@ -152,6 +150,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
         from_me=True,
         text="Smartphones",
         quoted_provider_id="3EB0F375CACD228EC21AC8",
+        choice_id="phones",  # the row id: menus match on it, not on the title
     ),
     # despite the file name, this capture's fromMe is false: the customer picked "Fones"
     "uazapi/user-chat__from-me__list.vote.other.json": uaz_message(
@@ -161,6 +160,7 @@ EXPECTED: dict[str, ParsedWebhook] = {
         from_me=False,
         text="Fones",
         quoted_provider_id="3EB00EB51811DEDC4195E4",
+        choice_id="fones",
     ),
     "uazapi/user-chat__from-me__location.sent.json": uaz_message(
         "ACE79878306A9DE61BA89F57BDB01A58",
@@ -216,7 +216,8 @@ EXPECTED: dict[str, ParsedWebhook] = {
         text="Oi",
     ),
     "uazapi/user-chat__from-me__text.edited.event.json": uaz_message(
-        "ACE594685412FE77B72759A4909D68A7", "2026-02-03T19:25:02", "text", from_me=True, text="Oi2", edited=True
+        "ACE594685412FE77B72759A4909D68A7", "2026-02-03T19:25:02", "text", from_me=True, text="Oi2",
+        edit_of="ACF3BAA609D967CF59AF1F4A8CE59202"
     ),
     "uazapi/user-chat__from-me__text.sent.event.json": uaz_message(
         "ACF3BAA609D967CF59AF1F4A8CE59202", "2026-02-03T19:24:39", "text", from_me=True, text="Oi"
@@ -290,7 +291,8 @@ EXPECTED: dict[str, ParsedWebhook] = {
         "AC7ABC519EB9D1ED9D0DEECFA063B074", "2026-02-03T19:16:58", "sticker", "image/webp", from_me=False, size=278228
     ),
     "uazapi/user-chat__from-others__text.edited.json": uaz_message(
-        "ACF9A02835425A416EFC8AEDFCF1DD48", "2026-02-03T19:16:41", "text", from_me=False, text="Oi2", edited=True
+        "ACF9A02835425A416EFC8AEDFCF1DD48", "2026-02-03T19:16:41", "text", from_me=False, text="Oi2",
+        edit_of="AC98212CD4909DE6799E78D93A824A3F"
     ),
     "uazapi/user-chat__from-others__text.sent.json": uaz_message(
         "AC98212CD4909DE6799E78D93A824A3F", "2026-02-03T19:16:18", "text", from_me=False, text="Oi"
@@ -427,16 +429,19 @@ UAZAPI_MALFORMED = {
     ),
     "fromMe not a boolean": (lambda: with_changes(uaz_text(), {("message", "fromMe"): "maybe"}), "fromMe"),
     "token not a string": (lambda: with_changes(uaz_text(), {("token",): 123}), "token"),
-    "no phone at all": (
+    "neither phone nor LID": (
         lambda: with_changes(
             uaz_text(),
             {
-                ("message", "chatid"): "100000000000001@lid",
+                ("message", "chatid"): "someone@bot",
+                ("message", "chatlid"): DROP,
+                ("message", "sender"): DROP,
                 ("message", "sender_pn"): DROP,
+                ("message", "sender_lid"): DROP,
                 ("chat",): DROP,
             },
         ),
-        "phone",
+        "who wrote",
     ),
     "connection without status": (
         lambda: with_changes(load("uazapi/connection__connected.event.json"), {("instance",): "x"}),
@@ -475,9 +480,10 @@ EVOLUTION_MALFORMED = {
         "out of range",
     ),
     "apikey not a string": (lambda: with_changes(evo_text(), {("apikey",): 12345}), "apikey"),
-    "lid without remoteJidAlt": (
-        lambda: with_changes(load("evolution/messages.upsert.lid.json"), {("data", "key", "remoteJidAlt"): DROP}),
-        "remoteJidAlt",
+    "remoteJid neither phone nor LID": (
+        lambda: with_changes(load("evolution/messages.upsert.lid.json"),
+                             {("data", "key", "remoteJid"): "someone@bot", ("data", "key", "remoteJidAlt"): DROP}),
+        "who wrote",
     ),
     "update without keyId": (
         lambda: with_changes(load("evolution/messages.update.json"), {("data", "keyId"): DROP}),
@@ -854,7 +860,7 @@ def test_evolution_ephemeral_wrapper():
 )
 def test_evolution_edits(message):
     event = only_event(evolution.parse(evo_with_message(message, messageType="editedMessage")))
-    assert (event.content_type, event.text, event.edited) == ("text", "corrigido", True)
+    assert (event.content_type, event.text, event.edit_of) == ("text", "corrigido", "3EB0OLD")
 
 
 def test_evolution_revoke_is_ignored():
@@ -1038,12 +1044,13 @@ def assert_parses_or_rejects(parser: Callable[[object], ParsedWebhook], payload:
     for event in result.events:
         if isinstance(event, InboundMessage):
             assert isinstance(event.provider_message_id, str) and event.provider_message_id
-            assert event.phone and set(event.phone) <= set("0123456789")
+            assert event.phone or event.lid
+            assert event.phone is None or set(event.phone) <= set("0123456789")
             assert event.lid is None or event.lid.endswith("@lid")
             assert event.content_type in CONTENT_TYPES
             assert event.timestamp.utcoffset() is not None and event.timestamp.utcoffset().total_seconds() == 0
             assert isinstance(event.from_me, bool) and isinstance(event.is_group, bool)
-            assert isinstance(event.edited, bool)
+            assert event.edit_of is None or (isinstance(event.edit_of, str) and event.edit_of)
             assert event.sent_by_api is None or isinstance(event.sent_by_api, bool)
             for text in (event.name, event.text, event.media_url, event.media_mime, event.quoted_provider_id):
                 assert text is None or isinstance(text, str)

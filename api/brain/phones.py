@@ -21,5 +21,7 @@ def same_phone(whatsapp: str, registered: str) -> bool:
     return a[:2] == b[:2] and a[-8:] == b[-8:]
 
 
-def registered(whatsapp: str, phones: tuple[str, ...]) -> bool:
-    return any(same_phone(whatsapp, phone) for phone in phones)
+def registered(whatsapp: str | None, phones: tuple[str, ...]) -> bool:
+    """Whether the customer writes from a phone on file. A customer WhatsApp shows only by LID (no phone) is
+    treated like an unregistered number."""
+    return whatsapp is not None and any(same_phone(whatsapp, phone) for phone in phones)

@@ -72,7 +72,7 @@ class Toolbox:
         tenant_id: uuid.UUID,
         conversation_id: uuid.UUID,
         contact_id: uuid.UUID,
-        phone: str,
+        phone: str | None,  # None: WhatsApp shows this customer only by LID
         brain: str,
         message_id: uuid.UUID | None,
         sgp: SgpAdapter | None,

@@ -184,7 +184,7 @@ def _pending_rows(conversation_id, up_to):
             channels.c.base_url,
             channels.c.instance,
             channels.c.token_encrypted,
-            contacts.c.phone,
+            func.coalesce(contacts.c.phone, contacts.c.whatsapp_lid).label("phone"),  # a LID-only customer
             tenants.c.settings,
             (func.coalesce(messages.c.next_attempt_at, func.now()) > func.now()).label("backing_off"),
             func.extract("epoch", func.now() - messages.c.sending_since).label("sending_age"),

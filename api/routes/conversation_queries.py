@@ -35,6 +35,7 @@ def conversation_select() -> Select:
             conversations,
             contacts.c.name.label("contact_name"),
             contacts.c.phone.label("contact_phone"),
+            contacts.c.whatsapp_lid.label("contact_lid"),
             assignee.c.name.label("assignee_name"),
             teams.c.name.label("team_name"),
         )
@@ -46,7 +47,8 @@ def conversation_select() -> Select:
 
 def conversation_out(row) -> ConversationOut:
     values = dict(row._mapping)
-    contact = ContactBrief(id=values["contact_id"], name=values.pop("contact_name"), phone=values.pop("contact_phone"))
+    contact = ContactBrief(id=values["contact_id"], name=values.pop("contact_name"), phone=values.pop("contact_phone"),
+                           whatsapp_lid=values.pop("contact_lid"))
     return ConversationOut.model_validate({**values, "contact": contact})
 
 

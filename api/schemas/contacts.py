@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 class ContactOut(BaseModel):
     id: uuid.UUID
-    phone: str
+    phone: str | None = Field(description="Digits with country code; empty while WhatsApp shows only the LID")
     name: str | None
     whatsapp_lid: str | None
     document_masked: str | None = Field(description="CPF/CNPJ with most digits hidden; never the full number")

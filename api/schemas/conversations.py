@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class ContactBrief(BaseModel):
     id: uuid.UUID
     name: str | None
-    phone: str
+    phone: str | None = Field(description="Empty while WhatsApp shows the customer only by LID (see whatsapp_lid)")
+    whatsapp_lid: str | None = None
 
 
 class ConversationOut(BaseModel):
@@ -50,10 +51,13 @@ class MessageOut(BaseModel):
     media_file_name: str | None = None
     transcript: str | None = Field(None, description="What a voice note says, when the tenant transcribes audio")
     status: str
-    error: str | None
+    error: str | None = Field(description="Why an outbound message failed (e.g. number_not_on_whatsapp), or why an "
+                                          "inbound one was not answered (reaction, rate_limited)")
     created_at: datetime
     sent_at: datetime | None
     provider_timestamp: datetime | None
+    edited_at: datetime | None = Field(None, description="When the sender edited it on WhatsApp (text is the edit)")
+    choice_id: str | None = Field(None, description="The id of the list row or button the customer picked")
 
 
 class ReplyIn(BaseModel):

@@ -17,7 +17,9 @@ class MalformedPayload(ValueError):
 @dataclass(frozen=True)
 class InboundMessage:
     provider_message_id: str
-    phone: str  # digits only, with country code (5511912340001); resolved from @lid senders
+    # Who the customer is: at least one of the two. The phone (digits with country code, 5511912340001) comes
+    # from the chat or, for @lid senders, from senderPn / remoteJidAlt / sender_pn; WhatsApp may withhold it.
+    phone: str | None
     lid: str | None  # "100000000000001@lid" when WhatsApp addressed the sender by LID
     name: str | None  # the sender's WhatsApp display name
     content_type: str  # one of CONTENT_TYPES
@@ -29,11 +31,17 @@ class InboundMessage:
     from_me: bool  # sent by the instance's own number (by our API, or a human on the phone)
     sent_by_api: bool | None  # Uazapi's wasSentByApi; None when the provider does not say (Evolution)
     is_group: bool
-    edited: bool = False  # an edit of an earlier message
+    edit_of: str | None = None  # an edit: the provider id of the message whose text it replaces
     track_id: str | None = None  # our own message id, echoed back by Uazapi on messages we sent with it
     media_file_name: str | None = None  # a document's file name
     media_size: int | None = None  # bytes, as the provider declares them (before any download)
     media_seconds: int | None = None  # length of a voice note or video
+    choice_id: str | None = None  # the id of the list row / button picked (text holds what it said)
+
+    @property
+    def address(self) -> str:
+        """Where a reply goes: the phone, else the LID (both providers send to either)."""
+        return self.phone or self.lid or ""
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,20 @@ class ConnectionUpdate:
 
 
 @dataclass(frozen=True)
+class ContactUpdate:
+    """The provider told us who a LID is (a phone for it) or a new name: merged into the stored contact."""
+
+    lid: str
+    phone: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Ignored:
     reason: str  # e.g. "unsupported_event:presence.update"
 
 
-WebhookEvent = InboundMessage | StatusUpdate | ConnectionUpdate | Ignored
+WebhookEvent = InboundMessage | StatusUpdate | ConnectionUpdate | ContactUpdate | Ignored
 
 
 @dataclass(frozen=True)

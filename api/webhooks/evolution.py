@@ -1,14 +1,20 @@
 """Normalize Evolution API v2 webhook deliveries into `ParsedWebhook`.
 
 Evolution posts `{event, instance, data, destination, date_time, sender, server_url, apikey}`; `event` is
-"messages.upsert" / "messages.update" / "connection.update" (some versions send "MESSAGES_UPSERT" etc.), and
-`data` is one object or, in some versions, a list of them (each becomes one event). See
-tests/fixtures/evolution/ for the shapes.
+"messages.upsert" / "send.message" / "messages.update" / "messages.edited" / "contacts.update" /
+"connection.update" (some versions send "MESSAGES_UPSERT" etc.), and `data` is one object or, in some versions,
+a list of them (each becomes one event). See tests/fixtures/evolution/ for the shapes.
+
+Evolution's Baileys socket runs with `emitOwnEvents: false`: a message we send through the API never comes back
+as `messages.upsert`; it comes as `send.message` (same `data` shape, `fromMe: true`). What a person types on
+the instance's phone does come as `messages.upsert` with `fromMe`. An edit comes as `messages.edited` with the
+bare `protocolMessage` as `data` (`key.id` is the edited message's id); its upsert is not delivered.
 
 Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
 chat (`key.remoteJid`), also for `fromMe` messages; in a group they describe the participant who wrote. The
-phone of an `@lid` chat comes from `key.remoteJidAlt` (or `key.senderPn` in older 2.x builds). The instance
-owner's `pushName` on `fromMe` messages is not reported as the customer's name.
+phone of an `@lid` chat comes from `key.remoteJidAlt` (or `key.senderPn` in older 2.x builds); WhatsApp may
+withhold it, and then the customer is known by the LID alone. The instance owner's `pushName` on `fromMe`
+messages is not reported as the customer's name.
 
 `provider_message_id` is the WhatsApp message id (`key.id`), the same id a send returns in `key.id` and a status
 update carries in `keyId` (`data.messageId` of a status update is Evolution's database id, not used).
@@ -18,11 +24,14 @@ update carries in `keyId` (`data.messageId` of a status update is Evolution's da
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from datetime import UTC, datetime
 
 from api.webhooks.events import (
     ConnectionUpdate,
+    ContactUpdate,
     Ignored,
     InboundMessage,
     MalformedPayload,
@@ -117,19 +126,14 @@ def parse(payload: object) -> ParsedWebhook:
     instance = _optional_str(payload, "instance")
 
     kind = event_name.strip().lower().replace("_", ".").replace("-", ".")
-    if kind == "messages.upsert":
-        handler = _message
-    elif kind == "messages.update":
-        handler = _status_update
-    elif kind == "connection.update":
-        handler = _connection
-    else:
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         return ParsedWebhook(token=token, instance=instance, events=(Ignored(f"unsupported_event:{event_name}"),))
 
     data = payload.get("data")
     if data is None:
         raise MalformedPayload(f"'{event_name}' event without 'data'")
-    if isinstance(data, dict) and kind == "messages.upsert" and "key" not in data and "messages" in data:
+    if isinstance(data, dict) and kind in _MESSAGE_EVENTS and "key" not in data and "messages" in data:
         data = data["messages"]  # Baileys-style {"messages": [...], "type": "notify"}
     if isinstance(data, dict):
         items = [("data", data)]
@@ -170,10 +174,10 @@ def _message(data: dict, path: str) -> WebhookEvent:
         candidates = [remote_jid, _text(key.get("remoteJidAlt")), _text(key.get("senderPn"))]
         phone = _first_phone(*candidates)
         lid = _first_lid(*candidates, _text(key.get("senderLid")))
-        if phone is None:
+        if phone is None and lid is None:
             raise MalformedPayload(
-                f"cannot resolve the customer's phone number: {path}.key.remoteJid is {_show(remote_jid)} "
-                f"and {path}.key.remoteJidAlt holds no phone JID"
+                f"cannot tell who wrote: {path}.key.remoteJid is {_show(remote_jid)}, neither a phone nor a LID, "
+                f"and {path}.key.remoteJidAlt holds neither"
             )
     name = None if from_me else _text(data.get("pushName"))
 
@@ -183,7 +187,7 @@ def _message(data: dict, path: str) -> WebhookEvent:
     if not isinstance(message, dict):
         raise MalformedPayload(f"{path}.message must be an object, got {_kind(message)}")
     s3_url = _text(message.get("mediaUrl")) or _text(data.get("mediaUrl"))
-    message, edited = _unwrap(message)
+    message, edit_of = _unwrap(message)
     if message is None:
         return Ignored("unsupported_message:protocolMessage")
 
@@ -193,7 +197,7 @@ def _message(data: dict, path: str) -> WebhookEvent:
     content = raw if isinstance(raw, dict) else {}
 
     text: str | None = None
-    media_url = media_mime = file_name = size = seconds = None
+    media_url = media_mime = file_name = size = seconds = choice_id = None
     context = content.get("contextInfo") if isinstance(content.get("contextInfo"), dict) else data.get("contextInfo")
     quoted = _text(context.get("stanzaId")) if isinstance(context, dict) else None
     if content_key == "conversation":
@@ -219,14 +223,18 @@ def _message(data: dict, path: str) -> WebhookEvent:
         quoted = (_text(reacted.get("id")) if isinstance(reacted, dict) else None) or quoted
     elif content_key == "listResponseMessage":
         reply = content.get("singleSelectReply") if isinstance(content.get("singleSelectReply"), dict) else {}
-        text = _text(content.get("title")) or _text(reply.get("selectedRowId"))
+        choice_id = _text(reply.get("selectedRowId"))
+        text = _text(content.get("title")) or choice_id
     elif content_key == "buttonsResponseMessage":
-        text = _text(content.get("selectedDisplayText")) or _text(content.get("selectedButtonId"))
+        choice_id = _text(content.get("selectedButtonId"))
+        text = _text(content.get("selectedDisplayText")) or choice_id
     elif content_key == "templateButtonReplyMessage":
-        text = _text(content.get("selectedDisplayText")) or _text(content.get("selectedId"))
+        choice_id = _text(content.get("selectedId"))
+        text = _text(content.get("selectedDisplayText")) or choice_id
     elif content_key == "interactiveResponseMessage":
         body = content.get("body") if isinstance(content.get("body"), dict) else {}
-        text = _text(body.get("text"))
+        choice_id = _native_flow_id(content.get("nativeFlowResponseMessage"))
+        text = _text(body.get("text")) or choice_id
     elif content_key is not None and content_key.startswith("pollCreationMessage"):
         text = _text(content.get("name"))
 
@@ -244,36 +252,91 @@ def _message(data: dict, path: str) -> WebhookEvent:
         from_me=from_me,
         sent_by_api=None,
         is_group=is_group,
-        edited=edited,
+        edit_of=edit_of,
         media_file_name=file_name,
         media_size=size,
         media_seconds=seconds,
+        choice_id=choice_id,
     )
 
 
-def _unwrap(message: dict) -> tuple[dict | None, bool]:
-    """Strip ephemeral/view-once/edit containers; an edit yields its new content and edited=True.
+def _native_flow_id(flow: object) -> str | None:
+    """The id of an interactive (native flow) reply: `paramsJson` is a JSON string like '{"id": "..."}'."""
+    if not isinstance(flow, dict) or not isinstance(flow.get("paramsJson"), str):
+        return None
+    try:
+        params = json.loads(flow["paramsJson"])
+    except ValueError:
+        return None
+    return _text(params.get("id")) if isinstance(params, dict) else None
 
-    Returns (None, False) for protocol messages that are not edits (revokes, ephemeral settings, key shares).
+
+def _unwrap(message: dict) -> tuple[dict | None, str | None]:
+    """Strip ephemeral/view-once/edit containers; an edit yields its new content and the edited message's id
+    (None when it does not say which message it replaces: then it is read as a new message, not lost).
+
+    Returns (None, None) for protocol messages that are not edits (revokes, ephemeral settings, key shares).
     """
-    edited = False
+    edit_of: str | None = None
     for _ in range(8):  # containers nest at most a few levels deep; bound the walk anyway
         for wrapper in _WRAPPERS:
             inner = message.get(wrapper)
             if isinstance(inner, dict) and isinstance(inner.get("message"), dict):
-                edited = edited or wrapper == "editedMessage"
                 message = inner["message"]
                 break
         else:
             protocol = message.get("protocolMessage")
             if not isinstance(protocol, dict):
-                return message, edited
+                return message, edit_of
             new_content = protocol.get("editedMessage")
             if not isinstance(new_content, dict):
-                return None, False
-            edited = True
+                return None, None
+            edited_key = protocol.get("key") if isinstance(protocol.get("key"), dict) else {}
+            edit_of = _text(edited_key.get("id")) or edit_of
             message = new_content
-    return message, edited
+    return message, edit_of
+
+
+def _edit(data: dict, path: str) -> WebhookEvent:
+    """`messages.edited`: Evolution sends the protocolMessage itself ({key, type, editedMessage, timestampMs})."""
+    protocol = data.get("protocolMessage") if isinstance(data.get("protocolMessage"), dict) else data
+    key = protocol.get("key")
+    if not isinstance(key, dict):
+        raise MalformedPayload(f"{path}.key must be an object (the edited message's key), got {_kind(key)}")
+    edited_id = _required_str(key, "id", f"{path}.key.id")
+    remote_jid = _required_str(key, "remoteJid", f"{path}.key.remoteJid")
+    content = protocol.get("editedMessage")
+    if not isinstance(content, dict):
+        return Ignored("edit_without_content")
+    content, _ = _unwrap(content)
+    content_key = _content_key(content or {}, None)
+    raw = (content or {}).get(content_key) if content_key else None
+    if content_key == "conversation":
+        new_text = _text(raw)
+    elif isinstance(raw, dict):
+        new_text = _text(raw.get("text")) or _text(raw.get("caption"))
+    else:
+        new_text = None
+    if new_text is None:
+        return Ignored("edit_without_text")
+    candidates = [remote_jid, _text(key.get("remoteJidAlt")), _text(key.get("senderPn"))]
+    phone, lid = _first_phone(*candidates), _first_lid(*candidates)
+    moment = protocol.get("timestampMs")
+    timestamp = (_timestamp_s(moment // 1000, f"{path}.timestampMs") if _is_count(moment)
+                 else datetime.now(UTC))
+    if phone is None and lid is None:
+        raise MalformedPayload(f"cannot tell whose message was edited: {path}.key.remoteJid is {_show(remote_jid)}")
+    return InboundMessage(
+        # the same edit delivered again gets the same id (dedup); another edit of the same message does not
+        provider_message_id=f"{edited_id}:edit:{hashlib.sha256(new_text.encode()).hexdigest()[:16]}",
+        phone=phone, lid=lid, name=None, content_type="text", text=new_text, media_url=None, media_mime=None,
+        quoted_provider_id=None, timestamp=timestamp, from_me=_bool(key.get("fromMe"), f"{path}.key.fromMe"),
+        sent_by_api=None, is_group=_server(remote_jid) == "g.us", edit_of=edited_id,
+    )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _content_key(message: dict, message_type: str | None) -> str | None:
@@ -283,8 +346,6 @@ def _content_key(message: dict, message_type: str | None) -> str | None:
         if message.get(key) is not None:
             return key
     return None
-
-
 
 
 # --------------------------------------------------------------------------------------------- status
@@ -321,6 +382,19 @@ def _status_update(data: dict, path: str) -> WebhookEvent:
     return StatusUpdate(provider_message_ids=(message_id.strip(),), status=mapped)
 
 
+# --------------------------------------------------------------------------------------------- contacts
+
+
+def _contact(data: dict, path: str) -> WebhookEvent:
+    """`contacts.update` / `contacts.upsert`: worth something only when it pairs a LID with a phone (newer
+    builds carry `remoteJidAlt`, `lid` or `phoneNumber` beside `remoteJid`); a name or a picture alone is not."""
+    candidates = [_text(data.get(k)) for k in ("remoteJid", "remoteJidAlt", "id", "lid", "phoneNumber", "jid")]
+    phone, lid = _first_phone(*candidates), _first_lid(*candidates)
+    if phone is None or lid is None:
+        return Ignored("contact_without_lid_and_phone")
+    return ContactUpdate(lid=lid, phone=phone, name=_text(data.get("pushName")))
+
+
 # --------------------------------------------------------------------------------------------- connection
 
 
@@ -355,8 +429,6 @@ def _required_str(obj: dict, key: str, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MalformedPayload(f"{field} must be a non-empty string, got {_show(value)}")
     return value.strip()
-
-
 
 
 def _bool(value: object, field: str) -> bool:
@@ -400,20 +472,18 @@ def _timestamp_s(value: object, field: str) -> datetime:
     return datetime.fromtimestamp(number, tz=UTC)
 
 
-
-
-
-
-
-
-
-
 def _group_digits(jid: str) -> str | None:
     digits = "".join(c for c in jid.partition("@")[0] if c in _ASCII_DIGITS)
     return digits or None
 
 
-
-
-
-
+_MESSAGE_EVENTS = ("messages.upsert", "send.message")
+_HANDLERS = {
+    "messages.upsert": _message,
+    "send.message": _message,  # our own sends: Evolution does not echo them as upserts
+    "messages.update": _status_update,
+    "messages.edited": _edit,
+    "contacts.update": _contact,
+    "contacts.upsert": _contact,
+    "connection.update": _connection,
+}

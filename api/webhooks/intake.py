@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.csat import survey
+from api.webhooks import identity
 from api.webhooks.events import ConnectionUpdate, InboundMessage, StatusUpdate
 from niochat.database import app_transaction
 from niochat.secrets import Keyring
@@ -72,46 +73,58 @@ class ChannelDirectory:
         return channel
 
 
-# The contact, inserted on first contact, with its open conversation on the channel if any: one round trip for
-# the usual message. Built once: constructing statements per webhook cost more CPU than running them.
-_new_contact = (
-    insert(contacts)
-    .values(tenant_id=bindparam("p_tenant_id"), phone=bindparam("p_phone"), name=bindparam("p_name"),
-            whatsapp_lid=bindparam("p_lid"))
-    .on_conflict_do_nothing(index_elements=[contacts.c.tenant_id, contacts.c.phone])
-    .returning(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid)
-    .cte("new_contact")
-)
-_contact = union_all(
-    select(_new_contact.c.id, _new_contact.c.name, _new_contact.c.whatsapp_lid),
-    select(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid)
-    .where(contacts.c.tenant_id == bindparam("p_tenant_id"), contacts.c.phone == bindparam("p_phone")),
-).subquery("contact")
-_CONTACT_AND_CONVERSATION = select(
-    _contact.c.id, _contact.c.name, _contact.c.whatsapp_lid,
-    conversations.c.id.label("conversation_id"), conversations.c.status.label("conversation_status"),
-).select_from(
-    _contact.outerjoin(conversations, and_(conversations.c.contact_id == _contact.c.id,
-                                           conversations.c.channel_id == bindparam("p_channel_id"),
-                                           conversations.c.status != "closed"))
-)
+def _contact_statement(key):
+    """The contact, inserted on first contact, with its open conversation on the channel if any: one round trip
+    for the usual message. `key` is the column that identifies the customer: the phone, or the LID when WhatsApp
+    withholds the phone. Built once: constructing statements per webhook cost more CPU than running them."""
+    values = {"tenant_id": bindparam("p_tenant_id"), "name": bindparam("p_name")}
+    if key is contacts.c.phone:  # its LID is claimed afterwards: another contact may hold it (identity.reveal)
+        values["phone"] = bindparam("p_phone")
+        conflict = {"index_elements": [contacts.c.tenant_id, contacts.c.phone]}
+    else:
+        values["whatsapp_lid"] = bindparam("p_lid")
+        conflict = {"index_elements": [contacts.c.tenant_id, contacts.c.whatsapp_lid],
+                    "index_where": contacts.c.whatsapp_lid.isnot(None)}
+    new_contact = (
+        insert(contacts).values(**values).on_conflict_do_nothing(**conflict)
+        .returning(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid, contacts.c.phone)
+        .cte("new_contact")
+    )
+    contact = union_all(
+        select(new_contact.c.id, new_contact.c.name, new_contact.c.whatsapp_lid, new_contact.c.phone),
+        select(contacts.c.id, contacts.c.name, contacts.c.whatsapp_lid, contacts.c.phone)
+        .where(contacts.c.tenant_id == bindparam("p_tenant_id"),
+               key == bindparam("p_lid" if key is contacts.c.whatsapp_lid else "p_phone")),
+    ).subquery("contact")
+    return select(
+        contact.c.id, contact.c.name, contact.c.whatsapp_lid, contact.c.phone,
+        conversations.c.id.label("conversation_id"), conversations.c.status.label("conversation_status"),
+    ).select_from(
+        contact.outerjoin(conversations, and_(conversations.c.contact_id == contact.c.id,
+                                              conversations.c.channel_id == bindparam("p_channel_id"),
+                                              conversations.c.status != "closed"))
+    )
+
+
+_BY_PHONE = _contact_statement(contacts.c.phone)
+_BY_LID = _contact_statement(contacts.c.whatsapp_lid)
 
 
 async def _contact_and_conversation(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage):
     """An existing contact's row is only written when its name or LID changed: locking it on every message
-    would deadlock with the worker, which locks conversation then contact."""
+    would deadlock with the worker, which locks conversation then contact. A message that pairs the phone with
+    a LID another contact holds (the customer wrote before by LID alone) merges that contact into this one."""
+    statement = _BY_PHONE if message.phone else _BY_LID
     params = {"p_tenant_id": channel.tenant_id, "p_phone": message.phone, "p_name": message.name,
               "p_lid": message.lid, "p_channel_id": channel.id}
-    row = (await conn.execute(_CONTACT_AND_CONVERSATION, params)).first()
+    row = (await conn.execute(statement, params)).first()
     if row is None:  # inserted by a concurrent delivery after this statement's snapshot: visible now
-        row = (await conn.execute(_CONTACT_AND_CONVERSATION, params)).one()
-    changes = {
-        key: value
-        for key, value in (("name", message.name), ("whatsapp_lid", message.lid))
-        if value and value != getattr(row, key)
-    }
-    if changes:
-        await conn.execute(update(contacts).where(contacts.c.id == row.id).values(**changes))
+        row = (await conn.execute(statement, params)).one()
+    if message.phone and message.lid and message.lid != row.whatsapp_lid:
+        await identity.reveal(conn, channel.tenant_id, phone=message.phone, lid=message.lid)
+        row = (await conn.execute(statement, params)).one()
+    if message.name and message.name != row.name:
+        await conn.execute(update(contacts).where(contacts.c.id == row.id).values(name=message.name))
     return row
 
 
@@ -178,7 +191,7 @@ async def _active_conversation(conn: AsyncConnection, channel: ChannelRef, conta
 _MESSAGE_FIELDS = (
     "tenant_id", "conversation_id", "channel_id", "provider_message_id", "content_type", "text", "media_url",
     "media_mime", "media_file_name", "media_size", "media_seconds", "quoted_provider_id", "status", "error",
-    "provider_timestamp",
+    "provider_timestamp", "choice_id",
 )
 _inserted_message = (
     insert(messages)
@@ -225,6 +238,7 @@ async def store_inbound(
                     ("media_file_name", message.media_file_name), ("media_size", message.media_size),
                     ("media_seconds", message.media_seconds), ("quoted_provider_id", message.quoted_provider_id),
                     ("status", status), ("error", error), ("provider_timestamp", message.timestamp),
+                    ("choice_id", message.choice_id),
                 )
             },
         )
@@ -232,6 +246,24 @@ async def store_inbound(
     if message_id is None:
         raise Duplicate(message.provider_message_id)
     return StoredMessage(message_id, conversation_id, conversation_status)
+
+
+@dataclass(frozen=True)
+class EditedMessage:
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+
+
+async def apply_edit(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> EditedMessage | None:
+    """An edit replaces the stored text of the message it edits (a customer's message still waiting for the bot
+    is then read as edited); it is not a new message. None when we never stored the edited message."""
+    row = (await conn.execute(
+        update(messages)
+        .where(messages.c.channel_id == channel.id, messages.c.provider_message_id == message.edit_of)
+        .values(text=message.text, edited_at=func.now())
+        .returning(messages.c.id, messages.c.conversation_id)
+    )).first()
+    return EditedMessage(row.id, row.conversation_id) if row else None
 
 
 async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> bool:
@@ -257,7 +289,7 @@ async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: 
         in_flight_to_contact = (
             select(conversations.c.id)
             .join(contacts, contacts.c.id == conversations.c.contact_id)
-            .where(contacts.c.phone == message.phone, conversations.c.channel_id == channel.id)
+            .where(identity.same_customer(message.phone, message.lid), conversations.c.channel_id == channel.id)
         )
         maybe_sent = or_(
             messages.c.status == "sending",

@@ -23,13 +23,21 @@ from api.engine.queue import enqueue_inbound
 from api.ratelimit import PER_CONTACT, PER_TENANT
 from api.routes.common import error_responses
 from api.state import AppState
-from api.webhooks import evolution, uazapi
+from api.webhooks import evolution, identity, uazapi
 from api.webhooks.attendant import known_sender, store_phone_reply, typed_on_phone
-from api.webhooks.events import ConnectionUpdate, Ignored, InboundMessage, MalformedPayload, StatusUpdate
+from api.webhooks.events import (
+    ConnectionUpdate,
+    ContactUpdate,
+    Ignored,
+    InboundMessage,
+    MalformedPayload,
+    StatusUpdate,
+)
 from api.webhooks.intake import (
     ChannelRef,
     Duplicate,
     apply_connection,
+    apply_edit,
     apply_status,
     confirm_own_send,
     store_inbound,
@@ -110,9 +118,21 @@ async def _already_stored(state: AppState, channel: ChannelRef, message: Inbound
         return await known_sender(conn, channel, message.provider_message_id) is not None
 
 
+async def _handle_edit(state: AppState, channel: ChannelRef, message: InboundMessage) -> bool:
+    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+        edited = await apply_edit(conn, channel, message)
+    if edited is not None:
+        await live.publish(state.redis, channel.tenant_id, "message.updated",
+                           conversation_id=str(edited.conversation_id), message_id=str(edited.message_id),
+                           action="edited")
+    return edited is not None
+
+
 async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
     if message.is_group:
         return "ignored:group"
+    if message.edit_of and await _handle_edit(state, channel, message):
+        return "edited"  # an edit of a message we never stored is kept as a message of its own, below
     if message.from_me:
         return await _handle_own_number(state, channel, message)
     dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
@@ -120,14 +140,15 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
         state, channel, message
     ):
         return "duplicate"
-    flooded = not await state.limits.allow(PER_CONTACT, str(channel.tenant_id), message.phone) or (
+    flooded = not await state.limits.allow(PER_CONTACT, str(channel.tenant_id), message.address) or (
         not await state.limits.allow(PER_TENANT, str(channel.tenant_id))
     )
+    # A reaction is kept with the conversation but is nothing to answer.
+    not_answered = "rate_limited" if flooded else "reaction" if message.content_type == "reaction" else None
     try:
         async with tenant_transaction(state.engine, channel.tenant_id) as conn:
             stored = await store_inbound(
-                conn, channel, message, status="ignored" if flooded else "received",
-                error="rate_limited" if flooded else None,
+                conn, channel, message, status="ignored" if not_answered else "received", error=not_answered,
             )
     except Duplicate:
         return "duplicate"
@@ -137,8 +158,8 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
     await live.message_event(state.redis, channel.tenant_id, "inbound", "message.created",
                              conversation_id=str(stored.conversation_id), message_id=str(stored.message_id),
                              direction="inbound")
-    if flooded:
-        return "rate_limited"
+    if not_answered:
+        return not_answered
     await enqueue_inbound(state.arq, channel.tenant_id, stored.conversation_id, stored.message_id,
                           state.settings.debounce_seconds)
     return "stored"
@@ -165,6 +186,11 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
         elif isinstance(event, StatusUpdate):
             async with tenant_transaction(state.engine, channel.tenant_id) as conn:
                 result = f"status:{await apply_status(conn, channel, event)}"
+        elif isinstance(event, ContactUpdate):
+            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
+                revealed = await identity.reveal(conn, channel.tenant_id, phone=event.phone, lid=event.lid,
+                                                 name=event.name)
+            result = f"contact:{revealed}"
         elif isinstance(event, ConnectionUpdate):
             async with tenant_transaction(state.engine, channel.tenant_id) as conn:
                 await apply_connection(conn, channel, event)

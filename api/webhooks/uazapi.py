@@ -6,11 +6,13 @@ keys at the top level (`message` + `chat` for "messages", `instance` for "connec
 
 Identity fields of an `InboundMessage` (phone, lid, name) always describe the customer, the other party of the
 chat, also when the instance itself sent the message (`fromMe`): the chat's phone comes from `chatid`, or from
-`sender_pn` when the customer writes from an `@lid` address. In a group they describe the participant who wrote.
+`sender_pn` when the customer writes from an `@lid` address; WhatsApp may withhold the phone, and then the
+customer is known by the LID alone. In a group they describe the participant who wrote.
 The instance owner's own name is never reported as the customer's name.
 
 `provider_message_id` is the bare WhatsApp id (`messageid`), not uazapi's `owner:messageid` (`id`): `quoted`,
-`edited`, `reaction` and the `MessageIDs` of status updates all refer to the bare id.
+`edited` (on an edit: the id of the message it replaces), `reaction` and the `MessageIDs` of status updates all
+refer to the bare id. "chats"/"contacts" events pair a chat's phone (`wa_chatid`) with its LID (`wa_chatlid`).
 
 `parse` is pure and raises only `MalformedPayload`.
 """
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 
 from api.webhooks.events import (
     ConnectionUpdate,
+    ContactUpdate,
     Ignored,
     InboundMessage,
     MalformedPayload,
@@ -138,6 +141,8 @@ def parse(payload: object) -> ParsedWebhook:
         event = _status_update(payload)
     elif kind == "connection":
         event = _connection(payload)
+    elif kind in ("chats", "contacts"):
+        event = _chat_identity(payload)
     else:
         event = Ignored(f"unsupported_event:{event_type.strip()}")
     return ParsedWebhook(token=token, instance=instance, events=(event,))
@@ -185,10 +190,10 @@ def _message(payload: dict) -> WebhookEvent:
         )
         # the owner's own name must not become the customer's: for fromMe take the chat's name
         name = (_text(chat.get("wa_name")) or _text(chat.get("name"))) if from_me else _text(message.get("senderName"))
-    if phone is None:
+    if phone is None and lid is None:
         raise MalformedPayload(
-            "cannot resolve the customer's phone number: message.chatid is not a phone JID and "
-            "message.sender_pn is missing"
+            "cannot tell who wrote: message.chatid is neither a phone nor a LID JID, and message.sender_pn and "
+            "message.chatlid are missing"
         )
 
     message_type = (_text(message.get("messageType")) or "").lower()
@@ -243,12 +248,32 @@ def _message(payload: dict) -> WebhookEvent:
         from_me=from_me,
         sent_by_api=sent_by_api,
         is_group=is_group,
-        edited=_text(message.get("edited")) is not None or message.get("edited") is True,
+        edit_of=_edit_of(message.get("edited"), provider_id),
         track_id=_text(message.get("track_id")) if _text(message.get("track_source")) == TRACK_SOURCE else None,
         media_file_name=file_name,
         media_size=size,
         media_seconds=seconds,
+        choice_id=_text(message.get("buttonOrListid")),
     )
+
+
+def _edit_of(edited: object, provider_id: str) -> str | None:
+    """`edited` holds the id of the message an edit replaces ("" on ordinary messages). An edit that does not
+    say which message it replaces is read as a new message: better answered twice than lost."""
+    original = _text(edited)
+    if original is None:
+        return None
+    original = original.rsplit(":", 1)[-1].strip()
+    return None if original in ("", provider_id) else original
+
+
+def _chat_identity(payload: dict) -> WebhookEvent:
+    chat = payload.get("chat") if isinstance(payload.get("chat"), dict) else payload
+    phone = _first_phone(_text(chat.get("wa_chatid")), _text(chat.get("phone")))
+    lid = _first_lid(_text(chat.get("wa_chatlid")), _text(chat.get("lid")))
+    if phone is None or lid is None:
+        return Ignored("contact_without_lid_and_phone")
+    return ContactUpdate(lid=lid, phone=phone, name=_text(chat.get("wa_name")) or _text(chat.get("name")))
 
 
 def _message_id(message: dict) -> str:
@@ -276,8 +301,6 @@ def _content_type(message_type: str, message: dict) -> str:
     if simple in ("text", "reaction"):
         return simple
     return "other"
-
-
 
 
 # --------------------------------------------------------------------------------------------- status
@@ -359,8 +382,6 @@ def _optional_str(payload: dict, key: str) -> str | None:
     return value or None
 
 
-
-
 def _bool(value: object, field: str, default: bool | None = False) -> bool | None:
     if value is None or value == "":
         return default
@@ -396,14 +417,6 @@ def _timestamp_ms(value: object, field: str) -> datetime:
     return datetime.fromtimestamp(number / 1000, tz=UTC)
 
 
-
-
-
-
-
-
-
-
 def _group_digits(chatid: str | None) -> str | None:
     if chatid is None:
         return None
@@ -413,9 +426,5 @@ def _group_digits(chatid: str | None) -> str | None:
 
 def _normalize(value: str) -> str:
     return "".join(c for c in value.lower() if c not in " _-")
-
-
-
-
 
 

@@ -62,16 +62,51 @@ async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
     except httpx.TransportError as exc:
         raise ProviderError(f"cannot reach {url}: {type(exc).__name__}", retryable=True) from exc
     if response.status_code >= 400:
-        retryable = response.status_code >= 500 or response.status_code in (408, 429)
-        raise ProviderError(
-            f"{url} answered {response.status_code}: {response.text[:200]}",
-            status=response.status_code, retryable=retryable,
-        )
+        raise _error_of(url, response)
     try:
         data = response.json()
     except ValueError:
         data = {}
     return data if isinstance(data, dict) else {}
+
+
+# Baileys states behind Evolution's (and uazapi's) 400 answers that pass by themselves: the WhatsApp socket is
+# reconnecting, not yet open, or WhatsApp throttled the number. Everything else a 4xx says is permanent.
+TRANSIENT_MARKERS = (
+    "connection closed", "connection lost", "connection failure", "not connected", "timed out", "stream errored",
+    "rate-overlimit", "rate overlimit", "precondition required", "socket", "reconnect", "restart required",
+    "instance is connecting", "qr code",
+)
+NOT_ON_WHATSAPP = "number_not_on_whatsapp"
+
+
+def _error_of(url: str, response: httpx.Response) -> ProviderError:
+    """What a failed provider answer means: retry later, or give up with the reason the customer's message
+    failed (a number that is not on WhatsApp is the common one, and says so)."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    said = response.text[:2000].lower()
+    if _says_not_on_whatsapp(body):
+        return ProviderError(f"{NOT_ON_WHATSAPP}: the provider says this number is not on WhatsApp",
+                             status=status, retryable=False)
+    transient = status >= 500 or status in (408, 425, 429) or any(marker in said for marker in TRANSIENT_MARKERS)
+    return ProviderError(f"{url} answered {status}: {response.text[:200]}", status=status, retryable=transient)
+
+
+def _says_not_on_whatsapp(body: object) -> bool:
+    """Evolution answers 400 {"response": {"message": [{"exists": false, "jid": ..., "number": ...}]}}."""
+    response = body.get("response") if isinstance(body, dict) else None
+    found = response.get("message") if isinstance(response, dict) else None
+    items = found if isinstance(found, list) else [found]
+    return any(isinstance(item, dict) and item.get("exists") is False for item in items)
+
+
+def _jid(number: str) -> str:
+    """A chat's JID: a LID or other full address as it is, digits as a phone JID."""
+    return number if "@" in number else f"{number}@s.whatsapp.net"
 
 
 def _uazapi_id(message: dict) -> str:
@@ -117,7 +152,7 @@ class UazapiClient:
         return DownloadedMedia(content, data.get("mimetype") if isinstance(data.get("mimetype"), str) else None)
 
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
-        body = {"chatid": f"{number}@s.whatsapp.net", "track_source": TRACK_SOURCE, "track_id": track_id,
+        body = {"chatid": _jid(number), "track_source": TRACK_SOURCE, "track_id": track_id,
                 "limit": 5}
         data = await _post(self.http, f"{self.access.base_url}/message/find", {"token": self.access.token}, body)
         found = data.get("messages")
@@ -170,7 +205,7 @@ class EvolutionClient:
                                name if isinstance(name, str) else None)
 
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
-        body = {"where": {"key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True}}, "offset": 50, "page": 1}
+        body = {"where": {"key": {"remoteJid": _jid(number), "fromMe": True}}, "offset": 50, "page": 1}
         url = f"{self.access.base_url}/chat/findMessages/{self.access.instance}"
         data = await _post(self.http, url, {"apikey": self.access.token}, body)
         page = data.get("messages")

@@ -1,6 +1,7 @@
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -21,7 +22,7 @@ contacts = Table(
     metadata,
     id_column(),
     tenant_column(),
-    Column("phone", Text, nullable=False),
+    Column("phone", Text),  # empty while WhatsApp shows the customer only by LID
     Column("whatsapp_lid", Text),
     Column("name", Text),
     Column("document_encrypted", Text),
@@ -32,6 +33,9 @@ contacts = Table(
     UniqueConstraint("tenant_id", "phone"),
     UniqueConstraint("tenant_id", "id"),
     Index("contacts_document_hash_idx", "tenant_id", "document_hash"),
+    Index("contacts_tenant_lid_key", "tenant_id", "whatsapp_lid", unique=True,
+          postgresql_where=text("whatsapp_lid IS NOT NULL")),
+    CheckConstraint("phone IS NOT NULL OR whatsapp_lid IS NOT NULL", name="contacts_phone_or_lid"),
 )
 
 conversations = Table(
@@ -108,6 +112,8 @@ messages = Table(
     Column("media_seconds", Integer),  # length of a voice note or video
     Column("transcript", Text),  # what a voice note says, read by the tenant's transcription model
     Column("fallback_text", Text),  # sent instead of an outbound media the provider refused
+    ts("edited_at"),  # the customer (or the phone attendant) edited this message on WhatsApp
+    Column("choice_id", Text),  # the id of the list row or button the customer picked
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
     tenant_fk("channel_id", "channels"),

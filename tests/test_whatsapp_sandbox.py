@@ -104,7 +104,8 @@ def register(client: httpx.Client, receiver: Receiver, inst: dict, url: str | No
         response = client.post("/webhook", headers={"token": inst["token"]}, json=body)
         assert response.status_code == 200, response.text
     else:
-        body = {"webhook": {"enabled": True, "url": url, "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE"],
+        body = {"webhook": {"enabled": True, "url": url,
+                            "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "MESSAGES_EDITED"],
                             "byEvents": False, "base64": False, **extra}}
         response = client.post(f"/webhook/set/{inst['name']}", headers={"apikey": inst["token"]}, json=body)
         assert response.status_code == 201, response.text
@@ -168,7 +169,8 @@ def test_uazapi_webhook_registration_is_stored_and_listed(client, receiver):
 def test_evolution_webhook_registration_nested_and_flat(client, receiver):
     inst = new_instance(client, "evolution")
     stored = register(client, receiver, inst)
-    assert stored["url"] == receiver.url + inst["path"] and stored["events"] == ["MESSAGES_UPSERT", "MESSAGES_UPDATE"]
+    assert stored["url"] == receiver.url + inst["path"]
+    assert stored["events"] == ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "MESSAGES_EDITED"]
     assert stored["webhookByEvents"] is False and stored["webhookBase64"] is False and stored["instanceId"]
     flat = client.post(f"/webhook/set/{inst['name']}", headers={"apikey": inst["token"]},
                        json={"enabled": True, "url": "http://127.0.0.1:9/other", "events": ["messages.upsert"]})
@@ -456,7 +458,8 @@ def test_evolution_send_is_followed_by_echo_and_receipt(client, receiver):
     captured = fixture("evolution/messages.upsert.fromme.json")
     assert echo_body.keys() == captured.keys()
     assert echo_body["data"].keys() == captured["data"].keys() | {"contextInfo"}
-    assert echo_body["event"] == "messages.upsert" and echo_body["data"]["key"]["fromMe"] is True
+    # Evolution runs Baileys with emitOwnEvents off: an API send comes back as send.message, never as an upsert
+    assert echo_body["event"] == "send.message" and echo_body["data"]["key"]["fromMe"] is True
     assert echo_body["data"]["key"]["id"] == sent["key"]["id"]
     assert echo_body["data"]["message"] == {"conversation": "Sua internet está online."}
 
@@ -477,7 +480,10 @@ def test_send_answers_without_waiting_for_a_failing_webhook(client, receiver):
 
 
 def test_config_switches_echo_and_receipts_off(client, receiver):
-    assert client.get("/sandbox/config").json() == {"echo": True, "status_updates": True, "status_delay_ms": 300}
+    assert client.get("/sandbox/config").json() == {
+        "echo": True, "status_updates": True, "status_delay_ms": 300,
+        "lid_only_rate": 0.0, "edit_rate": 0.0, "reaction_rate": 0.0, "transient_send_rate": 0.0,
+    }
     inst = new_instance(client, "evolution")
     register(client, receiver, inst)
     assert client.post("/sandbox/config", json={"echo": False}).json()["echo"] is False

@@ -9,18 +9,29 @@ from decimal import Decimal
 from api.brain.base import Persona
 from api.sgp.models import Invoice, UnlockResult
 
-MENU_INTENTS = ("second_copy", "connection_down", "trust_unlock", "human")
+MENU_OPTIONS = (
+    ("second_copy", "Segunda via da fatura (PIX e boleto)"),
+    ("connection_down", "Internet sem conexão ou lenta"),
+    ("trust_unlock", "Desbloqueio por confiança"),
+    ("human", "Falar com um atendente"),
+)
+MENU_INTENTS = tuple(intent for intent, _ in MENU_OPTIONS)
 
 
 def menu(persona: Persona) -> str:
     n = ("1️⃣", "2️⃣", "3️⃣", "4️⃣") if persona.emojis else ("1)", "2)", "3)", "4)")
-    return (
-        "Como posso te ajudar? Responda com o número:\n"
-        f"{n[0]} Segunda via da fatura (PIX e boleto)\n"
-        f"{n[1]} Internet sem conexão ou lenta\n"
-        f"{n[2]} Desbloqueio por confiança\n"
-        f"{n[3]} Falar com um atendente"
-    )
+    lines = "\n".join(f"{n[index]} {label}" for index, (_, label) in enumerate(MENU_OPTIONS))
+    return f"Como posso te ajudar? Responda com o número:\n{lines}"
+
+
+def menu_choice(choice_id: str | None) -> str | None:
+    """What a picked list row or button of our menu means, by its id (the intent, or the option's number): the
+    option's label, which every brain reads as the request. None for ids that are not our menu's."""
+    wanted = (choice_id or "").strip().lower()
+    for index, (intent, label) in enumerate(MENU_OPTIONS, start=1):
+        if wanted in (intent, str(index), f"menu:{intent}"):
+            return label
+    return None
 
 
 def greeting(persona: Persona, contact_name: str | None) -> str:

@@ -101,7 +101,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             return "gone"
         pending = (
             await conn.execute(
-                select(messages.c.id, messages.c.text, messages.c.created_at)
+                select(messages.c.id, messages.c.text, messages.c.choice_id, messages.c.created_at)
                 .where(
                     messages.c.conversation_id == conv.id,
                     messages.c.direction == "inbound",

@@ -54,7 +54,8 @@ class MediaTurn:
 
     def texts(self, pending) -> list[str]:
         """The burst as the brain reads it: texts and captions, voice notes by their transcripts."""
-        return [text for row in pending if (text := row.text or self.readable.get(row.id))]
+        return [text for row in pending
+                if (text := replies.menu_choice(row.choice_id) or row.text or self.readable.get(row.id))]
 
     async def respond(self, brain, given: BrainInput, tools) -> BrainReply:
         """The brain's answer, or ours when the media decides it (handed to people, or nothing readable)."""

@@ -14,7 +14,10 @@ from api.whatsapp.media import DownloadedMedia, OutboundMedia, decode_base64
 SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=3.0)  # the provider fetches and decrypts the file first
 WEBHOOK_EVENTS_UAZAPI = ["messages", "messages_update", "connection"]
-WEBHOOK_EVENTS_EVOLUTION = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "CONNECTION_UPDATE"]
+# SEND_MESSAGE: Evolution reports our own sends only so (never as an upsert); CONTACTS_UPDATE may pair a LID
+# with its phone.
+WEBHOOK_EVENTS_EVOLUTION = ["MESSAGES_UPSERT", "SEND_MESSAGE", "MESSAGES_UPDATE", "MESSAGES_EDITED",
+                            "CONTACTS_UPDATE", "CONNECTION_UPDATE"]
 TRACK_SOURCE = "niochat"  # Uazapi echoes track_source/track_id back on the message and finds by them
 CLOCK_SKEW_SECONDS = 30  # provider timestamps vs ours, when matching a sent text by time
 
@@ -89,7 +92,7 @@ def _error_of(url: str, response: httpx.Response) -> ProviderError:
     except ValueError:
         body = None
     said = response.text[:2000].lower()
-    if _says_not_on_whatsapp(body):
+    if _says_not_on_whatsapp(body) or "not on whatsapp" in said:
         return ProviderError(f"{NOT_ON_WHATSAPP}: the provider says this number is not on WhatsApp",
                              status=status, retryable=False)
     transient = status >= 500 or status in (408, 425, 429) or any(marker in said for marker in TRANSIENT_MARKERS)

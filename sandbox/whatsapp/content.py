@@ -25,6 +25,15 @@ KINDS = {
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A list row or a button the customer picked."""
+
+    kind: str  # "list" | "button"
+    id: str  # the row's / button's id, as the menu that offered it named it
+    title: str  # what it said
+
+
+@dataclass(frozen=True)
 class Media:
     kind: str  # a key of KINDS
     url: str  # where the (WhatsApp-encrypted, here plain) file is

@@ -4,13 +4,14 @@ attendant typed on the phone), receipt."""
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sandbox.whatsapp import evolution_payloads as evolution, uazapi_payloads as uazapi
-from sandbox.whatsapp.content import KINDS, Media
-from sandbox.whatsapp.ids import now
+from sandbox.whatsapp.content import KINDS, Choice, Media
+from sandbox.whatsapp.ids import evolution_inbound_id, lid_for, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox
 from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage
 
@@ -35,11 +36,14 @@ class CustomerText:
     quoted: str | None
     moment: datetime
     media: CustomerMedia | None = None  # with media, `text` is its caption
+    lid_only: bool = False  # WhatsApp withholds the number: the sender is known only by @lid
+    choice: Choice | None = None  # a list row / button the customer picked
 
 
 def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText) -> Outgoing:
     hook = instance.webhook
     assert hook is not None
+    sandbox.state.lid_phones[lid_for(msg.phone)] = msg.phone  # replies may come back to the LID
     contact = sandbox.state.contact(instance.name, msg.phone)
     contact.name = msg.name or contact.name
     contact.unread += 1
@@ -52,7 +56,7 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
         payload = None if skipped else uazapi.inbound(
             instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, unread=contact.unread,
-            media=media,
+            media=media, lid_only=msg.lid_only, choice=msg.choice,
         )
     else:
         event = evolution.EVENT_UPSERT
@@ -61,8 +65,58 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
         payload = None if skipped else evolution.inbound(
             instance, base_url, url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, media=media,
+            lid_only=msg.lid_only, choice=msg.choice,
         )
     return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
+
+
+def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id: str) -> Outgoing:
+    """The customer edits `original_id` to say `msg.text` (uazapi: a new message naming the edited one)."""
+    hook = instance.webhook
+    assert hook is not None
+    if instance.provider == "uazapi":
+        event = uazapi.EVENT_MESSAGES
+        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
+        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
+        payload = None if skipped else uazapi.inbound(
+            instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
+            moment=msg.moment, lid=msg.lid, quoted=None, quoted_text=None, unread=0, lid_only=msg.lid_only,
+            edit_of=original_id,
+        )
+    else:
+        event = evolution.EVENT_EDITED
+        url = evolution.target_url(hook, event)
+        skipped = evolution.skip_reason(hook, event)
+        payload = None if skipped else evolution.edit(
+            instance, base_url, url, phone=msg.phone, original_id=original_id, text=msg.text, lid=msg.lid,
+            lid_only=msg.lid_only, moment=msg.moment,
+        )
+    return Outgoing("edit", event, url, msg.message_id, payload, skipped)
+
+
+def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, emoji: str,
+                   lid_only: bool) -> Outgoing | None:
+    """The customer reacts to one of our sends."""
+    hook = instance.webhook
+    if hook is None:
+        return None
+    name = sandbox.state.contact(instance.name, sent.number).name or "Cliente"
+    message_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
+    if instance.provider == "uazapi":
+        event = uazapi.EVENT_MESSAGES
+        url = uazapi.target_url(hook, event, "ReactionMessage")
+        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
+        payload = None if skipped else uazapi.reaction(
+            instance, base_url, phone=sent.number, name=name, message_id=message_id, reacted=sent, emoji=emoji,
+            lid_only=lid_only, moment=now())
+    else:
+        event = evolution.EVENT_UPSERT
+        url = evolution.target_url(hook, event)
+        skipped = evolution.skip_reason(hook, event)
+        payload = None if skipped else evolution.reaction(
+            instance, base_url, url, phone=sent.number, name=name, message_id=message_id, reacted=sent,
+            emoji=emoji, lid=True, lid_only=lid_only, moment=now())
+    return Outgoing("reaction", event, url, message_id, payload, skipped)
 
 
 def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage) -> Outgoing | None:
@@ -79,7 +133,7 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
         payload = None if skipped else uazapi.echo(instance, base_url, sent, contact_name=name,
                                                    quoted_text=quoted_text)
     else:
-        event = evolution.EVENT_UPSERT
+        event = evolution.echo_event(sent)
         url = evolution.target_url(hook, event)
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text,
@@ -123,4 +177,8 @@ async def after_send(sandbox: Sandbox, instance: Instance, base_url: str, sent: 
         await asyncio.sleep(config.status_delay_ms / 1000)
         sent.status, sent.status_reported_at = "delivered", now()
         if (outgoing := receipt_event(instance, base_url, sent, sent.status_reported_at)) is not None:
+            await post(sandbox, instance, outgoing)
+    if sent.origin == "api" and config.reaction_rate and random.random() < config.reaction_rate:
+        lid_only = sent.jid.endswith("@lid")
+        if (outgoing := reaction_event(sandbox, instance, base_url, sent, "👍", lid_only)) is not None:
             await post(sandbox, instance, outgoing)

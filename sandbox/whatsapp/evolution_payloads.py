@@ -5,9 +5,15 @@ Sources:
   WebhookController.emit (src/api/integrations/event/webhook/webhook.controller.ts) and the captures in
   tests/fixtures/evolution/. `messages.upsert` data follows messages.upsert.text.json / .lid.json /
   .fromme.json (text in data.message.conversation, messageTimestamp in seconds, @lid senders with
-  key.remoteJidAlt and key.addressingMode "lid"); data.contextInfo (null unless the text quotes a message)
-  is written as Evolution v2.2+ does. `messages.update` follows messages.update.json (data.keyId = the id the
-  send returned).
+  key.remoteJidAlt and key.addressingMode "lid", or without remoteJidAlt when WhatsApp withholds the number);
+  data.contextInfo (null unless the text quotes a message) is written as Evolution v2.2+ does.
+- Our own sends come back as `send.message` (BaileysStartupService.sendMessageWithTyping posts
+  Events.SEND_MESSAGE with prepareMessage's shape; the socket has emitOwnEvents: false, so no upsert), edits as
+  `messages.edited` with the raw protocolMessage (messages.upsert handler: `sendDataWebhook(MESSAGES_EDITED,
+  editedMessage)`, and the upsert itself is skipped).
+- Send refusals: BadRequestException bodies, e.g. [{"exists": false, "jid", "number"}] from the onWhatsApp
+  check, ["Error: Connection Closed"] when the socket is down.
+- `messages.update` follows messages.update.json (data.keyId = the id the send returned).
 - sendText answer (201): Evolution v2 docs give {key: {remoteJid, fromMe, id}, message, messageTimestamp,
   status: "PENDING"}; pushName, contextInfo, messageType, instanceId and source are added as later v2
   releases return them (best guess from integrators' logs, not from the docs).
@@ -21,12 +27,15 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sandbox.whatsapp.content import KINDS, Content, Media, sent_content
-from sandbox.whatsapp.ids import cuid, iso_z, lid_for, pn_jid, seconds
+from sandbox.whatsapp.content import KINDS, Choice, Content, Media, sent_content
+from sandbox.whatsapp.ids import cuid, iso_z, lid_for, millis, pn_jid, seconds
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
 EVENT_UPSERT = "messages.upsert"
 EVENT_UPDATE = "messages.update"
+EVENT_SEND = "send.message"  # our API sends come back as this, never as an upsert (Baileys emitOwnEvents: false)
+EVENT_EDITED = "messages.edited"
+MESSAGE_EDIT = 14  # proto.Message.ProtocolMessage.Type.MESSAGE_EDIT, as the raw protocolMessage carries it
 
 # WebhookController stores these when a webhook is enabled with no events (EventController.events).
 ALL_EVENTS = [
@@ -104,18 +113,39 @@ def _message_of(content: Content, quoted: str | None, quoted_text: str | None, p
     return _text_message(content.text, quoted, quoted_text, participant)
 
 
+def _customer_key(phone: str, message_id: str, *, lid: bool, lid_only: bool) -> dict[str, Any]:
+    """The key of a customer's message: by phone JID; by @lid with the phone in remoteJidAlt; or, when WhatsApp
+    withholds the number, by @lid alone."""
+    if lid_only:
+        return {"remoteJid": lid_for(phone), "addressingMode": "lid", "fromMe": False, "id": message_id}
+    if lid:
+        return {"remoteJid": lid_for(phone), "remoteJidAlt": pn_jid(phone), "addressingMode": "lid",
+                "fromMe": False, "id": message_id}
+    return {"remoteJid": pn_jid(phone), "fromMe": False, "id": message_id}
+
+
+def _choice_message(choice: Choice, quoted: str | None, participant: str) -> tuple[dict[str, Any], dict, str]:
+    """A list row or button the customer picked, as Baileys serializes the response message."""
+    context = {"stanzaId": quoted or "", "participant": participant}
+    if choice.kind == "list":
+        body = {"title": choice.title, "listType": 1, "singleSelectReply": {"selectedRowId": choice.id},
+                "contextInfo": context}
+        return {"listResponseMessage": body}, context, "listResponseMessage"
+    body = {"selectedButtonId": choice.id, "selectedDisplayText": choice.title, "type": 1, "contextInfo": context}
+    return {"buttonsResponseMessage": body}, context, "buttonsResponseMessage"
+
+
 def inbound(instance: Instance, base_url: str, url: str, *, phone: str, name: str, text: str, message_id: str,
             moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None,
-            media: Media | None = None) -> dict[str, Any]:
-    """A customer's message as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt.
-    With `media`, `text` is its caption."""
-    if lid:
-        key = {"remoteJid": lid_for(phone), "remoteJidAlt": pn_jid(phone), "addressingMode": "lid",
-               "fromMe": False, "id": message_id}
+            media: Media | None = None, lid_only: bool = False, choice: Choice | None = None) -> dict[str, Any]:
+    """A customer's message as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt
+    (with lid_only, not even there). With `media`, `text` is its caption; with `choice`, a list/button reply."""
+    key = _customer_key(phone, message_id, lid=lid, lid_only=lid_only)
+    if choice is not None:
+        message, context, message_type = _choice_message(choice, quoted, pn_jid(instance.owner))
     else:
-        key = {"remoteJid": pn_jid(phone), "fromMe": False, "id": message_id}
-    message, context, message_type = _message_of(Content(text, media), quoted, quoted_text, pn_jid(instance.owner),
-                                                 moment)
+        message, context, message_type = _message_of(Content(text, media), quoted, quoted_text,
+                                                     pn_jid(instance.owner), moment)
     data = {
         "key": key, "pushName": name, "status": "DELIVERY_ACK", "message": message, "contextInfo": context,
         "messageType": message_type, "messageTimestamp": seconds(moment), "instanceId": instance.instance_id,
@@ -135,12 +165,51 @@ def _sent_data(instance: Instance, sent: SentMessage, quoted_text: str | None, s
     }
 
 
+def echo_event(sent: SentMessage) -> str:
+    """Our API sends come back as `send.message`; what an attendant typed on the phone as `messages.upsert`."""
+    return EVENT_UPSERT if sent.origin == "phone" else EVENT_SEND
+
+
 def echo(instance: Instance, base_url: str, url: str, sent: SentMessage, *, quoted_text: str | None,
          moment: datetime) -> dict[str, Any]:
-    """A message of the instance's number as `messages.upsert` with key.fromMe true: our own send coming back
-    (key.id = the id the send returned), or what an attendant typed on the phone (an id nobody was told)."""
+    """A message of the instance's number with key.fromMe true: our own send coming back as `send.message`
+    (key.id = the id the send returned), or what an attendant typed on the phone as `messages.upsert` (an id
+    nobody was told)."""
     data = _sent_data(instance, sent, quoted_text, "SERVER_ACK", "android" if sent.origin == "phone" else "web")
+    return _envelope(instance, base_url, echo_event(sent), data, url, moment)
+
+
+def edit(instance: Instance, base_url: str, url: str, *, phone: str, original_id: str, text: str, lid: bool,
+         lid_only: bool, moment: datetime) -> dict[str, Any]:
+    """`messages.edited`: Evolution posts the bare protocolMessage (key = the edited message's key)."""
+    data = {
+        "key": _customer_key(phone, original_id, lid=lid, lid_only=lid_only), "type": MESSAGE_EDIT,
+        "editedMessage": {"conversation": text}, "timestampMs": str(millis(moment)),
+    }
+    return _envelope(instance, base_url, EVENT_EDITED, data, url, moment)
+
+
+def reaction(instance: Instance, base_url: str, url: str, *, phone: str, name: str, message_id: str,
+             reacted: SentMessage, emoji: str, lid: bool, lid_only: bool, moment: datetime) -> dict[str, Any]:
+    """The customer reacts to one of our messages: a `messages.upsert` carrying a reactionMessage."""
+    data = {
+        "key": _customer_key(phone, message_id, lid=lid, lid_only=lid_only), "pushName": name,
+        "status": "DELIVERY_ACK",
+        "message": {"reactionMessage": {"key": {"remoteJid": reacted.jid, "fromMe": True, "id": reacted.id},
+                                        "text": emoji, "senderTimestampMs": str(millis(moment))}},
+        "contextInfo": None, "messageType": "reactionMessage", "messageTimestamp": seconds(moment),
+        "instanceId": instance.instance_id, "source": "android",
+    }
     return _envelope(instance, base_url, EVENT_UPSERT, data, url, moment)
+
+
+def refusal(mode: str, number: str) -> dict[str, Any]:
+    """sendText's 400s (BadRequestException through Evolution's error handler): a Baileys socket that is
+    closed or throttled, or a number WhatsApp does not know (the onWhatsApp check, `exists: false`)."""
+    if mode == "not_on_whatsapp":
+        jid = number if "@" in number else pn_jid(number)
+        return error(400, "Bad Request", [{"exists": False, "jid": jid, "number": number}])
+    return error(400, "Bad Request", ["Error: Connection Closed"])
 
 
 def receipt(instance: Instance, base_url: str, url: str, sent: SentMessage, moment: datetime,

@@ -3,18 +3,23 @@ notes, photos, documents), an attendant typing on the instance's phone, faults, 
 
 from __future__ import annotations
 
+import asyncio
+import random
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sandbox.whatsapp import media_files
-from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, inbound_event, post
+from sandbox.whatsapp.content import Choice
+from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, edit_event, inbound_event, post
 from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox, base_url_of, sandbox_of
 from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Fault, Instance
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+EDIT_AFTER_SECONDS = 0.4  # within the bot's quiet window: the burst is answered as edited
 
 
 class InstanceIn(BaseModel):
@@ -30,8 +35,9 @@ class InboundIn(BaseModel):
     instance: str
     from_: str = Field(alias="from", description="the customer's phone, digits (with country code)")
     name: str = "Cliente Exemplo"
-    kind: Literal["text", "audio", "image", "document"] = Field(
-        "text", description="audio: a voice note (Ogg Opus); image: a photo; document: a PDF")
+    kind: Literal["text", "audio", "image", "document", "list_reply", "button_reply"] = Field(
+        "text", description="audio: a voice note (Ogg Opus); image: a photo; document: a PDF; list_reply / "
+        "button_reply: the customer picked a list row / button (`choice_id`, with `text` as what it said)")
     text: str | None = Field(None, min_length=1, description="the text; for audio, what the voice note says "
                              "(tagged in the file, so a fake speech-to-text endpoint can hear it)")
     caption: str = Field("", description="caption of an image or document")
@@ -39,12 +45,19 @@ class InboundIn(BaseModel):
     seconds: int | None = Field(None, ge=1, le=3600, description="length of a voice note (default from its text)")
     id: str | None = Field(None, min_length=1, description="provider message id; repeat one to simulate a replay")
     lid: bool = Field(False, description="address the sender by @lid, phone in sender_pn / key.remoteJidAlt")
+    lid_only: bool | None = Field(None, description="WhatsApp withholds the number: the sender is known only by "
+                                  "@lid (default: drawn at the configured lid_only_rate)")
     quoted: str | None = Field(None, description="id of the message this one replies to")
+    choice_id: str | None = Field(None, min_length=1, max_length=200, description="the picked row's / button's id")
+    edit: bool | None = Field(None, description="send the text cut short first, then edit it to the whole text "
+                              "(default: drawn at the configured edit_rate)")
 
     @model_validator(mode="after")
     def text_for_texts(self) -> InboundIn:
-        if self.kind == "text" and not self.text:
-            raise ValueError("a text message needs `text`")
+        if self.kind in ("text", "list_reply", "button_reply") and not self.text:
+            raise ValueError(f"a {self.kind} needs `text`")
+        if self.kind in ("list_reply", "button_reply") and not self.choice_id:
+            raise ValueError(f"a {self.kind} needs `choice_id`")
         return self
 
 
@@ -58,9 +71,10 @@ class FaultIn(BaseModel):
     count: int = Field(ge=1, le=10_000)
     status: int = Field(500, ge=400, le=599)
     instance: str | None = None
-    mode: Literal["status", "timeout", "accept_timeout"] = Field(
+    mode: Literal["status", "timeout", "accept_timeout", "transient", "not_on_whatsapp"] = Field(
         "status", description="status: answer `status`; timeout: hang, then 504; accept_timeout: send the message, "
-        "then hang and 504 (the caller cannot tell it went out)")
+        "then hang and 504 (the caller cannot tell it went out); transient: the provider's 400 for a socket that "
+        "is down (\"Connection Closed\"); not_on_whatsapp: its 400 for a number WhatsApp does not know")
     seconds: float | None = Field(None, gt=0, le=300, description="how long the timeout modes hang (default 30)")
     sends: Literal["any", "text", "media"] = Field("any", description="fail only text sends, or only media sends")
 
@@ -69,6 +83,13 @@ class ConfigIn(BaseModel):
     echo: bool | None = None
     status_updates: bool | None = None
     status_delay_ms: int | None = Field(None, ge=0, le=60_000)
+    lid_only_rate: float | None = Field(None, ge=0, le=1, description="share of customers' messages without the "
+                                        "phone (sender known only by @lid)")
+    edit_rate: float | None = Field(None, ge=0, le=1, description="share of texts sent cut short, then edited")
+    reaction_rate: float | None = Field(None, ge=0, le=1, description="share of the bot's messages the customer "
+                                        "reacts to")
+    transient_send_rate: float | None = Field(None, ge=0, le=1, description="share of sends refused with the "
+                                              "provider's transient error")
 
 
 @router.post("/instances")
@@ -123,10 +144,26 @@ async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
     media = _customer_media(body, f"{base_url_of(request)}/sandbox/media/{message_id}")
     if media is not None:
         sandbox.state.media[message_id] = media
-    msg = CustomerText(phone=phone, name=body.name, text=body.caption if media else body.text or "",
-                       message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media)
+    config = sandbox.state.config
+    lid_only = body.lid_only if body.lid_only is not None else random.random() < config.lid_only_rate
+    choice = Choice("list" if body.kind == "list_reply" else "button", body.choice_id, body.text or "") \
+        if body.choice_id and body.kind in ("list_reply", "button_reply") else None
+    text = body.caption if media else body.text or ""
+    edit = body.kind == "text" and len(text.split()) > 1 and (
+        body.edit if body.edit is not None else random.random() < config.edit_rate)
+    msg = CustomerText(phone=phone, name=body.name, text=text.rsplit(" ", 1)[0] if edit else text,
+                       message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media,
+                       lid_only=lid_only, choice=choice)
     outgoing = inbound_event(sandbox, instance, base_url_of(request), msg)
-    return await _posted(sandbox, instance, outgoing, message_id)
+    answer = await _posted(sandbox, instance, outgoing, message_id)
+    if edit:  # the customer notices the missing word and edits the message a moment later
+        await asyncio.sleep(EDIT_AFTER_SECONDS)
+        edited = replace(msg, text=text, moment=now(), message_id=phone_message_id() if instance.provider == "uazapi"
+                         else evolution_inbound_id())
+        answer["edit"] = await _posted(sandbox, instance, edit_event(instance, base_url_of(request), edited,
+                                                                     message_id), edited.message_id)
+    answer["lid_only"] = lid_only
+    return answer
 
 
 def _customer_media(body: InboundIn, url: str) -> CustomerMedia | None:

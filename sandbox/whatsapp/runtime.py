@@ -45,7 +45,8 @@ class Sandbox:
     def record_send(self, instance: Instance, *, number: str, text: str, delay: Any = None, quoted: Any = None,
                     track_source: Any = "", track_id: Any = "", media: SentMedia | None = None,
                     origin: str = "api", message_id: str | None = None) -> SentMessage:
-        phone = digits(number)
+        # A reply to a customer known only by LID goes to the LID; the sandbox knows whose phone it is.
+        phone = self.state.lid_phones.get(number.strip(), digits(number))
         sent = SentMessage(
             id=message_id or api_message_id(), provider=instance.provider, instance=instance.name, number=phone,
             jid=jid_for(number), text=text, delay=_int_or_none(delay), sent_at=now(),

@@ -113,7 +113,7 @@ class Fault:
     remaining: int
     status: int
     instance: str | None
-    mode: str  # "status" | "timeout" | "accept_timeout"
+    mode: str  # "status" | "timeout" | "accept_timeout" | "transient" | "not_on_whatsapp"
     seconds: float | None = None  # how long "timeout" modes hang (default 30 s)
     sends: str = "any"  # which sends it hits: "any", "text" or "media"
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -126,7 +126,7 @@ class Fault:
 class Delivery:
     provider: str
     instance: str
-    kind: str  # "inbound" | "echo" | "phone" | "status"
+    kind: str  # "inbound" | "echo" | "phone" | "status" | "edit" | "reaction"
     event: str  # the provider's event name: "messages", "messages_update", "messages.upsert", ...
     url: str
     message_id: str
@@ -147,6 +147,11 @@ class Config:
     echo: bool = True  # post the echo of each send (fromMe) to the webhook
     status_updates: bool = True  # post a delivery receipt a little after each send
     status_delay_ms: int = 300
+    # The awkward shapes real servers send, at rates a test or the demo chooses (0: never, 1: always):
+    lid_only_rate: float = 0.0  # a customer's message without the phone: the sender known only by @lid
+    edit_rate: float = 0.0  # a customer's text first goes out cut short, then is edited to the whole text
+    reaction_rate: float = 0.0  # the customer reacts (👍) to a message the bot sent
+    transient_send_rate: float = 0.0  # a send refused with the provider's transient error ("Connection Closed")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,6 +172,7 @@ class SandboxState:
         self.config = Config()
         self.contacts: dict[tuple[str, str], Contact] = {}
         self.media: dict[str, CustomerMedia] = {}  # customers' files by message id, for the download endpoints
+        self.lid_phones: dict[str, str] = {}  # the phone behind each @lid the sandbox has shown the bot
 
     def upsert_instance(self, provider: str, name: str, token: str, owner: str) -> tuple[Instance, bool]:
         existing = self.instances.get(name)

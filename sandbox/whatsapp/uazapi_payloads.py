@@ -12,6 +12,11 @@ Sources:
 - POST /send/text answer: uazapiGO OpenAPI spec (v2.0): the `Message` schema plus
   `response: {status: "success", message: "Message sent successfully"}`. `status` "sent" is our choice from
   the schema's enum (pending|sent|delivered|read|failed|deleted).
+- A customer WhatsApp shows only by LID (no number): `chatid`, `sender`, `wa_chatid` are the @lid and
+  `sender_pn`, `chat.phone` are empty, like the captures' @lid senders minus what reveals the phone.
+- Edits, reactions, list/button replies: the captures user-chat__from-others__text.edited.json (`edited` = the
+  id of the message replaced, a new `messageid`), __reaction.sent.json (`reaction` = the reacted id) and
+  user-chat__from-me__list.vote.other.json (`buttonOrListid` = the row id, `vote` = its title).
 - POST /webhook answer: the spec's `Webhook` schema (id, instance_id, enabled, url, events,
   AddUrlTypesMessages, addUrlEvents, excludeMessages, created, updated).
 """
@@ -22,7 +27,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sandbox.whatsapp.content import KINDS, Content, Media, sent_content
+from sandbox.whatsapp.content import KINDS, Choice, Content, Media, sent_content
 from sandbox.whatsapp.ids import display_phone, iso_z, lid_for, millis, pn_jid, seconds, uazapi_chat_id
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
@@ -148,13 +153,22 @@ def _message(instance: Instance, *, phone: str, message_id: str, content: Conten
     }
 
 
+def _hide_phone(body: dict[str, Any], phone: str) -> None:
+    """What WhatsApp withholds from a LID-only sender: every field that would name the number."""
+    lid = lid_for(phone)
+    body["chat"].update(phone="", wa_chatid=lid, wa_fastid=f"{body['chat']['owner']}:{lid.split('@')[0]}")
+    body["message"].update(chatid=lid, sender=lid, sender_lid=lid, sender_pn="")
+
+
 def inbound(instance: Instance, base_url: str, *, phone: str, name: str, text: str, message_id: str,
             moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None, unread: int,
-            media: Media | None = None) -> dict[str, Any]:
-    """A customer's message, as uazapi posts it: sender by @lid (phone in sender_pn) or by phone JID. With
-    `media`, `text` is its caption."""
+            media: Media | None = None, lid_only: bool = False, choice: Choice | None = None,
+            edit_of: str | None = None) -> dict[str, Any]:
+    """A customer's message, as uazapi posts it: sender by @lid (phone in sender_pn) or by phone JID, or (with
+    lid_only) by @lid alone. With `media`, `text` is its caption; with `choice`, a list/button reply; with
+    `edit_of`, an edit of that message."""
     content = Content(text, media)
-    sender = lid_for(phone) if lid else pn_jid(phone)
+    sender = lid_for(phone) if lid or lid_only else pn_jid(phone)
     body = _envelope(instance, base_url, EVENT_MESSAGES)
     body["chat"] = _chat(instance, phone, name, moment, content, sender, unread)
     body["chatSource"] = "updated"
@@ -163,7 +177,46 @@ def inbound(instance: Instance, base_url: str, *, phone: str, name: str, text: s
         sent_by_api=False, sender=sender, sender_lid=lid_for(phone) if lid else "", sender_pn=pn_jid(phone),
         sender_name=name, quoted=quoted, quoted_text=quoted_text, source="android",
     )
+    if choice is not None:
+        _as_choice(body["message"], choice)
+    if edit_of:
+        body["message"]["edited"] = edit_of
+    if lid_only:
+        _hide_phone(body, phone)
     return dict(sorted(body.items()))
+
+
+def _as_choice(message: dict[str, Any], choice: Choice) -> None:
+    context = message["content"].get("contextInfo", {}) if isinstance(message["content"], dict) else {}
+    if choice.kind == "list":
+        content = {"title": choice.title, "listType": 1, "singleSelectReply": {"selectedRowID": choice.id},
+                   "contextInfo": context}
+        message.update(messageType="ListResponseMessage", mediaType="list_response")
+    else:
+        content = {"selectedButtonID": choice.id, "selectedDisplayText": choice.title, "type": 1,
+                   "contextInfo": context}
+        message.update(messageType="ButtonsResponseMessage", mediaType="buttons_response")
+    message.update(content=content, buttonOrListid=choice.id, vote=choice.title, text="", type="media")
+
+
+def reaction(instance: Instance, base_url: str, *, phone: str, name: str, message_id: str, reacted: SentMessage,
+             emoji: str, lid_only: bool, moment: datetime) -> dict[str, Any]:
+    """The customer reacts to one of our messages (`reaction` and content.key name the reacted message)."""
+    body = inbound(instance, base_url, phone=phone, name=name, text=emoji, message_id=message_id, moment=moment,
+                   lid=True, quoted=None, quoted_text=None, unread=0, lid_only=lid_only)
+    body["message"].update(
+        messageType="ReactionMessage", type="reaction", reaction=reacted.id,
+        content={"key": {"remoteJID": lid_for(instance.owner), "fromMe": True, "ID": reacted.id}, "text": emoji,
+                 "senderTimestampMS": millis(moment)},
+    )
+    return body
+
+
+def refusal(mode: str, number: str) -> dict[str, Any]:
+    """/send/text's 400s. Not in uazapi's spec: the wording of whatsmeow's errors as integrators quote them."""
+    if mode == "not_on_whatsapp":
+        return {"error": f"the number {number} is not on WhatsApp"}
+    return {"error": "WhatsApp not connected: websocket not connected"}
 
 
 def echo(instance: Instance, base_url: str, sent: SentMessage, *, contact_name: str,
@@ -183,6 +236,9 @@ def echo(instance: Instance, base_url: str, sent: SentMessage, *, contact_name: 
         sender_name=instance.name, quoted=sent.quoted, quoted_text=quoted_text,
         source="android" if on_phone else "web", track_source=sent.track_source, track_id=sent.track_id,
     )
+    if sent.jid.endswith("@lid"):  # sent to a customer known only by LID: the chat is the LID's
+        body["chat"].update(phone="", wa_chatid=sent.jid)
+        body["message"]["chatid"] = sent.jid
     return dict(sorted(body.items()))
 
 

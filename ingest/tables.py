@@ -76,6 +76,7 @@ TABLES: tuple[RawTable, ...] = (
             "id", "tenant_id", "conversation_id", "channel_id", "direction", "sender_kind", "sender_user_id",
             "provider_message_id", "content_type", "text", "media_mime", "status", "error", "attempts",
             "provider_timestamp", "processed_at", "sent_at", "intent", "transcript", "media_size", "media_seconds",
+            "edited_at", "choice_id",
         ),
         masked_text=("text", "transcript"),
         excluded={

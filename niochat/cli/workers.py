@@ -65,10 +65,14 @@ async def _serve_all(servers: list[uvicorn.Server]) -> None:
     await asyncio.gather(*(server.serve() for server in servers))
 
 
-def sandbox() -> None:
+def sandbox(
+    plain: bool = typer.Option(False, "--plain", help="only the textbook shapes: no LID-only senders, edits, "
+                               "reactions or transient send refusals (by default they come at the field's rates)"),
+) -> None:
     """Run the sandboxes: WhatsApp (Uazapi + Evolution) on :8100 and SGP on :8200 (NIOCHAT_*_SANDBOX_PORT)."""
     from sandbox.sgp import DatasetError, create_app as create_sgp
     from sandbox.whatsapp import create_app as create_whatsapp
+    from sandbox.whatsapp.state import FIELD_RATES
 
     settings = load_settings()
     ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
@@ -79,7 +83,8 @@ def sandbox() -> None:
         raise fail(str(exc)) from None
     servers = [
         _SharedSignals(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-        for app, port in ((create_whatsapp(), settings.wa_sandbox_port), (sgp_app, settings.sgp_sandbox_port))
+        for app, port in ((create_whatsapp(rates=None if plain else FIELD_RATES), settings.wa_sandbox_port),
+                          (sgp_app, settings.sgp_sandbox_port))
     ]
     console.print(f"WhatsApp sandbox on http://127.0.0.1:{settings.wa_sandbox_port}  (inspect: /sandbox/messages)")
     console.print(f"SGP sandbox on http://127.0.0.1:{settings.sgp_sandbox_port}  (inspect: /sandbox/calls)")

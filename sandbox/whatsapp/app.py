@@ -10,9 +10,11 @@ from sandbox.whatsapp import routes_evolution, routes_sandbox, routes_uazapi
 from sandbox.whatsapp.runtime import Sandbox
 
 
-def create_app(webhook_retries: int = 3) -> FastAPI:
-    """A fresh in-memory simulator; webhook posts are retried up to `webhook_retries` times on 5xx/errors."""
-    sandbox = Sandbox(webhook_retries)
+def create_app(webhook_retries: int = 3, rates: dict[str, float] | None = None) -> FastAPI:
+    """A fresh in-memory simulator; webhook posts are retried up to `webhook_retries` times on 5xx/errors.
+    `rates`: how often it sends the awkward shapes (state.FIELD_RATES is what real servers are like); none by
+    default, so a test chooses what it meets."""
+    sandbox = Sandbox(webhook_retries, rates)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

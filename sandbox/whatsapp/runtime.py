@@ -14,8 +14,8 @@ from sandbox.whatsapp.state import Instance, SandboxState, SentMedia, SentMessag
 
 
 class Sandbox:
-    def __init__(self, webhook_retries: int):
-        self.state = SandboxState()
+    def __init__(self, webhook_retries: int, rates: dict[str, float] | None = None):
+        self.state = SandboxState(rates)
         self.poster = WebhookPoster(webhook_retries)
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()

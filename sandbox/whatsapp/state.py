@@ -163,13 +163,19 @@ class Contact:
     unread: int = 0
 
 
+# What `niochat sandbox` (the demo, `niochat serve --sandbox`) plays by default: the shapes real servers send,
+# often enough to meet them in every demo. Tests build a plain sandbox and choose their own rates.
+FIELD_RATES = {"lid_only_rate": 0.1, "edit_rate": 0.05, "reaction_rate": 0.1, "transient_send_rate": 0.05}
+
+
 class SandboxState:
-    def __init__(self) -> None:
+    def __init__(self, rates: dict[str, float] | None = None) -> None:
+        self.rates = dict(rates or {})
         self.instances: dict[str, Instance] = {}
         self.messages: list[SentMessage] = []
         self.faults: list[Fault] = []
         self.deliveries: list[Delivery] = []
-        self.config = Config()
+        self.config = Config(**self.rates)
         self.contacts: dict[tuple[str, str], Contact] = {}
         self.media: dict[str, CustomerMedia] = {}  # customers' files by message id, for the download endpoints
         self.lid_phones: dict[str, str] = {}  # the phone behind each @lid the sandbox has shown the bot
@@ -216,4 +222,4 @@ class SandboxState:
         self.deliveries.clear()
         self.contacts.clear()
         self.media.clear()
-        self.config = Config()
+        self.config = Config(**self.rates)

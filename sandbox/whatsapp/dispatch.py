@@ -66,6 +66,7 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
             instance, base_url, url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, media=media,
             lid_only=msg.lid_only, choice=msg.choice,
+            inline=msg.media.file.data if msg.media and hook.base64 else None,
         )
     return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
 

@@ -137,15 +137,19 @@ def _choice_message(choice: Choice, quoted: str | None, participant: str) -> tup
 
 def inbound(instance: Instance, base_url: str, url: str, *, phone: str, name: str, text: str, message_id: str,
             moment: datetime, lid: bool, quoted: str | None, quoted_text: str | None,
-            media: Media | None = None, lid_only: bool = False, choice: Choice | None = None) -> dict[str, Any]:
+            media: Media | None = None, lid_only: bool = False, choice: Choice | None = None,
+            inline: bytes | None = None) -> dict[str, Any]:
     """A customer's message as `messages.upsert`; with lid the sender is an @lid and the phone in remoteJidAlt
-    (with lid_only, not even there). With `media`, `text` is its caption; with `choice`, a list/button reply."""
+    (with lid_only, not even there). With `media`, `text` is its caption; with `choice`, a list/button reply.
+    `inline`: the file itself, for a webhook set with `base64: true` (message.base64, as Evolution adds it)."""
     key = _customer_key(phone, message_id, lid=lid, lid_only=lid_only)
     if choice is not None:
         message, context, message_type = _choice_message(choice, quoted, pn_jid(instance.owner))
     else:
         message, context, message_type = _message_of(Content(text, media), quoted, quoted_text,
                                                      pn_jid(instance.owner), moment)
+    if inline is not None:
+        message = {**message, "base64": base64.b64encode(inline).decode()}
     data = {
         "key": key, "pushName": name, "status": "DELIVERY_ACK", "message": message, "contextInfo": context,
         "messageType": message_type, "messageTimestamp": seconds(moment), "instanceId": instance.instance_id,

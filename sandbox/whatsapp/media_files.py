@@ -111,8 +111,9 @@ def photo(width: int = 64, height: int = 48) -> MediaFile:
     return MediaFile(png, "image/png", width=width, height=height)
 
 
-def pdf(title: str, file_name: str) -> MediaFile:
-    """A one-page PDF whose page shows `title`."""
+def pdf(title: str, file_name: str, size: int | None = None) -> MediaFile:
+    """A one-page PDF whose page shows `title`; `size` pads it (comment lines before the trailer), like a
+    scanned document of that many bytes."""
     safe = title.encode("latin-1", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     stream = b"BT /F1 14 Tf 40 780 Td (" + safe + b") Tj ET"
     objects = [
@@ -128,6 +129,9 @@ def pdf(title: str, file_name: str) -> MediaFile:
     for number, body in enumerate(objects, 1):
         offsets.append(len(out))
         out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    if size is not None and size > len(out) + 300:
+        line = b"%" + b"0" * 78 + b"\n"
+        out += line * ((size - len(out) - 300) // len(line))
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)

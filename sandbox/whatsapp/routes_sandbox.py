@@ -42,6 +42,8 @@ class InboundIn(BaseModel):
                              "(tagged in the file, so a fake speech-to-text endpoint can hear it)")
     caption: str = Field("", description="caption of an image or document")
     file_name: str | None = Field(None, min_length=1, max_length=200, description="a document's file name")
+    size_kb: int | None = Field(None, ge=1, le=64 * 1024, description="a document's size (default: a few hundred "
+                                "bytes); with Evolution's `base64` webhook option the file rides in the body")
     seconds: int | None = Field(None, ge=1, le=3600, description="length of a voice note (default from its text)")
     id: str | None = Field(None, min_length=1, description="provider message id; repeat one to simulate a replay")
     lid: bool = Field(False, description="address the sender by @lid, phone in sender_pn / key.remoteJidAlt")
@@ -174,7 +176,8 @@ def _customer_media(body: InboundIn, url: str) -> CustomerMedia | None:
         return CustomerMedia("image", media_files.photo(), url, body.caption)
     if body.kind == "document":
         name = body.file_name or "documento.pdf"
-        return CustomerMedia("document", media_files.pdf(body.caption or name, name), url, body.caption)
+        file = media_files.pdf(body.caption or name, name, size=body.size_kb * 1024 if body.size_kb else None)
+        return CustomerMedia("document", file, url, body.caption)
     return None
 
 

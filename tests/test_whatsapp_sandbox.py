@@ -103,6 +103,7 @@ def register(client: httpx.Client, receiver: Receiver, inst: dict, url: str | No
         body = {"url": url, "events": ["messages", "messages_update"], "excludeMessages": [], **extra}
         response = client.post("/webhook", headers={"token": inst["token"]}, json=body)
         assert response.status_code == 200, response.text
+        return next(hook for hook in response.json() if hook["url"] == url)  # uazapi answers with the whole list
     else:
         body = {"webhook": {"enabled": True, "url": url, "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE"],
                             "byEvents": False, "base64": False, **extra}}
@@ -477,7 +478,8 @@ def test_send_answers_without_waiting_for_a_failing_webhook(client, receiver):
 
 
 def test_config_switches_echo_and_receipts_off(client, receiver):
-    assert client.get("/sandbox/config").json() == {"echo": True, "status_updates": True, "status_delay_ms": 300}
+    assert client.get("/sandbox/config").json() == {"echo": True, "status_updates": True, "status_delay_ms": 300,
+                                                    "evolution_api_key": "sandbox-evolution-global-key"}
     inst = new_instance(client, "evolution")
     register(client, receiver, inst)
     assert client.post("/sandbox/config", json={"echo": False}).json()["echo"] is False

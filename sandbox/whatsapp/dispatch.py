@@ -4,6 +4,7 @@ attendant typed on the phone), receipt."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sandbox.whatsapp import evolution_payloads as evolution, uazapi_payloads as
 from sandbox.whatsapp.content import KINDS, Media
 from sandbox.whatsapp.ids import now
 from sandbox.whatsapp.runtime import Sandbox
-from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage
+from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage, Webhook
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,13 @@ class CustomerText:
     media: CustomerMedia | None = None  # with media, `text` is its caption
 
 
-def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText) -> Outgoing:
-    hook = instance.webhook
+def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText,
+                  hook: Webhook | None = None) -> Outgoing:
+    hook = hook or instance.webhook
     assert hook is not None
     contact = sandbox.state.contact(instance.name, msg.phone)
     contact.name = msg.name or contact.name
-    contact.unread += 1
+    contact.count_unread(msg.message_id)
     quoted_text = sandbox.quoted_text(msg.quoted)
     media = Media.of(msg.media.kind, msg.media.file, msg.media.url) if msg.media else None
     if instance.provider == "uazapi":
@@ -65,8 +67,9 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
     return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
 
 
-def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage) -> Outgoing | None:
-    hook = instance.webhook
+def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage,
+               hook: Webhook | None = None) -> Outgoing | None:
+    hook = hook or instance.webhook
     if hook is None:
         return None
     quoted_text = sandbox.quoted_text(sent.quoted)
@@ -87,8 +90,9 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
     return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped)
 
 
-def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime) -> Outgoing | None:
-    hook = instance.webhook
+def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime,
+                  hook: Webhook | None = None) -> Outgoing | None:
+    hook = hook or instance.webhook
     if hook is None:
         return None
     if instance.provider == "uazapi":
@@ -115,12 +119,23 @@ async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Deli
     return await sandbox.poster.post(delivery, outgoing.payload)
 
 
+async def post_to_each(sandbox: Sandbox, instance: Instance,
+                       build: Callable[[Webhook], Outgoing | None]) -> list[tuple[Outgoing, Delivery]]:
+    """Post an event to every webhook of the instance, each with its own URL and filters: uazapiGO keeps a list
+    of them and delivers to each; Evolution has one."""
+    posted = []
+    for hook in list(instance.webhooks):
+        if (outgoing := build(hook)) is not None:
+            posted.append((outgoing, await post(sandbox, instance, outgoing)))
+    return posted
+
+
 async def after_send(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, config: Config) -> None:
     """What the providers post after a successful send: the echo at once, a delivery receipt a little later."""
-    if config.echo and (outgoing := echo_event(sandbox, instance, base_url, sent)) is not None:
-        await post(sandbox, instance, outgoing)
+    if config.echo:
+        await post_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
     if config.status_updates:
         await asyncio.sleep(config.status_delay_ms / 1000)
         sent.status, sent.status_reported_at = "delivered", now()
-        if (outgoing := receipt_event(instance, base_url, sent, sent.status_reported_at)) is not None:
-            await post(sandbox, instance, outgoing)
+        moment = sent.status_reported_at
+        await post_to_each(sandbox, instance, lambda hook: receipt_event(instance, base_url, sent, moment, hook))

@@ -209,7 +209,7 @@ def _check_with_provider(provider: str, base_url: str, instance: str, token: str
     try:
         return asyncio.run(check())
     except SetupError as exc:
-        raise admin.AdminError(f"{exc}\nnothing was changed") from None
+        raise admin.AdminError(f"{exc}\nNothing was changed.") from None
 
 
 def _tell(keys, provider: str, instance: str) -> None:

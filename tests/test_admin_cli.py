@@ -135,7 +135,7 @@ def test_channel_create_prints_webhook_url_and_encrypts_the_token(cli, slug, eng
             select(channels).where(channels.c.instance == "loja1", channels.c.base_url == sandbox)
         ).one()
     assert f"https://chat.example.com/webhooks/evolution/{row.webhook_key}" in result.output
-    assert "instance 'loja1''s own token" in " ".join(result.output.split())
+    assert "the token of instance 'loja1' itself" in " ".join(result.output.split())
     assert len(row.webhook_key) >= 32 and row.connection_status == "connected"
     assert "evo-api-key-123" not in row.token_encrypted and row.webhook_token_encrypted is None
     assert Keyring(TEST_SECRET).decrypt(row.token_encrypted) == "evo-api-key-123"

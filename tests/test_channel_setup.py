@@ -179,13 +179,15 @@ def test_channel_setup_mends_a_channel_stored_with_the_global_key_alone(servers,
     ("evolution", "Loja", GLOBAL_KEY, ["has no instance named 'Loja'", "case-sensitive"]),
     ("uazapi", "zap", "admin-token", ["Uazapi", "refused the token", "instance's own token", "not the admin token"]),
     ("evolution", "loja", GLOBAL_KEY, ["cannot reach", "check the base URL"]),  # nothing listens there
+    ("evolution", "loja", GLOBAL_KEY, ["has no Evolution API routes", "not its manager page"]),  # /manager
 ])
 def test_the_command_refuses_a_key_or_instance_the_provider_refuses_and_stores_nothing(
         servers, tenant, engine, provider, instance, key, words):
     sandbox_instance(servers, "evolution", f"{tenant}-loja", f"tok-loja-{tenant}")
     sandbox_instance(servers, "evolution", f"{tenant}-filial", f"tok-filial-{tenant}")
     sandbox_instance(servers, "uazapi", f"{tenant}-zap", f"tok-zap-{tenant}")
-    base_url = f"http://127.0.0.1:{free_port()}" if "cannot reach" in words else servers["sandbox"]
+    base_url = {"cannot reach": f"http://127.0.0.1:{free_port()}",
+                "has no Evolution API routes": f"{servers['sandbox']}/manager"}.get(words[0], servers["sandbox"])
     key = f"{key}-{tenant}" if key == "tok-filial" else key
     code, out, err = niochat(servers, "channel", "create", "--tenant", tenant, "--provider", provider,
                              "--base-url", base_url, "--instance", f"{tenant}-{instance}", token=key)

@@ -44,12 +44,13 @@ class ChannelKeys:
 
     def describe(self, provider: str, instance: str) -> str:
         if self.kind == "global":
-            return (f"the key is the Evolution server's global key; instance '{instance}''s own token was fetched "
-                    "with it and stored (encrypted) to check the webhooks, which carry that token")
+            return (f"the key is the Evolution server's global key: NioChat calls Evolution with it, and checks "
+                    f"webhooks against the token of instance '{instance}' (what they carry), fetched with it and "
+                    "stored encrypted")
         if self.kind == "unknown":
             return ("Evolution did not show the instance's token (AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES=false): "
                     "its webhooks carry no token, and NioChat calls it with the key given")
-        return f"the key is instance '{instance}''s own token ({provider})"
+        return f"the key is the token of instance '{instance}' itself ({provider})"
 
 
 async def check_channel(http: httpx.AsyncClient, provider: str, base_url: str, instance: str,
@@ -134,10 +135,10 @@ def _evolution_refusal(status: int, body: Any, base_url: str, instance: str) -> 
             f"({status} {said or 'Unauthorized'}): it is neither the server's global key (AUTHENTICATION_API_KEY "
             f"in the Evolution server's environment) nor the token of instance '{instance}' (Evolution manager, "
             "the instance's API key). Give one of the two and run the command again.")
-    if status == 404 and said.startswith("Cannot "):
+    if status == 404 and (said.startswith("Cannot ") or "instance" not in said.lower()):  # Express: no such route
         return SetupError(
-            f"{base_url} has no Evolution API routes ({said}): the base URL must be the Evolution server's address "
-            "(e.g. https://evolution.example.com), not its manager page")
+            f"{base_url} has no Evolution API routes ({said or 'Not Found'}): the base URL must be the Evolution "
+            "server's address (e.g. https://evolution.example.com), not its manager page")
     if status == 404:
         return SetupError(
             f"Evolution at {base_url} has no instance named '{instance}' ({said or 'Not Found'}). Instance names "
@@ -190,7 +191,7 @@ def _message_of(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
     message = body.get("response", {}).get("message") if isinstance(body.get("response"), dict) else None
-    message = message if message is not None else body.get("error") or body.get("message")
+    message = message if message is not None else body.get("error") or body.get("message") or body.get("detail")
     if isinstance(message, list):
         message = "; ".join(str(part) for part in message)
     return str(message or "").strip()[:200]

@@ -53,7 +53,7 @@ async def _register_webhook(body: ChannelCreate, url: str) -> tuple[str | None, 
             return None, await register_webhook(http, access, url)
     except ProviderError as exc:
         return str(exc), []
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"{type(exc).__name__}: {exc}", []
 
 

@@ -178,6 +178,8 @@ async def _get(http: httpx.AsyncClient, url: str, headers: dict, params: dict | 
     except httpx.HTTPError as exc:
         raise SetupError(f"cannot reach {url} ({type(exc).__name__}: {exc}): check the base URL and that this "
                          "machine can reach the provider") from None
+    except httpx.InvalidURL as exc:
+        raise SetupError(f"{url!r} cannot be called ({exc}): check the base URL") from None
     try:
         return response.status_code, response.json()
     except ValueError:

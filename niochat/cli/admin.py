@@ -234,7 +234,7 @@ def _register_webhook(provider: str, base_url: str, instance: str, token: str, u
 
     try:
         notices = asyncio.run(register())
-    except (ProviderError, httpx.HTTPError) as exc:
+    except (ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
         console.print(f"[yellow]could not register the webhook with {provider}: {escape(str(exc))}[/]\n"
                       "configure the URL above on the provider yourself")
         return

@@ -50,7 +50,8 @@ TABLES: tuple[RawTable, ...] = (
             "id", "tenant_id", "provider", "name", "base_url", "instance", "connection_status",
             "connection_changed_at", "is_active",
         ),
-        excluded={"token_encrypted": "secret", "webhook_key": "secret (authenticates the provider's webhooks)"},
+        excluded={"token_encrypted": "secret", "webhook_token_encrypted": "secret",
+                  "webhook_key": "secret (authenticates the provider's webhooks)"},
     ),
     RawTable(
         "contacts",

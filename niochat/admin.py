@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -110,17 +110,9 @@ def webhook_url(public_url: str, provider: str, webhook_key: str) -> str:
     return f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_key}"
 
 
-def create_channel(
-    conn: Connection,
-    keyring: Keyring,
-    public_url: str,
-    tenant_slug: str,
-    provider: str,
-    name: str,
-    base_url: str,
-    instance: str,
-    token: str,
-) -> CreatedChannel:
+def check_channel_input(conn: Connection, tenant_slug: str, provider: str, base_url: str, instance: str,
+                        token: str) -> uuid.UUID:
+    """Everything that can be refused before asking the provider; the tenant's id."""
     if provider not in PROVIDERS:
         raise AdminError(f"provider must be one of: {', '.join(PROVIDERS)}")
     parsed = urlparse(base_url)
@@ -131,7 +123,40 @@ def create_channel(
     if not token.strip():
         raise AdminError("token must not be empty")
     tenant_id = _tenant_id(conn, tenant_slug)
+    taken = conn.scalar(select(channels.c.id).where(
+        channels.c.tenant_id == tenant_id, channels.c.provider == provider, channels.c.instance == instance.strip()))
+    if taken is not None:
+        raise AdminError(_duplicate_channel(tenant_slug, provider, instance))
+    return tenant_id
+
+
+def _duplicate_channel(tenant_slug: str, provider: str, instance: str) -> str:
+    return (f"tenant '{tenant_slug}' already has a {provider} channel for instance '{instance}' "
+            "(`niochat channel setup` sets it up again)")
+
+
+def create_channel(
+    conn: Connection,
+    keyring: Keyring,
+    public_url: str,
+    tenant_slug: str,
+    provider: str,
+    name: str,
+    base_url: str,
+    instance: str,
+    token: str,
+    webhook_token: str | None = None,
+    connection_status: str | None = None,
+) -> CreatedChannel:
+    """`token` is the key NioChat calls the provider with; `webhook_token` what the provider's webhooks carry
+    when that is another one (Evolution's instance token for a channel using the server's global key)."""
+    tenant_id = check_channel_input(conn, tenant_slug, provider, base_url, instance, token)
     key = secrets.token_urlsafe(32)
+    values = {}
+    if webhook_token:
+        values["webhook_token_encrypted"] = keyring.encrypt(webhook_token)
+    if connection_status:
+        values.update(connection_status=connection_status, connection_changed_at=func.now())
     statement = (
         insert(channels)
         .values(
@@ -142,10 +167,9 @@ def create_channel(
             instance=instance.strip(),
             token_encrypted=keyring.encrypt(token.strip()),
             webhook_key=key,
+            **values,
         )
         .returning(channels.c.id)
     )
-    channel_id = _insert(
-        conn, statement, f"tenant '{tenant_slug}' already has a {provider} channel for instance '{instance}'"
-    ).scalar_one()
+    channel_id = _insert(conn, statement, _duplicate_channel(tenant_slug, provider, instance)).scalar_one()
     return CreatedChannel(channel_id, key, webhook_url(public_url, provider, key))

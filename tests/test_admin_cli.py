@@ -117,31 +117,28 @@ def test_user_create_with_prompted_password_team_and_duplicates(cli, slug, engin
 
 
 def test_channel_create_prints_webhook_url_and_encrypts_the_token(cli, slug, engine):
-    args = [
-        "channel",
-        "create",
-        "--tenant",
-        slug,
-        "--provider",
-        "evolution",
-        "--base-url",
-        "https://evo.test/",
-        "--instance",
-        "loja1",
-        "--token",
-        "evo-api-key-123",
-    ]
-    result = cli(*args)
-    assert result.exit_code == 0, result.output
+    import httpx
+
+    from sandbox.whatsapp import create_app
+    from tests.servers import serving
+
+    with serving(create_app()) as sandbox:
+        httpx.post(f"{sandbox}/sandbox/instances",
+                   json={"provider": "evolution", "instance": "loja1", "token": "evo-api-key-123"})
+        args = ["channel", "create", "--tenant", slug, "--provider", "evolution", "--base-url", f"{sandbox}/",
+                "--instance", "loja1", "--token", "evo-api-key-123"]
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        dup = cli(*args)
     with engine.connect() as conn:
         row = conn.execute(
-            select(channels).where(channels.c.instance == "loja1", channels.c.base_url == "https://evo.test")
+            select(channels).where(channels.c.instance == "loja1", channels.c.base_url == sandbox)
         ).one()
     assert f"https://chat.example.com/webhooks/evolution/{row.webhook_key}" in result.output
-    assert len(row.webhook_key) >= 32
-    assert "evo-api-key-123" not in row.token_encrypted
+    assert "the token of instance 'loja1' itself" in " ".join(result.output.split())
+    assert len(row.webhook_key) >= 32 and row.connection_status == "connected"
+    assert "evo-api-key-123" not in row.token_encrypted and row.webhook_token_encrypted is None
     assert Keyring(TEST_SECRET).decrypt(row.token_encrypted) == "evo-api-key-123"
-    dup = cli(*args)
     assert dup.exit_code == 1 and "already has a evolution channel" in dup.output
 
 

@@ -17,10 +17,6 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import delete, insert, select, update
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
@@ -44,6 +40,7 @@ from niochat.tables import (
     users,
 )
 from niochat.tables.tenancy import ROLES
+from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, TenantRows, full_tenant
 from tests.servers import free_port, serving
@@ -473,19 +470,6 @@ def test_a_disabled_users_token_stops_working_and_a_new_password_logs_in(desk, e
 # --- channels ------------------------------------------------------------------------------------------------
 
 
-def _fake_provider():
-    """A provider that accepts webhook registrations and remembers them (Uazapi and Evolution paths)."""
-    calls: list[dict] = []
-
-    async def register(request: Request) -> JSONResponse:
-        calls.append({"path": request.url.path, "headers": dict(request.headers), "body": await request.json()})
-        return JSONResponse({"ok": True})
-
-    app = Starlette(routes=[Route("/webhook", register, methods=["POST"]),
-                            Route("/webhook/set/{instance}", register, methods=["POST"])])
-    return app, calls
-
-
 def test_channels_show_their_webhook_url_and_never_the_token(desk, engine):
     assert desk.get("agent", "/channels").status_code == 403
     response = desk.get("manager", "/channels")
@@ -498,39 +482,86 @@ def test_channels_show_their_webhook_url_and_never_the_token(desk, engine):
     assert f"tok-{desk.rows.slug}" not in response.text
 
 
-def test_admins_add_channels_and_the_webhook_is_registered(desk, engine):
-    provider, calls = _fake_provider()
-    with serving(provider) as provider_url:
-        body = {"provider": "uazapi", "name": "Vendas", "base_url": provider_url + "/", "instance": "vendas",
+def _sandbox_instance(sandbox: str, provider: str, name: str, token: str, **extra) -> None:
+    response = httpx.post(f"{sandbox}/sandbox/instances",
+                          json={"provider": provider, "instance": name, "token": token, **extra})
+    response.raise_for_status()
+
+
+def _channels_named(engine, desk: Desk, instance: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(select(channels).where(channels.c.tenant_id == desk.tenant_id,
+                                                   channels.c.instance == instance)).all()
+
+
+def test_admins_add_channels_checked_with_the_provider_and_the_webhook_is_registered(desk, engine):
+    with serving(create_whatsapp_sandbox()) as sandbox:
+        _sandbox_instance(sandbox, "uazapi", "vendas", "segredo-uazapi")
+        _sandbox_instance(sandbox, "evolution", "evo-1", "tok-instancia-evo")
+        body = {"provider": "uazapi", "name": "Vendas", "base_url": sandbox + "/", "instance": "vendas",
                 "token": "segredo-uazapi"}
         assert desk.post("manager", "/channels", body).status_code == 403
         created = desk.post("admin", "/channels", body)
         assert created.status_code == 201, created.text
         channel = created.json()
         assert channel["webhook_registered"] is True and channel["webhook_error"] is None
-        assert "segredo-uazapi" not in created.text
-        (call,) = calls
-        assert call["path"] == "/webhook" and call["headers"]["token"] == "segredo-uazapi"
-        assert call["body"]["url"] == channel["webhook_url"] and call["body"]["events"] == WEBHOOK_EVENTS_UAZAPI
+        assert channel["key_kind"] == "instance" and "segredo-uazapi" not in created.text
+        (hook,) = httpx.get(f"{sandbox}/webhook", headers={"token": "segredo-uazapi"}).json()
+        assert hook["url"] == channel["webhook_url"] and hook["events"] == WEBHOOK_EVENTS_UAZAPI
+        assert hook["addUrlEvents"] is False and hook["excludeMessages"] == []
 
-        evolution = desk.post("admin", "/channels", {**body, "provider": "evolution", "instance": "evo-1"})
-        assert evolution.json()["webhook_registered"] is True
-        assert calls[1]["path"] == "/webhook/set/evo-1" and calls[1]["headers"]["apikey"] == "segredo-uazapi"
+        # Evolution with the server's global key: the instance's own token is fetched with it and kept for webhooks
+        global_key = httpx.get(f"{sandbox}/sandbox/config").json()["evolution_api_key"]
+        evolution = desk.post("admin", "/channels", {**body, "provider": "evolution", "instance": "evo-1",
+                                                     "token": global_key})
+        assert evolution.status_code == 201, evolution.text
+        assert evolution.json()["webhook_registered"] is True and evolution.json()["key_kind"] == "global"
+        assert evolution.json()["connection_status"] == "connected"
+        found = httpx.get(f"{sandbox}/webhook/find/evo-1", headers={"apikey": global_key}).json()
+        assert found["url"] == evolution.json()["webhook_url"] and found["webhookByEvents"] is False
         assert desk.post("admin", "/channels", body).status_code == 409
 
     stored = _row(engine, channels, uuid.UUID(channel["id"]))
     assert stored.token_encrypted != "segredo-uazapi" and KEYRING.decrypt(stored.token_encrypted) == "segredo-uazapi"
-    assert stored.base_url == provider_url and channel["webhook_url"].endswith(f"/webhooks/uazapi/{stored.webhook_key}")
+    assert stored.webhook_token_encrypted is None
+    assert stored.base_url == sandbox and channel["webhook_url"].endswith(f"/webhooks/uazapi/{stored.webhook_key}")
+    evo = _row(engine, channels, uuid.UUID(evolution.json()["id"]))
+    assert KEYRING.decrypt(evo.token_encrypted) == global_key
+    assert KEYRING.decrypt(evo.webhook_token_encrypted) == "tok-instancia-evo"
     assert {c["id"] for c in desk.get("manager", "/channels").json()} >= {channel["id"], evolution.json()["id"]}
 
-    down = desk.post("admin", "/channels", {**body, "instance": "offline", "base_url": f"http://127.0.0.1:{free_port()}"})
-    assert down.status_code == 201, down.text
-    assert down.json()["webhook_registered"] is False and "cannot reach" in down.json()["webhook_error"]
     for bad in ({"provider": "telegram"}, {"base_url": "ftp://x"}, {"token": ""}, {"instance": ""}):
         assert desk.post("admin", "/channels", {**body, **bad}).status_code == 422, bad
     registered = [a.details["registered"] for a in _audit(engine, desk, "channel.webhook_register")]
-    assert registered == [True, True, False]
-    assert len(_audit(engine, desk, "channel.create")) == 3
+    assert registered == [True, True]
+    assert [a.details["key_kind"] for a in _audit(engine, desk, "channel.create")] == ["instance", "global"]
+
+
+@pytest.mark.parametrize(("provider", "instance", "key", "words"), [
+    ("evolution", "evo-a", "chave-errada", ["refused the apikey for instance 'evo-a'", "global key",
+                                            "token of instance 'evo-a'"]),
+    ("evolution", "evo-b", "tok-evo-a", ["refused the apikey for instance 'evo-b'"]),  # another instance's token
+    ("evolution", "nao-existe", "GLOBAL", ["has no instance named 'nao-existe'"]),
+    ("uazapi", "uaz-a", "token-errado", ["Uazapi", "refused the token", "instance's own token"]),
+    ("evolution", "evo-a", "GLOBAL", ["cannot reach"]),  # base URL where nothing listens
+])
+def test_a_channel_the_provider_refuses_is_a_422_that_says_why_and_nothing_is_created(
+        desk, engine, provider, instance, key, words):
+    with serving(create_whatsapp_sandbox(evolution_api_key="chave-global-do-servidor")) as sandbox:
+        _sandbox_instance(sandbox, "evolution", "evo-a", "tok-evo-a")
+        _sandbox_instance(sandbox, "evolution", "evo-b", "tok-evo-b")
+        _sandbox_instance(sandbox, "uazapi", "uaz-a", "tok-uaz-a")
+        base_url = f"http://127.0.0.1:{free_port()}" if words == ["cannot reach"] else sandbox
+        body = {"provider": provider, "base_url": base_url, "instance": instance,
+                "token": "chave-global-do-servidor" if key == "GLOBAL" else key}
+        refused = desk.post("admin", "/channels", body)
+        hooks = httpx.get(f"{sandbox}/sandbox/instances").json()
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    assert isinstance(detail, str) and all(word in detail for word in words), detail
+    assert "Nothing was created" in detail and body["token"] not in detail
+    assert _channels_named(engine, desk, instance) == []
+    assert all(not hook["webhooks"] for hook in hooks)  # and no webhook was registered anywhere
 
 
 # --- settings ------------------------------------------------------------------------------------------------

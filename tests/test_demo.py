@@ -129,6 +129,20 @@ def _check_export(path: Path) -> None:
     assert answers > 0 and days >= 2, (path.name, answers, days)
 
 
+def _check_evolution_channels(sandbox: str) -> None:
+    """The demo's Evolution channels were set up with the sandbox server's global key, and veloz-evolution posts
+    by events: their webhooks (carrying each instance's own token) are taken by the API."""
+    listed = {item["instance"]: item for item in httpx.get(f"{sandbox}/sandbox/instances", timeout=10).json()}
+    assert listed["veloz-evolution"]["webhook_by_events"] is True
+    assert listed["demo-evolution"]["webhook_by_events"] is False
+    for instance, customer in (("demo-evolution", "5511955501234"), ("veloz-evolution", "5581955501234")):
+        answer = httpx.post(f"{sandbox}/sandbox/inbound", timeout=30,
+                            json={"instance": instance, "from": customer, "name": "Teste", "text": "oi"}).json()
+        assert answer["webhook_status"] == 200, (instance, answer)
+        assert answer["payload"]["apikey"] == listed[instance]["token"]
+        assert answer["deliveries"][0]["url"].endswith("/messages-upsert") == (instance == "veloz-evolution")
+
+
 @pytest.mark.slow
 def test_the_demo_runs_everything_and_stops_cleanly(data_dir):
     ports = {name: free_port() for name in ("api", "dash", "wa", "sgp")}
@@ -145,6 +159,7 @@ def test_the_demo_runs_everything_and_stops_cleanly(data_dir):
             assert api.get("/readyz").status_code == 200
             for email in TENANTS.values():
                 _check_tenant(api, email)
+        _check_evolution_channels(f"http://127.0.0.1:{ports['wa']}")
         login = httpx.get(f"http://127.0.0.1:{ports['dash']}/login", timeout=10)
         assert login.status_code == 200 and "Entrar" in login.text
         for slug in TENANTS:

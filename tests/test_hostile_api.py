@@ -27,6 +27,7 @@ from niochat import admin
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
+from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, TenantRows, clear_login_limits, full_tenant
 from tests.servers import serving
@@ -156,6 +157,20 @@ def with_nul_at(value, path):
     return copy
 
 
+WHATSAPP: dict[str, str] = {}  # the WhatsApp sandbox a new channel's key is checked with (the whatsapp fixture)
+
+
+@pytest.fixture(scope="module")
+def whatsapp():
+    """A provider that knows the channel VALID_BODIES creates: the channel route asks it before storing."""
+    with serving(create_whatsapp_sandbox()) as url:
+        httpx.post(f"{url}/sandbox/instances",
+                   json={"provider": "uazapi", "instance": "instancia", "token": "tok"}).raise_for_status()
+        WHATSAPP["url"] = url
+        yield url
+    WHATSAPP.clear()
+
+
 # A valid JSON body per write route (built from our tenant's rows), so the NUL is the only thing wrong.
 VALID_BODIES = {
     "POST /api/v1/conversations/{conversation_id}/reply": lambda ours: {"text": "olá, tudo bem?"},
@@ -167,7 +182,7 @@ VALID_BODIES = {
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},
     "PATCH /api/v1/users/{user_id}": lambda ours: {"name": "Outro Nome"},
-    "POST /api/v1/channels": lambda ours: {"provider": "uazapi", "name": "Canal", "base_url": "http://127.0.0.1:9",
+    "POST /api/v1/channels": lambda ours: {"provider": "uazapi", "name": "Canal", "base_url": WHATSAPP["url"],
                                            "instance": "instancia", "token": "tok"},
     "PATCH /api/v1/settings": lambda ours: {"persona": {"company": "Empresa", "agent_name": "Nia"},
                                             "ai": {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "k"},
@@ -188,7 +203,7 @@ def test_every_json_write_route_has_a_valid_body_to_break():
     assert not set(VALID_BODIES) - set(JSON_BODY_OPERATIONS), "VALID_BODIES names routes that no longer exist"
 
 
-def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants):
+def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants, whatsapp):
     """PostgreSQL text cannot hold \\u0000: a NUL in any string of any write route is the caller's error."""
     ours = tenants["ours"]
     own = {name: str(ours.ids[kind][0]) for name, kind in OWN_IDS.items()}

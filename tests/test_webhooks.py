@@ -3,14 +3,21 @@
 import asyncio
 import copy
 import json
+import socket
+import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 
 import httpx
+import jwt
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
 from api.app import create_app
+from api.webhooks import routes
 from api.webhooks.intake import ChannelDirectory
 from api.webhooks.routes import MAX_BODY_BYTES
 from niochat import admin
@@ -229,6 +236,177 @@ def test_oversized_body_is_refused_with_413(api, channel_keys):
     payload = _uazapi(messageid="WH-BIG", text="x" * (MAX_BODY_BYTES + 10))
     response = _post(api, "uazapi", channel_keys["uazapi"].webhook_key, payload)
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
+
+
+def test_evolution_webhooks_carry_the_instance_token_not_the_global_key(api, engine):
+    """A channel that calls Evolution with the server's global key checks webhooks against the instance's token,
+    which is what Evolution puts in `apikey`; the JWT option still works with it."""
+    slug = unique_slug("whg")
+    with engine.begin() as conn:
+        admin.create_tenant(conn, slug, "Global Net")
+        created = admin.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "evolution", "evo",
+                                       "http://127.0.0.1:9", f"{slug}-evo", "chave-global", webhook_token="tok-inst")
+    payload = load(EVOLUTION_TEXT)
+    payload["data"]["key"]["id"] = f"WH-GLOBAL-{slug}"
+    assert _post(api, "evolution", created.webhook_key, dict(payload, apikey="chave-global")).status_code == 401
+    assert _post(api, "evolution", created.webhook_key, dict(payload, apikey="tok-inst")).json()["results"] == [
+        "stored"]
+    signed = jwt.encode({"app": "evolution"}, "tok-inst", algorithm="HS256")
+    payload["data"]["key"]["id"] = f"WH-GLOBAL-JWT-{slug}"
+    ok = _post(api, "evolution", created.webhook_key, payload, headers={"authorization": f"Bearer {signed}"})
+    assert ok.status_code == 200, ok.text
+    forged = jwt.encode({"app": "evolution"}, "chave-global", algorithm="HS256")
+    refused = _post(api, "evolution", created.webhook_key, payload, headers={"authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
+
+
+# --- Evolution's "webhook by events": the event's name appended to the URL --------------------------------
+
+
+def _url_event_mismatches(api) -> float:
+    text = api.get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "niochat_webhook_url_event_mismatches_total" and sample.labels == {
+                    "provider": "evolution"}:
+                return sample.value
+    return 0.0
+
+
+@pytest.mark.parametrize("suffix", ["messages-upsert", "MESSAGES_UPSERT", "messages.upsert"])
+def test_evolution_by_events_urls_reach_the_channel(api, channel_keys, engine, suffix):
+    payload = dict(load(EVOLUTION_TEXT), apikey="tok-evolution")
+    payload["data"]["key"]["id"] = f"WH-BYEVENT-{suffix}"
+    before = _url_event_mismatches(api)
+    response = _post(api, "evolution", f"{channel_keys['evolution'].webhook_key}/{suffix}", payload)
+    assert response.status_code == 200 and response.json()["results"] == ["stored"], response.text
+    assert _url_event_mismatches(api) == before
+    with engine.connect() as conn:
+        row = conn.execute(select(messages).where(messages.c.provider_message_id == f"WH-BYEVENT-{suffix}")).one()
+    assert row.channel_id == channel_keys["evolution"].id and row.direction == "inbound"
+
+
+def test_a_by_events_url_naming_another_event_loses_nothing_the_body_decides(api, channel_keys, engine):
+    key = channel_keys["evolution"].webhook_key
+    payload = dict(load(EVOLUTION_TEXT), apikey="tok-evolution")
+    payload["data"]["key"]["id"] = "WH-BYEVENT-MISMATCH"
+    before = _url_event_mismatches(api)
+    response = _post(api, "evolution", f"{key}/connection-update", payload)
+    assert response.status_code == 200 and response.json()["results"] == ["stored"]
+    assert _url_event_mismatches(api) == before + 1
+    with engine.connect() as conn:
+        assert conn.execute(select(messages).where(messages.c.provider_message_id == "WH-BYEVENT-MISMATCH")).one()
+
+    update = dict(load("evolution/messages.update.json"), apikey="tok-evolution")
+    assert _post(api, "evolution", f"{key}/messages-update", update).json()["results"][0].startswith("status:")
+    connection = dict(load("evolution/connection.update.json"), apikey="tok-evolution")
+    assert _post(api, "evolution", f"{key}/connection-update", connection).json()["results"][0].startswith(
+        "connection:")
+    assert _post(api, "evolution", f"{key}/send-message", dict(payload, event="send.message")).status_code == 200
+    assert _url_event_mismatches(api) == before + 1
+    # the suffix changes nothing else: unknown key 404, another provider's channel 404, wrong token 401
+    assert _post(api, "evolution", "no-such-key-" + "x" * 40 + "/messages-upsert", payload).status_code == 404
+    uazapi_key = channel_keys["uazapi"].webhook_key
+    assert _post(api, "evolution", f"{uazapi_key}/messages-upsert", payload).status_code == 404
+    assert _post(api, "evolution", f"{key}/messages-upsert", dict(payload, apikey="x")).status_code == 401
+
+
+# --- oversized bodies: a 413 the sender reads, every time, however it sends -----------------------------------
+
+
+BIG_TEXT = "x" * 3_000_000  # 3 MB: a voice note sent as base64 in the webhook, say
+WEBHOOK_ROUTES = ["uazapi/{uazapi}", "evolution/{evolution}", "evolution/{evolution}/messages-upsert"]
+
+
+def _route(channel_keys, route: str) -> str:
+    return "/webhooks/" + route.format(**{name: channel_keys[name].webhook_key for name in ("uazapi", "evolution")})
+
+
+def _raw_request(api, path: str, headers: list[str], pieces: list[bytes], *, read_first: bool = False,
+                 timeout: float = 20) -> tuple[OSError | None, bytes]:
+    """A bare HTTP/1.1 client on a socket: writes the head and every piece of the body, then reads the answer
+    (as Python's urllib does), or only reads (`read_first`, a client waiting for 100 Continue). Returns the
+    error writing raised, if any, and what the server answered before closing."""
+    head = "".join(f"{line}\r\n" for line in [f"POST {path} HTTP/1.1", f"Host: {api.base_url.host}", *headers])
+    with socket.create_connection((api.base_url.host, api.base_url.port), timeout=timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n")
+        error = None
+        if not read_first:
+            try:
+                for piece in pieces:
+                    sock.sendall(piece)
+            except OSError as exc:
+                error = exc
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer and b'"detail"' in answer:
+                    break
+        except OSError as exc:
+            error = error or exc
+    return error, answer
+
+
+def _chunked(body: bytes, size: int = 65536) -> list[bytes]:
+    return [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in
+            (body[start:start + size] for start in range(0, len(body), size))] + [b"0\r\n\r\n"]
+
+
+@pytest.mark.parametrize("route", WEBHOOK_ROUTES)
+def test_an_oversized_body_is_answered_413_every_time_however_it_is_sent(api, channel_keys, route):
+    """Regression: the 413 went out while the sender was still sending; with `Connection: close` (urllib, Node's
+    http without keep-alive) the server then closed with the body unread, the kernel reset the connection, and
+    the sender saw a dropped connection (so a provider would post the same body forever)."""
+    path = _route(channel_keys, route)
+    body = json.dumps({"token": "tok-uazapi", "apikey": "tok-evolution", "text": BIG_TEXT}).encode()
+    with httpx.Client(base_url=str(api.base_url), timeout=30) as client:  # keep-alive, with Content-Length
+        for _ in range(3):
+            response = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 413 and "larger than" in response.json()["detail"]
+        for _ in range(3):  # chunked, no Content-Length
+            pieces = iter([body[start:start + 65536] for start in range(0, len(body), 65536)])
+            assert client.post(path, content=pieces, headers={"content-type": "application/json"}).status_code == 413
+    for _ in range(3):  # urllib: Connection: close, writes the whole body before reading the answer
+        request = urllib.request.Request(f"{api.base_url}{path}", data=body,
+                                         headers={"content-type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 413 and b"larger than" in refused.value.read()
+    for framing in ("length", "chunked"):  # a bare client that closes, both framings
+        headers = ["Content-Type: application/json", "Connection: close",
+                   f"Content-Length: {len(body)}" if framing == "length" else "Transfer-Encoding: chunked"]
+        pieces = [body] if framing == "length" else _chunked(body)
+        error, answer = _raw_request(api, path, headers, pieces)
+        assert error is None, f"{framing}: {error!r}"
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+def test_a_sender_waiting_for_100_continue_is_refused_before_it_sends(api, channel_keys):
+    headers = ["Content-Type: application/json", "Content-Length: 3000100", "Expect: 100-continue"]
+    error, answer = _raw_request(api, _route(channel_keys, "uazapi/{uazapi}"), headers, [], read_first=True)
+    assert error is None and answer.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in answer
+    assert b"connection: close" in answer.lower()
+
+
+def test_past_the_drain_limits_the_413_closes_the_connection(api, channel_keys, monkeypatch):
+    """Reading a too-large body to its end has limits (bytes, seconds); past them the 413 still comes, and the
+    connection is closed."""
+    path = _route(channel_keys, "uazapi/{uazapi}")
+    headers = ["Content-Type: application/json", f"Content-Length: {routes.DRAIN_MAX_BYTES + 1}"]
+    error, answer = _raw_request(api, path, headers, [], read_first=True)  # declared too large to read at all
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
+
+    monkeypatch.setattr(routes, "DRAIN_MAX_SECONDS", 0.5)  # the server runs in this process
+    headers = ["Content-Type: application/json", "Transfer-Encoding: chunked"]
+    started = time.monotonic()
+    stalled = _chunked(b"x" * (MAX_BODY_BYTES + 100_000))[:-1]  # more than allowed, then nothing, never the end
+    with socket.create_connection((api.base_url.host, api.base_url.port), timeout=20) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
+        sock.sendall(head.encode() + b"".join(stalled))
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
+    assert time.monotonic() - started < 10
 
 
 def test_store_unavailable_answers_503_so_providers_retry(tmp_path, channel_keys, database_url):

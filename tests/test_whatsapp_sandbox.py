@@ -103,6 +103,7 @@ def register(client: httpx.Client, receiver: Receiver, inst: dict, url: str | No
         body = {"url": url, "events": ["messages", "messages_update"], "excludeMessages": [], **extra}
         response = client.post("/webhook", headers={"token": inst["token"]}, json=body)
         assert response.status_code == 200, response.text
+        return next(hook for hook in response.json() if hook["url"] == url)  # uazapi answers with the whole list
     else:
         body = {"webhook": {"enabled": True, "url": url,
                             "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "MESSAGES_EDITED"],
@@ -181,6 +182,128 @@ def test_evolution_webhook_registration_nested_and_flat(client, receiver):
     wrong = client.post(f"/webhook/set/{inst['name']}", headers={"apikey": "nope"}, json={"url": "http://x"})
     assert wrong.status_code == 401
     assert client.post("/webhook/set/ghost", headers={"apikey": "x"}, json={"url": "http://x"}).status_code == 404
+
+
+GLOBAL_KEY = "sandbox-evolution-global-key"  # create_app()'s default
+
+
+def test_evolution_takes_the_global_key_or_the_instances_own_token(client, receiver):
+    inst, other = new_instance(client, "evolution"), new_instance(client, "evolution")
+    assert client.get("/sandbox/config").json()["evolution_api_key"] == GLOBAL_KEY
+    no_key = client.post(f"/message/sendText/{inst['name']}", json={"number": CUSTOMER, "text": "oi"})
+    assert no_key.status_code == 401
+    for key in (GLOBAL_KEY, inst["token"]):
+        response = client.post(f"/message/sendText/{inst['name']}", headers={"apikey": key},
+                               json={"number": CUSTOMER, "text": "oi"})
+        assert response.status_code == 201, response.text
+    wrong = client.post(f"/message/sendText/{inst['name']}", headers={"apikey": other["token"]},
+                        json={"number": CUSTOMER, "text": "oi"})
+    assert wrong.status_code == 401
+    assert wrong.json() == {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}
+    # an unknown instance is a 404 whatever the key, as Evolution's instance guard runs before its auth guard
+    for key in (GLOBAL_KEY, "nope"):
+        ghost = client.get("/instance/connectionState/ghost", headers={"apikey": key})
+        assert ghost.status_code == 404
+        assert ghost.json() == {"status": 404, "error": "Not Found",
+                                "response": {"message": ['The "ghost" instance does not exist']}}
+    state = client.get(f"/instance/connectionState/{inst['name']}", headers={"apikey": GLOBAL_KEY})
+    assert state.json() == {"instance": {"instanceName": inst["name"], "state": "open"}}
+    assert client.get(f"/instance/connectionState/{inst['name']}", headers={"apikey": "x"}).status_code == 401
+
+    # the global key can be changed, as the server's operator would (reset keeps it)
+    client.post("/sandbox/config", json={"evolution_api_key": "outra-chave"})
+    client.post("/sandbox/reset")
+    assert client.get(f"/instance/connectionState/{inst['name']}", headers={"apikey": GLOBAL_KEY}).status_code == 401
+    assert client.get(f"/instance/connectionState/{inst['name']}", headers={"apikey": "outra-chave"}).status_code == 200
+    client.post("/sandbox/config", json={"evolution_api_key": GLOBAL_KEY})
+
+
+def test_evolution_fetch_instances_shows_the_instance_token_to_the_global_key(client):
+    inst = new_instance(client, "evolution")
+    other = new_instance(client, "evolution")
+    client.post("/sandbox/instances", json={"provider": "evolution", "instance": other["name"],
+                                             "token": other["token"], "connection": "close"})
+    everything = client.get("/instance/fetchInstances", headers={"apikey": GLOBAL_KEY}).json()
+    assert {inst["name"], other["name"]} <= {record["name"] for record in everything}
+    (record,) = client.get("/instance/fetchInstances", params={"instanceName": inst["name"]},
+                           headers={"apikey": GLOBAL_KEY}).json()
+    assert record["token"] == inst["token"] and record["connectionStatus"] == "open"
+    assert record["ownerJid"] == f"{inst['owner']}@s.whatsapp.net" and record["integration"] == "WHATSAPP-BAILEYS"
+    assert {"id", "name", "clientName", "createdAt", "updatedAt", "Setting", "_count"} <= record.keys()
+    mine = client.get("/instance/fetchInstances", headers={"apikey": inst["token"]}).json()  # its own, only
+    assert [r["name"] for r in mine] == [inst["name"]]
+    missing = client.get("/instance/fetchInstances", params={"instanceName": "ghost"}, headers={"apikey": GLOBAL_KEY})
+    assert missing.status_code == 404 and missing.json()["response"]["message"] == ['Instance "ghost" not found']
+    for headers in ({"apikey": "nope"}, {}):
+        refused = client.get("/instance/fetchInstances", headers=headers)
+        assert refused.status_code == 401 and refused.json()["error"] == "Unauthorized"
+    closed = client.get(f"/instance/connectionState/{other['name']}", headers={"apikey": other["token"]})
+    assert closed.json()["instance"]["state"] == "close"
+
+
+def test_evolution_webhook_by_events_posts_to_the_event_suffixes(client, receiver):
+    inst = new_instance(client, "evolution")
+    register(client, receiver, inst, byEvents=True)
+    inbound(client, inst)
+    send(client, inst)
+    receiver.wait_for(inst["path"] + "/messages-update", 1)
+    assert [b["event"] for b in receiver.wait_for(inst["path"] + "/messages-upsert", 1)] == ["messages.upsert"]
+    assert [b["event"] for b in receiver.wait_for(inst["path"] + "/send-message", 1)] == ["send.message"]
+    assert receiver.bodies(inst["path"]) == []
+
+    # switched off and on again from outside NioChat, as an ISP would in Evolution's manager
+    other = new_instance(client, "evolution")
+    register(client, receiver, other)
+    switched = client.post(f"/sandbox/instances/{other['name']}/webhook", json={"by_events": True})
+    assert switched.status_code == 200 and switched.json()["webhook_by_events"] is True
+    assert inbound(client, other).json()["deliveries"][0]["url"] == receiver.url + other["path"] + "/messages-upsert"
+    found = client.get(f"/webhook/find/{other['name']}", headers={"apikey": GLOBAL_KEY}).json()
+    assert found["webhookByEvents"] is True and found["url"] == receiver.url + other["path"]
+    uazapi = new_instance(client, "uazapi")
+    assert client.post(f"/sandbox/instances/{uazapi['name']}/webhook", json={"by_events": True}).status_code == 409
+    bare = new_instance(client, "evolution")
+    assert client.post(f"/sandbox/instances/{bare['name']}/webhook", json={"by_events": True}).status_code == 409
+    assert client.post("/sandbox/instances/ghost/webhook", json={"by_events": True}).status_code == 404
+
+
+def test_uazapi_keeps_a_list_of_webhooks_and_posts_to_each(client, receiver):
+    inst = new_instance(client, "uazapi")
+    headers = {"token": inst["token"]}
+    assert client.get("/webhook", headers=headers).json() == []
+    isp = client.post("/webhook", headers=headers, json={"url": receiver.url + "/isp", "events": ["messages"],
+                                                        "excludeMessages": ["wasSentByApi"]}).json()
+    assert [hook["url"] for hook in isp] == [receiver.url + "/isp"]
+    added = client.post("/webhook", headers=headers, json={"action": "add", "url": receiver.url + "/ours",
+                                                          "events": ["messages", "messages_update"]}).json()
+    assert [hook["url"] for hook in added] == [receiver.url + "/isp", receiver.url + "/ours"]
+    assert added[0] == isp[0] and added[1]["id"] != isp[0]["id"]
+    assert client.get("/webhook", headers=headers).json() == added
+
+    answer = inbound(client, inst).json()
+    assert answer["delivered"] is True and len(answer["deliveries"]) == 2
+    assert receiver.bodies("/isp") == receiver.bodies("/ours") == [answer["payload"]]
+    assert receiver.bodies("/isp")[0]["chat"]["wa_unreadCount"] == 1  # one message, counted once
+    send(client, inst)  # each webhook's own filters: the ISP's excludes our sends and has no messages_update
+    receiver.wait_for("/ours", 3)
+    assert len(receiver.bodies("/isp")) == 1
+    skipped = {d["url"]: d["error"] for d in client.get("/sandbox/deliveries").json() if d["error"]}
+    assert skipped[receiver.url + "/isp"].startswith("skipped")
+
+    updated = client.post("/webhook", headers=headers, json={"action": "update", "id": added[1]["id"],
+                                                            "url": receiver.url + "/ours2", "events": ["messages"]})
+    assert [hook["url"] for hook in updated.json()] == [receiver.url + "/isp", receiver.url + "/ours2"]
+    assert updated.json()[1]["id"] == added[1]["id"]
+    simple = client.post("/webhook", headers=headers, json={"url": receiver.url + "/isp2"}).json()  # no action
+    assert [hook["url"] for hook in simple] == [receiver.url + "/isp2", receiver.url + "/ours2"]  # the first, replaced
+    deleted = client.post("/webhook", headers=headers, json={"action": "delete", "id": added[1]["id"]}).json()
+    assert [hook["url"] for hook in deleted] == [receiver.url + "/isp2"]
+    for body, error in (({"action": "remove", "url": "http://x"}, "Invalid action"),
+                        ({"action": "update", "id": "nope", "url": "http://x"}, "Webhook not found"),
+                        ({"action": "delete"}, "id is required for update and delete"),
+                        ({"action": "add", "url": "no url"}, "Invalid URL")):
+        refused = client.post("/webhook", headers=headers, json=body)
+        assert refused.status_code == 400 and refused.json() == {"error": error}, body
+    assert client.get("/webhook", headers={"token": "nope"}).status_code == 401
 
 
 # --- sends ----------------------------------------------------------------------------------------------------
@@ -483,6 +606,7 @@ def test_config_switches_echo_and_receipts_off(client, receiver):
     assert client.get("/sandbox/config").json() == {
         "echo": True, "status_updates": True, "status_delay_ms": 300,
         "lid_only_rate": 0.0, "edit_rate": 0.0, "reaction_rate": 0.0, "transient_send_rate": 0.0,
+        "evolution_api_key": "sandbox-evolution-global-key",
     }
     inst = new_instance(client, "evolution")
     register(client, receiver, inst)

@@ -26,6 +26,12 @@ class ChannelOut(BaseModel):
 class ChannelCreated(ChannelOut):
     webhook_registered: bool = Field(description="Whether the provider accepted our webhook URL")
     webhook_error: str | None = Field(description="Why registering failed; set the webhook_url by hand then")
+    key_kind: Literal["instance", "global", "unknown"] = Field(
+        description="instance: the instance's own token; global: the Evolution server's global key (the "
+        "instance's token, which its webhooks carry, was fetched with it and stored); unknown: Evolution did not "
+        "show the instance's token")
+    notices: list[str] = Field(default_factory=list, description="What the provider said that is worth knowing "
+                               "(the number is not connected, another webhook was replaced)")
 
 
 def http_url(value: str) -> str:
@@ -41,7 +47,8 @@ class ChannelCreate(BaseModel):
     name: str = Field("", max_length=200, description="Defaults to the instance")
     base_url: str = Field(max_length=500, description="The provider's API, e.g. https://acme.uazapi.com")
     instance: str = Field(min_length=1, max_length=200)
-    token: str = Field(min_length=1, max_length=2000, description="Instance token / API key; write-only")
+    token: str = Field(min_length=1, max_length=2000, description="Uazapi: the instance's token. Evolution: the "
+                       "server's global key or the instance's token. Checked with the provider; write-only")
 
     @field_validator("base_url")
     @classmethod

@@ -1,4 +1,5 @@
 """POST /webhooks/{uazapi,evolution}/{channel_key}: authenticate, validate, dedup, persist, enqueue, 200.
+Evolution's "webhook by events" posts to /webhooks/evolution/{channel_key}/{event-name}: the same route.
 
 Status codes are the contract with the providers, which retry 5xx and not 4xx: unknown key 404, wrong token
 401, malformed 422, too large 413, flood 429 (the message is still kept), store unavailable 503.
@@ -6,8 +7,10 @@ Status codes are the contract with the providers, which retry 5xx and not 4xx: u
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import time
 import uuid
 
 import jwt
@@ -16,6 +19,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from starlette.requests import ClientDisconnect
 
 from api.deps import state_of
 from api.engine import live
@@ -49,30 +53,82 @@ router = APIRouter(tags=["webhooks"])
 log = get_logger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+# A too-large body is still read to its end, and dropped, before the 413 (see _read_body), up to this much or
+# this long; past that the 413 closes the connection.
+DRAIN_MAX_BYTES = 64_000_000
+DRAIN_MAX_SECONDS = 15.0
 DEDUP_TTL_SECONDS = 7 * 24 * 3600
 PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
 WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by result", ["provider", "result"])
+WEBHOOK_URL_EVENTS = Counter("niochat_webhook_url_event_mismatches_total",
+                             "By-events webhooks whose URL names another event than their body (the body wins)",
+                             ["provider"])
 WEBHOOK_ERRORS = error_responses(401, 404, 413, 422, 429, 503)
 UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, RedisError, OSError, TimeoutError)
 
 
 class WebhookError(Exception):
-    def __init__(self, status: int, outcome: str, detail: str):
+    def __init__(self, status: int, outcome: str, detail: str, close: bool = False):
         super().__init__(detail)
-        self.status, self.outcome, self.detail = status, outcome, detail
+        self.status, self.outcome, self.detail, self.close = status, outcome, detail, close
+
+
+def _too_large(close: bool = False) -> WebhookError:
+    return WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes", close)
 
 
 async def _read_body(request: Request) -> bytes:
+    """The body, or a 413 once it is known to be too large, answered only after the rest of the body was read
+    (and dropped). Answering while the sender is still sending is not enough: when the connection then closes
+    (the sender asked for `Connection: close`, or speaks HTTP/1.0, as Python's urllib and Node's http without a
+    keep-alive agent do) with its bytes unread, the kernel resets it, and the sender gets a broken pipe or a
+    reset instead of the 413, so it posts the same body again and again. A sender waiting for `100 Continue` has
+    not sent its body: it is told at once. Past DRAIN_MAX_BYTES or DRAIN_MAX_SECONDS the 413 closes the
+    connection (a reset then is the sender's doing)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+        if int(declared) > DRAIN_MAX_BYTES or request.headers.get("expect", "").lower() == "100-continue":
+            raise _too_large(close=True)
+    body, received = bytearray(), 0
+    chunks = request.stream().__aiter__()
+    drain_until = None
+    while True:
+        try:
+            if drain_until is None:
+                chunk = await chunks.__anext__()
+            else:
+                chunk = await asyncio.wait_for(chunks.__anext__(), max(0.0, drain_until - time.monotonic()))
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise _too_large(close=True) from None
+        except ClientDisconnect:
+            raise WebhookError(400, "disconnected", "the sender went away before the end of its body") from None
+        received += len(chunk)
+        if received <= MAX_BODY_BYTES:
+            body += chunk
+        elif received > DRAIN_MAX_BYTES:
+            raise _too_large(close=True)
+        elif drain_until is None:
+            body, drain_until = bytearray(), time.monotonic() + DRAIN_MAX_SECONDS
+    if received > MAX_BODY_BYTES:
+        raise _too_large()
     return bytes(body)
+
+
+def _note_url_event(provider: str, suffix: str, payload: object) -> None:
+    """With "webhook by events" the URL names the event; the body's `event` is what counts, so a mismatch is
+    only counted and logged, and the event processed as its body says."""
+    event = payload.get("event") if isinstance(payload, dict) else None
+
+    def normal(name: str) -> str:
+        return name.strip().lower().replace(".", "-").replace("_", "-")
+
+    if not isinstance(event, str) or normal(event) != normal(suffix):
+        WEBHOOK_URL_EVENTS.labels(provider).inc()
+        log.warning("webhook URL names another event than its body", provider=provider, url_event=suffix[:100],
+                    body_event=str(event)[:100])
 
 
 def _check_token(channel: ChannelRef, token: str | None, request: Request) -> None:
@@ -165,12 +221,15 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
     return "stored"
 
 
-async def _handle(state: AppState, provider: str, channel_key: str, request: Request) -> dict:
+async def _handle(state: AppState, provider: str, channel_key: str, request: Request,
+                  url_event: str | None = None) -> dict:
     body = await _read_body(request)
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise WebhookError(422, "malformed", "body is not valid JSON") from None
+    if url_event is not None:
+        _note_url_event(provider, url_event, payload)
     channel = await state.channels.find(channel_key)
     if channel is None or channel.provider != provider:
         raise WebhookError(404, "unknown_channel", "no active channel with this key")
@@ -204,12 +263,13 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
     return {"status": "accepted", "results": results}
 
 
-async def _receive(provider: str, channel_key: str, request: Request) -> JSONResponse:
+async def _receive(provider: str, channel_key: str, request: Request, url_event: str | None = None) -> JSONResponse:
     try:
-        body = await _handle(state_of(request), provider, channel_key, request)
+        body = await _handle(state_of(request), provider, channel_key, request, url_event)
     except WebhookError as exc:
         WEBHOOKS.labels(provider, exc.outcome).inc()
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status,
+                            headers={"connection": "close"} if exc.close else None)
     except UNAVAILABLE as exc:
         WEBHOOKS.labels(provider, "unavailable").inc()
         log.warning("webhook store unavailable", provider=provider, error=type(exc).__name__,
@@ -233,3 +293,12 @@ async def uazapi_webhook(channel_key: str, request: Request) -> JSONResponse:
              responses=WEBHOOK_ERRORS)
 async def evolution_webhook(channel_key: str, request: Request) -> JSONResponse:
     return await _receive("evolution", channel_key, request)
+
+
+@router.post("/webhooks/evolution/{channel_key}/{event_name}", responses=WEBHOOK_ERRORS,
+             summary="Evolution webhook by events (…/messages-upsert, …/messages-update, …/connection-update)",
+             description="Evolution's 'Webhook by events' appends the event's name to the URL. Any name is taken "
+             "here and handled like the plain route: the body's `event` decides, a URL naming another is counted "
+             "(niochat_webhook_url_event_mismatches_total) and logged.")
+async def evolution_webhook_by_event(channel_key: str, event_name: str, request: Request) -> JSONResponse:
+    return await _receive("evolution", channel_key, request, event_name)

@@ -166,8 +166,22 @@ class UazapiClient:
         ]
 
     async def register_webhook(self, url: str) -> None:
-        body = {"url": url, "enabled": True, "events": WEBHOOK_EVENTS_UAZAPI, "excludeMessages": []}
-        await _post(self.http, f"{self.access.base_url}/webhook", {"token": self.access.token}, body)
+        """Add our webhook beside any the ISP already has (uazapiGO keeps a list: `action` add/update/delete;
+        without `action` it would replace the first one). Ours again (a re-run) is updated, never added twice.
+        No URL suffixes (`addUrlEvents`): our route is the URL itself. No `excludeMessages`: the echoes of our
+        sends confirm them, and what an attendant types on the phone comes as fromMe, not sent by the API."""
+        endpoint, headers = f"{self.access.base_url}/webhook", {"token": self.access.token}
+        listed = await _get_json(self.http, endpoint, headers)
+        ours = [hook.get("id") for hook in (listed if isinstance(listed, list) else [])
+                if isinstance(hook, dict) and hook.get("url") == url and hook.get("id")]
+        body = {"url": url, "enabled": True, "events": WEBHOOK_EVENTS_UAZAPI, "excludeMessages": [],
+                "addUrlEvents": False, "addUrlTypesMessages": False}
+        if ours:
+            await _post(self.http, endpoint, headers, {**body, "action": "update", "id": ours[0]})
+            for duplicate in ours[1:]:
+                await _post(self.http, endpoint, headers, {"action": "delete", "id": duplicate})
+        else:
+            await _post(self.http, endpoint, headers, {**body, "action": "add"})
 
 
 class EvolutionClient:
@@ -244,6 +258,23 @@ def _sent_text(content: dict) -> str | None:
         if isinstance(inner, dict) and isinstance(inner.get(field), str):
             return inner[field]
     return None
+
+
+async def _get_json(http: httpx.AsyncClient, url: str, headers: dict, timeout: httpx.Timeout = SEND_TIMEOUT):
+    """A provider's JSON answer to a GET (a list or an object); ProviderError as _post raises them."""
+    try:
+        response = await http.get(url, headers=headers, timeout=timeout)
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"timeout calling {url}", retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(f"cannot reach {url}: {type(exc).__name__}", retryable=True) from exc
+    if response.status_code >= 400:
+        raise ProviderError(f"{url} answered {response.status_code}: {response.text[:200]}",
+                            status=response.status_code, retryable=response.status_code >= 500)
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 async def _get(http: httpx.AsyncClient, url: str) -> bytes:

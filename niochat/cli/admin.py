@@ -6,15 +6,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from niochat import admin, migrate
 from niochat.cli.context import console, fail, load_settings, running_services
 from niochat.database import sync_engine
 from niochat.secrets import Keyring, load_secret_key
-from niochat.tables import tenants
+from niochat.tables import channels, tenants
 
 tenant_app = typer.Typer(help="Tenants: one per internet provider.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams that human handoffs queue for (financeiro, suporte...).", no_args_is_help=True)
@@ -120,24 +121,103 @@ def channel_create(
         prompt=True,
         hide_input=True,
         envvar="NIOCHAT_CHANNEL_TOKEN",
-        help="Instance token (Uazapi) or apikey (Evolution); stored encrypted",
+        help="Uazapi: the instance's token. Evolution: the server's global key (AUTHENTICATION_API_KEY) or the "
+        "instance's token. Checked with the provider, stored encrypted",
     ),
     name: str = typer.Option("", help="Display name (defaults to the instance)"),
     register: bool = typer.Option(True, help="Register the webhook URL with the provider right away"),
 ) -> None:
-    """Connect a WhatsApp number, register our webhook with the provider, and print the webhook URL."""
+    """Connect a WhatsApp number: check the key and the instance with the provider (nothing is stored when it
+    refuses them), register our webhook with it, and print the webhook URL."""
 
     def create(conn: Connection, settings) -> None:
         keyring = Keyring(load_secret_key(settings))
+        admin.check_channel_input(conn, tenant, provider, base_url, instance, token)
+        keys = _check_with_provider(provider, base_url, instance, token.strip())
         created = admin.create_channel(
-            conn, keyring, settings.public_url, tenant, provider, name, base_url, instance, token
+            conn, keyring, settings.public_url, tenant, provider, name, base_url, instance, token,
+            webhook_token=keys.webhook_token, connection_status=keys.connection,
         )
         console.print(f"channel created: {created.id}")
+        _tell(keys, provider, instance)
         typer.echo(created.webhook_url)
         if register:
-            _register_webhook(provider, base_url, instance, token, created.webhook_url)
+            _register_webhook(provider, base_url, instance, token.strip(), created.webhook_url)
 
     _run(create)
+
+
+@channel_app.command("setup")
+def channel_setup(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug"),
+    instance: str = typer.Option(..., "--instance", help="Instance name of the channel"),
+    provider: str = typer.Option("", "--provider", help="uazapi or evolution, when the tenant has both"),
+    new_token: bool = typer.Option(False, "--new-token", help="Prompt for a new token / apikey to store"),
+    register: bool = typer.Option(True, help="Register the webhook URL with the provider again"),
+) -> None:
+    """Set an existing channel up again: check its key with the provider, learn the token its webhooks carry
+    (Evolution with the global key), and register our webhook without adding it twice."""
+
+    def setup(conn: Connection, settings) -> None:
+        keyring = Keyring(load_secret_key(settings))
+        row = _channel_row(conn, tenant, instance, provider)
+        key = typer.prompt("token", hide_input=True).strip() if new_token else keyring.decrypt(row.token_encrypted)
+        if not key:
+            raise admin.AdminError("token must not be empty")
+        keys = _check_with_provider(row.provider, row.base_url, row.instance, key)
+        values = {"token_encrypted": keyring.encrypt(key),
+                  "webhook_token_encrypted": keyring.encrypt(keys.webhook_token) if keys.webhook_token else None}
+        if keys.connection:
+            values.update(connection_status=keys.connection, connection_changed_at=func.now())
+        conn.execute(update(channels).where(channels.c.id == row.id).values(**values))
+        url = admin.webhook_url(settings.public_url, row.provider, row.webhook_key)
+        console.print(f"channel {row.id} checked with {row.provider} at {row.base_url}")
+        _tell(keys, row.provider, row.instance)
+        typer.echo(url)
+        if register:
+            _register_webhook(row.provider, row.base_url, row.instance, key, url)
+
+    _run(setup)
+
+
+def _channel_row(conn: Connection, tenant: str, instance: str, provider: str):
+    query = (select(channels).join(tenants, tenants.c.id == channels.c.tenant_id)
+             .where(tenants.c.slug == tenant, channels.c.instance == instance.strip()))
+    if provider:
+        query = query.where(channels.c.provider == provider)
+    rows = conn.execute(query).all()
+    if not rows:
+        raise admin.AdminError(f"tenant '{tenant}' has no channel for instance '{instance}'"
+                               + (f" on {provider}" if provider else ""))
+    if len(rows) > 1:
+        raise admin.AdminError(f"tenant '{tenant}' has instance '{instance}' on both providers: add --provider")
+    return rows[0]
+
+
+def _check_with_provider(provider: str, base_url: str, instance: str, token: str):
+    """The provider's word on the key and the instance; the command fails (nothing stored) when it refuses."""
+    import asyncio
+
+    import httpx
+
+    from api.whatsapp.setup import SetupError, check_channel
+
+    async def check():
+        async with httpx.AsyncClient() as http:
+            return await check_channel(http, provider, base_url.rstrip("/"), instance.strip(), token)
+
+    try:
+        return asyncio.run(check())
+    except SetupError as exc:
+        raise admin.AdminError(f"{exc}\nNothing was changed.") from None
+
+
+def _tell(keys, provider: str, instance: str) -> None:
+    console.print(escape(keys.describe(provider, instance)))
+    if keys.connection == "connected":
+        console.print(f"instance '{escape(instance)}' is connected to WhatsApp")
+    for notice in keys.notices:
+        console.print(f"[yellow]{escape(notice)}[/]")
 
 
 def _register_webhook(provider: str, base_url: str, instance: str, token: str, url: str) -> None:
@@ -145,16 +225,19 @@ def _register_webhook(provider: str, base_url: str, instance: str, token: str, u
 
     import httpx
 
-    from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
+    from api.whatsapp.clients import ChannelAccess, ProviderError
+    from api.whatsapp.setup import register_webhook
 
-    async def register() -> None:
+    async def register() -> list[str]:
         async with httpx.AsyncClient() as http:
-            access = ChannelAccess(provider, base_url.rstrip("/"), instance, token)
-            await client_for(http, access).register_webhook(url)
+            return await register_webhook(http, ChannelAccess(provider, base_url.rstrip("/"), instance, token), url)
 
     try:
-        asyncio.run(register())
-        console.print(f"webhook registered with {provider} at {base_url}")
-    except ProviderError as exc:
-        console.print(f"[yellow]could not register the webhook with {provider}: {exc}[/]\n"
+        notices = asyncio.run(register())
+    except (ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        console.print(f"[yellow]could not register the webhook with {provider}: {escape(str(exc))}[/]\n"
                       "configure the URL above on the provider yourself")
+        return
+    console.print(f"webhook registered with {provider} at {base_url}")
+    for notice in notices:
+        console.print(f"[yellow]{escape(notice)}[/]")

@@ -90,7 +90,8 @@ def _provision(settings: Settings, database_url: str, sandbox_url: str, sgp_url:
                 raise StepFailed(str(exc)) from None
             provision.configure_sgp(database_url, keyring, spec.slug, sgp_url, dataset.app, dataset.token)
         rows = [row for tenant_rows in channels.values() for row in tenant_rows]
-        asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
+        asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, database_url,
+                                                 provision.by_events_instances()))
 
 
 def _run_pipeline(env: dict) -> None:

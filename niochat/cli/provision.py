@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class DemoTenant:
     settings: dict = field(default_factory=dict)  # persona, business hours: written when the tenant is created
     teams: dict[str, str] = field(default_factory=lambda: dict(DEMO_TEAMS))
     sgp_dataset: str | None = None  # its customers: a built-in SGP sandbox dataset's file name; None: the main one
+    evolution_by_events: bool = False  # its Evolution instance posts to <webhook URL>/<event-name>
 
     def email_of(self, role: str) -> str:
         return next(user.email for user in self.users if user.role == role)
@@ -85,6 +87,7 @@ def _veloz() -> DemoTenant:
         settings={"persona": {"company": "Veloz Fibra", "agent_name": "Lia", "emojis": False},
                   "business_hours": {**week, "sun": [["08:00", "14:00"]]}},
         sgp_dataset="dataset-veloz.json",
+        evolution_by_events=True,  # this provider switched on Evolution's "webhook by events"
     )
 
 
@@ -177,23 +180,59 @@ def dataset_of(spec: DemoTenant, settings: Settings) -> Path:
     return dataset_path(settings.sgp_sandbox_data)
 
 
-async def connect_to_sandbox(sandbox_url: str, public_url: str, keyring: Keyring, channel_rows) -> list[str]:
-    """Create each channel's instance in the sandbox (it forgets them on restart) and register our webhook."""
-    from api.whatsapp.clients import ChannelAccess, client_for
+async def connect_to_sandbox(sandbox_url: str, public_url: str, keyring: Keyring, channel_rows,
+                             database_url: str | None = None, by_events: Collection[str] = ()) -> list[str]:
+    """Create each channel's instance in the sandbox (it forgets them on restart) and set the channel up as an
+    operator would: checked with the provider, Evolution's with the sandbox server's global key (the instance's
+    own token is fetched with it), our webhook added beside whatever the instance already has.
+
+    With `database_url`, Evolution channels are stored as calling with the global key and checking webhooks
+    against the instance's token. Instances named in `by_events` get Evolution's "webhook by events" switched
+    on afterwards, as an ISP may do in Evolution's manager: their events go to <webhook URL>/<event-name>."""
+    from api.whatsapp.clients import ChannelAccess
+    from api.whatsapp.setup import check_channel, register_webhook
 
     webhook_urls = []
     async with httpx.AsyncClient(timeout=10) as http:
+        config = await http.get(f"{sandbox_url}/sandbox/config")
+        config.raise_for_status()
+        global_key = config.json().get("evolution_api_key")
         for row in channel_rows:
-            token = keyring.decrypt(row.token_encrypted)
+            instance_token = keyring.decrypt(getattr(row, "webhook_token_encrypted", None) or row.token_encrypted)
             response = await http.post(
                 f"{sandbox_url}/sandbox/instances",
-                json={"provider": row.provider, "instance": row.instance, "token": token},
+                json={"provider": row.provider, "instance": row.instance, "token": instance_token},
             )
             response.raise_for_status()
+            key = global_key if row.provider == "evolution" and global_key else instance_token
+            keys = await check_channel(http, row.provider, sandbox_url, row.instance, key)
+            if database_url and row.provider == "evolution":
+                _store_keys(database_url, keyring, row.id, keys.api_key, keys.webhook_token)
             url = admin.webhook_url(public_url, row.provider, row.webhook_key)
-            await client_for(http, ChannelAccess(row.provider, sandbox_url, row.instance, token)).register_webhook(url)
+            await register_webhook(http, ChannelAccess(row.provider, sandbox_url, row.instance, key), url)
+            if row.instance in by_events and row.provider == "evolution":
+                switched = await http.post(f"{sandbox_url}/sandbox/instances/{row.instance}/webhook",
+                                           json={"by_events": True})
+                switched.raise_for_status()
             webhook_urls.append(url)
     return webhook_urls
+
+
+def _store_keys(database_url: str, keyring: Keyring, channel_id, api_key: str, webhook_token: str | None) -> None:
+    engine = sync_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(channels).where(channels.c.id == channel_id).values(
+                token_encrypted=keyring.encrypt(api_key),
+                webhook_token_encrypted=keyring.encrypt(webhook_token) if webhook_token else None,
+            ))
+    finally:
+        engine.dispose()
+
+
+def by_events_instances(specs: tuple[DemoTenant, ...] = DEMO_TENANTS) -> set[str]:
+    """The demo's Evolution instances whose webhook posts by events."""
+    return {spec.channels["evolution"] for spec in specs if spec.evolution_by_events and "evolution" in spec.channels}
 
 
 def wait_until_up(url: str, seconds: float = 20) -> None:

@@ -61,7 +61,7 @@ def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: Serv
     password = load_demo_password(settings)
     rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
     provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
-    asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows))
+    asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, urls.database_url))
     shown = "from NIOCHAT_DEMO_PASSWORD" if settings.demo_password else password
     console.print(
         f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "

@@ -78,12 +78,15 @@ channels = Table(
     Column("name", Text, nullable=False),
     Column("base_url", Text, nullable=False),
     Column("instance", Text, nullable=False),
-    Column("token_encrypted", Text, nullable=False),
+    Column("token_encrypted", Text, nullable=False),  # the key NioChat calls the provider with
     Column("webhook_key", Text, nullable=False, unique=True),
     Column("connection_status", Text, nullable=False, server_default="unknown"),
     ts("connection_changed_at"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *timestamps(),
+    # what the provider's webhooks carry, when not token_encrypted: Evolution's instance token for a channel that
+    # calls with the server's global key (migration 0008)
+    Column("webhook_token_encrypted", Text),
     UniqueConstraint("tenant_id", "provider", "instance"),
     UniqueConstraint("tenant_id", "id"),
 )

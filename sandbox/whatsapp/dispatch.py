@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from sandbox.whatsapp import evolution_payloads as evolution, uazapi_payloads as
 from sandbox.whatsapp.content import KINDS, Choice, Media
 from sandbox.whatsapp.ids import evolution_inbound_id, lid_for, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox
-from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage
+from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage, Webhook
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,14 @@ class CustomerText:
     choice: Choice | None = None  # a list row / button the customer picked
 
 
-def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText) -> Outgoing:
-    hook = instance.webhook
+def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText,
+                  hook: Webhook | None = None) -> Outgoing:
+    hook = hook or instance.webhook
     assert hook is not None
     sandbox.state.lid_phones[lid_for(msg.phone)] = msg.phone  # replies may come back to the LID
     contact = sandbox.state.contact(instance.name, msg.phone)
     contact.name = msg.name or contact.name
-    contact.unread += 1
+    contact.count_unread(msg.message_id)
     quoted_text = sandbox.quoted_text(msg.quoted)
     media = Media.of(msg.media.kind, msg.media.file, msg.media.url) if msg.media else None
     if instance.provider == "uazapi":
@@ -71,9 +73,10 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
     return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
 
 
-def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id: str) -> Outgoing:
+def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id: str,
+               hook: Webhook | None = None) -> Outgoing:
     """The customer edits `original_id` to say `msg.text` (uazapi: a new message naming the edited one)."""
-    hook = instance.webhook
+    hook = hook or instance.webhook
     assert hook is not None
     if instance.provider == "uazapi":
         event = uazapi.EVENT_MESSAGES
@@ -96,13 +99,12 @@ def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id
 
 
 def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, emoji: str,
-                   lid_only: bool) -> Outgoing | None:
+                   lid_only: bool, message_id: str, hook: Webhook | None = None) -> Outgoing | None:
     """The customer reacts to one of our sends."""
-    hook = instance.webhook
+    hook = hook or instance.webhook
     if hook is None:
         return None
     name = sandbox.state.contact(instance.name, sent.number).name or "Cliente"
-    message_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
     if instance.provider == "uazapi":
         event = uazapi.EVENT_MESSAGES
         url = uazapi.target_url(hook, event, "ReactionMessage")
@@ -120,8 +122,9 @@ def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: Se
     return Outgoing("reaction", event, url, message_id, payload, skipped)
 
 
-def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage) -> Outgoing | None:
-    hook = instance.webhook
+def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage,
+               hook: Webhook | None = None) -> Outgoing | None:
+    hook = hook or instance.webhook
     if hook is None:
         return None
     quoted_text = sandbox.quoted_text(sent.quoted)
@@ -142,8 +145,9 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
     return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped)
 
 
-def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime) -> Outgoing | None:
-    hook = instance.webhook
+def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime,
+                  hook: Webhook | None = None) -> Outgoing | None:
+    hook = hook or instance.webhook
     if hook is None:
         return None
     if instance.provider == "uazapi":
@@ -170,16 +174,28 @@ async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Deli
     return await sandbox.poster.post(delivery, outgoing.payload)
 
 
+async def post_to_each(sandbox: Sandbox, instance: Instance,
+                       build: Callable[[Webhook], Outgoing | None]) -> list[tuple[Outgoing, Delivery]]:
+    """Post an event to every webhook of the instance, each with its own URL and filters: uazapiGO keeps a list
+    of them and delivers to each; Evolution has one."""
+    posted = []
+    for hook in list(instance.webhooks):
+        if (outgoing := build(hook)) is not None:
+            posted.append((outgoing, await post(sandbox, instance, outgoing)))
+    return posted
+
+
 async def after_send(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, config: Config) -> None:
     """What the providers post after a successful send: the echo at once, a delivery receipt a little later."""
-    if config.echo and (outgoing := echo_event(sandbox, instance, base_url, sent)) is not None:
-        await post(sandbox, instance, outgoing)
+    if config.echo:
+        await post_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
     if config.status_updates:
         await asyncio.sleep(config.status_delay_ms / 1000)
         sent.status, sent.status_reported_at = "delivered", now()
-        if (outgoing := receipt_event(instance, base_url, sent, sent.status_reported_at)) is not None:
-            await post(sandbox, instance, outgoing)
+        moment = sent.status_reported_at
+        await post_to_each(sandbox, instance, lambda hook: receipt_event(instance, base_url, sent, moment, hook))
     if sent.origin == "api" and config.reaction_rate and random.random() < config.reaction_rate:
         lid_only = sent.jid.endswith("@lid")
-        if (outgoing := reaction_event(sandbox, instance, base_url, sent, "👍", lid_only)) is not None:
-            await post(sandbox, instance, outgoing)
+        reaction_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
+        await post_to_each(sandbox, instance, lambda hook: reaction_event(
+            sandbox, instance, base_url, sent, "👍", lid_only, reaction_id, hook))

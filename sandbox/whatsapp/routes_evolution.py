@@ -1,5 +1,6 @@
-"""Evolution API's side: sendText, sendMedia, getBase64FromMediaMessage, findMessages and webhook/set per instance,
-authenticated by the instance's `apikey` header."""
+"""Evolution API's side: sendText, sendMedia, getBase64FromMediaMessage, findMessages, webhook/set and find per
+instance, connectionState and fetchInstances, authenticated by the `apikey` header: the server's global key or
+the instance's own token (evolution_instances.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.whatsapp import evolution_payloads as evolution
+from sandbox.whatsapp import evolution_instances as instances, evolution_payloads as evolution
 from sandbox.whatsapp.bodies import decode_base64, guess_mimetype, json_object, phrase, valid_url
 from sandbox.whatsapp.content import Media
 from sandbox.whatsapp.ids import digits, now
@@ -29,12 +30,34 @@ def _failure_body(status: int) -> dict[str, Any]:
 
 
 def _authorized(request: Request, name: str) -> Instance | JSONResponse:
-    instance = sandbox_of(request).state.instances.get(name)
+    """Evolution's guards in their order: the instance must exist (404), then the key must open it (401)."""
+    state = sandbox_of(request).state
+    instance = state.instances.get(name)
     if instance is None or instance.provider != "evolution":
-        return _error(404, [f'The "{name}" instance does not exist'])
-    if request.headers.get("apikey") != instance.token:
-        return _error(401, "Unauthorized")
+        return _error(404, instances.not_found_message(name))
+    if not instances.may_call(state, instance, request.headers.get("apikey")):
+        return _error(*instances.UNAUTHORIZED)
     return instance
+
+
+@router.get("/instance/connectionState/{instance}")
+async def connection_state(instance: str, request: Request) -> JSONResponse:
+    """Whether the instance's number is logged in: `open`, `connecting` (waiting for the QR code) or `close`."""
+    found = _authorized(request, instance)
+    if isinstance(found, JSONResponse):
+        return found
+    return JSONResponse(instances.connection_state(found))
+
+
+@router.get("/instance/fetchInstances")
+async def fetch_instances(request: Request, instanceName: str | None = None,  # noqa: N803 - Evolution's names
+                          instanceId: str | None = None) -> JSONResponse:
+    """The instances with their tokens: all of them (or the one named) for the global key, those of an
+    instance's token for that token."""
+    answer = instances.listed(sandbox_of(request).state, request.headers.get("apikey"), instanceName, instanceId)
+    if isinstance(answer, tuple):
+        return _error(*answer)
+    return JSONResponse(answer)
 
 
 @router.post("/message/sendText/{instance}")

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sandbox.whatsapp import media_files
 from sandbox.whatsapp.content import Choice
-from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, edit_event, inbound_event, post
+from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, edit_event, inbound_event, post_to_each
 from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox, base_url_of, sandbox_of
-from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Fault, Instance
+from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Delivery, Fault, Instance
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 EDIT_AFTER_SECONDS = 0.4  # within the bot's quiet window: the burst is answered as edited
@@ -25,8 +25,10 @@ EDIT_AFTER_SECONDS = 0.4  # within the bot's quiet window: the burst is answered
 class InstanceIn(BaseModel):
     provider: Literal["uazapi", "evolution"]
     instance: str = Field(min_length=1, max_length=100)
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=200, description="the instance's own token")
     owner: str = Field(DEFAULT_OWNER, pattern=r"^\d{8,15}$", description="the instance's own phone, digits")
+    connection: Literal["open", "connecting", "close"] = Field(
+        "open", description="Evolution's connectionState: open (logged in), connecting (QR code), close")
 
 
 class InboundIn(BaseModel):
@@ -92,6 +94,13 @@ class ConfigIn(BaseModel):
                                         "reacts to")
     transient_send_rate: float | None = Field(None, ge=0, le=1, description="share of sends refused with the "
                                               "provider's transient error")
+    evolution_api_key: str | None = Field(None, min_length=1, max_length=200,
+                                          description="Evolution's global key (AUTHENTICATION_API_KEY)")
+
+
+class WebhookSettingsIn(BaseModel):
+    by_events: bool = Field(description="Evolution's 'Webhook by events': each event posted to <url>/<event-name> "
+                            "(messages-upsert, messages-update, connection-update, send-message...)")
 
 
 @router.post("/instances")
@@ -100,8 +109,23 @@ async def upsert_instance(body: InstanceIn, request: Request) -> dict[str, Any]:
     state = sandbox_of(request).state
     if state.token_taken(body.provider, body.token, body.instance):
         raise HTTPException(409, f"another {body.provider} instance already uses that token")
-    instance, created = state.upsert_instance(body.provider, body.instance, body.token, body.owner)
+    instance, created = state.upsert_instance(body.provider, body.instance, body.token, body.owner, body.connection)
     return {**instance.summary(), "created": created}
+
+
+@router.post("/instances/{instance}/webhook")
+async def webhook_settings(instance: str, body: WebhookSettingsIn, request: Request) -> dict[str, Any]:
+    """Switch an Evolution instance's 'Webhook by events' on or off, as its operator would in Evolution's manager
+    (POST /webhook/set with byEvents does the same): the registered URL stays, events go to its suffixes."""
+    found = sandbox_of(request).state.instances.get(instance)
+    if found is None:
+        raise HTTPException(404, f"no instance {instance!r}: create it with POST /sandbox/instances")
+    if found.provider != "evolution":
+        raise HTTPException(409, "a Uazapi webhook's URL suffixes are set when it is registered (addUrlEvents)")
+    if found.webhook is None:
+        raise HTTPException(409, f"instance {instance!r} has no webhook registered; POST /webhook/set/{instance}")
+    found.webhook.by_events, found.webhook.updated = body.by_events, now()
+    return found.summary()
 
 
 @router.get("/instances")
@@ -128,7 +152,7 @@ def _receiving_instance(sandbox: Sandbox, name: str) -> Instance:
     if instance.webhook is None:
         where = "POST /webhook" if instance.provider == "uazapi" else f"POST /webhook/set/{instance.name}"
         raise HTTPException(409, f"instance {instance.name!r} has no webhook registered; register one with {where}")
-    if not instance.webhook.enabled:
+    if not any(hook.enabled for hook in instance.webhooks):
         raise HTTPException(409, f"the webhook of instance {instance.name!r} is disabled")
     return instance
 
@@ -156,14 +180,16 @@ async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
     msg = CustomerText(phone=phone, name=body.name, text=text.rsplit(" ", 1)[0] if edit else text,
                        message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media,
                        lid_only=lid_only, choice=choice)
-    outgoing = inbound_event(sandbox, instance, base_url_of(request), msg)
-    answer = await _posted(sandbox, instance, outgoing, message_id)
+    base_url = base_url_of(request)
+    posted = await post_to_each(sandbox, instance, lambda hook: inbound_event(sandbox, instance, base_url, msg, hook))
+    answer = _answer(posted, message_id)
     if edit:  # the customer notices the missing word and edits the message a moment later
         await asyncio.sleep(EDIT_AFTER_SECONDS)
         edited = replace(msg, text=text, moment=now(), message_id=phone_message_id() if instance.provider == "uazapi"
                          else evolution_inbound_id())
-        answer["edit"] = await _posted(sandbox, instance, edit_event(instance, base_url_of(request), edited,
-                                                                     message_id), edited.message_id)
+        posted = await post_to_each(sandbox, instance,
+                                    lambda hook: edit_event(instance, base_url, edited, message_id, hook))
+        answer["edit"] = _answer(posted, edited.message_id)
     answer["lid_only"] = lid_only
     return answer
 
@@ -201,9 +227,9 @@ async def attendant_types_on_the_phone(body: PhoneReplyIn, request: Request) -> 
         raise HTTPException(422, "`to` must be a phone number with country code, 8 to 15 digits")
     message_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
     sent = sandbox.record_send(instance, number=phone, text=body.text, origin="phone", message_id=message_id)
-    outgoing = echo_event(sandbox, instance, base_url_of(request), sent)
-    assert outgoing is not None  # _receiving_instance checked the webhook
-    return await _posted(sandbox, instance, outgoing, message_id)
+    base_url = base_url_of(request)
+    posted = await post_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
+    return _answer(posted, message_id)
 
 
 @router.post("/faults")
@@ -242,16 +268,21 @@ async def reset(request: Request) -> dict[str, Any]:
 
 @router.get("/config")
 async def get_config(request: Request) -> dict[str, Any]:
-    return sandbox_of(request).state.config.as_dict()
+    """The echo and receipt switches, and the Evolution side's global key (as its server's operator knows it)."""
+    state = sandbox_of(request).state
+    return {**state.config.as_dict(), "evolution_api_key": state.evolution_api_key}
 
 
 @router.post("/config")
 async def set_config(body: ConfigIn, request: Request) -> dict[str, Any]:
-    """Switch the echo and the delivery receipts that follow each send (fields left out stay as they are)."""
-    config = sandbox_of(request).state.config
-    for name, value in body.model_dump(exclude_none=True).items():
-        setattr(config, name, value)
-    return config.as_dict()
+    """Switch the echo and the delivery receipts that follow each send, or change Evolution's global key (fields
+    left out stay as they are; /sandbox/reset puts the switches back, not the key)."""
+    state = sandbox_of(request).state
+    changes = body.model_dump(exclude_none=True)
+    state.evolution_api_key = changes.pop("evolution_api_key", state.evolution_api_key)
+    for name, value in changes.items():
+        setattr(state.config, name, value)
+    return await get_config(request)
 
 
 @router.get("/deliveries")
@@ -260,11 +291,15 @@ async def list_deliveries(request: Request, instance: str | None = None) -> list
     return [d.as_dict() for d in sandbox_of(request).state.deliveries if instance is None or d.instance == instance]
 
 
-async def _posted(sandbox, instance, outgoing: Outgoing, message_id: str) -> dict[str, Any]:
-    """Post the provider's webhook and say what happened to it (what the caller of /sandbox/* sees)."""
-    delivery = await post(sandbox, instance, outgoing)
-    answer = {"id": message_id, "delivered": delivery.delivered, "webhook_status": delivery.status_code,
-              "attempts": delivery.attempts, "payload": outgoing.payload}
-    if outgoing.skipped:
+def _answer(posted: list[tuple[Outgoing, Delivery]], message_id: str) -> dict[str, Any]:
+    """What happened to the provider's webhook (what the caller of /sandbox/* sees): `delivered` when every
+    webhook it was posted to took it; status and attempts of the first one posted to; each one in `deliveries`."""
+    sent = [(outgoing, delivery) for outgoing, delivery in posted if outgoing.payload is not None]
+    outgoing, delivery = sent[0] if sent else posted[0]
+    answer = {"id": message_id, "delivered": bool(sent) and all(d.delivered for _, d in sent),
+              "webhook_status": delivery.status_code, "attempts": delivery.attempts, "payload": outgoing.payload,
+              "deliveries": [{"url": d.url, "delivered": d.delivered, "webhook_status": d.status_code,
+                              "attempts": d.attempts, "skipped": o.skipped} for o, d in posted]}
+    if not sent:
         answer["skipped"] = outgoing.skipped
     return answer

@@ -1,5 +1,6 @@
-"""uazapiGO's side: POST /send/text, /send/media, /message/download, /message/find and /webhook, authenticated by
-the instance token in the `token` header."""
+"""uazapiGO's side: POST /send/text, /send/media, /message/download, /message/find and GET/POST /webhook (a list of
+webhooks per instance, managed with `action` add/update/delete as uazapiGO v2's OpenAPI spec describes),
+authenticated by the instance token in the `token` header."""
 
 from __future__ import annotations
 
@@ -123,33 +124,56 @@ async def find_messages(request: Request) -> JSONResponse:
 
 @router.post("/webhook")
 async def set_webhook(request: Request) -> JSONResponse:
+    """uazapiGO keeps a list of webhooks per instance. Without `action` (its "simple mode") the first one is
+    created or replaced; `action` "add" appends one (a new `id`), "update" rewrites the one `id` names, "delete"
+    removes it. The answer is the instance's whole list."""
     instance = _instance(request)
     if instance is None:
         return _error(401, "Invalid token")
     body = await json_object(request)
-    if body is None or not valid_url(body.get("url")):
+    if body is None:
+        return _error(400, "Invalid payload")
+    action = body.get("action")
+    if action not in (None, "", "add", "update", "delete"):
+        return _error(400, "Invalid action")
+    target = None
+    if action in ("update", "delete"):
+        target = next((hook for hook in instance.webhooks if hook.id == body.get("id")), None)
+        if target is None:
+            return _error(400, "Webhook not found" if body.get("id") else "id is required for update and delete")
+        if action == "delete":
+            instance.webhooks.remove(target)
+            return JSONResponse(_listed(instance))
+    if not valid_url(body.get("url")):
         return _error(400, "Invalid URL")
     events, excluded = body.get("events", []), body.get("excludeMessages", [])
     if not _strings(events) or not _strings(excluded):
         return _error(400, "Invalid events")
-    previous = instance.webhook
-    instance.webhook = Webhook(
+    hook = Webhook(
         url=body["url"], enabled=bool(body.get("enabled", True)), events=list(events),
         exclude_messages=list(excluded), by_events=bool(body.get("addUrlEvents", False)),
-        add_url_types=bool(body.get("AddUrlTypesMessages", False)),
+        add_url_types=bool(body.get("addUrlTypesMessages", body.get("AddUrlTypesMessages", False))),
     )
-    if previous is not None:
-        instance.webhook.id, instance.webhook.created, instance.webhook.updated = previous.id, previous.created, now()
-    return JSONResponse(uazapi.webhook_config(instance, instance.webhook))
+    previous = target if action == "update" else (instance.webhook if not action else None)
+    if previous is None:
+        instance.webhooks.append(hook)
+    else:
+        hook.id, hook.created, hook.updated = previous.id, previous.created, now()
+        instance.webhooks[instance.webhooks.index(previous)] = hook
+    return JSONResponse(_listed(instance))
 
 
 @router.get("/webhook")
 async def get_webhook(request: Request) -> JSONResponse:
+    """The instance's webhooks, always a list (empty when there is none)."""
     instance = _instance(request)
     if instance is None:
         return _error(401, "Invalid token")
-    hooks = [uazapi.webhook_config(instance, instance.webhook)] if instance.webhook else []
-    return JSONResponse(hooks)
+    return JSONResponse(_listed(instance))
+
+
+def _listed(instance: Instance) -> list[dict[str, Any]]:
+    return [uazapi.webhook_config(instance, hook) for hook in instance.webhooks]
 
 
 def _str(value: Any) -> str | None:

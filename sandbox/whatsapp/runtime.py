@@ -10,12 +10,13 @@ from fastapi import Request
 
 from sandbox.whatsapp.delivery import WebhookPoster
 from sandbox.whatsapp.ids import api_message_id, digits, jid_for, now
-from sandbox.whatsapp.state import Instance, SandboxState, SentMedia, SentMessage
+from sandbox.whatsapp.state import DEFAULT_EVOLUTION_API_KEY, Instance, SandboxState, SentMedia, SentMessage
 
 
 class Sandbox:
-    def __init__(self, webhook_retries: int, rates: dict[str, float] | None = None):
-        self.state = SandboxState(rates)
+    def __init__(self, webhook_retries: int, evolution_api_key: str = DEFAULT_EVOLUTION_API_KEY,
+                 rates: dict[str, float] | None = None):
+        self.state = SandboxState(evolution_api_key, rates)
         self.poster = WebhookPoster(webhook_retries)
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()

@@ -31,14 +31,30 @@ class Webhook:
     updated: datetime = field(default_factory=now)
 
 
+CONNECTION_STATES = ("open", "connecting", "close")  # Evolution's connectionState values
+
+
 @dataclass
 class Instance:
     provider: str
     name: str
-    token: str
+    token: str  # the instance's own token (Uazapi's `token` header, Evolution's instance apikey)
     owner: str = DEFAULT_OWNER
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # Evolution's instanceId, Uazapi's id
-    webhook: Webhook | None = None
+    # uazapiGO keeps a list of webhooks per instance (POST /webhook `action` add/update/delete) and posts every
+    # event to each; Evolution keeps one (POST /webhook/set replaces it).
+    webhooks: list[Webhook] = field(default_factory=list)
+    connection: str = "open"  # CONNECTION_STATES: whether the number is logged in to WhatsApp
+    created: datetime = field(default_factory=now)
+
+    @property
+    def webhook(self) -> Webhook | None:
+        """The first (for Evolution, the only) webhook."""
+        return self.webhooks[0] if self.webhooks else None
+
+    @webhook.setter
+    def webhook(self, hook: Webhook | None) -> None:
+        self.webhooks = [hook] if hook is not None else []
 
     def summary(self) -> dict[str, Any]:
         hook = self.webhook
@@ -48,10 +64,15 @@ class Instance:
             "token": self.token,
             "owner": self.owner,
             "instance_id": self.instance_id,
+            "connection": self.connection,
             "webhook_url": hook.url if hook else None,
             "webhook_enabled": hook.enabled if hook else False,
             "webhook_events": list(hook.events) if hook else [],
             "webhook_exclude_messages": list(hook.exclude_messages) if hook else [],
+            "webhook_by_events": hook.by_events if hook else False,
+            "webhooks": [{"id": h.id, "url": h.url, "enabled": h.enabled, "events": list(h.events),
+                          "exclude_messages": list(h.exclude_messages), "by_events": h.by_events}
+                         for h in self.webhooks],
         }
 
 
@@ -161,6 +182,16 @@ class Config:
 class Contact:
     name: str = ""
     unread: int = 0
+    counted: set[str] = field(default_factory=set)  # message ids already in `unread`
+
+    def count_unread(self, message_id: str) -> None:
+        """One more unread message, once per message however many webhooks it is posted to."""
+        if message_id not in self.counted:
+            self.counted.add(message_id)
+            self.unread += 1
+
+
+DEFAULT_EVOLUTION_API_KEY = "sandbox-evolution-global-key"
 
 
 # What `niochat sandbox` (the demo, `niochat serve --sandbox`) plays by default: the shapes real servers send,
@@ -169,7 +200,10 @@ FIELD_RATES = {"lid_only_rate": 0.1, "edit_rate": 0.05, "reaction_rate": 0.1, "t
 
 
 class SandboxState:
-    def __init__(self, rates: dict[str, float] | None = None) -> None:
+    def __init__(self, evolution_api_key: str = DEFAULT_EVOLUTION_API_KEY,
+                 rates: dict[str, float] | None = None) -> None:
+        # Evolution's AUTHENTICATION_API_KEY: a server setting, so /sandbox/reset keeps it
+        self.evolution_api_key = evolution_api_key
         self.rates = dict(rates or {})
         self.instances: dict[str, Instance] = {}
         self.messages: list[SentMessage] = []
@@ -180,15 +214,17 @@ class SandboxState:
         self.media: dict[str, CustomerMedia] = {}  # customers' files by message id, for the download endpoints
         self.lid_phones: dict[str, str] = {}  # the phone behind each @lid the sandbox has shown the bot
 
-    def upsert_instance(self, provider: str, name: str, token: str, owner: str) -> tuple[Instance, bool]:
+    def upsert_instance(self, provider: str, name: str, token: str, owner: str,
+                        connection: str = "open") -> tuple[Instance, bool]:
         existing = self.instances.get(name)
         if existing is None:
-            instance = Instance(provider=provider, name=name, token=token, owner=owner)
+            instance = Instance(provider=provider, name=name, token=token, owner=owner, connection=connection)
             self.instances[name] = instance
             return instance, True
         if existing.provider != provider:
             existing.webhook = None  # a webhook registered in the other provider's format means nothing here
         existing.provider, existing.token, existing.owner = provider, token, owner
+        existing.connection = connection
         return existing, False
 
     def token_taken(self, provider: str, token: str, name: str) -> bool:

@@ -215,3 +215,36 @@ def test_number_not_on_whatsapp_fails_at_once_with_its_reason(stack, engine):
     [failed] = wait_until(lambda: [r for r in messages_of(engine, contact.id) if r.status == "failed"])
     assert failed.attempts == 1 and failed.error.startswith("number_not_on_whatsapp"), failed.error
     assert stack.sent_to(number) == []
+
+
+def test_document_riding_inline_past_the_body_cap_is_kept_and_answered(stack, engine):
+    """Evolution's webhookBase64 puts the customer's file in the body: a 2 MB PDF makes a ~2.7 MB webhook. It is
+    stored (without the inline copy) and handed on like any document, not refused with a 413 that loses it."""
+    instance = stack.instances["evolution"]
+    hooks = httpx.get(f"{stack.sandbox_url}/webhook/find/{instance}", headers={"apikey": _token(stack, instance)})
+    url = hooks.json()["url"]
+    set_hook = httpx.post(f"{stack.sandbox_url}/webhook/set/{instance}", headers={"apikey": _token(stack, instance)},
+                          json={"webhook": {"enabled": True, "url": url, "base64": True, "byEvents": False,
+                                            "events": hooks.json()["events"]}}, timeout=10)
+    assert set_hook.status_code == 201, set_hook.text
+    try:
+        number = phone()
+        answer = httpx.post(f"{stack.sandbox_url}/sandbox/inbound", json={
+            "instance": instance, "from": number, "name": "Cliente Teste", "kind": "document",
+            "file_name": "contrato.pdf", "caption": "segue o contrato assinado", "size_kb": 2048}, timeout=30).json()
+        assert len(answer["payload"]["data"]["message"]["base64"]) > 2_000_000
+        assert answer["webhook_status"] == 200, answer
+        [contact] = wait_until(lambda: contacts_of(engine, stack.tenant_id, phone=number))
+        [document] = [r for r in messages_of(engine, contact.id) if r.direction == "inbound"]
+        assert (document.content_type, document.text, document.media_file_name) == (
+            "document", "segue o contrato assinado", "contrato.pdf")
+        stack.wait_for_replies(number, 1)  # a person takes documents: the customer is told so
+    finally:
+        httpx.post(f"{stack.sandbox_url}/webhook/set/{instance}", headers={"apikey": _token(stack, instance)},
+                   json={"webhook": {"enabled": True, "url": url, "base64": False, "byEvents": False,
+                                     "events": hooks.json()["events"]}}, timeout=10)
+
+
+def _token(stack, instance: str) -> str:
+    return next(i["token"] for i in httpx.get(f"{stack.sandbox_url}/sandbox/instances").json()
+                if i["instance"] == instance)

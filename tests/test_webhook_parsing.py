@@ -1099,3 +1099,25 @@ def test_fuzz_mutated_fixtures(mutated):
     provider, payload = mutated
     for parser in PARSERS.values():  # each provider's parser, also on the other provider's bodies
         assert_parses_or_rejects(parser, payload)
+
+
+# ------------------------------------------------------------------------------------- bodies past the cap
+
+
+def test_inline_files_are_dropped_and_the_rest_must_still_fit():
+    import io
+
+    from api.webhooks import inline_media
+
+    body = load("evolution/messages.upsert.audio.json")
+    body["data"]["message"]["base64"] = "T2dnUw" * 500_000  # a 3 MB voice note riding inline
+    payload, dropped = inline_media.parse_without_files(io.BytesIO(json.dumps(body).encode()), 1_000_000)
+    assert dropped == 1 and payload["data"]["message"]["base64"] is None
+    assert only_event(evolution.parse(payload)).content_type == "audio"
+
+    body["data"]["message"]["base64"] = None
+    body["data"]["message"]["conversation"] = "x" * 3_000_000  # not a file: a 3 MB text is refused
+    with pytest.raises(inline_media.TooLarge):
+        inline_media.parse_without_files(io.BytesIO(json.dumps(body).encode()), 1_000_000)
+    with pytest.raises(inline_media.NotJson):
+        inline_media.parse_without_files(io.BytesIO(b'{"event": "messages.upsert", "data": [1, 2'), 1_000_000)

@@ -2,9 +2,9 @@
 
 Evolution's `webhookBase64` option (and some uazapi builds) put the customer's file in the webhook itself, as
 base64: a photo or a PDF takes the body past the 1 MB cap, and a 413 would lose the message (providers do not
-retry 4xx). Such a body is parsed as a stream, and every very long string (the base64 of a file; no text a
-person types on WhatsApp comes near it) is dropped while reading, so memory holds one string at a time, never
-the whole body as objects. What remains must fit the cap like any other body; the file itself is fetched from
+retry 4xx). Such a body is parsed as a stream, and a long string under a key where providers put files
+(`base64`...) is dropped while reading, so memory holds one string at a time, never the whole body as objects.
+What remains must fit the cap like any other body (a 3 MB "text" is refused); the file itself is fetched from
 the provider's download endpoint later, like every other customer file.
 """
 
@@ -14,8 +14,10 @@ from typing import IO, Any
 
 import ijson
 
-# WhatsApp caps a text at 65,536 characters: even \u-escaped that is under 400 KB. Longer strings are files.
-LONG_STRING_BYTES = 512 * 1024
+# Where providers put a file inline: Evolution's message.base64 (webhookBase64), uazapi's base64 fields, thumbnails.
+INLINE_FILE_KEYS = frozenset({"base64", "base64data", "filebase64", "jpegthumbnail"})
+# Shorter inline files are kept like any other value (they fit the cap anyway).
+LONG_STRING_BYTES = 64 * 1024
 
 
 class TooLarge(ValueError):
@@ -63,6 +65,12 @@ class _Builder:
         else:
             container[key] = value
 
+    def _under_file_key(self) -> bool:
+        if not self.stack:
+            return False
+        container, key = self.stack[-1]
+        return isinstance(container, dict) and (key or "").lower() in INLINE_FILE_KEYS
+
     def event(self, event: str, value: Any) -> None:
         if event == "map_key":
             self._keep(len(value) + 4)
@@ -74,7 +82,7 @@ class _Builder:
         elif event in ("end_map", "end_array"):
             container, _ = self.stack.pop()
             self._put(container)
-        elif event == "string" and len(value) > LONG_STRING_BYTES:
+        elif event == "string" and len(value) > LONG_STRING_BYTES and self._under_file_key():
             self.dropped += 1
             self._put(None)
         else:

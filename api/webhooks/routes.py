@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import tempfile
 import time
 import uuid
 
@@ -27,7 +28,7 @@ from api.engine.queue import enqueue_inbound
 from api.ratelimit import PER_CONTACT, PER_TENANT
 from api.routes.common import error_responses
 from api.state import AppState
-from api.webhooks import evolution, identity, uazapi
+from api.webhooks import evolution, identity, inline_media, uazapi
 from api.webhooks.attendant import known_sender, store_phone_reply, typed_on_phone
 from api.webhooks.events import (
     ConnectionUpdate,
@@ -53,10 +54,12 @@ router = APIRouter(tags=["webhooks"])
 log = get_logger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-# A too-large body is still read to its end, and dropped, before the 413 (see _read_body), up to this much or
-# this long; past that the 413 closes the connection.
+# Past the cap a body is still read to its end before it is answered (see _read_payload), up to this much or this
+# long: it may be a customer's file riding inline (kept, without the file), or it is answered 413 only once read.
+# Past these the 413 closes the connection.
 DRAIN_MAX_BYTES = 64_000_000
 DRAIN_MAX_SECONDS = 15.0
+SPOOL_IN_MEMORY_BYTES = 4_000_000  # a larger body waits on disk while it is parsed
 DEDUP_TTL_SECONDS = 7 * 24 * 3600
 PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
@@ -64,6 +67,9 @@ WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by resu
 WEBHOOK_URL_EVENTS = Counter("niochat_webhook_url_event_mismatches_total",
                              "By-events webhooks whose URL names another event than their body (the body wins)",
                              ["provider"])
+INLINE_FILES = Counter("niochat_webhook_inline_files_dropped_total",
+                       "Customer files that rode inside a webhook body (base64), dropped while reading it; the file is "
+                       "downloaded from the provider like any other")
 WEBHOOK_ERRORS = error_responses(401, 404, 413, 422, 429, 503)
 UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, RedisError, OSError, TimeoutError)
 
@@ -78,43 +84,64 @@ def _too_large(close: bool = False) -> WebhookError:
     return WebhookError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes", close)
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, or a 413 once it is known to be too large, answered only after the rest of the body was read
-    (and dropped). Answering while the sender is still sending is not enough: when the connection then closes
-    (the sender asked for `Connection: close`, or speaks HTTP/1.0, as Python's urllib and Node's http without a
-    keep-alive agent do) with its bytes unread, the kernel resets it, and the sender gets a broken pipe or a
-    reset instead of the 413, so it posts the same body again and again. A sender waiting for `100 Continue` has
-    not sent its body: it is told at once. Past DRAIN_MAX_BYTES or DRAIN_MAX_SECONDS the 413 closes the
-    connection (a reset then is the sender's doing)."""
+async def _read_payload(request: Request) -> object:
+    """The JSON body; past MAX_BODY_BYTES, the JSON without the customer files riding in it as base64
+    (inline_media), or a 413 when what remains is still too large.
+
+    An oversized body is answered only after it was read to its end. Answering while the sender is still
+    sending is not enough: when the connection then closes (the sender asked for `Connection: close`, or speaks
+    HTTP/1.0, as Python's urllib and Node's http without a keep-alive agent do) with its bytes unread, the
+    kernel resets it, and the sender gets a broken pipe or a reset instead of the 413, so it posts the same body
+    again and again. Past DRAIN_MAX_BYTES or DRAIN_MAX_SECONDS the 413 closes the connection (a reset then is
+    the sender's doing); a sender waiting for `100 Continue` with a body that large is told at once."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        if int(declared) > DRAIN_MAX_BYTES or request.headers.get("expect", "").lower() == "100-continue":
-            raise _too_large(close=True)
+    if declared and declared.isdigit() and int(declared) > DRAIN_MAX_BYTES:
+        raise _too_large(close=True)
     body, received = bytearray(), 0
+    spool: tempfile.SpooledTemporaryFile | None = None
     chunks = request.stream().__aiter__()
-    drain_until = None
-    while True:
+    read_until = None
+    try:
+        while True:
+            try:
+                if read_until is None:
+                    chunk = await chunks.__anext__()
+                else:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), max(0.0, read_until - time.monotonic()))
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _too_large(close=True) from None
+            except ClientDisconnect:
+                raise WebhookError(400, "disconnected", "the sender went away before the end of its body") from None
+            received += len(chunk)
+            if received > DRAIN_MAX_BYTES:
+                raise _too_large(close=True)
+            if spool is None and received <= MAX_BODY_BYTES:
+                body += chunk
+                continue
+            if spool is None:
+                spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+                spool.write(body)
+                body, read_until = bytearray(), time.monotonic() + DRAIN_MAX_SECONDS
+            spool.write(chunk)
+        if spool is None:
+            try:
+                return json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                raise WebhookError(422, "malformed", "body is not valid JSON") from None
+        spool.seek(0)
         try:
-            if drain_until is None:
-                chunk = await chunks.__anext__()
-            else:
-                chunk = await asyncio.wait_for(chunks.__anext__(), max(0.0, drain_until - time.monotonic()))
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise _too_large(close=True) from None
-        except ClientDisconnect:
-            raise WebhookError(400, "disconnected", "the sender went away before the end of its body") from None
-        received += len(chunk)
-        if received <= MAX_BODY_BYTES:
-            body += chunk
-        elif received > DRAIN_MAX_BYTES:
-            raise _too_large(close=True)
-        elif drain_until is None:
-            body, drain_until = bytearray(), time.monotonic() + DRAIN_MAX_SECONDS
-    if received > MAX_BODY_BYTES:
-        raise _too_large()
-    return bytes(body)
+            payload, dropped = await asyncio.to_thread(inline_media.parse_without_files, spool, MAX_BODY_BYTES)
+        except inline_media.TooLarge:
+            raise _too_large() from None
+        except inline_media.NotJson:
+            raise WebhookError(422, "malformed", "body is not valid JSON") from None
+        INLINE_FILES.inc(dropped)
+        return payload
+    finally:
+        if spool is not None:
+            spool.close()
 
 
 def _note_url_event(provider: str, suffix: str, payload: object) -> None:
@@ -223,11 +250,7 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
 
 async def _handle(state: AppState, provider: str, channel_key: str, request: Request,
                   url_event: str | None = None) -> dict:
-    body = await _read_body(request)
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookError(422, "malformed", "body is not valid JSON") from None
+    payload = await _read_payload(request)
     if url_event is not None:
         _note_url_event(provider, url_event, payload)
     channel = await state.channels.find(channel_key)

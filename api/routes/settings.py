@@ -53,7 +53,7 @@ async def _read(conn: AsyncConnection) -> SettingsOut:
         ),
         sgp=None if sgp is None else SgpSettingsOut(
             base_url=sgp.base_url, app=sgp.app, token_set=bool(sgp.token_encrypted),
-            timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active,
+            timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active, occurrence_types=sgp.occurrence_types,
         ),
     )
 

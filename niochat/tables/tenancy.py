@@ -99,6 +99,8 @@ sgp_configs = Table(
     Column("timeout_seconds", REAL, nullable=False, server_default=text("8")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *timestamps(),
+    # the operator's ticket kind -> SGP occurrence type id ({"sem_conexao": 2301}); null: matched by name
+    Column("occurrence_types", JSONB),
     UniqueConstraint("tenant_id"),
 )
 

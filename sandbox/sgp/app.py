@@ -44,6 +44,7 @@ def create_app(dataset_path: Path | None = None, extra_datasets: Sequence[Path] 
     )
     app.state.sgp = state
     app.include_router(routes_ura.router)
+    app.include_router(routes_ura.os_router)
     app.include_router(routes_sandbox.router)
 
     @app.get("/healthz", tags=["sandbox"])

@@ -150,6 +150,25 @@ class SgpSettingsPatch(BaseModel):
         return refuse_nulls(self, nullable=("occurrence_types",))
 
 
+class OccurrenceTypeOut(BaseModel):
+    id: int
+    name: str
+    active: bool
+
+
+class OccurrenceMappingOut(BaseModel):
+    type_id: int | None = Field(description="The `ocorrenciatipo` a ticket of this kind gets; null: refused")
+    name: str | None
+    source: str | None = Field(description='"setting" (sgp.occurrence_types), "name" (matched in the SGP\'s '
+                               'list) or "outros" (no type of its own: the one of outros)')
+    error: str | None = Field(description="Why tickets of this kind are refused (also logged when one is)")
+
+
+class SgpOccurrenceTypesOut(BaseModel):
+    types: list[OccurrenceTypeOut] = Field(description="This SGP's ticket types, as it lists them")
+    mapping: dict[str, OccurrenceMappingOut] = Field(description="Each NioChat ticket kind and the type it gets")
+
+
 class SettingsOut(BaseModel):
     persona: Persona
     business_hours: dict[str, list[Span]]

@@ -93,3 +93,20 @@ def resolve(kind: str, types: list[OccurrenceType], overrides: Mapping[str, int]
     raise SgpTicketTypeError(
         f"nenhum tipo de ocorrência do SGP corresponde a '{kind}' nem a 'outros': configure "
         f"sgp.occurrence_types (tipos ativos: {describe(types)})", kind=kind)
+
+
+def explain(types: list[OccurrenceType], overrides: Mapping[str, int] | None = None) -> dict[str, dict]:
+    """For each kind: the type id a ticket would get and why ("setting", "name" or "outros"), or the error."""
+    overrides = dict(overrides or {})
+    names = {t.id: t.name for t in types}
+    mapping = default_mapping(types)
+    shown: dict[str, dict] = {}
+    for kind in KINDS:
+        try:
+            chosen = resolve(kind, types, overrides)
+        except SgpTicketTypeError as exc:
+            shown[kind] = {"type_id": None, "name": None, "source": None, "error": str(exc)}
+            continue
+        source = "setting" if kind in overrides else "name" if kind in mapping else "outros"
+        shown[kind] = {"type_id": chosen, "name": names.get(chosen), "source": source, "error": None}
+    return shown

@@ -105,6 +105,7 @@ class TsmxSgp:
         self.transport = UraTransport(http, base_url, app, token, timeout_seconds, breaker, tenant_key, retry_wait)
         self.cache = LookupCache(redis, tenant_key, secret=token, ttl_seconds=cache_seconds)
         self.types_cache = LookupCache(redis, tenant_key, secret=token, ttl_seconds=types_cache_seconds)
+        self._installation = (self.transport.base_url, app)  # another SGP configured: another list
         # the operator's kind -> type id choices (sgp.occurrence_types); the SGP's own list decides the rest
         self.occurrence_overrides = {str(kind): int(number) for kind, number in (occurrence_types or {}).items()}
 
@@ -175,12 +176,12 @@ class TsmxSgp:
 
     async def occurrence_types(self) -> list[OccurrenceType]:
         """This installation's ticket types, from the SGP (cached per tenant for `types_cache_seconds`)."""
-        cached = await self.types_cache.get("ocorrencia_tipos")
+        cached = await self.types_cache.get("ocorrencia_tipos", *self._installation)
         if cached is not None:
             return parsing.parse_occurrence_types(cached)
         types = parsing.parse_occurrence_types(await self.transport.get(TYPES_ENDPOINT))
         await self.types_cache.put("ocorrencia_tipos", {"results": [
-            {"id": t.id, "descricao": t.name, "ativo": t.active} for t in types]})
+            {"id": t.id, "descricao": t.name, "ativo": t.active} for t in types]}, *self._installation)
         log.info("sgp.occurrence_types", tenant=self.tenant_key, types=len(types),
                  active=sum(t.active for t in types))
         return types
@@ -206,7 +207,7 @@ class TsmxSgp:
             params["contato_telefone"] = shown_phone(contact.phone)
         body = await self.transport.post("/api/ura/chamado/", params, idempotent=False)
         if parsing.ticket_type_refused(body):
-            await self.types_cache.forget("ocorrencia_tipos")  # the list we hold may be stale: read it again
+            await self.types_cache.forget("ocorrencia_tipos", *self._installation)  # stale? read it again
             error = SgpTicketTypeError(
                 f"o SGP recusou o tipo de ocorrência {type_id} ({kind}); tipos ativos lidos: {describe(types)}",
                 kind=kind, type_id=type_id)

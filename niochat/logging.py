@@ -23,16 +23,23 @@ def _mask(_, __, event_dict: dict) -> dict:
 
 
 _WEBHOOK_KEY = re.compile(r"(/webhooks/[^/\s]+/)[^/\s?\"]+")
+# Credentials in a query string (the SGP documents its GET listings with ?app=...&token=...).
+_QUERY_SECRET = re.compile(r"([?&](?:token|apikey|api_key|password|senha)=)[^&\s\"]+", re.IGNORECASE)
+
+
+def _hidden(text: str) -> str:
+    return _QUERY_SECRET.sub(r"\1***", _WEBHOOK_KEY.sub(r"\1***", text))
 
 
 class _HideWebhookKeys(logging.Filter):
-    """The channel key in a webhook URL authenticates the provider: access logs show the route, not the key."""
+    """The channel key in a webhook URL authenticates the provider, and a token in a query string is a token:
+    access logs show the route, not the key."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "uvicorn.access" and isinstance(record.args, tuple):
-            record.args = tuple(_WEBHOOK_KEY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.msg, str) and "/webhooks/" in record.msg:
-            record.msg = _WEBHOOK_KEY.sub(r"\1***", record.msg)
+            record.args = tuple(_hidden(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and ("/webhooks/" in record.msg or "=" in record.msg):
+            record.msg = _hidden(record.msg)
         return True
 
 

@@ -19,9 +19,9 @@ TOOLS = frozenset({
 })
 TOOL_OUTCOMES = frozenset({
     "found", "several_contracts", "not_found", "phone_mismatch", "document_not_typed", "invalid_document",
-    "ok", "unknown_contract", "sent", "nothing_open", "online", "offline", "opened", "already_open",
+    "ok", "unknown_contract", "sent", "nothing_open", "online", "offline", "maintenance", "opened", "already_open",
     "granted", "refused", "transferred", "closed",
-    "sgp_not_configured", "sgp_unavailable", "sgp_auth_error", "sgp_error",
+    "sgp_not_configured", "sgp_unavailable", "sgp_auth_error", "sgp_error", "ticket_type_unknown",
 })
 BRAINS = frozenset({"rules", "openai", "agent"})  # tool_calls.brain (dbt's accepted values on fct_tool_calls)
 

@@ -641,6 +641,41 @@ def test_settings_create_the_model_config_when_missing(desk, engine):
     assert changed.json()["ai"]["transcription_model"] is None and changed.json()["phone_handback_minutes"] == 10
 
 
+def test_sgp_occurrence_types_are_an_operators_setting_checked_against_the_sgps_list(desk, engine):
+    from sandbox.sgp import create_app as create_sgp
+
+    with serving(create_sgp()) as sgp_url:
+        assert desk.get("admin", "/settings").json()["sgp"]["occurrence_types"] is None
+        connected = desk.patch("admin", "/settings", {"sgp": {"base_url": sgp_url, "app": "niochat",
+                                                              "token": "sandbox-token"}})
+        assert connected.status_code == 200, connected.text
+        seen = desk.get("admin", "/settings/sgp/occurrence-types").json()
+        assert {t["id"] for t in seen["types"]} >= {1, 101, 102, 103, 105}
+        assert {kind: (m["type_id"], m["source"]) for kind, m in seen["mapping"].items()} == {
+            "sem_conexao": (101, "name"), "lentidao": (102, "name"), "quedas": (103, "name"), "outros": (105, "name")}
+
+        changed = desk.patch("admin", "/settings", {"sgp": {"occurrence_types": {"sem_conexao": 1, "outros": 107}}})
+        assert changed.json()["sgp"]["occurrence_types"] == {"sem_conexao": 1, "outros": 107}
+        with engine.connect() as conn:
+            stored = conn.execute(select(sgp_configs.c.occurrence_types)
+                                  .where(sgp_configs.c.tenant_id == desk.tenant_id)).scalar_one()
+        assert stored == {"sem_conexao": 1, "outros": 107}
+        mapping = desk.get("admin", "/settings/sgp/occurrence-types").json()["mapping"]
+        assert mapping["sem_conexao"]["type_id"] is None and "inativo" in mapping["sem_conexao"]["error"]
+        assert (mapping["outros"]["type_id"], mapping["outros"]["source"]) == (107, "setting")
+        assert mapping["lentidao"]["source"] == "name"
+        assert _audit(engine, desk, "settings.update")[-1].details["changed"] == "sgp.occurrence_types"
+
+        for bad in ({"sem_conexao": 0}, {"sem conexão": 101}, {"lentidao": "x"}):
+            assert desk.patch("admin", "/settings", {"sgp": {"occurrence_types": bad}}).status_code == 422, bad
+        assert desk.get("manager", "/settings/sgp/occurrence-types").status_code == 403
+        removed = desk.patch("admin", "/settings", {"sgp": {"occurrence_types": None}})
+        assert removed.json()["sgp"]["occurrence_types"] is None  # back to the names of the SGP's list
+    desk.patch("admin", "/settings", {"sgp": {"base_url": f"http://127.0.0.1:{free_port()}", "timeout_seconds": 1}})
+    unreachable = desk.get("admin", "/settings/sgp/occurrence-types")
+    assert unreachable.status_code == 502 and "could not be read" in unreachable.json()["detail"]
+
+
 # --- audit ---------------------------------------------------------------------------------------------------
 
 

@@ -64,3 +64,16 @@ def test_access_log_lines_show_the_webhook_route_not_its_key(root_logging_restor
     err = capsys.readouterr().err
     assert "Sup3rS3cretKey" not in err and "An0therKey" not in err
     assert "/webhooks/uazapi/***" in err and "/webhooks/evolution/***" in err
+
+
+def test_access_log_lines_hide_a_token_in_the_query_string(root_logging_restored, capsys):
+    import logging
+
+    from niochat.logging import configure_logging
+
+    configure_logging("json")
+    logging.getLogger("uvicorn.access").info(  # the SGP's GET listings take app+token in the query
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+        "/api/os/ocorrencia/tipo/list/?app=niochat&token=Sgp-T0ken-42&limit=5", "1.1", 200)
+    err = capsys.readouterr().err
+    assert "Sgp-T0ken-42" not in err and "tipo/list/?app=niochat&token=***&limit=5" in err

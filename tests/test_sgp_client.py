@@ -21,7 +21,9 @@ from api.sgp import (
     Contract,
     SgpAuthError,
     SgpError,
+    SgpTicketTypeError,
     SgpUnavailable,
+    TicketContact,
     TsmxSgp,
     sgp_from_config,
 )
@@ -133,8 +135,10 @@ async def test_open_invoices_sends_the_contract_and_nao_gerar_os_and_fetches_mis
     assert invoice.pix_code.startswith("000201") and invoice.link.startswith("https://")
     lookup, pix = calls(sandbox)
     assert lookup["endpoint"] == "/api/ura/fatura2via/"
-    assert lookup["parameters"] == {"contrato": "18110", "nao_gerar_os": "1", "cpfcnpj": "40217689396"}
+    assert lookup["parameters"] == {"contrato": "18110", "nao_gerar_os": "1", "faturas_abertas_todas": "1",
+                                    "cpfcnpj": "40217689396"}
     assert pix["endpoint"] == "/api/ura/pagamento/pix/64210"
+    assert pix["parameters"] == {"contrato": "18110", "fatura": "64210"} and pix["status"] == 200
     assert sandbox.get("/sandbox/tickets").json() == []  # nao_gerar_os=1: no ticket opened
 
 
@@ -149,7 +153,8 @@ async def test_open_invoices_overdue_future_nothing_open_and_no_pix(sandbox, san
     without_pix = await sgp.open_invoices(JULIANA, "18520")
     assert [i.pix_code for i in without_pix] == [None, None] and all(i.digitable_line for i in without_pix)
     assert not [c for c in calls(sandbox, "fatura2via") if c["parameters"].get("nao_gerar_os") != "1"]
-    assert await sgp.pix_for("64009") and await sgp.pix_for("999") is None
+    assert await sgp.pix_for("64009", "10269") and await sgp.pix_for("999", "10269") is None
+    assert await sgp.pix_for("64009", "17402") is None  # not that contract's invoice: the SGP refuses it
 
 
 async def test_connection_online_and_offline(sandbox, sandbox_url, http):
@@ -164,7 +169,8 @@ async def test_open_ticket_returns_a_new_protocol_each_time(sandbox, sandbox_url
     second = await sgp.open_ticket("10269", "lentidao", "Velocidade baixa no Wi-Fi")
     assert first.protocol and first.protocol != second.protocol
     tickets = sandbox.get("/sandbox/tickets").json()
-    assert [(t["protocolo"], t["ocorrenciatipo"]) for t in tickets] == [(first.protocol, 1), (second.protocol, 2)]
+    # this installation's own ids (its list, read from /api/os/ocorrencia/tipo/list/), not another SGP's 1 and 2
+    assert [(t["protocolo"], t["ocorrenciatipo"]) for t in tickets] == [(first.protocol, 101), (second.protocol, 102)]
     assert "sem internet desde ontem" in tickets[0]["conteudo"]
     with pytest.raises(SgpError):
         await sgp.open_ticket("1", "outros", "contrato inexistente")
@@ -298,6 +304,98 @@ async def test_the_cache_avoids_repeated_lookups_and_keeps_documents_out_of_redi
     assert len(calls(sandbox, "consultacliente")) == 3
 
 
+# field conformance (issue #17): PIX contract, ticket types, all open invoices, maintenance, contact ----------------
+
+LUCAS = "839.264.175-28"  # 18410: one overdue invoice and next month's
+BEATRIZ = "864.542.841-58"  # 19180: under the provider's maintenance
+VELOZ_APP, VELOZ_TOKEN = "veloz", "veloz-sandbox-token"
+
+
+async def test_the_pix_fallback_sends_the_invoices_contract_and_the_sgp_refuses_it_without(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    code = await sgp.pix_for("64210", "18110")
+    assert code.startswith("000201")
+    [call] = calls(sandbox, "pagamento/pix")
+    assert call["parameters"] == {"contrato": "18110", "fatura": "64210"}
+    refused = sandbox.post("/api/ura/pagamento/pix/64210", data={"app": APP, "token": TOKEN}).json()
+    assert refused == {"status": 0, "msg": "Favor informar o id do contrato"}  # what the old client got
+    with pytest.raises(SgpError):
+        await sgp.pix_for("64210", "")  # never asked without one
+
+
+async def test_every_open_invoice_comes_back_not_only_the_latest(sandbox, sandbox_url, http):
+    older, newer = await client_for(sandbox_url, http).open_invoices(LUCAS, "18410")
+    assert (older.id, older.overdue, newer.id, newer.overdue) == ("64410", True, "64411", False)
+    assert calls(sandbox, "fatura2via")[0]["parameters"]["faturas_abertas_todas"] == "1"
+    alone = sandbox.post("/api/ura/fatura2via/", data={"app": APP, "token": TOKEN, "contrato": "18410",
+                                                       "nao_gerar_os": "1"}).json()
+    assert [link["fatura"] for link in alone["links"]] == [64411]  # without the flag the SGP leaves 64410 out
+
+
+async def test_maintenance_is_reported_as_such_with_the_forecast(sandbox, sandbox_url, http):
+    status = await client_for(sandbox_url, http).connection_status("19180")
+    assert (status.online, status.maintenance) == (False, True)
+    forecast = today() + timedelta(days=1)
+    assert status.forecast == f"{forecast:%d/%m/%Y} às 14:00" and "Troca de equipamentos" in status.detail
+    assert status.protocol == sandbox.get("/sandbox/tickets").json()[0]["protocolo"]  # the SGP opened it itself
+    assert (await client_for(sandbox_url, http).connection_status("10269")).maintenance is False
+
+
+async def test_ticket_types_are_this_installations_read_from_the_sgp_and_cached(sandbox, sandbox_url, http, aredis):
+    sgp = client_for(sandbox_url, http, redis=aredis)
+    assert [(t.id, t.active) for t in await sgp.occurrence_types()][:2] == [(1, False), (101, True)]
+    for subject, description in (("sem_conexao", "x"), ("", "está muito lenta de noite"),
+                                 ("", "a internet fica caindo o dia todo"), ("outros", "troca de senha")):
+        await sgp.open_ticket("10269", subject, description)
+    assert [t["ocorrenciatipo"] for t in sandbox.get("/sandbox/tickets").json()] == [101, 102, 103, 105]
+    [listing] = calls(sandbox, "ocorrencia/tipo/list")  # read once: the rest came from Redis
+    assert listing["format"] == "query" and listing["parameters"] == {}  # app+token in the query, not shown
+    keys = [key.decode() for key in await aredis.keys("*ocorrencia_tipos*")]
+    assert len(keys) == 1 and 3500 < await aredis.ttl(keys[0]) <= 3600
+    veloz = TsmxSgp(http, sandbox_url, VELOZ_APP, VELOZ_TOKEN, 5, None, tenant())
+    await veloz.open_ticket("30103", "", "sem acesso desde cedo")
+    await veloz.open_ticket("30103", "outros", "preciso mudar o plano")
+    tickets = sandbox.get("/sandbox/tickets", params={"app": "veloz"}).json()
+    assert [t["ocorrenciatipo"] for t in tickets] == [2301, 2305]  # "Sem acesso", "Atendimento geral"
+
+
+async def test_the_operators_mapping_overrides_the_names_and_a_wrong_one_is_refused(sandbox, sandbox_url, http,
+                                                                                   capsys):
+    configure_logging("json", "INFO")
+    overridden = client_for(sandbox_url, http, occurrence_types={"sem_conexao": 103})
+    await overridden.open_ticket("10269", "sem_conexao", "x")
+    assert sandbox.get("/sandbox/tickets").json()[0]["ocorrenciatipo"] == 103
+    for wrong, state in ((1, "inativo"), (999, "inexistente")):  # 1 is another SGP's "sem conexão"
+        with pytest.raises(SgpTicketTypeError, match=state) as refused:
+            await client_for(sandbox_url, http, occurrence_types={"sem_conexao": wrong}).open_ticket(
+                "10269", "sem_conexao", "x")
+        assert (refused.value.kind, refused.value.type_id) == ("sem_conexao", wrong)
+        assert "101 SEM CONEXÃO" in str(refused.value)  # the error lists what this SGP has
+    assert len(calls(sandbox, "chamado")) == 1 and len(sandbox.get("/sandbox/tickets").json()) == 1
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    errors = [e for e in logged if e.get("event") == "sgp.occurrence_type_unknown"]
+    assert [(e["level"], e["configured"]) for e in errors] == [("error", 1), ("error", 999)]
+
+
+async def test_the_strict_sandbox_refuses_a_type_it_does_not_have(sandbox):
+    refused = sandbox.post("/api/ura/chamado/", data={"app": APP, "token": TOKEN, "contrato": "10269",
+                                                      "ocorrenciatipo": "1", "conteudo": "x"}).json()
+    assert (refused["status"], refused["msg"]) == (0, "Tipo de ocorrência inválido")
+    assert sandbox.get("/sandbox/tickets").json() == []
+
+
+async def test_a_ticket_carries_the_contact_to_call_back(sandbox, sandbox_url, http):
+    sgp = client_for(sandbox_url, http)
+    await sgp.open_ticket("10269", "", "sem internet", TicketContact("Maria Silva", "5511912340001"))
+    await sgp.open_ticket("10269", "", "sem internet", TicketContact("Maria Silva", None))
+    by_phone, by_lid = sandbox.get("/sandbox/tickets").json()
+    assert (by_phone["contato_nome"], by_phone["contato_telefone"]) == ("Maria Silva", "(11) 91234-0001")
+    assert "Contato: Maria Silva — WhatsApp (11) 91234-0001" in by_phone["conteudo"]
+    assert (by_lid["contato_nome"], by_lid["contato_telefone"]) == ("Maria Silva", None)
+    assert "sem número" in by_lid["conteudo"] and "LID" in by_lid["conteudo"]
+    assert "contato_telefone" not in calls(sandbox, "chamado")[1]["parameters"]
+
+
 # logs -------------------------------------------------------------------------------------------------------------
 
 
@@ -327,20 +425,22 @@ async def test_logs_never_carry_the_cpf_or_the_unlock_message(sandbox, sandbox_u
 
 
 class Replay:
-    """Answers each URA path with a chosen capture file, verbatim, and records what the client posted."""
+    """Answers each path with a chosen capture file, verbatim, and records what the client sent: the form of a
+    POST, the query of a GET (the SGP's listings)."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, tuple[int, dict]] = {}
+        self.answers: dict[str, tuple[int, dict | list]] = {}
         self.posted: list[tuple[str, dict]] = []
         self.app = FastAPI()
 
-        @self.app.post("/{path:path}")
+        @self.app.api_route("/{path:path}", methods=["GET", "POST"])
         async def answer(path: str, request: Request) -> JSONResponse:
-            self.posted.append(("/" + path, dict(await request.form())))
+            sent = dict(request.query_params) if request.method == "GET" else dict(await request.form())
+            self.posted.append(("/" + path, sent))
             status, body = self.answers.get("/" + path, (404, {"detail": "Not Found"}))
             return JSONResponse(body, status_code=status)
 
-    def set(self, path: str, body: dict | str, status: int = 200) -> None:
+    def set(self, path: str, body: dict | list | str, status: int = 200) -> None:
         self.answers[path] = (status, fixture(body) if isinstance(body, str) else body)
 
 
@@ -366,6 +466,7 @@ async def test_documented_shapes_parse(replay, http):
     server.set("/api/ura/verificaacesso/", "verificaacesso.online.response.json")
     server.set("/api/ura/chamado/", "chamado.response.json")
     server.set("/api/ura/liberacaopromessa/", "liberacaopromessa.response.json")
+    server.set("/api/os/ocorrencia/tipo/list/", "ocorrencia-tipo-list.response.json")
     sgp = client_for(base, http)
     customer = await sgp.find_customer(MARIA)
     assert customer.contracts[0] == Contract("10269", "Ativo", True, "FIBRA 300MB", "Rua das Flores, 120",
@@ -382,6 +483,7 @@ async def test_documented_shapes_parse(replay, http):
     for path, form in server.posted:
         assert path.endswith("/") and form["app"] == APP and form["token"] == TOKEN
     assert dict(server.posted)["/api/ura/fatura2via/"]["nao_gerar_os"] == "1"
+    assert dict(server.posted)["/api/ura/chamado/"]["ocorrenciatipo"] == "3"  # "Sem Acesso" of that list
 
 
 async def test_live_variants_parse(replay, http):
@@ -422,6 +524,7 @@ async def test_error_bodies_map_to_errors(replay, http):
     server.set("/api/ura/consultacliente/", "auth-error.response.json", status=403)
     server.set("/api/ura/fatura2via/", "fatura2via.multiple-contracts.response.json")
     server.set("/api/ura/chamado/", {"status": 0, "msg": "Tipo de ocorrência inválido"})
+    server.set("/api/os/ocorrencia/tipo/list/", "ocorrencia-tipo-list.response.json")
     sgp = client_for(base, http)
     with pytest.raises(SgpAuthError):
         await sgp.find_customer(MARIA)
@@ -433,6 +536,70 @@ async def test_error_bodies_map_to_errors(replay, http):
         await sgp.connection_status("10269")  # 404: wrong base URL
     server.set("/api/ura/consultacliente/", "consultacliente.notfound.response.json")
     assert await sgp.find_customer(MARIA) is None
+
+
+SECRETS = ("Central#7781", "pppoe-S3nh4-Maria", "A4:2B:B0:11:7C:9E", "wifi2g-Fl0res120", "wifi5g-Fl0res120",
+           "MARIA_SILVA_2G", "MARIA_SILVA_5G", "maria.silva", "52998224725", "529.982.247-25", "1985-04-12",
+           "MARIA@EXEMPLO", "-23.5489", "APTO 31", "AO LADO DA PADARIA")
+
+
+async def test_redis_holds_only_the_allowlisted_fields_never_passwords_or_macs(replay, http, aredis):
+    server, base = replay
+    server.set("/api/ura/consultacliente/", "consultacliente.with-service-secrets.response.json")
+    invoices = copy.deepcopy(fixture("fatura2via.response.json"))
+    invoices["links"][0]["novo_campo_sensivel"] = "pppoe-S3nh4-Maria"  # a field the SGP adds tomorrow
+    server.set("/api/ura/fatura2via/", invoices)
+    sgp = client_for(base, http, redis=aredis)
+    customer = await sgp.find_customer(MARIA)
+    [invoice] = await sgp.open_invoices(MARIA, "10269")
+    assert await sgp.find_customer(MARIA) == customer and await sgp.open_invoices(MARIA, "10269") == [invoice]
+    assert len(server.posted) == 2  # both answered from Redis the second time, and read back the same
+    assert customer.phones == ("11912340001",) and customer.contracts[0].address == "Rua das Flores, 120"
+    keys = await aredis.keys("*")
+    stored = b"".join([await aredis.get(key) for key in keys]).decode()
+    assert len(keys) == 2 and "MARIA DA SILVA" in stored and invoice.pix_code in stored
+    for secret in SECRETS:
+        assert secret not in stored, secret
+    for field in ("servico_senha", "servico_mac", "servico_wifi", "servico_login", "contratoCentral", "novo_campo"):
+        assert field not in stored, field
+
+
+async def test_a_type_the_sgp_refuses_is_an_error_and_the_cached_list_is_read_again(replay, http, aredis):
+    server, base = replay
+    server.set("/api/os/ocorrencia/tipo/list/", "ocorrencia-tipo-list.response.json")
+    server.set("/api/ura/chamado/", {"status": 0, "msg": "Tipo de ocorrência inválido", "contratoId": 10269})
+    sgp = client_for(base, http, redis=aredis)
+    with pytest.raises(SgpTicketTypeError, match="recusou o tipo de ocorrência 3"):
+        await sgp.open_ticket("10269", "sem_conexao", "sem internet")
+    assert await aredis.keys("*ocorrencia_tipos*") == []  # forgotten: the next ticket reads the list again
+    server.set("/api/ura/chamado/", "chamado.response.json")
+    assert (await sgp.open_ticket("10269", "sem_conexao", "sem internet")).protocol == "200429142914"
+    assert [path for path, _ in server.posted].count("/api/os/ocorrencia/tipo/list/") == 2
+
+
+async def test_a_list_with_no_type_for_the_kind_nor_outros_opens_nothing(replay, http):
+    server, base = replay
+    server.set("/api/os/ocorrencia/tipo/list/", {"results": [{"id": 1, "descricao": "INSTALAÇÃO", "ativo": True},
+                                                             {"id": 7, "descricao": "FINANCEIRO"}]})
+    with pytest.raises(SgpTicketTypeError, match="nenhum tipo de ocorrência"):
+        await client_for(base, http).open_ticket("10269", "lentidao", "lenta")
+    assert "/api/ura/chamado/" not in [path for path, _ in server.posted]
+
+
+async def test_maintenance_in_the_sgps_words_whatever_the_status_code(replay, http):
+    server, base = replay
+    sgp = client_for(base, http)
+    for status, said in ((0, "Serviço em manutenção. Previsão de normalização: 15/05/2026 às 18:00."),
+                         (2, "MANUTENCAO PROGRAMADA NA REGIAO - previsao de retorno 15/05 18h"),
+                         (1, "Serviço Online - manutenção preventiva concluída em breve")):
+        server.set("/api/ura/verificaacesso/", {"status": status, "msg": said, "contratoId": 10269})
+        found = await sgp.connection_status("10269")
+        assert (found.maintenance, found.online, found.detail) == (True, False, said)
+    assert found.forecast is None and (await sgp.connection_status("10269")).protocol is None
+    server.set("/api/ura/verificaacesso/", {"status": 2, "msg": "MANUTENCAO PROGRAMADA - previsao 15/05 18h"})
+    assert (await sgp.connection_status("10269")).forecast == "15/05 18h"
+    server.set("/api/ura/verificaacesso/", "verificaacesso.offline.response.json")
+    assert (await sgp.connection_status("10269")).maintenance is False
 
 
 def test_value_readers_and_contact_shapes():

@@ -62,7 +62,7 @@ def test_builtin_dataset_has_valid_documents_and_the_cases_the_demo_needs():
     documents = [client.document for client in dataset.clientes]
     cpfs = [d for d in documents if len(d) == 11]
     cnpjs = [d for d in documents if len(d) == 14]
-    assert len(cpfs) == 12 and len(cnpjs) == 2
+    assert len(cpfs) == 13 and len(cnpjs) == 2
     assert all(CPF().validate(d) for d in cpfs) and all(CNPJ().validate(d) for d in cnpjs)
     contracts = [contract for client in dataset.clientes for contract in client.contratos]
     invoices = [invoice for contract in contracts for invoice in contract.faturas if invoice.open]
@@ -75,6 +75,10 @@ def test_builtin_dataset_has_valid_documents_and_the_cases_the_demo_needs():
     assert {c.promessas_disponiveis > 0 for c in contracts} == {True, False}
     assert {c.online for c in contracts} == {True, False}
     assert any(client.variante_live for client in dataset.clientes)
+    assert any(len(contract.open_invoices()) >= 2 and contract.status == 1 for contract in contracts)  # two months
+    assert [contract.contrato for contract in contracts if contract.manutencao] == [19180]
+    active_types = {t["id"] for t in dataset.ocorrencia_tipos if t["ativo"]}
+    assert active_types and not active_types & {1, 2, 5}  # this installation's own ids, not another SGP's
 
 
 def test_dataset_errors_say_where(tmp_path):
@@ -177,7 +181,7 @@ def test_paths_are_exact(sgp):
 
 def test_fatura2via_with_several_contracts_needs_the_contract(sgp):
     assert ura(sgp, "fatura2via/", cpfcnpj=JOAO).json() == fixture("fatura2via.multiple-contracts.response.json")
-    answer = ura(sgp, "fatura2via/", cpfcnpj=JOAO, contrato=17402, nao_gerar_os=1).json()
+    answer = ura(sgp, "fatura2via/", cpfcnpj=JOAO, contrato=17402, nao_gerar_os=1, faturas_abertas_todas=1).json()
     documented = fixture("fatura2via.response.json")
     assert answer["status"] == 1 and answer["contratoId"] == 17402
     assert set(answer) == set(documented) - {"protocolo"}  # nao_gerar_os=1: no ticket, no protocol
@@ -187,6 +191,8 @@ def test_fatura2via_with_several_contracts_needs_the_contract(sgp):
     assert first["valor"] > first["valor_original"] == 94.9 and first["multa"] == 1.9 and first["juros"] > 0
     assert first["codigopix"].startswith("000201") and len(first["linhadigitavel"]) == 47
     assert ura(sgp, "fatura2via/", cpfcnpj=MARIA, contrato=17402).json()["status"] == 0  # not hers
+    latest = ura(sgp, "fatura2via/", cpfcnpj=JOAO, contrato=17402, nao_gerar_os=1).json()
+    assert [link["fatura"] for link in latest["links"]] == [64101]  # without the flag: the most recent one only
 
 
 def test_fatura2via_opens_a_ticket_unless_nao_gerar_os(sgp):
@@ -210,13 +216,21 @@ def test_fatura2via_nothing_open(sgp):
 def test_empty_codigopix_is_served_by_pagamento_pix(sgp):
     link = ura(sgp, "fatura2via/", cpfcnpj=ANA, nao_gerar_os=1).json()["links"][0]
     assert link["codigopix"] == "" and link["fatura"] == 64210
-    pix = ura(sgp, "pagamento/pix/64210").json()
+    pix = ura(sgp, "pagamento/pix/64210", contrato=18110).json()
     assert set(pix) == set(fixture("pagamento-pix.response.json")) and pix["status"] == 1
     code = pix["pix"]
     assert code.startswith("000201") and code[-4:] == crc16(code[:-4]) and f"54{len(str(link['valor'])):02d}" in code
-    assert ura(sgp, "pagamento/pix/64520").json()["status"] == 0  # Juliana's provider has no PIX for it
-    assert ura(sgp, "pagamento/pix/1").json() == {"status": 0, "msg": "Fatura não encontrada"}
-    assert calls(sgp, "pagamento/pix")[0]["parameters"] == {"fatura": "64210"}
+    assert ura(sgp, "pagamento/pix/64520", contrato=18520).json()["status"] == 0  # her provider has no PIX for it
+    assert ura(sgp, "pagamento/pix/1", contrato=18110).json() == {"status": 0, "msg": "Fatura não encontrada"}
+    assert calls(sgp, "pagamento/pix")[0]["parameters"] == {"contrato": "18110", "fatura": "64210"}
+
+
+def test_pagamento_pix_wants_the_invoices_own_contract(sgp):
+    assert ura(sgp, "pagamento/pix/64210").json() == {"status": 0, "msg": "Favor informar o id do contrato"}
+    assert ura(sgp, "pagamento/pix/64210", contrato=10269).json() == {"status": 0, "msg": "Fatura não encontrada"}
+    assert ura(sgp, "pagamento/pix/64210", contrato="018110").json()["status"] == 1
+    refused = ura(sgp, "pagamento/pix/64210").json()
+    assert set(refused) == set(fixture("fatura2via.multiple-contracts.response.json"))  # the SGP's refusal shape
 
 
 def test_titulos_lists_open_and_paid_invoices(sgp):
@@ -245,14 +259,60 @@ def test_verificaacesso_online_and_offline(sgp):
 
 
 def test_chamado_returns_a_new_protocol_each_time(sgp):
-    first = ura(sgp, "chamado/", contrato=10269, ocorrenciatipo=1, conteudo="Sem internet desde ontem").json()
-    second = sgp.post("/api/ura/chamado/", json={**CREDENTIALS, "contrato": 10269, "ocorrenciatipo": 2,
+    first = ura(sgp, "chamado/", contrato=10269, ocorrenciatipo=101, conteudo="Sem internet desde ontem").json()
+    second = sgp.post("/api/ura/chamado/", json={**CREDENTIALS, "contrato": 10269, "ocorrenciatipo": 102,
                                                  "conteudo": "Lentidão"}).json()
     assert set(first) == set(fixture("chamado.response.json"))
     assert first["status"] == second["status"] == 1 and first["protocolo"] != second["protocolo"]
     assert [t["protocolo"] for t in sgp.get("/sandbox/tickets").json()] == [first["protocolo"], second["protocolo"]]
     assert ura(sgp, "chamado/", contrato=10269, ocorrenciatipo=99, conteudo="x").json()["status"] == 0
-    assert ura(sgp, "chamado/", contrato=1, ocorrenciatipo=1, conteudo="x").json()["status"] == 0
+    assert ura(sgp, "chamado/", contrato=1, ocorrenciatipo=101, conteudo="x").json()["status"] == 0
+
+
+def test_ticket_types_are_listed_per_installation_and_chamado_takes_only_those(sgp):
+    listed = sgp.get("/api/os/ocorrencia/tipo/list/", params=CREDENTIALS)
+    assert listed.status_code == 200 and isinstance(listed.json(), list)
+    assert set(listed.json()[0]) == set(fixture("ocorrencia-tipo-list.response.json")[0]) == {"id", "descricao",
+                                                                                              "ativo"}
+    assert {t["id"]: t["ativo"] for t in listed.json()}[1] is False
+    veloz = sgp.get("/api/os/ocorrencia/tipo/list/", params=VELOZ).json()
+    assert [t["id"] for t in veloz][:3] == [2301, 2302, 2303]  # the other provider's installation, its own ids
+    assert sgp.get("/api/os/ocorrencia/tipo/list/").status_code == 403
+    assert sgp.post("/api/os/ocorrencia/tipo/list/", data=CREDENTIALS).status_code == 405  # a GET listing
+    for kind in (1, 2301, ""):  # inactive here; another installation's; none (the SGP's default 5, absent here)
+        refused = ura(sgp, "chamado/", contrato=10269, ocorrenciatipo=kind, conteudo="x").json()
+        assert (refused["status"], refused["msg"]) == (0, "Tipo de ocorrência inválido")
+    assert sgp.get("/sandbox/tickets").json() == []
+    opened = ura(sgp, "chamado/", contrato=10269, ocorrenciatipo=105, conteudo="x", contato_nome="Maria",
+                 contato_telefone="(11) 91234-0001").json()
+    [ticket] = sgp.get("/sandbox/tickets").json()
+    assert (ticket["protocolo"], ticket["contato_nome"], ticket["contato_telefone"]) == (
+        opened["protocolo"], "Maria", "(11) 91234-0001")
+    assert [c["format"] for c in calls(sgp, "ocorrencia/tipo/list")][:2] == ["query", "query"]
+
+
+def test_a_dataset_without_types_has_the_sgps_stock_one(tmp_path):
+    plain = tmp_path / "plain.json"
+    raw = json.loads((SGP_FIXTURES / "sandbox-dataset.example.json").read_text())
+    raw.pop("ocorrencia_tipos")
+    plain.write_text(json.dumps(raw))
+    with serving(create_app(plain, extra_datasets=[])) as base, httpx.Client(base_url=base) as client:
+        assert client.get("/api/os/ocorrencia/tipo/list/", params=CREDENTIALS).json() == [
+            {"id": 5, "descricao": "OUTROS", "ativo": True}]
+        assert ura(client, "chamado/", contrato=10269, conteudo="sem ocorrenciatipo").json()["status"] == 1
+
+
+def test_verificaacesso_reports_maintenance_with_its_forecast_and_opens_the_occurrence(sgp):
+    answer = ura(sgp, "verificaacesso/", contrato=19180).json()
+    tomorrow = today() + timedelta(days=1)
+    assert answer["status"] == 0 and "manutenção" in answer["msg"]
+    assert f"Previsão de normalização: {tomorrow:%d/%m/%Y} às 14:00" in answer["msg"]
+    assert set(answer) == set(fixture("verificaacesso.offline.response.json")) - {"staus"} | {"protocolo"}
+    [ticket] = sgp.get("/sandbox/tickets").json()
+    assert (ticket["origem"], ticket["protocolo"], ticket["contrato"]) == ("verificaacesso", answer["protocolo"],
+                                                                           19180)
+    beatriz = next(c for c in sgp.get("/sandbox/dataset").json()["clientes"] if c["nome"].startswith("BEATRIZ"))
+    assert beatriz["contratos"][0]["manutencao"] is True
 
 
 def test_liberacaopromessa_consumes_the_unlocks_then_refuses(sgp):
@@ -318,7 +378,7 @@ def test_timeout_fault_hangs(sgp):
 def test_dataset_inspection_lists_credentials_and_documents(sgp):
     listed = sgp.get("/sandbox/dataset").json()
     assert (listed["app"], listed["token"]) == (CREDENTIALS["app"], CREDENTIALS["token"])
-    assert len(listed["clientes"]) == 14 and MARIA in [c["cpfcnpj"] for c in listed["clientes"]]
+    assert len(listed["clientes"]) == 15 and MARIA in [c["cpfcnpj"] for c in listed["clientes"]]
     joao = next(c for c in listed["clientes"] if c["cpfcnpj"] == JOAO)
     assert joao["documento"] == "31845726090" and joao["variante_live"] is True
     assert [c["faturas_abertas"] for c in joao["contratos"]] == [[64100, 64101], []]
@@ -356,7 +416,8 @@ def test_each_call_is_answered_from_the_dataset_of_its_credentials(sgp):
 
 
 def test_inspection_names_the_provider_with_app(sgp):
-    sgp.post("/api/ura/chamado/", data={**VELOZ, "contrato": "30103", "ocorrenciatipo": "1", "conteudo": "sem sinal"})
+    sgp.post("/api/ura/chamado/", data={**VELOZ, "contrato": "30103", "ocorrenciatipo": "2301",
+                                        "conteudo": "sem sinal"})
     assert sgp.get("/sandbox/tickets").json() == []
     assert [t["contrato"] for t in sgp.get("/sandbox/tickets", params={"app": "veloz"}).json()] == [30103]
     listed = sgp.get("/sandbox/dataset", params={"app": "veloz"}).json()

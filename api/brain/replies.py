@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from api.brain.base import Persona
-from api.sgp.models import Invoice, UnlockResult
+from api.sgp.models import ConnectionStatus, Invoice, UnlockResult
 
 MENU_OPTIONS = (
     ("second_copy", "Segunda via da fatura (PIX e boleto)"),
@@ -106,13 +106,27 @@ def choose_contract(contracts: list[list[str]]) -> str:
     return f"Você tem mais de um contrato. Qual deles?\n{lines}"
 
 
-def invoice_header(invoice: Invoice, others: int) -> str:
+def invoice_header(invoice: Invoice) -> str:
     status = " (vencida)" if invoice.overdue else ""
-    more = f"\nVocê tem mais {others} fatura(s) em aberto; posso enviar depois." if others else ""
     return (
         f"Aqui está sua fatura de *{money(invoice.amount)}* com vencimento em {day(invoice.due_date)}{status}."
         + (f"\nBoleto: {invoice.link}" if invoice.link else "")
-        + more
+    )
+
+
+def invoices_summary(invoices: list[Invoice]) -> str:
+    """Every open invoice with its amount, due date and boleto; the codes that follow are the oldest's."""
+    lines = []
+    for invoice in invoices:
+        due = day(invoice.due_date)
+        when = f"venceu em {due} (vencida)" if invoice.overdue else f"vence em {due}"
+        lines.append(f"• *{money(invoice.amount)}*, {when}" + (f"\n  Boleto: {invoice.link}" if invoice.link else ""))
+    oldest = invoices[0]
+    return (
+        f"Você tem *{len(invoices)} faturas em aberto*:\n" + "\n".join(lines)
+        + f"\nTotal: *{money(sum((invoice.amount for invoice in invoices), Decimal('0')))}*."
+        + f"\nSeguem o PIX e a linha digitável da mais antiga ({day(oldest.due_date)}); "
+        "as outras você paga pelo boleto de cada uma, no link acima."
     )
 
 
@@ -129,6 +143,26 @@ def ticket_opened(protocol: str, offline: bool) -> str:
     return (
         f"{reason}Abri um chamado técnico para você, protocolo *{protocol}*. "
         "Nossa equipe vai acompanhar e, se precisar de visita, entramos em contato."
+    )
+
+
+TICKET_NOT_OPENED = (
+    "Não consegui registrar o chamado técnico automaticamente agora. 😕 "
+    "Vou te passar para nossa equipe técnica, que abre o chamado e acompanha com você."
+)
+
+
+def maintenance(status: ConnectionStatus) -> str:
+    """A contract under the provider's maintenance: what the SGP says about it, the forecast, and no ticket."""
+    notice = f'\nAviso da nossa equipe: "{status.detail}"' if status.detail else ""
+    forecast = (f"\nPrevisão de normalização: {status.forecast}."
+                if status.forecast and status.forecast not in (status.detail or "") else "")
+    protocol = f"\nSeu contato ficou registrado no protocolo *{status.protocol}*." if status.protocol else ""
+    return (
+        "Verifiquei aqui: a rede que atende seu endereço está em *manutenção* 🛠️, por isso a conexão pode "
+        f"ficar fora durante o serviço.{notice}{forecast}{protocol}\n"
+        "Não é preciso abrir chamado: assim que a manutenção terminar a conexão volta. Se depois disso continuar "
+        "sem internet, reinicie o roteador e me chame por aqui."
     )
 
 
@@ -152,9 +186,11 @@ def unlock(result: UnlockResult) -> str:
 
 
 def invoice_messages(invoices: list[Invoice]) -> list[str]:
-    """The oldest open invoice: summary, then the PIX code and the boleto line alone, easy to copy."""
-    first = sorted(invoices, key=lambda invoice: invoice.due_date)[0]
-    texts = [invoice_header(first, len(invoices) - 1)]
+    """One open invoice: its summary; several: each with amount, due date and boleto. Then the PIX code and the
+    boleto line of the oldest alone, easy to copy (the one to pay first)."""
+    ordered = sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.id))
+    first = ordered[0]
+    texts = [invoice_header(first) if len(ordered) == 1 else invoices_summary(ordered)]
     if first.pix_code:
         texts.append(pix(first.pix_code))
     if first.digitable_line:

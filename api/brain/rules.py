@@ -86,6 +86,7 @@ class _Turn:
                 return await self.act("open_ticket")
             if "no" in self.intents:
                 self.about("no")
+                self.state.pop("problem", None)
                 self.say(replies.TICKET_DECLINED)
                 return self.reply()
         if awaiting == "contract" and (done := await self.contract_answer(action)) is not None:
@@ -232,9 +233,15 @@ class _Turn:
             self.say(replies.SUSPENDED)
             self.state["awaiting"] = "menu"
             return self.reply()
+        if len(self.text.strip()) > 3:  # the customer's own words, for the ticket (not "2" or "sim")
+            self.state["problem"] = self.text
         outcome = await self.tools.connection_status()
         if outcome.status in SGP_FAILURES:
             self.say(replies.SGP_DOWN)
+            return self.reply()
+        if outcome.status == "maintenance":  # the provider's work on the network: no fault, no ticket
+            self.state.pop("problem", None)
+            self.say(replies.maintenance(outcome.data))
             return self.reply()
         if outcome.status == "online":
             self.state["awaiting"] = "ticket_confirm"
@@ -243,9 +250,17 @@ class _Turn:
         return await self.ticket(offline=True)
 
     async def ticket(self, offline: bool = False) -> BrainReply:
-        outcome = await self.tools.open_ticket(self.text or "Cliente relatou problema de conexão")
+        problem = self.state.pop("problem", None) or (self.text if len(self.text.strip()) > 3 else "")
+        # offline: no connection, whatever the words; else the words tell the kind (slow, dropping, ...)
+        outcome = await self.tools.open_ticket(problem or "Cliente relatou problema de conexão",
+                                               "sem_conexao" if offline else "")
         if outcome.status in SGP_FAILURES:
             self.say(replies.SGP_DOWN)
+        elif outcome.status == "maintenance":
+            self.say(replies.maintenance(outcome.data))
+        elif outcome.status == "ticket_type_unknown":  # misconfigured in the SGP settings: a person opens it
+            self.say(replies.TICKET_NOT_OPENED)
+            return await self.handoff("ticket_type_unknown", "open_ticket")
         else:
             self.say(replies.ticket_opened(outcome.data.protocol, offline))
         return self.reply()

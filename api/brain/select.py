@@ -46,4 +46,5 @@ async def sgp_for(conn: AsyncConnection, deps: WorkerDeps, tenant_id) -> SgpAdap
         config.app,
         deps.keyring.decrypt(config.token_encrypted),
         config.timeout_seconds,
+        occurrence_types=config.occurrence_types,
     )

@@ -25,12 +25,14 @@ from api.sgp.models import (
     SgpAdapter,
     SgpAuthError,
     SgpError,
+    SgpTicketTypeError,
     SgpUnavailable,
     Ticket,
+    TicketContact,
     UnlockResult,
 )
 from niochat.logging import get_logger
-from niochat.masking import mask_document
+from niochat.masking import mask_document, mask_documents_in
 from niochat.secrets import Keyring
 from niochat.tables import ai_usage, contacts, conversations, tool_calls
 
@@ -79,9 +81,12 @@ class Toolbox:
         keyring: Keyring,
         state: dict,
         customer_texts: list[str],
+        contact_name: str | None = None,
+        lid: str | None = None,
     ):
         self.conn, self.tenant_id, self.conversation_id = conn, tenant_id, conversation_id
         self.contact_id, self.phone, self.brain, self.message_id = contact_id, phone, brain, message_id
+        self.contact_name, self.lid = contact_name, lid
         self.sgp, self.keyring, self.state = sgp, keyring, state
         self.customer_texts = customer_texts
         self.handoff: Handoff | None = None
@@ -146,6 +151,11 @@ class Toolbox:
             await self._record(tool, "sgp_auth_error", started, error=str(exc), **arguments)
             log.error("SGP refused the tenant's credentials", tenant_id=str(self.tenant_id))
             return Outcome("sgp_unavailable")
+        except SgpTicketTypeError as exc:  # a misconfigured ticket type: nothing was opened, an operator must act
+            await self._record(tool, "ticket_type_unknown", started, error=str(exc), **arguments)
+            log.error("SGP ticket type misconfigured: no ticket opened, the customer goes to a person",
+                      tenant_id=str(self.tenant_id), kind=exc.kind, type_id=exc.type_id, error=str(exc))
+            return Outcome("ticket_type_unknown")
         except SgpError as exc:
             await self._record(tool, "sgp_error", started, error=str(exc), **arguments)
             return Outcome("sgp_unavailable")
@@ -260,13 +270,34 @@ class Toolbox:
             return result
         status, started = result
         status: ConnectionStatus
-        await self._record("connection_status", "online" if status.online else "offline", started, contract_id=contract)
-        return Outcome("online" if status.online else "offline", status)
+        outcome = "maintenance" if status.maintenance else "online" if status.online else "offline"
+        if status.maintenance:  # the provider's own work on the network: told as such, no ticket for it
+            self.state["maintenance"] = {"contract_id": contract, "detail": status.detail,
+                                         "forecast": status.forecast, "protocol": status.protocol}
+        else:
+            self.state.pop("maintenance", None)
+        await self._record("connection_status", outcome, started, contract_id=contract)
+        return Outcome(outcome, status)
 
-    async def open_ticket(self, description: str, subject: str = "SEM CONEXAO") -> Outcome:
+    def ticket_contact(self) -> TicketContact:
+        """Who the technician calls: the WhatsApp name (else the SGP's), and the number unless WhatsApp only
+        gave the contact's LID."""
+        number = re.sub(r"\D", "", self.phone or "")
+        lid_digits = re.sub(r"\D", "", (self.lid or "").partition("@")[0])
+        known = 10 <= len(number) <= 13 and number != lid_digits
+        return TicketContact(name=self.contact_name or self.binding.customer_name, phone=number if known else None)
+
+    async def open_ticket(self, description: str, subject: str = "") -> Outcome:
+        """A ticket for the bound contract. `subject` is a ticket kind (sem_conexao, lentidao, quedas, outros);
+        left empty, the description's words tell it. The contact to call back goes with it."""
         if missing := self._needs_contract():
             return missing
         contract = self.binding.contract_id
+        maintenance = self.state.get("maintenance") or {}
+        if maintenance.get("contract_id") == contract:  # the SGP said maintenance: a ticket adds nothing
+            await self._record("open_ticket", "maintenance", time.perf_counter(), contract_id=contract)
+            return Outcome("maintenance", ConnectionStatus(contract, False, maintenance.get("detail"), True,
+                                                           maintenance.get("forecast"), maintenance.get("protocol")))
         if self.state.get("ticket_protocol"):  # one ticket per conversation: repeat it, don't open another
             await self._record(
                 "open_ticket",
@@ -276,10 +307,15 @@ class Toolbox:
                 protocol=self.state["ticket_protocol"],
             )
             return Outcome("already_open", Ticket(self.state["ticket_protocol"]))
+        contact = self.ticket_contact()
+        description = mask_documents_in(description)[:500]  # the SGP has the customer: no CPF in the text
         result = await self._sgp_call(
-            "open_ticket", lambda: self.sgp.open_ticket(contract, subject, description[:500]), contract_id=contract
+            "open_ticket", lambda: self.sgp.open_ticket(contract, subject, description, contact),
+            contract_id=contract,
         )
         if isinstance(result, Outcome):
+            if result.status == "ticket_type_unknown":  # no ticket exists: a person takes the problem over
+                self.handoff = Handoff(reason="ticket_type_unknown", team_slug="suporte")
             return result
         ticket, started = result
         ticket: Ticket

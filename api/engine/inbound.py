@@ -138,6 +138,8 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
                 keyring=deps.keyring,
                 state=dict(conv.bot_state or {}),
                 customer_texts=[text for kind, text in history if kind == "customer"] + new_texts,
+                contact_name=contact.name,
+                lid=contact.whatsapp_lid,
             )
             tenant = (await conn.execute(select(tenants.c.settings, tenants.c.timezone))).one()
             given = BrainInput(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -23,12 +24,17 @@ from api.schemas.settings import (
     Persona,
     SettingsOut,
     SettingsPatch,
+    SgpOccurrenceTypesOut,
     SgpSettingsOut,
 )
+from api.sgp.models import SgpAuthError, SgpError
+from api.sgp.occurrences import explain
+from api.sgp.tsmx import TsmxSgp
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, sgp_configs, tenants
 
 router = APIRouter(prefix="/settings", tags=["settings"], responses=error_responses(400, 401, 403, 422))
+SGP_UNREACHABLE = 502
 
 # Write-only request fields -> the column holding them encrypted.
 SECRETS = {"api_key": "api_key_encrypted", "token": "token_encrypted"}
@@ -53,7 +59,7 @@ async def _read(conn: AsyncConnection) -> SettingsOut:
         ),
         sgp=None if sgp is None else SgpSettingsOut(
             base_url=sgp.base_url, app=sgp.app, token_set=bool(sgp.token_encrypted),
-            timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active,
+            timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active, occurrence_types=sgp.occurrence_types,
         ),
     )
 
@@ -134,3 +140,30 @@ async def patch_settings(patch: SettingsPatch, ctx: Admin, request: Request) -> 
     result = await _read(ctx.conn)
     await commit(ctx)
     return result
+
+
+@router.get("/sgp/occurrence-types", response_model=SgpOccurrenceTypesOut,
+            summary="The SGP's ticket types and the type each ticket kind gets (admin)",
+            responses={**error_responses(404), SGP_UNREACHABLE: {"description": "The SGP did not answer the list"}})
+async def sgp_occurrence_types(ctx: Admin, request: Request) -> SgpOccurrenceTypesOut:
+    """Asks the tenant's SGP for its list (GET /api/os/ocorrencia/tipo/list/) and shows, for sem_conexao,
+    lentidao, quedas and outros, the `ocorrenciatipo` a ticket gets: from `sgp.occurrence_types`, by name in the
+    list, or outros' — or why it would be refused. What to check after configuring a new SGP."""
+    config = (await ctx.conn.execute(select(sgp_configs))).one_or_none()
+    if config is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the SGP is not configured (PATCH /settings with sgp)")
+    state = state_of(request)
+    async with httpx.AsyncClient() as http:
+        sgp = TsmxSgp(http, config.base_url, config.app, state.keyring.decrypt(config.token_encrypted),
+                      config.timeout_seconds, state.redis, str(ctx.user.tenant_id),
+                      occurrence_types=config.occurrence_types)
+        try:
+            types = await sgp.occurrence_types()
+        except SgpAuthError as exc:
+            raise HTTPException(SGP_UNREACHABLE, f"{exc}: check sgp.app and sgp.token") from None
+        except SgpError as exc:
+            raise HTTPException(SGP_UNREACHABLE, f"the SGP's list of types could not be read: {exc}") from None
+    return SgpOccurrenceTypesOut(
+        types=[{"id": t.id, "name": t.name, "active": t.active} for t in types],
+        mapping=explain(types, config.occurrence_types),
+    )

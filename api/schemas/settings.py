@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.channels import http_url
+from api.sgp.occurrences import KINDS
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 Span = list[str]
@@ -104,12 +105,18 @@ class AiSettingsPatch(BaseModel):
         return refuse_nulls(self, nullable=("api_key", "transcription_model"))
 
 
+OCCURRENCE_TYPES_HELP = (
+    "Ticket kind -> the SGP's occurrence type id (`ocorrenciatipo`), for kinds the names of the SGP's own list "
+    f"(GET /api/os/ocorrencia/tipo/list/) do not settle; kinds: {', '.join(KINDS)}. null: names decide every kind")
+
+
 class SgpSettingsOut(BaseModel):
     base_url: str
     app: str
     token_set: bool
     timeout_seconds: float
     is_active: bool
+    occurrence_types: dict[str, int] | None = Field(None, description=OCCURRENCE_TYPES_HELP)
 
 
 class SgpSettingsPatch(BaseModel):
@@ -119,15 +126,47 @@ class SgpSettingsPatch(BaseModel):
     token: str | None = Field(None, min_length=1, max_length=2000, description="Write-only")
     timeout_seconds: float | None = Field(None, gt=0, le=120)
     is_active: bool | None = None
+    occurrence_types: dict[str, int] | None = Field(None, description=OCCURRENCE_TYPES_HELP + " (replaces the "
+                                                    "whole mapping)", examples=[{"sem_conexao": 2301, "outros": 2305}])
 
     @field_validator("base_url")
     @classmethod
     def valid_base_url(cls, value: str | None) -> str | None:
         return None if value is None else http_url(value)
 
+    @field_validator("occurrence_types")
+    @classmethod
+    def valid_occurrence_types(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is None:
+            return None
+        if unknown := sorted(set(value) - set(KINDS)):
+            raise ValueError(f"unknown ticket kind(s) {', '.join(unknown)} (kinds: {', '.join(KINDS)})")
+        if bad := sorted(kind for kind, number in value.items() if number <= 0):
+            raise ValueError(f"{', '.join(bad)}: an SGP occurrence type id is a positive integer")
+        return value
+
     @model_validator(mode="after")
     def no_nulls(self) -> SgpSettingsPatch:
-        return refuse_nulls(self)
+        return refuse_nulls(self, nullable=("occurrence_types",))
+
+
+class OccurrenceTypeOut(BaseModel):
+    id: int
+    name: str
+    active: bool
+
+
+class OccurrenceMappingOut(BaseModel):
+    type_id: int | None = Field(description="The `ocorrenciatipo` a ticket of this kind gets; null: refused")
+    name: str | None
+    source: str | None = Field(description='"setting" (sgp.occurrence_types), "name" (matched in the SGP\'s '
+                               'list) or "outros" (no type of its own: the one of outros)')
+    error: str | None = Field(description="Why tickets of this kind are refused (also logged when one is)")
+
+
+class SgpOccurrenceTypesOut(BaseModel):
+    types: list[OccurrenceTypeOut] = Field(description="This SGP's ticket types, as it lists them")
+    mapping: dict[str, OccurrenceMappingOut] = Field(description="Each NioChat ticket kind and the type it gets")
 
 
 class SettingsOut(BaseModel):

@@ -6,16 +6,20 @@ from api.sgp.models import (
     Contract,
     Customer,
     Invoice,
+    OccurrenceType,
     SgpAdapter,
     SgpAuthError,
     SgpError,
+    SgpTicketTypeError,
     SgpUnavailable,
     Ticket,
+    TicketContact,
     UnlockResult,
 )
 from api.sgp.tsmx import TsmxSgp
 
 __all__ = [
-    "ConnectionStatus", "Contract", "Customer", "Invoice", "SgpAdapter", "SgpAuthError", "SgpError",
-    "SgpUnavailable", "Ticket", "TsmxSgp", "UnlockResult", "sgp_from_config",
+    "ConnectionStatus", "Contract", "Customer", "Invoice", "OccurrenceType", "SgpAdapter", "SgpAuthError",
+    "SgpError", "SgpTicketTypeError", "SgpUnavailable", "Ticket", "TicketContact", "TsmxSgp", "UnlockResult",
+    "sgp_from_config",
 ]

@@ -20,6 +20,16 @@ class SgpAuthError(SgpError):
     """The configured app/token were refused (403): an operator must fix the tenant's SGP settings."""
 
 
+class SgpTicketTypeError(SgpError):
+    """No valid SGP occurrence type (`ocorrenciatipo`) for a ticket: the tenant's mapping names a type this SGP
+    does not have, or nothing in the SGP's list matches the ticket's kind. Nothing was opened; an operator must
+    fix `sgp.occurrence_types` (docs/operator-guide.md, "SGP occurrence types")."""
+
+    def __init__(self, message: str, *, kind: str, type_id: int | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.type_id = kind, type_id
+
+
 @dataclass(frozen=True)
 class Contract:
     id: str
@@ -56,6 +66,27 @@ class ConnectionStatus:
     contract_id: str
     online: bool
     detail: str | None = None  # the SGP's own words, e.g. "Serviço Online"
+    maintenance: bool = False  # the provider's own maintenance on the network: not a fault of this customer
+    forecast: str | None = None  # when the SGP says the maintenance ends, as it writes it ("15/05/2026 às 18:00")
+    protocol: str | None = None  # the occurrence the SGP opened by itself for a contract under maintenance
+
+
+@dataclass(frozen=True)
+class OccurrenceType:
+    """One ticket type of the provider's SGP (/api/os/ocorrencia/tipo/list/): ids differ per installation."""
+
+    id: int
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class TicketContact:
+    """Who the technician calls back: the WhatsApp contact's name and number. `phone` is None when WhatsApp only
+    showed the contact's LID (a private address that is not a number)."""
+
+    name: str | None
+    phone: str | None
 
 
 @dataclass(frozen=True)
@@ -77,10 +108,11 @@ class SgpAdapter(Protocol):
 
     async def open_invoices(self, document: str, contract_id: str) -> list[Invoice]: ...
 
-    async def pix_for(self, invoice_id: str) -> str | None: ...
+    async def pix_for(self, invoice_id: str, contract_id: str) -> str | None: ...
 
     async def connection_status(self, contract_id: str) -> ConnectionStatus: ...
 
-    async def open_ticket(self, contract_id: str, subject: str, description: str) -> Ticket: ...
+    async def open_ticket(self, contract_id: str, subject: str, description: str,
+                          contact: TicketContact | None = None) -> Ticket: ...
 
     async def trust_unlock(self, contract_id: str) -> UnlockResult: ...

@@ -5,10 +5,20 @@ Unlock responses carry the PPPoE login in `msg`: it is read only to pick a fixed
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
-from api.sgp.models import ConnectionStatus, Contract, Customer, Invoice, SgpError, Ticket, UnlockResult
+from api.sgp.models import (
+    ConnectionStatus,
+    Contract,
+    Customer,
+    Invoice,
+    OccurrenceType,
+    SgpError,
+    Ticket,
+    UnlockResult,
+)
 from api.sgp.values import contact_values, digits, plain, text, title, to_date, to_decimal, to_int, truthy
 
 STATUS_NAMES = {
@@ -120,15 +130,38 @@ def parse_pix(body: Any) -> str | None:
     return code.strip() or None
 
 
+# "Previsão de normalização: 15/05/2026 às 18:00", "previsao de retorno 15/05 18h": the date (and time) after it.
+_FORECAST = re.compile(
+    r"previs[aã]o\b[^0-9]{0,40}?(\d{1,2}/\d{1,2}(?:/\d{2,4})?(?:\s*(?:[àa]s|-|,)?\s*\d{1,2}(?::\d{2}|h\d{0,2}))?)",
+    re.IGNORECASE,
+)
+
+
 def parse_connection(body: Any, contract_id: str) -> ConnectionStatus:
-    """verificaacesso: online only when status == 1 (some servers write `staus`)."""
+    """verificaacesso: online only when status == 1 (some servers write `staus`). A contract under the provider's
+    maintenance is reported in the SGP's words (`msg` "Serviço em manutenção ... Previsão ..."), whatever the
+    status code: it is neither online nor a fault to open a ticket for."""
     body = _object(body, "verificaacesso")
     status = body.get("status") if "status" in body else body.get("staus")
+    detail = text(body.get("msg")) or None
+    said = plain(" ".join(text(value) for value in (body.get("msg"), body.get("status"), body.get("staus"))
+                          if isinstance(value, str)))
+    maintenance = "manuten" in said
+    forecast = _FORECAST.search(detail or "") if maintenance else None
     return ConnectionStatus(
         contract_id=str(to_int(body.get("contratoId")) or contract_id),
-        online=to_int(status) == 1,
-        detail=text(body.get("msg")) or None,
+        online=to_int(status) == 1 and not maintenance,
+        detail=detail,
+        maintenance=maintenance,
+        forecast=forecast.group(1) if forecast else None,
+        protocol=(text(body.get("protocolo")) or None) if maintenance else None,
     )
+
+
+def ticket_type_refused(body: Any) -> bool:
+    """chamado refused for its `ocorrenciatipo` ("Tipo de ocorrência inválido")."""
+    said = plain(text(body.get("msg"))) if isinstance(body, dict) else ""
+    return isinstance(body, dict) and to_int(body.get("status")) != 1 and "tipo" in said and "ocorr" in said
 
 
 def parse_ticket(body: Any) -> Ticket:
@@ -137,6 +170,20 @@ def parse_ticket(body: Any) -> Ticket:
     if to_int(body.get("status")) != 1 or not protocol:
         raise SgpError("o SGP não abriu o chamado")
     return Ticket(protocol=protocol)
+
+
+def parse_occurrence_types(body: Any) -> list[OccurrenceType]:
+    """/api/os/ocorrencia/tipo/list/: a list of {"id", "descricao", "ativo"} (or a paginated {"results": [...]})."""
+    entries = body.get("results") if isinstance(body, dict) else body
+    if not isinstance(entries, list):
+        raise SgpError("resposta inesperada do SGP em ocorrencia/tipo/list")
+    types = []
+    for entry in entries:
+        if not isinstance(entry, dict) or (number := to_int(entry.get("id"))) is None:
+            continue
+        name = text(entry.get("descricao")) or text(entry.get("nome")) or f"tipo {number}"
+        types.append(OccurrenceType(number, name, truthy(entry["ativo"]) if "ativo" in entry else True))
+    return types
 
 
 def parse_unlock(body: Any) -> UnlockResult:

@@ -1,5 +1,6 @@
-"""One SGP URA request, done safely: app+token in the POST body, a hard time budget, bounded retries for
-idempotent lookups only, the circuit breaker, and errors mapped to SgpError/SgpUnavailable/SgpAuthError.
+"""One SGP URA request, done safely: app+token in the POST body (in the query of the few documented GET lists),
+a hard time budget, bounded retries for idempotent lookups only, the circuit breaker, and errors mapped to
+SgpError/SgpUnavailable/SgpAuthError.
 
 Logs name the endpoint, status, attempt and time, with the document masked; never bodies, never `msg`.
 """
@@ -51,6 +52,18 @@ class UraTransport:
 
         The whole call, retries included, stays within timeout_seconds. Only idempotent lookups are retried.
         """
+        body = await self._call("POST", endpoint, params, idempotent=idempotent, document=document)
+        if not isinstance(body, dict):
+            raise SgpError(f"resposta inesperada do SGP em {endpoint}")
+        return body
+
+    async def get(self, endpoint: str, params: dict[str, str] | None = None) -> Any:
+        """GET a listing the SGP documents as GET (app+token in the query string): its JSON, object or list.
+        Always a lookup, so retried like one."""
+        return await self._call("GET", endpoint, params or {}, idempotent=True)
+
+    async def _call(self, method: str, endpoint: str, params: dict[str, str], *, idempotent: bool,
+                    document: str | None = None) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_seconds
         context = {"endpoint": endpoint, "tenant": self.tenant_key}
@@ -67,18 +80,22 @@ class UraTransport:
                 remaining = deadline - loop.time()
                 if remaining < MIN_ATTEMPT_SECONDS:
                     raise SgpUnavailable("o SGP não respondeu a tempo")
-                return await self._once(endpoint, params, remaining, attempt.retry_state.attempt_number, context)
+                return await self._once(method, endpoint, params, remaining, attempt.retry_state.attempt_number,
+                                        context)
         raise SgpUnavailable("o SGP não respondeu a tempo")  # pragma: no cover - tenacity always returns or raises
 
-    async def _once(self, endpoint: str, params: dict[str, str], budget: float, attempt: int,
-                    context: dict[str, Any]) -> dict[str, Any]:
+    async def _once(self, method: str, endpoint: str, params: dict[str, str], budget: float, attempt: int,
+                    context: dict[str, Any]) -> Any:
         await self.breaker.before_call()
         started = time.monotonic()
+        fields = {**params, **self._credentials}
         try:
             async with asyncio.timeout(budget):
-                response = await self.http.post(
+                response = await self.http.request(
+                    method,
                     self.base_url + endpoint,
-                    data={**params, **self._credentials},
+                    data=fields if method == "POST" else None,
+                    params=fields if method == "GET" else None,
                     headers={"Accept": "application/json"},
                     timeout=httpx.Timeout(budget),
                 )
@@ -102,8 +119,6 @@ class UraTransport:
             body = response.json()
         except ValueError:
             raise SgpError(f"resposta do SGP em {endpoint} não é JSON") from None
-        if not isinstance(body, dict):
-            raise SgpError(f"resposta inesperada do SGP em {endpoint}")
         return body
 
     async def _failed(self, context: dict[str, Any], attempt: int, started: float, reason: str) -> None:

@@ -2,9 +2,13 @@
 
 SGP facts this follows: every /api/ura/* call is a POST with app+token in the body and a path ending in /;
 fatura2via by CPF fails when the customer has several contracts, so `contrato` is always sent, with
-`nao_gerar_os=1` so a lookup never opens a ticket; an empty `codigopix` is fetched from
-/api/ura/pagamento/pix/{fatura}; verificaacesso is online only when status == 1; liberacaopromessa takes the
-contract and the SGP decides the days, and its `msg` (it carries the PPPoE login) is never kept or logged.
+`nao_gerar_os=1` so a lookup never opens a ticket and `faturas_abertas_todas=1` so every open invoice comes back
+(without it the SGP answers only the most recent one); an empty `codigopix` is fetched from
+/api/ura/pagamento/pix/{fatura}, which wants the invoice's `contrato` too; verificaacesso is online only when
+status == 1, and a contract under the provider's maintenance says so in `msg`; chamado takes an `ocorrenciatipo`
+of this installation's own list (GET /api/os/ocorrencia/tipo/list/, app+token in the query, cached for an hour)
+and the contact to call back (`contato_nome`, `contato_telefone`); liberacaopromessa takes the contract and the
+SGP decides the days, and its `msg` (it carries the PPPoE login) is never kept or logged.
 """
 
 from __future__ import annotations
@@ -19,8 +23,18 @@ import redis.asyncio as aioredis
 from api.sgp import parsing
 from api.sgp.breaker import RedisBreaker, memory_breaker
 from api.sgp.cache import LookupCache
-from api.sgp.models import ConnectionStatus, Customer, Invoice, SgpError, Ticket, UnlockResult
-from api.sgp.occurrences import DEFAULT_OCCURRENCE_TYPES, OTHER, occurrence_type
+from api.sgp.models import (
+    ConnectionStatus,
+    Customer,
+    Invoice,
+    OccurrenceType,
+    SgpError,
+    SgpTicketTypeError,
+    Ticket,
+    TicketContact,
+    UnlockResult,
+)
+from api.sgp.occurrences import DROPS, NO_CONNECTION, OTHER, SLOWNESS, describe, kind_of, resolve
 from api.sgp.transport import UraTransport
 from api.sgp.values import digits, today
 from niochat.logging import get_logger
@@ -28,17 +42,11 @@ from niochat.masking import mask_document
 
 log = get_logger("api.sgp")
 
-# Fields a cached lookup does not need and Redis should not hold: documents, birth dates, logins, e-mails.
-# Phones stay: the responder checks the WhatsApp number against them.
-_NOT_CACHED = {"cpfCnpj", "dataNascimento", "servico_login", "login", "emails", "msg"}
-
-
-def _scrubbed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _scrubbed(item) for key, item in value.items() if key not in _NOT_CACHED}
-    if isinstance(value, list):
-        return [_scrubbed(item) for item in value]
-    return value
+TYPES_ENDPOINT = "/api/os/ocorrencia/tipo/list/"
+TYPES_CACHE_SECONDS = 3600  # an installation's ticket types change when an operator edits them, rarely
+KIND_LABELS = {NO_CONNECTION: "Sem conexão", SLOWNESS: "Lentidão", DROPS: "Quedas / instabilidade", OTHER: "Outros"}
+LID_ONLY = ("sem número: o contato escreveu por um endereço privado (LID) do WhatsApp, que não é telefone; "
+            "responda pela conversa no NioChat")
 
 
 def _contract(contract_id: str) -> str:
@@ -46,6 +54,27 @@ def _contract(contract_id: str) -> str:
     if not value.isdigit():
         raise SgpError("identificador de contrato inválido")
     return value
+
+
+def shown_phone(phone: str) -> str:
+    """"5511912340001" -> "(11) 91234-0001", as SGPs keep their contacts; other lengths with a +."""
+    number = digits(phone)
+    national = number[2:] if len(number) in (12, 13) and number.startswith("55") else number
+    if len(national) in (10, 11):
+        return f"({national[:2]}) {national[2:-4]}-{national[-4:]}"
+    return f"+{number}"
+
+
+def ticket_content(kind: str, description: str, contact: TicketContact | None) -> str:
+    lines = [KIND_LABELS.get(kind, kind)]
+    if said := " ".join(description.split()):
+        lines.append(f"Relato do cliente: {said}")
+    if contact is not None:
+        name = (contact.name or "").strip() or "nome não informado"
+        number = f"WhatsApp {shown_phone(contact.phone)}" if contact.phone else f"WhatsApp {LID_ONLY}"
+        lines.append(f"Contato: {name} — {number}")
+    lines.append("(aberto pelo atendimento NioChat via WhatsApp)")
+    return "\n".join(lines)
 
 
 class TsmxSgp:
@@ -63,6 +92,7 @@ class TsmxSgp:
         breaker_open_seconds: float = 30.0,
         cache_seconds: int = 60,
         occurrence_types: Mapping[str, int] | None = None,
+        types_cache_seconds: int = TYPES_CACHE_SECONDS,
         retry_wait: tuple[float, float] = (0.1, 0.5),
     ) -> None:
         self.tenant_key = tenant_key
@@ -74,7 +104,10 @@ class TsmxSgp:
         self.breaker = breaker
         self.transport = UraTransport(http, base_url, app, token, timeout_seconds, breaker, tenant_key, retry_wait)
         self.cache = LookupCache(redis, tenant_key, secret=token, ttl_seconds=cache_seconds)
-        self.occurrence_types = dict(occurrence_types or DEFAULT_OCCURRENCE_TYPES)
+        self.types_cache = LookupCache(redis, tenant_key, secret=token, ttl_seconds=types_cache_seconds)
+        self._installation = (self.transport.base_url, app)  # another SGP configured: another list
+        # the operator's kind -> type id choices (sgp.occurrence_types); the SGP's own list decides the rest
+        self.occurrence_overrides = {str(kind): int(number) for kind, number in (occurrence_types or {}).items()}
 
     async def find_customer(self, document: str) -> Customer | None:
         number = digits(document)
@@ -85,7 +118,7 @@ class TsmxSgp:
             body = await self.transport.post("/api/ura/consultacliente/", {"cpfcnpj": number}, idempotent=True,
                                              document=number)
             customer = parsing.parse_customer(body, number)
-            await self.cache.put("consultacliente", _scrubbed(body), number)
+            await self.cache.put("consultacliente", body, number)
         else:
             customer = parsing.parse_customer(body, number)
         log.info("sgp.customer_lookup", tenant=self.tenant_key, document=mask_document(number),
@@ -96,20 +129,20 @@ class TsmxSgp:
         number, contract = digits(document), _contract(contract_id)
         body = await self.cache.get("fatura2via", number, contract)
         if body is None:
-            params = {"contrato": contract, "nao_gerar_os": "1"}
+            params = {"contrato": contract, "nao_gerar_os": "1", "faturas_abertas_todas": "1"}
             if number:
                 params["cpfcnpj"] = number
             body = await self.transport.post("/api/ura/fatura2via/", params, idempotent=True, document=number)
             parsing.parse_invoices(body, contract, today())  # refuse to cache an answer that does not parse
-            if await self._fill_missing_pix(body):
-                await self.cache.put("fatura2via", _scrubbed(body), number, contract)
+            if await self._fill_missing_pix(body, contract):
+                await self.cache.put("fatura2via", body, number, contract)
         invoices = parsing.parse_invoices(body, contract, today())
         log.info("sgp.invoices", tenant=self.tenant_key, contract=contract, open=len(invoices),
                  overdue=sum(invoice.overdue for invoice in invoices),
                  without_pix=sum(invoice.pix_code is None for invoice in invoices))
         return invoices
 
-    async def _fill_missing_pix(self, body: dict[str, Any]) -> bool:
+    async def _fill_missing_pix(self, body: dict[str, Any], contract: str) -> bool:
         """Ask pagamento/pix for each invoice without a PIX code; False when one lookup failed (don't cache)."""
         complete = True
         for link in body.get("links") or []:
@@ -117,36 +150,72 @@ class TsmxSgp:
                 continue
             invoice_id = str(link.get("fatura") or link.get("id") or "")
             try:
-                link["codigopix"] = await self.pix_for(invoice_id) or ""
+                link["codigopix"] = await self.pix_for(invoice_id, contract) or ""
             except SgpError as exc:  # the boleto line still lets the customer pay
                 complete = False
                 log.warning("sgp.pix_fallback_failed", tenant=self.tenant_key, invoice=invoice_id,
                             error=type(exc).__name__)
         return complete
 
-    async def pix_for(self, invoice_id: str) -> str | None:
-        invoice = str(invoice_id).strip()
+    async def pix_for(self, invoice_id: str, contract_id: str) -> str | None:
+        """The PIX code of one invoice; the SGP refuses the call without the invoice's contract."""
+        invoice, contract = str(invoice_id).strip(), _contract(contract_id)
         if not invoice:
             return None
-        body = await self.transport.post(f"/api/ura/pagamento/pix/{quote(invoice, safe='')}", {}, idempotent=True)
+        body = await self.transport.post(f"/api/ura/pagamento/pix/{quote(invoice, safe='')}", {"contrato": contract},
+                                         idempotent=True)
         return parsing.parse_pix(body)
 
     async def connection_status(self, contract_id: str) -> ConnectionStatus:
         contract = _contract(contract_id)
         body = await self.transport.post("/api/ura/verificaacesso/", {"contrato": contract}, idempotent=True)
         status = parsing.parse_connection(body, contract)
-        log.info("sgp.connection", tenant=self.tenant_key, contract=contract, online=status.online)
+        log.info("sgp.connection", tenant=self.tenant_key, contract=contract, online=status.online,
+                 maintenance=status.maintenance)
         return status
 
-    async def open_ticket(self, contract_id: str, subject: str, description: str) -> Ticket:
+    async def occurrence_types(self) -> list[OccurrenceType]:
+        """This installation's ticket types, from the SGP (cached per tenant for `types_cache_seconds`)."""
+        cached = await self.types_cache.get("ocorrencia_tipos", *self._installation)
+        if cached is not None:
+            return parsing.parse_occurrence_types(cached)
+        types = parsing.parse_occurrence_types(await self.transport.get(TYPES_ENDPOINT))
+        await self.types_cache.put("ocorrencia_tipos", {"results": [
+            {"id": t.id, "descricao": t.name, "ativo": t.active} for t in types]}, *self._installation)
+        log.info("sgp.occurrence_types", tenant=self.tenant_key, types=len(types),
+                 active=sum(t.active for t in types))
+        return types
+
+    async def open_ticket(self, contract_id: str, subject: str, description: str,
+                          contact: TicketContact | None = None) -> Ticket:
+        """Open a ticket of the kind `subject` names (or the description tells), under this installation's type
+        for it; SgpTicketTypeError, logged as an error and with nothing opened, when there is no valid type."""
         contract = _contract(contract_id)
-        kind = occurrence_type(subject, self.occurrence_types, self.occurrence_types.get(OTHER, 5))
-        content = "\n".join(part for part in (subject.strip(), description.strip()) if part)
-        params = {"contrato": contract, "ocorrenciatipo": str(kind),
-                  "conteudo": f"{content}\n(aberto pelo atendimento NioChat via WhatsApp)"}
+        kind = kind_of(subject, description)
+        types = await self.occurrence_types()
+        try:
+            type_id = resolve(kind, types, self.occurrence_overrides)
+        except SgpTicketTypeError as exc:
+            log.error("sgp.occurrence_type_unknown", tenant=self.tenant_key, contract=contract, kind=kind,
+                      configured=exc.type_id, error=str(exc))
+            raise
+        params = {"contrato": contract, "ocorrenciatipo": str(type_id),
+                  "conteudo": ticket_content(kind, description, contact)}
+        if contact is not None and (contact.name or "").strip():
+            params["contato_nome"] = contact.name.strip()
+        if contact is not None and contact.phone:
+            params["contato_telefone"] = shown_phone(contact.phone)
         body = await self.transport.post("/api/ura/chamado/", params, idempotent=False)
+        if parsing.ticket_type_refused(body):
+            await self.types_cache.forget("ocorrencia_tipos", *self._installation)  # stale? read it again
+            error = SgpTicketTypeError(
+                f"o SGP recusou o tipo de ocorrência {type_id} ({kind}); tipos ativos lidos: {describe(types)}",
+                kind=kind, type_id=type_id)
+            log.error("sgp.occurrence_type_unknown", tenant=self.tenant_key, contract=contract, kind=kind,
+                      configured=type_id, error=str(error))
+            raise error
         ticket = parsing.parse_ticket(body)
-        log.info("sgp.ticket_opened", tenant=self.tenant_key, contract=contract, occurrence_type=kind,
+        log.info("sgp.ticket_opened", tenant=self.tenant_key, contract=contract, kind=kind, occurrence_type=type_id,
                  protocol=ticket.protocol)
         return ticket
 

@@ -34,7 +34,8 @@ HANDOFF_REASONS = {"customer_request": "Cliente pediu um atendente", "identity_u
                    "not_understood": "O bot não entendeu", "contract_cancelled": "Contrato cancelado",
                    "cancel": "Pedido de cancelamento", "sales": "Assunto comercial",
                    "payment_receipt": "Comprovante de pagamento", "customer_media": "Foto, vídeo ou documento",
-                   "agent_on_phone": "Atendente respondeu pelo celular", "billing_issue": "Cobrança / negociação"}
+                   "agent_on_phone": "Atendente respondeu pelo celular", "billing_issue": "Cobrança / negociação",
+                   "ticket_type_unknown": "Tipo de chamado do SGP não configurado"}
 # tool_calls.outcome (niochat.vocabulary.TOOL_OUTCOMES)
 OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contratos", "not_found": "não encontrado",
             "phone_mismatch": "telefone não é o do cadastro", "document_not_typed": "documento não digitado",
@@ -43,7 +44,8 @@ OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contrat
             "opened": "aberto", "already_open": "já estava aberto", "granted": "concedido", "refused": "recusado",
             "transferred": "transferida", "closed": "encerrada", "sgp_not_configured": "SGP não configurado",
             "sgp_unavailable": "SGP indisponível", "sgp_auth_error": "SGP recusou o acesso",
-            "sgp_error": "erro do SGP"}
+            "sgp_error": "erro do SGP", "maintenance": "em manutenção",
+            "ticket_type_unknown": "tipo de chamado não configurado no SGP"}
 
 
 def _category(value) -> str:

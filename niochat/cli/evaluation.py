@@ -12,6 +12,7 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
                                           # optional: provider: evolution (default uazapi), lid: true (@lid sender)
     setup:                                # all optional
       sgp_faults: [{count: 20, mode: error}]   # POST /sandbox/faults bodies of the SGP sandbox
+      sgp_occurrence_types: {sem_conexao: 1}   # the tenant's sgp.occurrence_types (ticket kind -> SGP type id)
       model_mode: {mode: down}              # or {mode: slow, delay: 6}: the fake model's POST /fake/mode
       business_hours: closed                # open (default: always open), closed, or a week {"mon": [["08:00", ...
     turns:
@@ -32,6 +33,8 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
       resolved_by_bot: true                 # true: never handed to humans; false: it was
       tools_not_called: [trust_unlock]      # in the whole conversation ("tool[:outcome]")
       replies_not_contain: ["{pix:64009}"]  # never sent in the whole conversation
+      sgp_tickets: [{origem: chamado, ocorrenciatipo: 101}]   # exactly the tickets the SGP sandbox holds, in
+                                          # order, each with these fields (`conteudo`: contained, any case)
 
 Facts in expected texts are placeholders resolved from the SGP sandbox's own data, never copied into YAML:
 `{pix:F}` PIX copy-and-paste code of invoice F, `{line:F}` its boleto digitable line, `{amount:F}` the amount due
@@ -129,6 +132,7 @@ class Final:
     resolved_by_bot: bool | None = None
     tools_not_called: tuple[str, ...] = ()
     replies_not_contain: tuple[str, ...] = ()
+    sgp_tickets: tuple[dict, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class Scenario:
     sgp_faults: tuple[dict, ...] = ()
     model_mode: dict | None = None
     business_hours: Any = "open"
+    sgp_occurrence_types: dict | None = None
 
     def claimed_by(self, brain: str) -> bool:
         return brain in self.brains
@@ -194,7 +199,12 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
     brains = _strings(top.get("brains", list(BRAINS)), f"{name}: brains")
     if bad := set(brains) - set(BRAINS):
         raise ScenarioError(f"{name}: unknown brain(s) {', '.join(sorted(bad))}")
-    setup = _keys(top.get("setup"), {"sgp_faults", "model_mode", "business_hours"}, f"{name}: setup")
+    setup = _keys(top.get("setup"), {"sgp_faults", "model_mode", "business_hours", "sgp_occurrence_types"},
+                  f"{name}: setup")
+    types = setup.get("sgp_occurrence_types")
+    if types is not None and (not isinstance(types, dict) or not all(
+            isinstance(kind, str) and isinstance(number, int) for kind, number in types.items())):
+        raise ScenarioError(f"{name}: setup.sgp_occurrence_types must map ticket kinds to SGP type ids")
     faults = setup.get("sgp_faults") or []
     if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
         raise ScenarioError(f"{name}: setup.sgp_faults must be a list of fault bodies")
@@ -208,7 +218,10 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
     if not isinstance(turns, list) or not turns:
         raise ScenarioError(f"{name}: turns must be a non-empty list")
     final = _keys(top.get("final"), {"status", "team", "handoff_reason", "contract", "resolved_by_bot",
-                                     "tools_not_called", "replies_not_contain"}, f"{name}: final")
+                                     "tools_not_called", "replies_not_contain", "sgp_tickets"}, f"{name}: final")
+    tickets = final.get("sgp_tickets")
+    if tickets is not None and (not isinstance(tickets, list) or not all(isinstance(t, dict) for t in tickets)):
+        raise ScenarioError(f"{name}: final.sgp_tickets must be a list of ticket fields")
     if final.get("status") not in (None, *STATUSES):
         raise ScenarioError(f"{name}: final.status must be one of {', '.join(STATUSES)}")
     return Scenario(
@@ -228,10 +241,12 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
             resolved_by_bot=final.get("resolved_by_bot"),
             tools_not_called=_strings(final.get("tools_not_called"), f"{name}: final.tools_not_called"),
             replies_not_contain=_strings(final.get("replies_not_contain"), f"{name}: final.replies_not_contain"),
+            sgp_tickets=tuple(tickets) if tickets is not None else None,
         ),
         sgp_faults=tuple(faults),
         model_mode=mode,
         business_hours=hours,
+        sgp_occurrence_types=types,
     )
 
 
@@ -301,7 +316,8 @@ def load_facts(sgp_url: str, invoices: set[str]) -> dict[str, str]:
             facts[f"link:{invoice}"] = row["link"]
             pix = row.get("codigoPix") or ""
             if not pix:
-                answer = http.post(f"/api/ura/pagamento/pix/{invoice}", json=auth).raise_for_status().json()
+                answer = http.post(f"/api/ura/pagamento/pix/{invoice}",
+                                   json={**auth, "contrato": row["clienteContrato"]}).raise_for_status().json()
                 pix = (answer.get("pix") or "") if str(answer.get("status")) == "1" else ""
             if pix:
                 facts[f"pix:{invoice}"] = pix
@@ -479,6 +495,7 @@ class _ScenarioRun:
             conn.execute(insert(sgp_configs).values(
                 tenant_id=self.tenant_id, base_url=self.sgp_url, app=dataset["app"],
                 token_encrypted=keyring.encrypt(dataset["token"]), timeout_seconds=runner.sgp_timeout,
+                occurrence_types=self.scenario.sgp_occurrence_types,
             ))
             if runner.brain == "openai":
                 conn.execute(insert(ai_configs).values(
@@ -686,6 +703,21 @@ class _ScenarioRun:
                 self.reasons.append(f"{forbidden} must not be called")
         bot_texts = [text for who, text in self.transcript if who == "bot"]
         self._check_texts("conversation", bot_texts, (), final.replies_not_contain)
+        if final.sgp_tickets is not None:
+            self._check_tickets(final.sgp_tickets)
+
+    def _check_tickets(self, expected: tuple[dict, ...]) -> None:
+        held = self.http.get(f"{self.sgp_url}/sandbox/tickets").raise_for_status().json()
+        if len(held) != len(expected):
+            shown = [(t.get("origem"), t.get("ocorrenciatipo")) for t in held]
+            self.reasons.append(f"SGP tickets: {len(held)} {shown}, expected {len(expected)}")
+            return
+        for number, (ticket, wanted) in enumerate(zip(held, expected, strict=True), 1):
+            for key, value in wanted.items():
+                got = ticket.get(key)
+                matches = (str(value).casefold() in str(got or "").casefold()) if key == "conteudo" else got == value
+                if not matches:
+                    self.reasons.append(f"SGP ticket {number}: {key} is {got!r}, expected {value!r}")
 
 
 def _tool_matches(called: str, wanted: str) -> bool:

@@ -102,6 +102,8 @@ sgp_configs = Table(
     Column("timeout_seconds", REAL, nullable=False, server_default=text("8")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *timestamps(),
+    # the operator's ticket kind -> SGP occurrence type id ({"sem_conexao": 2301}); null: matched by name
+    Column("occurrence_types", JSONB(none_as_null=True)),
     UniqueConstraint("tenant_id"),
 )
 

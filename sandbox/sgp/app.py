@@ -5,6 +5,8 @@ call is answered from the dataset whose credentials it sends."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +15,24 @@ from fastapi import FastAPI
 
 from sandbox.sgp import dataset, routes_sandbox, routes_ura
 from sandbox.sgp.state import SgpSandbox
+
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]+", re.IGNORECASE)
+
+
+class _HideQueryTokens(logging.Filter):
+    """The SGP's GET listings carry app+token in the query string: this server's access log (uvicorn's, however
+    it is started) shows `token=***`. A real SGP's own web server logs are its operator's matter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_QUERY_TOKEN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _hide_query_tokens() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _HideQueryTokens) for f in access.filters):
+        access.addFilter(_HideQueryTokens())
 
 
 def create_app(dataset_path: Path | None = None, extra_datasets: Sequence[Path] | None = None) -> FastAPI:
@@ -24,6 +44,7 @@ def create_app(dataset_path: Path | None = None, extra_datasets: Sequence[Path] 
     # an install whose package data lacks the built-in companions still serves its main dataset
     extras = [p for p in dataset.EXTRA_DATASETS if p.exists()] if extra_datasets is None else list(extra_datasets)
     state = SgpSandbox([dataset.dataset_path(dataset_path), *extras])
+    _hide_query_tokens()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -44,6 +65,7 @@ def create_app(dataset_path: Path | None = None, extra_datasets: Sequence[Path] 
     )
     app.state.sgp = state
     app.include_router(routes_ura.router)
+    app.include_router(routes_ura.os_router)
     app.include_router(routes_sandbox.router)
 
     @app.get("/healthz", tags=["sandbox"])

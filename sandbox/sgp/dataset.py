@@ -4,10 +4,14 @@ Required keys are those of the example: `app`, `token`, `clientes[]` with `cpfcn
 (`contrato`, `status`, `plano`, `login`, `online`, `promessas_disponiveis`, `liberacao_dias`, `faturas[]` with
 `fatura`, `vencimento`, `valor`, `linhadigitavel`, `codigopix`, `link`). Optional extras the built-in dataset uses:
 
-- `ocorrencia_tipos[]` (`id`, `descricao`): the ticket types `chamado` accepts (any type when absent);
+- `ocorrencia_tipos[]` (`id`, `descricao`, `ativo` default true): this installation's ticket types, served by
+  GET /api/os/ocorrencia/tipo/list/; `chamado` accepts only the active ones (absent: DEFAULT_OCCURRENCE_TYPES,
+  the one type an SGP starts with);
 - client: `cliente_id`, `telefones`, `emails`, `data_nascimento`, and `variante_live: true` to answer
   `consultacliente` like the live servers do (contacts as objects, numbers as strings);
-- contract: `servico_id`, `endereco` {`logradouro`, `numero`, `bairro`, `cidade`, `uf`, `cep`};
+- contract: `servico_id`, `endereco` {`logradouro`, `numero`, `bairro`, `cidade`, `uf`, `cep`}, and `manutencao`
+  {`mensagem`, `previsao` (a date), `previsao_hora` ("18:00")}: the provider's maintenance on the network that
+  serves it, as verificaacesso reports it;
 - invoice: `emissao`, `pago_em` (a paid invoice: listed by `titulos`, never sent as open), and
   `pix_disponivel: false` (no PIX at all, not even from /api/ura/pagamento/pix/{fatura}).
 
@@ -34,6 +38,9 @@ EXTRA_DATASETS = (VELOZ_DATASET,)
 DATASET_ENV = "NIOCHAT_SGP_SANDBOX_DATA"
 TIMEZONE = ZoneInfo("America/Sao_Paulo")
 _RELATIVE = re.compile(r"^hoje\s*(?:([+-])\s*(\d{1,4}))?$")
+_HOUR = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# What an installation that lists no types of its own has: SGP's stock type (chamado's default ocorrenciatipo).
+DEFAULT_OCCURRENCE_TYPES = ({"id": 5, "descricao": "OUTROS", "ativo": True},)
 
 
 class DatasetError(ValueError):
@@ -66,6 +73,13 @@ class Invoice:
 
 
 @dataclass
+class Maintenance:
+    mensagem: str
+    previsao: date
+    previsao_hora: str
+
+
+@dataclass
 class Contract:
     contrato: int
     status: int
@@ -78,6 +92,7 @@ class Contract:
     faturas: list[Invoice] = field(default_factory=list)
     endereco: dict[str, str] = field(default_factory=dict)
     promessas_usadas: int = 0
+    manutencao: Maintenance | None = None
 
     def open_invoices(self) -> list[Invoice]:
         return sorted((invoice for invoice in self.faturas if invoice.open), key=lambda i: (i.vencimento, i.fatura))
@@ -135,7 +150,8 @@ def parse_dataset(raw: Any, source: str = "dataset") -> Dataset:
         token=reader.text(top, "token", ""),
         clientes=clientes,
         ocorrencia_tipos=[reader.occurrence(item, f"ocorrencia_tipos[{n}]")
-                          for n, item in enumerate(top.get("ocorrencia_tipos") or [])],
+                          for n, item in enumerate(top.get("ocorrencia_tipos") or [])]
+        or [dict(item) for item in DEFAULT_OCCURRENCE_TYPES],
     )
     _check_unique(dataset, source)
     return dataset
@@ -230,7 +246,17 @@ class _Reader:
 
     def occurrence(self, raw: Any, where: str) -> dict[str, Any]:
         item = self.mapping(raw, where)
-        return {"id": self.integer(item, "id", where), "descricao": self.text(item, "descricao", where)}
+        return {"id": self.integer(item, "id", where), "descricao": self.text(item, "descricao", where),
+                "ativo": self.flag(item, "ativo", where, True)}
+
+    def maintenance(self, raw: Any, where: str) -> Maintenance | None:
+        if raw is None:
+            return None
+        item = self.mapping(raw, where)
+        hour = self.text(item, "previsao_hora", where, "18:00")
+        if not _HOUR.match(hour):
+            raise self.fail(f"{where}.previsao_hora", 'must be a time like "18:00"')
+        return Maintenance(self.text(item, "mensagem", where), self.day(item, "previsao", where), hour)
 
     def client(self, raw: Any, where: str, position: int) -> Client:
         item = self.mapping(raw, where)
@@ -272,6 +298,7 @@ class _Reader:
             servico_id=self.integer(item, "servico_id", where, number + 3000),
             faturas=[self.invoice(i, f"{where}.faturas[{n}]") for n, i in enumerate(item.get("faturas") or [])],
             endereco={key: str(value) for key, value in address.items()},
+            manutencao=self.maintenance(item.get("manutencao"), f"{where}.manutencao"),
         )
 
     def invoice(self, raw: Any, where: str) -> Invoice:

@@ -98,7 +98,8 @@ async def dataset(request: Request, app: str | None = APP) -> dict[str, Any]:
 
 @router.get("/tickets")
 async def tickets(request: Request, app: str | None = APP) -> list[dict[str, Any]]:
-    """Tickets opened: by /chamado/, and by /fatura2via/ when nao_gerar_os=1 was not sent."""
+    """Tickets opened: by /chamado/ (with its `ocorrenciatipo` and contact), by /fatura2via/ when nao_gerar_os=1
+    was not sent, and by /verificaacesso/ for a contract under maintenance (the SGP opens one by itself)."""
     return list(state_of(request, app).tickets)
 
 
@@ -128,6 +129,7 @@ def summary(state: SgpState) -> dict[str, Any]:
                         "promessas_disponiveis": contract.promessas_disponiveis,
                         "liberacao_dias": contract.liberacao_dias,
                         "faturas_abertas": [invoice.fatura for invoice in contract.open_invoices()],
+                        "manutencao": contract.manutencao is not None,
                     }
                     for contract in client.contratos
                 ],

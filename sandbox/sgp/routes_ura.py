@@ -1,4 +1,5 @@
-"""The SGP URA API: POST /api/ura/*/ with app+token in the body (form fields or JSON), logged, faultable."""
+"""The SGP URA API: POST /api/ura/*/ with app+token in the body (form fields or JSON), and the documented GET
+listing of ticket types with app+token in the query string; logged, faultable."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sandbox.sgp.faults import TIMEOUT_STATUS, hang
 from sandbox.sgp.state import SgpSandbox
 
 router = APIRouter(prefix="/api/ura", tags=["SGP URA"])
+os_router = APIRouter(prefix="/api/os", tags=["SGP ordens de serviço"])
 
 AUTH_ERROR = {"detail": "As credenciais de autenticação não foram fornecidas."}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -33,6 +35,8 @@ def _scalar(value: Any) -> str | None:
 
 async def read_params(request: Request) -> tuple[dict[str, str], str] | Response:
     """The body's fields as text, like Django REST Framework's `request.data`, or its error response."""
+    if request.method == "GET":  # a listing: app+token (and filters) in the query string
+        return {key: value.strip() for key, value in request.query_params.items()}, "query"
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if not raw.strip():
@@ -125,3 +129,15 @@ async def chamado(request: Request) -> Response:
 @router.post("/liberacaopromessa/", summary="Trust unlock (promessa de pagamento): contrato -> liberado, dias")
 async def liberacaopromessa(request: Request) -> Response:
     return await serve(request, ura.liberacaopromessa)
+
+
+@os_router.get("/ocorrencia/tipo/list/", summary="This installation's ticket types: [{id, descricao, ativo}]")
+async def ocorrencia_tipos(request: Request) -> Response:
+    return await serve(request, ura.ocorrencia_tipos)
+
+
+@os_router.post("/ocorrencia/tipo/list/", include_in_schema=False)
+async def ocorrencia_tipos_post(request: Request) -> Response:
+    """Like Django REST Framework's list views, the real one answers only GET."""
+    sandbox_of(request).record_call(request.url.path, {}, "invalid").status = 405
+    return JSONResponse({"detail": 'Método "POST" não é permitido.'}, status_code=405)

@@ -84,18 +84,20 @@ class SgpState:
         return None
 
     def occurrence_known(self, kind: Any) -> bool:
-        types = self.dataset.ocorrencia_tipos
-        return not types or any(str(t["id"]) == str(kind).strip() for t in types)
+        """An active type of this installation's list (GET /api/os/ocorrencia/tipo/list/)."""
+        return any(t["ativo"] and str(t["id"]) == str(kind).strip() for t in self.dataset.ocorrencia_tipos)
 
     # effects -------------------------------------------------------------------------------------------------
     def new_protocol(self) -> str:
         return f"{today():%y%m%d}{next(self._sequence):06d}"
 
-    def open_ticket(self, client: Client, contract: Contract, *, origin: str, kind: Any, content: str) -> str:
+    def open_ticket(self, client: Client, contract: Contract, *, origin: str, kind: Any, content: str,
+                    contact_name: str | None = None, contact_phone: str | None = None) -> str:
         protocol = self.new_protocol()
         self.tickets.append({
             "protocolo": protocol, "origem": origin, "contrato": contract.contrato, "cpfcnpj": client.cpfcnpj,
-            "ocorrenciatipo": kind, "conteudo": content, "time": now_iso(),
+            "ocorrenciatipo": kind, "conteudo": content, "contato_nome": contact_name,
+            "contato_telefone": contact_phone, "time": now_iso(),
         })
         return protocol
 

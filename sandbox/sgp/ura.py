@@ -21,9 +21,13 @@ from sandbox.sgp.state import Call, SgpState
 
 Params = dict[str, str]
 Reply = tuple[int, dict[str, Any]]
-Handler = Callable[[SgpState, Params, Call], Reply]
+Handler = Callable[[SgpState, Params, Call], tuple[int, Any]]
 
 MULTIPLE_CONTRACTS = "Há mais de um contrato para o CPF/CNPJ informado. Favor informar o id do contrato"
+CONTRACT_REQUIRED = "Favor informar o id do contrato"
+INVOICE_NOT_FOUND = "Fatura não encontrada"
+INVALID_TYPE = "Tipo de ocorrência inválido"
+DEFAULT_TYPE = 5  # chamado's `ocorrenciatipo` when none is sent
 EXHAUSTED = "O recurso de promessa de pagamento já atingiu quantidade permitida. Recurso não disponível"
 CONTRACT_NOT_FOUND = "Contrato não encontrado"
 
@@ -68,6 +72,8 @@ def fatura2via(state: SgpState, params: Params, call: Call) -> Reply:
         return 200, {"msg": resolved, "status": 0}
     client, contract = resolved
     invoices = contract.open_invoices()
+    if invoices and params.get("faturas_abertas_todas") != "1":
+        invoices = invoices[-1:]  # like the real one: only the most recent open invoice unless asked for all
     if not invoices:
         return 200, {"status": 0, "razaoSocial": client.nome, "links": [], "cpfCnpj": client.cpfcnpj, "msg": "",
                      "contratoId": contract.contrato}
@@ -89,9 +95,12 @@ def fatura2via(state: SgpState, params: Params, call: Call) -> Reply:
 
 
 def pagamento_pix(state: SgpState, params: Params, call: Call) -> Reply:
+    """The invoice's PIX: `contrato` is required and must be the invoice's own (else "not found")."""
+    if not params.get("contrato", "").strip():
+        return 200, {"status": 0, "msg": CONTRACT_REQUIRED}
     found = state.invoice(params.get("fatura", ""))
-    if found is None:
-        return 200, {"status": 0, "msg": "Fatura não encontrada"}
+    if found is None or str(found[1].contrato) != digits(params["contrato"]).lstrip("0"):
+        return 200, {"status": 0, "msg": INVOICE_NOT_FOUND}
     _, _, invoice = found
     if not invoice.open:
         return 200, {"status": 0, "msg": "Fatura já liquidada"}
@@ -127,6 +136,8 @@ def verificaacesso(state: SgpState, params: Params, call: Call) -> Reply:
     if isinstance(resolved, str):
         return 200, {"status": 0, "msg": resolved}
     client, contract = resolved
+    if contract.manutencao is not None:
+        return 200, maintenance(state, client, contract, call)
     if contract.online:
         return 200, {"status": 1, "msg": "Serviço Online", "contratoId": contract.contrato, "cpfCnpj": client.cpfcnpj,
                      "razaoSocial": client.nome, "login": contract.login, "servico_id": contract.servico_id}
@@ -134,17 +145,39 @@ def verificaacesso(state: SgpState, params: Params, call: Call) -> Reply:
                  "msg": "Serviço Offline", "contratoId": contract.contrato}
 
 
+def maintenance(state: SgpState, client: Client, contract: Contract, call: Call) -> dict[str, Any]:
+    """A contract under the provider's maintenance: the SGP's notice with its forecast in `msg`, and, as the URA
+    documentation says ("caso o serviço esteja em manutenção, a ocorrência será aberta por padrão"), an
+    occurrence opened by the SGP itself, whose protocol comes back."""
+    work = contract.manutencao
+    notice = (f"Serviço em manutenção. {work.mensagem} Previsão de normalização: "
+              f"{work.previsao:%d/%m/%Y} às {work.previsao_hora}.")
+    protocol = state.open_ticket(client, contract, origin="verificaacesso", kind=None,
+                                 content="Cliente em área de manutenção (verificação de acesso via URA)")
+    call.notes["ticket_opened"] = protocol
+    return {"status": 0, "razaoSocial": client.nome, "cpfCnpj": client.cpfcnpj, "msg": notice,
+            "contratoId": contract.contrato, "protocolo": protocol}
+
+
+def ocorrencia_tipos(state: SgpState, params: Params, call: Call) -> tuple[int, list[dict[str, Any]]]:
+    """GET /api/os/ocorrencia/tipo/list/: this installation's ticket types, active or not."""
+    return 200, [{"id": t["id"], "descricao": t["descricao"], "ativo": t["ativo"]}
+                 for t in state.dataset.ocorrencia_tipos]
+
+
 def chamado(state: SgpState, params: Params, call: Call) -> Reply:
     found = state.contract(params.get("contrato", ""))
     if found is None:
         return 200, {"status": 0, "msg": CONTRACT_NOT_FOUND}
-    kind, content = params.get("ocorrenciatipo", ""), params.get("conteudo", "")
-    if not kind or not state.occurrence_known(kind):
-        return 200, {"status": 0, "msg": "Tipo de ocorrência inválido", "contratoId": found[1].contrato}
+    kind, content = params.get("ocorrenciatipo", "").strip() or str(DEFAULT_TYPE), params.get("conteudo", "")
+    if not state.occurrence_known(kind):
+        return 200, {"status": 0, "msg": INVALID_TYPE, "contratoId": found[1].contrato}
     if not content.strip():
         return 200, {"status": 0, "msg": "Informe o conteúdo do chamado", "contratoId": found[1].contrato}
     client, contract = found
-    protocol = state.open_ticket(client, contract, origin="chamado", kind=_int(kind, 0), content=content)
+    protocol = state.open_ticket(client, contract, origin="chamado", kind=_int(kind, 0), content=content,
+                                 contact_name=params.get("contato_nome") or None,
+                                 contact_phone=params.get("contato_telefone") or None)
     call.notes["ticket_opened"] = protocol
     return 200, {"status": 1, "razaoSocial": client.nome, "protocolo": protocol, "cpfCnpj": client.cpfcnpj,
                  "msg": "", "contratoId": contract.contrato}

@@ -203,3 +203,30 @@ def test_channel_create_registers_the_webhook_with_the_provider(cli, slug):
     webhook = registered.get("webhook_url") or registered.get("webhook", {}).get("url")
     assert webhook.startswith("https://chat.example.com/webhooks/uazapi/")
     assert webhook.split("/")[-1] in result.output
+
+
+def test_channel_setup_takes_a_new_token_after_the_provider_changed_it(cli, slug, engine):
+    import httpx
+
+    from sandbox.whatsapp import create_app
+    from tests.servers import serving
+
+    with serving(create_app()) as sandbox:
+        instance = {"provider": "uazapi", "instance": f"{slug}-zap", "token": "tk-antigo"}
+        httpx.post(f"{sandbox}/sandbox/instances", json=instance).raise_for_status()
+        created = cli("channel", "create", "--tenant", slug, "--provider", "uazapi", "--base-url", sandbox,
+                      "--instance", instance["instance"], "--token", "tk-antigo")
+        assert created.exit_code == 0, created.output
+        httpx.post(f"{sandbox}/sandbox/instances", json={**instance, "token": "tk-novo"}).raise_for_status()
+        stale = cli("channel", "setup", "--tenant", slug, "--instance", instance["instance"])
+        assert stale.exit_code == 1 and "refused the token" in stale.output and "Nothing was changed" in stale.output
+        renewed = cli("channel", "setup", "--tenant", slug, "--instance", instance["instance"], "--new-token",
+                      input="tk-novo\n")
+        assert renewed.exit_code == 0, renewed.output
+        hooks = httpx.get(f"{sandbox}/webhook", headers={"token": "tk-novo"}).json()
+        missing = cli("channel", "setup", "--tenant", slug, "--instance", "nao-existe")
+    assert len(hooks) == 1 and hooks[0]["url"].startswith("https://chat.example.com/webhooks/uazapi/")
+    with engine.connect() as conn:
+        row = conn.execute(select(channels).where(channels.c.instance == instance["instance"])).one()
+    assert Keyring(TEST_SECRET).decrypt(row.token_encrypted) == "tk-novo"
+    assert missing.exit_code == 1 and "has no channel for instance 'nao-existe'" in missing.output

@@ -129,6 +129,10 @@ def test_fuzzed_requests_never_fail_and_conform_to_the_schema(operation, api_url
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def fuzz(case):
         response = case.call(base_url=api_url, headers=admin_headers, timeout=30)
+        if response.status_code == 502 and "502" in (operation.definition.raw.get("responses") or {}):
+            # an upstream the route documents could not be reached (the tenant's SGP here): not our failure
+            assert "detail" in response.json()
+            return
         case.validate_response(response, checks=CHECKS)
         leaked = {value for value in foreign if value in response.text}
         assert not leaked, f"{case.method} {case.formatted_path}: another tenant's data {leaked}"

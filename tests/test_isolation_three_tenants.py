@@ -346,7 +346,7 @@ def world(tmp_path_factory, pg_server_url, redis_url):
             migrate.upgrade(urls.database_url)
             datasets = {letter: _dataset(tenant, directory) for letter, tenant in tenants.items()}
             model_url = exits.enter_context(serving(create_fake_openai()))
-            processes.start("sandbox", [sys.executable, "-m", "niochat", "sandbox"],
+            processes.start("sandbox", [sys.executable, "-m", "niochat", "sandbox", "--plain"],
                             NIOCHAT_SGP_SANDBOX_DATA=str(datasets["a"]))
             sgp_urls = {"a": f"http://127.0.0.1:{sgp_port}"}
             for letter in "bc":

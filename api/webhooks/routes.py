@@ -250,12 +250,13 @@ async def _handle_message(state: AppState, channel: ChannelRef, message: Inbound
 
 async def _handle(state: AppState, provider: str, channel_key: str, request: Request,
                   url_event: str | None = None) -> dict:
+    # The channel first: a stranger without a key is not worth reading a large body for (answered, and closed).
+    channel = await state.channels.find(channel_key)
+    if channel is None or channel.provider != provider:
+        raise WebhookError(404, "unknown_channel", "no active channel with this key", close=True)
     payload = await _read_payload(request)
     if url_event is not None:
         _note_url_event(provider, url_event, payload)
-    channel = await state.channels.find(channel_key)
-    if channel is None or channel.provider != provider:
-        raise WebhookError(404, "unknown_channel", "no active channel with this key")
     try:
         parsed = PARSERS[provider](payload)
     except MalformedPayload as exc:

@@ -50,7 +50,7 @@ class InboundIn(BaseModel):
     id: str | None = Field(None, min_length=1, description="provider message id; repeat one to simulate a replay")
     lid: bool = Field(False, description="address the sender by @lid, phone in sender_pn / key.remoteJidAlt")
     lid_only: bool | None = Field(None, description="WhatsApp withholds the number: the sender is known only by "
-                                  "@lid (default: drawn at the configured lid_only_rate)")
+                                  "@lid (default: drawn once per customer at the configured lid_only_rate)")
     quoted: str | None = Field(None, description="id of the message this one replies to")
     choice_id: str | None = Field(None, min_length=1, max_length=200, description="the picked row's / button's id")
     edit: bool | None = Field(None, description="send the text cut short first, then edit it to the whole text "
@@ -87,8 +87,8 @@ class ConfigIn(BaseModel):
     echo: bool | None = None
     status_updates: bool | None = None
     status_delay_ms: int | None = Field(None, ge=0, le=60_000)
-    lid_only_rate: float | None = Field(None, ge=0, le=1, description="share of customers' messages without the "
-                                        "phone (sender known only by @lid)")
+    lid_only_rate: float | None = Field(None, ge=0, le=1, description="share of customers whose number is "
+                                        "withheld (known only by @lid)")
     edit_rate: float | None = Field(None, ge=0, le=1, description="share of texts sent cut short, then edited")
     reaction_rate: float | None = Field(None, ge=0, le=1, description="share of the bot's messages the customer "
                                         "reacts to")
@@ -171,7 +171,10 @@ async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
     if media is not None:
         sandbox.state.media[message_id] = media
     config = sandbox.state.config
-    lid_only = body.lid_only if body.lid_only is not None else random.random() < config.lid_only_rate
+    contact = sandbox.state.contact(instance.name, phone)
+    if contact.lid_only is None:
+        contact.lid_only = random.random() < config.lid_only_rate
+    lid_only = body.lid_only if body.lid_only is not None else contact.lid_only
     choice = Choice("list" if body.kind == "list_reply" else "button", body.choice_id, body.text or "") \
         if body.choice_id and body.kind in ("list_reply", "button_reply") else None
     text = body.caption if media else body.text or ""

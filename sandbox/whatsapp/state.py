@@ -169,7 +169,7 @@ class Config:
     status_updates: bool = True  # post a delivery receipt a little after each send
     status_delay_ms: int = 300
     # The awkward shapes real servers send, at rates a test or the demo chooses (0: never, 1: always):
-    lid_only_rate: float = 0.0  # a customer's message without the phone: the sender known only by @lid
+    lid_only_rate: float = 0.0  # customers whose number WhatsApp withholds: known only by @lid
     edit_rate: float = 0.0  # a customer's text first goes out cut short, then is edited to the whole text
     reaction_rate: float = 0.0  # the customer reacts (👍) to a message the bot sent
     transient_send_rate: float = 0.0  # a send refused with the provider's transient error ("Connection Closed")
@@ -182,6 +182,9 @@ class Config:
 class Contact:
     name: str = ""
     unread: int = 0
+    # Whether WhatsApp hides this customer's number (drawn once, at the lid_only_rate: a privacy setting, so the
+    # same for every message of theirs unless a test says otherwise for one message)
+    lid_only: bool | None = None
     counted: set[str] = field(default_factory=set)  # message ids already in `unread`
 
     def count_unread(self, message_id: str) -> None:

@@ -35,7 +35,8 @@ TABLES: tuple[RawTable, ...] = (
     RawTable(
         "tenants",
         _cols("id", "slug", "name", "timezone", "is_active"),
-        excluded={"settings": "persona, business hours and integration details: operational, not analytical"},
+        excluded={"settings": "persona, business hours and integration details: operational, not analytical",
+                  "sgp_private_network": "an operator's egress permission: operational, not analytical"},
     ),
     RawTable(
         "users",

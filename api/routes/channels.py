@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 
 import httpx
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from api.schemas.channels import ChannelCreate, ChannelCreated, ChannelOut
 from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
 from niochat.admin import webhook_url
 from niochat.database import tenant_transaction
+from niochat.egress import EgressPolicy, check_url, guarded_client
 from niochat.tables import channels
 
 router = APIRouter(prefix="/channels", tags=["channels"], responses=error_responses(400, 401, 403, 409, 422))
@@ -43,16 +44,16 @@ async def list_channels(ctx: Manager, request: Request) -> list[ChannelOut]:
     return [_channel_out(row, public_url) for row in rows]
 
 
-async def _register_webhook(body: ChannelCreate, url: str) -> str | None:
-    """None when the provider accepted our URL, else why not."""
+async def _register_webhook(settings, body: ChannelCreate, url: str) -> str | None:
+    """None when the provider accepted our URL, else why not (the status, never the provider's body)."""
     access = ChannelAccess(body.provider, body.base_url, body.instance, body.token)
     try:
-        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT) as http:
+        async with guarded_client(settings, timeout=REGISTER_TIMEOUT) as http:
             await client_for(http, access).register_webhook(url)
     except ProviderError as exc:
         return str(exc)
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return f"cannot reach the provider: {type(exc).__name__}"
     return None
 
 
@@ -60,6 +61,8 @@ async def _register_webhook(body: ChannelCreate, url: str) -> str | None:
              summary="Add a channel and register its webhook with the provider (admin)")
 async def create_channel(body: ChannelCreate, ctx: Admin, request: Request) -> ChannelCreated:
     state = state_of(request)
+    if reason := check_url(body.base_url, EgressPolicy.from_settings(state.settings)):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"base_url: {reason}")
     try:
         row = (
             await ctx.conn.execute(
@@ -78,7 +81,7 @@ async def create_channel(body: ChannelCreate, ctx: Admin, request: Request) -> C
                        entity_type="channel", entity_id=row.id, provider=body.provider, instance=body.instance)
     await commit(ctx)
     channel = _channel_out(row, state.settings.public_url)
-    error = await _register_webhook(body, channel.webhook_url)
+    error = await _register_webhook(state.settings, body, channel.webhook_url)
     async with tenant_transaction(state.engine, ctx.user.tenant_id) as conn:
         await audit.record(conn, ctx.user.tenant_id, "channel.webhook_register", actor_kind="user",
                            actor_user_id=ctx.user.id, entity_type="channel", entity_id=row.id,

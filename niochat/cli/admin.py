@@ -71,6 +71,24 @@ def tenant_list() -> None:
     _run(show)
 
 
+@tenant_app.command("sgp-private-network")
+def tenant_sgp_private_network(
+    slug: str = typer.Argument(..., help="Tenant slug"),
+    allow: bool = typer.Option(..., "--allow/--deny", help="Whether its SGP may be on a private network"),
+) -> None:
+    """Let a tenant's SGP be on a private network (an on-premises SGP over a VPN), or stop it.
+
+    Only an operator can: a tenant's own admin never can (PATCH /api/v1/settings refuses private SGP addresses
+    unless this is on). Loopback, link-local and the cloud metadata service stay refused either way.
+    """
+    def change(conn: Connection, _) -> None:
+        admin.set_sgp_private_network(conn, slug, allow)
+        state = "may" if allow else "may not"
+        console.print(f"tenant [bold]{slug}[/]: its SGP {state} be on a private network")
+
+    _run(change)
+
+
 @team_app.command("create")
 def team_create(
     slug: str = typer.Argument(..., help="Short id, e.g. 'financeiro'"),
@@ -135,20 +153,19 @@ def channel_create(
         console.print(f"channel created: {created.id}")
         typer.echo(created.webhook_url)
         if register:
-            _register_webhook(provider, base_url, instance, token, created.webhook_url)
+            _register_webhook(settings, provider, base_url, instance, token, created.webhook_url)
 
     _run(create)
 
 
-def _register_webhook(provider: str, base_url: str, instance: str, token: str, url: str) -> None:
+def _register_webhook(settings, provider: str, base_url: str, instance: str, token: str, url: str) -> None:
     import asyncio
 
-    import httpx
-
     from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
+    from niochat.egress import guarded_client
 
     async def register() -> None:
-        async with httpx.AsyncClient() as http:
+        async with guarded_client(settings) as http:
             access = ChannelAccess(provider, base_url.rstrip("/"), instance, token)
             await client_for(http, access).register_webhook(url)
 

@@ -68,6 +68,7 @@ TABLES: tuple[RawTable, ...] = (
             "last_message_at", "last_inbound_at", "first_bot_reply_at", "first_human_reply_at", "handoff_at",
             "assigned_at", "closed_at", "is_generated", "phone_agent_at",
         ),
+        masked_text=("handoff_reason",),  # the model's own words may quote the customer
         excluded={"bot_state": "the bot's dialog state: holds the customer's encrypted document"},
         indexed=("contact_id",),
     ),

@@ -17,7 +17,7 @@ from api.engine.sweeper import sweep
 from niochat.database import async_engine
 from niochat.egress import guarded_client
 from niochat.embedded import ServiceUrls
-from niochat.redis import QUEUE_NAME, arq_settings, async_redis
+from niochat.redis import JOB_CODEC, QUEUE_NAME, arq_settings, async_redis
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings
 
@@ -28,7 +28,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
     async def startup(ctx: dict) -> None:
         ctx["deps"] = WorkerDeps(
             settings=settings, engine=async_engine(urls.database_url), redis=async_redis(urls.redis_url),
-            arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME),
+            arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME, **JOB_CODEC),
             http=guarded_client(settings), keyring=Keyring(load_secret_key(settings)),
             http_private_sgp=guarded_client(settings, private_ok=True),
         )
@@ -61,6 +61,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
         health_check_interval=30,
         health_check_key=HEALTH_CHECK_KEY,
         burst=burst,
+        **JOB_CODEC,
         handle_signals=True,
         log_results=False,
     )

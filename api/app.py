@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from arq.connections import ArqRedis
 from fastapi import FastAPI
 
+from api.bodylimit import BodyLimit
 from api.metrics import instrument
 from api.ratelimit import RateLimits
 from api.routes import (
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
         description="WhatsApp customer service for internet providers: webhooks, agents' REST API, metrics.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit)  # inside the metrics middleware: refused bodies are counted as 413s
     instrument(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(60, ge=5, description="A job running longer is cancelled and retried")
     audio_max_seconds: int = Field(300, ge=1, description="Longest voice note transcribed; longer ones get a reply")
     audio_max_bytes: int = Field(10_000_000, ge=1, description="Largest voice note downloaded and transcribed")
+    metrics_token: str | None = Field(None, description="Bearer token /metrics requires; unset: served to loopback "
+                                      "clients only")
     egress_allow: str = Field("", description="Hosts, addresses or networks (optionally :port) outbound requests "
                               "may reach although private or loopback: development sandboxes, never production")
     egress_max_response_bytes: int = Field(8_000_000, ge=1024, description="Largest response body read from a "

@@ -53,8 +53,8 @@ _PRIVATE = tuple(ipaddress.ip_network(net) for net in (
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Names that are local by definition (RFC 6761 and common internal suffixes): refused when a URL is saved,
 # without asking DNS; the connection-time check covers whatever else resolves to a forbidden address.
-_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
-                "metadata.google.internal", "instance-data")
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_METADATA_NAMES = ("metadata", "metadata.google.internal", "instance-data")
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".localdomain")
 
 # How errors describe each kind of refused destination.
@@ -227,8 +227,14 @@ def check_url(url: str, policy: EgressPolicy) -> str | None:
     if ip is not None:
         found = policy.refusal(ip, port)
         return refused_message(host, found) if found else None
-    if host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
-        return refused_message(host, "loopback" if "localhost" in host else "internal-name")
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return refused_message(host, "loopback")
+    if host in _METADATA_NAMES:
+        return refused_message(host, "metadata")
+    if host.endswith(_LOCAL_SUFFIXES) or "." not in host:
+        # an on-premises SGP may well have an internal name: allowed with the operator's permission (the
+        # connection-time check still refuses it if it resolves to loopback, link-local or the metadata service)
+        return None if policy.private_ok else refused_message(host, "internal-name")
     return None
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from arq.connections import ArqRedis
 from fastapi import FastAPI
 
+from api.bodylimit import BodyLimit
 from api.metrics import instrument
 from api.ratelimit import RateLimits
 from api.routes import (
@@ -29,7 +30,7 @@ from api.webhooks.intake import ChannelDirectory
 from niochat.database import async_engine
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging
-from niochat.redis import QUEUE_NAME, async_redis
+from niochat.redis import JOB_CODEC, QUEUE_NAME, async_redis
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings, get_settings
 
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
         # A fixed pool: connections opened and closed per burst (overflow) cost more than waiting for one.
         engine = async_engine(resolved.database_url, pool_size=20, max_overflow=0)
         redis = async_redis(resolved.redis_url, socket_timeout=2)
-        arq = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)
+        arq = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME, **JOB_CODEC)
         keyring = Keyring(load_secret_key(settings))
         app.state.niochat = AppState(
             settings=settings, engine=engine, redis=redis, keyring=keyring, arq=arq,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
         description="WhatsApp customer service for internet providers: webhooks, agents' REST API, metrics.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit)  # inside the metrics middleware: refused bodies are counted as 413s
     instrument(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)

@@ -206,6 +206,7 @@ class Environment:
             "NIOCHAT_REDIS_URL": self.redis_url,
             "NIOCHAT_SECRET_KEY": os.environ.get("NIOCHAT_SECRET_KEY") or BENCH_SECRET,
             "NIOCHAT_DEBOUNCE_SECONDS": "0",
+            "NIOCHAT_EGRESS_ALLOW": "127.0.0.1",  # the sandboxes, on loopback, play the providers
             "NIOCHAT_LOG_LEVEL": "WARNING",
             "NIOCHAT_LOG_FORMAT": "json",
             "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),

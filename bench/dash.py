@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from collections import Counter
 from typing import Any
@@ -284,7 +285,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         live_counters(env.redis_url, tenant_id)
         app = dash_app(env)
         client = app.server.test_client()
-        login = client.post("/login", data={"email": email, "password": PASSWORD})
+        form = client.get("/login").get_data(as_text=True)  # the login form carries its anti-forgery token
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        login = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
         if login.status_code != 302:
             raise RuntimeError(f"login failed: {login.status_code}")
         calls = plan(app, PAGES, PERIOD)

@@ -34,7 +34,7 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
         SESSION_COOKIE_NAME="niochat_dash",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        SESSION_COOKIE_SECURE=False,  # per request: auth.RequestSchemeSessions (HTTPS or X-Forwarded-Proto)
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
     redis_client = redis.Redis.from_url(urls.redis_url, socket_timeout=3, socket_connect_timeout=3)
@@ -83,7 +83,11 @@ def _shell():
             html.Nav([dcc.Link(page.NAME, href=page.PATH, id=f"nav-{page.__name__.rsplit('.', 1)[-1]}",
                                className="nav-link") for page in PAGES], className="nav"),
             html.Div([html.Span(user.name, className="user"),
-                      html.A("Sair", href="/logout", className="logout", id="logout")], className="user-box"),
+                      html.Form([dcc.Input(type="hidden", name="csrf_token", value=auth.csrf_token(),
+                                           id="logout-csrf"),
+                                 html.Button("Sair", type="submit", className="logout", id="logout")],
+                                method="post", action="/logout", className="logout-form")],
+                     className="user-box"),
         ], className="topbar"),
         html.Div([
             html.Label("Período", htmlFor="periodo-picker"),

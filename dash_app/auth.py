@@ -9,7 +9,9 @@ active, still a dashboard role, and its tenant still active, so disabling someon
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
+import secrets
 import threading
 import time
 import uuid
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import flask
 import redis
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import Unauthorized
@@ -159,6 +162,7 @@ LOGIN_PAGE = """<!doctype html>
 <p class="muted">Entre com o mesmo e-mail e senha do NioChat. Os painéis são para administradores e gestores.</p>
 {message}
 <form method="post" action="/login">
+<input type="hidden" name="csrf_token" value="{csrf}">
 <label for="email">E-mail</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="{email}">
 <label for="password">Senha</label>
@@ -172,8 +176,36 @@ MESSAGES = {
     "forbidden": "Os painéis são para administradores e gestores. Atendentes usam o NioChat para atender; "
                  "peça acesso ao gestor do seu provedor se precisar dos indicadores.",
     "rate": "Muitas tentativas de login. Aguarde um minuto e tente de novo.",
+    "csrf": "A página de login expirou. Entre de novo.",
     "logout": "Você saiu. Até logo!",
 }
+
+
+CSRF_KEY = "csrf"
+
+
+def csrf_token() -> str:
+    """This session's anti-forgery token (made on first use): the login and logout forms carry it back."""
+    token = flask.session.get(CSRF_KEY)
+    if not isinstance(token, str) or len(token) < 32:
+        token = flask.session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    expected, given = flask.session.get(CSRF_KEY), flask.request.form.get("csrf_token") or ""
+    return isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+class RequestSchemeSessions(SecureCookieSessionInterface):
+    """The session cookie is Secure when the request came over HTTPS (directly or, behind a TLS proxy, as its
+    X-Forwarded-Proto says), whatever NIOCHAT_PUBLIC_URL is: the dashboards may be served apart from the API."""
+
+    def get_cookie_secure(self, app: flask.Flask) -> bool:
+        if not flask.has_request_context():
+            return bool(app.config.get("SESSION_COOKIE_SECURE"))
+        forwarded = flask.request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        return flask.request.is_secure or forwarded == "https"
 
 
 def _login_page(kind: str | None = None, email: str = "", status: int = 200) -> flask.Response:
@@ -181,12 +213,13 @@ def _login_page(kind: str | None = None, email: str = "", status: int = 200) -> 
     if kind:
         css = "notice" if kind == "logout" else "error"
         message = f'<p class="{css}" role="alert" id="login-message">{html.escape(MESSAGES[kind])}</p>'
-    body = LOGIN_PAGE.format(message=message, email=html.escape(email))
+    body = LOGIN_PAGE.format(message=message, email=html.escape(email), csrf=html.escape(csrf_token()))
     return flask.Response(body, status=status, mimetype="text/html")
 
 
 def install(server: flask.Flask, accounts: Accounts) -> None:
     """Login and logout routes, and the guard in front of everything else."""
+    server.session_interface = RequestSchemeSessions()
 
     @server.before_request
     def guard():
@@ -196,7 +229,8 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
         ids = _session_ids()
         user = accounts.current(*ids) if ids else None
         if user is None:
-            flask.session.clear()
+            flask.session.pop("uid", None)
+            flask.session.pop("tid", None)
             if path.startswith("/_dash-") or flask.request.method != "GET":
                 return flask.jsonify({"error": "login required"}), 401
             return flask.redirect("/login")
@@ -209,20 +243,29 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
             return _login_page("logout" if flask.request.args.get("saiu") else None)
         email = (flask.request.form.get("email") or "").strip().lower()
         password = flask.request.form.get("password") or ""
+        if not _csrf_ok():  # a form posted from another site (login CSRF), or a page older than the session
+            return _login_page("csrf", email, 400)
         address = flask.request.remote_addr or "unknown"
         if not accounts.allow_attempt(email, address):
             return _login_page("rate", email, 429)
         outcome, found = accounts.authenticate(email, password)
         if outcome != "ok":
             return _login_page(outcome, email, {"invalid": 401}.get(outcome, 403))
-        flask.session.clear()
+        flask.session.clear()  # a new session (and a new token) for the logged-in user: no fixation
         flask.session.permanent = True
         flask.session["uid"] = str(found.user_id)
         flask.session["tid"] = str(found.tenant_id)
+        csrf_token()
         return flask.redirect("/")
 
+    # POST with the session's token only: a link or an image on another site cannot log anyone out. GET is
+    # answered here (Dash's page route would take it otherwise) and changes nothing.
     @server.route("/logout", methods=["GET", "POST"])
     def logout():
+        if flask.request.method != "POST":
+            return flask.Response("use the Sair button (POST)\n", status=405, headers={"Allow": "POST"})
+        if not _csrf_ok():
+            return flask.redirect("/")
         flask.session.clear()
         return flask.redirect("/login?saiu=1")
 

@@ -57,14 +57,25 @@ def render_table(rows: Sequence[dict], columns: Sequence[Column], empty: html.Di
     ], className="data-table")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A cell a spreadsheet would run as a formula (a customer's comment "=HYPERLINK(...)") starts with ' instead."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: Sequence[dict], columns: Sequence[Column]) -> str:
-    """Semicolon-separated with a BOM: what spreadsheet software set to Portuguese opens as columns."""
+    """Semicolon-separated with a BOM: what spreadsheet software set to Portuguese opens as columns. Cells that
+    would start a formula are neutralized (CSV injection: customers write the comments)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow([column.label for column in columns])
+    writer.writerow([safe_cell(column.label) for column in columns])
     for row in rows:
-        writer.writerow([column.fmt(row.get(column.key)) for column in columns])
+        writer.writerow([safe_cell(column.fmt(row.get(column.key))) for column in columns])
     return buffer.getvalue()
 
 

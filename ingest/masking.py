@@ -1,31 +1,20 @@
 """CPF/CNPJ masking done by the source query, so a full document never reaches the warehouse.
 
-The patterns are `niochat.masking`'s, in PostgreSQL's regex dialect (a test checks both agree); CNPJs first, so
-a CPF pattern never bites into a 14-digit number.
+The rules are `niochat.masking`'s (documents in any grouping), run by the operational database's
+`niochat_mask_documents` (migration 0009); tests check both agree on generated texts.
 """
 
 from __future__ import annotations
 
 from psycopg import sql
 
-_CNPJ = r"(?<![0-9./-])([0-9]{2})\.?([0-9]{3})\.?([0-9]{3})/?([0-9]{4})-?([0-9]{2})(?![./-]?[0-9])"
-_CPF = r"(?<![0-9./-])([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9]{2})(?![./-]?[0-9])"
-# Cheap pre-check: no run of 11 digits (punctuation allowed between them) means nothing to mask.
-_MAYBE = r"[0-9][0-9./-]{9,17}[0-9]"
+from niochat.masking import MAYBE
 
 
 def masked_text(expression: sql.Composable) -> sql.Composable:
-    """`expression` (text) with every CPF/CNPJ masked."""
-    return sql.SQL(
-        "case when {e} ~ {maybe} then regexp_replace(regexp_replace({e}, {cnpj}, {cnpj_to}, 'g'), "
-        "{cpf}, {cpf_to}, 'g') else {e} end"
-    ).format(
-        e=expression,
-        maybe=sql.Literal(_MAYBE),
-        cnpj=sql.Literal(_CNPJ),
-        cnpj_to=sql.Literal(r"**.\2.\3/****-**"),
-        cpf=sql.Literal(_CPF),
-        cpf_to=sql.Literal(r"***.\2.\3-**"),
+    """`expression` (text) with every CPF/CNPJ masked; the cheap pre-check skips the function for most rows."""
+    return sql.SQL("case when {e} ~ {maybe} then niochat_mask_documents({e}) else {e} end").format(
+        e=expression, maybe=sql.Literal(MAYBE)
     )
 
 

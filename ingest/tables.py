@@ -35,7 +35,8 @@ TABLES: tuple[RawTable, ...] = (
     RawTable(
         "tenants",
         _cols("id", "slug", "name", "timezone", "is_active"),
-        excluded={"settings": "persona, business hours and integration details: operational, not analytical"},
+        excluded={"settings": "persona, business hours and integration details: operational, not analytical",
+                  "sgp_private_network": "an operator's egress permission: operational, not analytical"},
     ),
     RawTable(
         "users",
@@ -68,6 +69,7 @@ TABLES: tuple[RawTable, ...] = (
             "last_message_at", "last_inbound_at", "first_bot_reply_at", "first_human_reply_at", "handoff_at",
             "assigned_at", "closed_at", "is_generated", "phone_agent_at",
         ),
+        masked_text=("handoff_reason",),  # the model's own words may quote the customer
         excluded={"bot_state": "the bot's dialog state: holds the customer's encrypted document"},
         indexed=("contact_id",),
     ),

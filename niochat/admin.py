@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -65,6 +65,12 @@ def create_tenant(conn: Connection, slug: str, name: str, timezone: str = "Ameri
         raise AdminError(f"unknown timezone '{timezone}' (use an IANA name like America/Sao_Paulo)") from None
     statement = insert(tenants).values(slug=slug, name=name.strip(), timezone=timezone).returning(tenants.c.id)
     return _insert(conn, statement, f"tenant '{slug}' already exists").scalar_one()
+
+
+def set_sgp_private_network(conn: Connection, tenant_slug: str, allowed: bool) -> None:
+    """The operator's permission for the tenant's SGP to be on a private network (niochat.egress)."""
+    tenant_id = _tenant_id(conn, tenant_slug)
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(sgp_private_network=allowed))
 
 
 def create_team(conn: Connection, tenant_slug: str, slug: str, name: str) -> uuid.UUID:

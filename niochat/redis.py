@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
 from arq.connections import RedisSettings
 
 QUEUE_NAME = "niochat:queue"
+
+
+def _failure(value: object) -> str:
+    """A failed job's exception, in the result arq records; any other type is an error (never pickled)."""
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    raise TypeError(f"{type(value).__name__} is not JSON: job arguments must be strings (ids as str)")
+
+
+def job_serializer(job: dict[str, Any]) -> bytes:
+    """arq's jobs as JSON, not pickle: whoever can write to Redis must not be able to run code in a worker.
+    Every job argument is a string (ids as str); anything else fails the enqueue instead of being pickled."""
+    return json.dumps(job, separators=(",", ":"), allow_nan=False, default=_failure).encode()
+
+
+def job_deserializer(data: bytes) -> dict[str, Any]:
+    return json.loads(data)
+
+
+# For ArqRedis, create_pool and Worker alike: both ends of the queue must agree.
+JOB_CODEC = {"job_serializer": job_serializer, "job_deserializer": job_deserializer}
 
 
 def async_redis(url: str, **kwargs) -> aioredis.Redis:

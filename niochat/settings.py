@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(60, ge=5, description="A job running longer is cancelled and retried")
     audio_max_seconds: int = Field(300, ge=1, description="Longest voice note transcribed; longer ones get a reply")
     audio_max_bytes: int = Field(10_000_000, ge=1, description="Largest voice note downloaded and transcribed")
+    metrics_token: str | None = Field(None, description="Bearer token /metrics requires; unset: served to loopback "
+                                      "clients only")
+    egress_allow: str = Field("", description="Hosts, addresses or networks (optionally :port) outbound requests "
+                              "may reach although private or loopback: development sandboxes, never production")
+    egress_max_response_bytes: int = Field(8_000_000, ge=1024, description="Largest response body read from a "
+                                           "provider, SGP or model endpoint (media downloads have their own cap)")
 
     @field_validator("database_url", "warehouse_url")
     @classmethod
@@ -61,6 +67,14 @@ class Settings(BaseSettings):
     def _strong_secret(cls, value: str | None) -> str | None:
         if value is not None and any(len(part.strip()) < 32 for part in value.split(",")):
             raise ValueError("each key must have at least 32 characters (comma-separate old keys to rotate)")
+        return value
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_allow(cls, value: str) -> str:
+        from niochat.egress import parse_allow
+
+        parse_allow(value)  # a typo must fail at start, not let everything (or nothing) through
         return value
 
     @field_validator("public_url")

@@ -23,6 +23,10 @@ from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
 from niochat.settings import Settings
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
+# The sandboxes and test servers listen on 127.0.0.1, which the egress guard (niochat.egress) refuses unless
+# allowed: every Settings and worker of the session allows exactly that address (127.0.0.2 and the rest of
+# loopback stay refused; tests/test_egress.py builds its own policies).
+os.environ["NIOCHAT_EGRESS_ALLOW"] = "127.0.0.1"
 
 
 @pytest.fixture(scope="session")

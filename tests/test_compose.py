@@ -34,7 +34,11 @@ ONE_SHOT = {"migrate"}
 # Services run from third-party images: the image each must use, and the executables it ships.
 EXTERNAL_IMAGES = {"postgres": ("postgres:16", {"postgres"}), "redis": ("redis:7", {"redis-server"})}
 # What `${NIOCHAT_SECRET_KEY:?...}`-style required variables are set to when the tests interpolate the file.
-REQUIRED_VALUES = {"NIOCHAT_SECRET_KEY": "compose-test-secret-" + "x" * 32}
+REQUIRED_VALUES = {"NIOCHAT_SECRET_KEY": "compose-test-secret-" + "x" * 32, "POSTGRES_PASSWORD": "pg-test-Passw0rd",
+                   "REDIS_PASSWORD": "redis-test-Passw0rd"}
+# Published only on the host's loopback: tools without a login or without TLS (reached through a tunnel or proxy).
+LOOPBACK_ONLY = {"dagster-webserver", "dash"}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|AUTH")
 
 _INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?(?P<op>[-?])(?P<arg>[^}]*))?\}")
 _MODULE_ATTR = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
@@ -63,14 +67,23 @@ def _environment(service: dict) -> dict[str, str]:
     return {key: None if value is None else str(value) for key, value in env.items()}
 
 
-def _interpolate(value: str) -> str:
-    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}`, with required variables from REQUIRED_VALUES."""
+class MissingVariable(Exception):
+    """What `docker compose` does for an unset `${VAR:?message}`: refuse to start, saying the message."""
+
+
+def _interpolate(value: str, given: dict[str, str] | None = None) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}`, with required variables from REQUIRED_VALUES
+    (or `given`: an unset required one raises MissingVariable, as compose refuses to start)."""
+    values = REQUIRED_VALUES if given is None else given
 
     def replace(match: re.Match) -> str:
         name, op, arg = match["name"], match["op"], match["arg"]
         if op == "?":
-            assert name in REQUIRED_VALUES, f"${{{name}}} is required by the compose file; add it to REQUIRED_VALUES"
-            return REQUIRED_VALUES[name]
+            if given is None:
+                assert name in REQUIRED_VALUES, f"${{{name}}} is required by compose; add it to REQUIRED_VALUES"
+            if not values.get(name):
+                raise MissingVariable(f"required variable {name} is missing a value: {arg}")
+            return values[name]
         return arg if op == "-" else ""
 
     return _INTERPOLATION.sub(replace, value).replace("$$", "$")
@@ -319,3 +332,74 @@ def test_the_module_check_rejects_missing_modules():
     with pytest.raises(AssertionError):
         _check_module_targets(["--bind", "0.0.0.0:8050", "no_such_package.wsgi:server"])
     _check_module_targets(["--bind", "0.0.0.0:8050", "niochat.settings:Settings"])
+
+
+# --- no default secrets, internal tools on loopback, Redis with a password ------------------------------------
+
+
+def test_every_secret_is_required_from_the_environment():
+    text = COMPOSE_FILE.read_text()
+    variables = {match["name"]: match["op"] for match in _INTERPOLATION.finditer(text)}
+    secrets = {name for name in variables if SECRET_NAME.search(name)}
+    assert {"NIOCHAT_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"} <= secrets
+    for name in secrets:
+        assert variables[name] == "?", f"${{{name}}} must be `${{{name}:?...}}`: no default, no empty value"
+    assert "niochat@postgres" not in text and ":-niochat}" not in text, "a default database password is left"
+
+
+@pytest.mark.parametrize("missing", ["NIOCHAT_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"])
+def test_compose_refuses_to_start_without_each_secret(missing):
+    given = {name: value for name, value in REQUIRED_VALUES.items() if name != missing}
+    with pytest.raises(MissingVariable, match=missing):
+        _interpolate(COMPOSE_FILE.read_text(), given)
+    _interpolate(COMPOSE_FILE.read_text(), dict(REQUIRED_VALUES))  # with all of them it interpolates
+
+
+def _published(service: dict) -> list[tuple[str | None, str]]:
+    """(host address or None for all interfaces, host port) of each published port."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((port.get("host_ip"), str(port.get("published"))))
+            continue
+        parts = str(port).rsplit(":", 2)
+        found.append((parts[0], parts[1]) if len(parts) == 3 else (None, parts[0]))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(LOOPBACK_ONLY))
+def test_internal_tools_are_published_on_loopback_only(name):
+    published = _published(SERVICES[name])
+    assert published, f"{name} publishes no port"
+    for host, port in published:
+        assert host == "127.0.0.1", f"{name} publishes {port} on {host or 'every interface'}"
+
+
+def test_the_stores_publish_no_port():
+    for name in ("postgres", "redis"):
+        assert not SERVICES[name].get("ports"), f"{name} must only be reachable on the compose network"
+
+
+def test_redis_requires_a_password_and_every_client_sends_it():
+    from urllib.parse import urlsplit
+
+    redis = SERVICES["redis"]
+    command = [_interpolate(part) for part in _command(redis)]
+    assert command[command.index("--requirepass") + 1] == REQUIRED_VALUES["REDIS_PASSWORD"]
+    assert _interpolate(_environment(redis)["REDISCLI_AUTH"]) == REQUIRED_VALUES["REDIS_PASSWORD"]
+    health = " ".join(redis["healthcheck"]["test"])
+    assert "redis-cli" in health and "PONG" in health  # an unauthenticated ping answers NOAUTH, not PONG
+    for name in _niochat_services():
+        url = urlsplit(_interpolate(_environment(SERVICES[name])["NIOCHAT_REDIS_URL"]))
+        assert url.password == REQUIRED_VALUES["REDIS_PASSWORD"] and url.hostname == "redis", name
+
+
+def test_the_database_password_is_the_one_postgres_is_created_with():
+    from urllib.parse import urlsplit
+
+    created_with = _interpolate(_environment(SERVICES["postgres"])["POSTGRES_PASSWORD"])
+    assert created_with == REQUIRED_VALUES["POSTGRES_PASSWORD"]
+    for name in _niochat_services():
+        env = _environment(SERVICES[name])
+        for key in ("NIOCHAT_DATABASE_URL", "NIOCHAT_WAREHOUSE_URL"):
+            assert urlsplit(_interpolate(env[key])).password == created_with, (name, key)

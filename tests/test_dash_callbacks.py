@@ -124,9 +124,12 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                     answered_at=answered,
                 ).returning(csat_requests.c.id)).scalar_one()
                 rating = [5, 4, 5, 2, 3, 1][index % 6]
+                comment = f"comentario-{marker} nota {rating}"
+                if index == 0:  # a customer's comment a spreadsheet would run as a formula
+                    comment = f'=HYPERLINK("http://evil.test";"{comment}")'
                 conn.execute(insert(csat_responses).values(
                     tenant_id=tenant_id, csat_request_id=request_id, conversation_id=conversation_id, rating=rating,
-                    comment=f"comentario-{marker} nota {rating}", understood_by="number",
+                    comment=comment, understood_by="number",
                     sentiment="positive" if rating >= 4 else "negative", created_at=answered))
     return DashTenant(letter, slug, name, tenant_id, manager_email, agent_email, agents, agent_names,
                       conversations_count, [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents] + agent_names)
@@ -186,8 +189,14 @@ def app(warehouse, tmp_path_factory):
     return create_app(dash_settings(tmp_path_factory.mktemp("dash")), warehouse.urls)
 
 
+def form_token(page: str) -> str:
+    """The login form's anti-forgery token."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 def login(client, email: str, password: str = PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
+    token = form_token(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 # --- the callback map, enumerated ---------------------------------------------------------------------------
@@ -312,15 +321,21 @@ def test_agents_wrong_passwords_and_forged_cookies_are_refused(app, warehouse):
     # the session holds only the ids, and switching tenant in it would need the signing key
     login(client, b.manager_email)
     with client.session_transaction() as session:
-        assert set(session) <= {"uid", "tid", "_permanent"}
+        assert set(session) <= {"uid", "tid", "_permanent", "csrf"}
         assert session["tid"] == str(b.tenant_id)
 
 
-def test_logout_ends_the_session(app, warehouse):
+def test_logout_ends_the_session_by_post_with_the_token_only(app, warehouse):
     client = app.server.test_client()
     login(client, warehouse.tenants["a"].manager_email)
     assert client.get("/_dash-layout").status_code == 200
-    assert client.get("/logout").status_code == 302
+    with client.session_transaction() as session:
+        token = session["csrf"]
+    assert token in client.get("/_dash-layout").get_data(as_text=True), "the Sair form carries the token"
+    assert client.get("/logout").status_code == 405  # a link or an <img> on another site logs no one out
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 302
+    assert client.get("/_dash-layout").status_code == 200, "a forged logout changed nothing"
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
 
 
@@ -448,3 +463,116 @@ def test_every_intent_the_brains_record_has_a_label_and_an_accepted_value():
     (column,) = [column for column in model["columns"] if column["name"] == "intent"]
     (accepted,) = [test["accepted_values"] for test in column["data_tests"] if "accepted_values" in test]
     assert set(accepted["arguments"]["values"]) == recorded
+
+
+# --- the dashboard's own defences, over real HTTP ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dash_url(app):
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    http = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture
+def no_login_limits(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("niochat:dash:login:*"):
+        client.delete(key)
+    yield
+    for key in client.scan_iter("niochat:dash:login:*"):
+        client.delete(key)
+    client.close()
+
+
+def _session_cookie(response) -> str:
+    (cookie,) = [value for value in response.headers.get_list("set-cookie") if value.startswith("niochat_dash=")]
+    return cookie
+
+
+def test_the_session_cookie_is_secure_when_the_request_came_over_https(dash_url, warehouse, no_login_limits):
+    import httpx
+
+    plain = _session_cookie(httpx.get(f"{dash_url}/login"))
+    assert "HttpOnly" in plain and "Secure" not in plain
+    behind_tls = httpx.get(f"{dash_url}/login", headers={"X-Forwarded-Proto": "https"})
+    cookie = _session_cookie(behind_tls)
+    assert "Secure" in cookie
+    # logging in through the TLS proxy: the logged-in session's cookie is Secure too
+    jar = cookie.split(";", 1)[0]
+    logged = httpx.post(f"{dash_url}/login", headers={"X-Forwarded-Proto": "https", "Cookie": jar},
+                        data={"email": warehouse.tenants["a"].manager_email, "password": PASSWORD,
+                              "csrf_token": form_token(behind_tls.text)})
+    assert logged.status_code == 302 and "Secure" in _session_cookie(logged)
+
+
+def test_login_needs_the_token_of_its_own_form(dash_url, warehouse, no_login_limits):
+    import httpx
+
+    credentials = {"email": warehouse.tenants["a"].manager_email, "password": PASSWORD}
+    with httpx.Client(base_url=dash_url) as forged, httpx.Client(base_url=dash_url) as other:
+        refused = forged.post("/login", data=credentials)  # a form posted from another site: no token
+        assert refused.status_code == 400 and "expirou" in refused.text
+        assert forged.get("/_dash-layout").status_code == 401
+        forged.get("/login")
+        stolen = form_token(other.get("/login").text)  # someone else's token does not fit this session
+        assert forged.post("/login", data={**credentials, "csrf_token": stolen}).status_code == 400
+        own = form_token(forged.get("/login").text)
+        assert forged.post("/login", data={**credentials, "csrf_token": own}).status_code == 302
+        assert forged.get("/_dash-layout").status_code == 200
+
+
+def test_dashboard_login_answers_never_tell_which_emails_exist(dash_url, warehouse, no_login_limits):
+    import statistics
+
+    import httpx
+
+    a = warehouse.tenants["a"]
+    kinds = {"unknown": "nobody-here@nowhere.test", "wrong password": a.manager_email,
+             "agent, wrong password": a.agent_email}
+    answers, times = {}, {}
+    with httpx.Client(base_url=dash_url) as client:
+        token = form_token(client.get("/login").text)
+        for kind, email in kinds.items():
+            tries = []
+            for _ in range(4):
+                started = time.perf_counter()
+                response = client.post("/login", data={"email": email, "password": "wrong-password-1",
+                                                       "csrf_token": token})
+                tries.append((response.status_code, response.text.replace(email, "EMAIL"),
+                              time.perf_counter() - started))
+            answers[kind] = {(status, text) for status, text, _ in tries}
+            times[kind] = statistics.median(seconds for _, _, seconds in tries)
+    assert len({frozenset(found) for found in answers.values()}) == 1, answers
+    ((status, text),) = answers["unknown"]
+    assert status == 401 and "E-mail ou senha incorretos." in text
+    assert max(times.values()) < 2.5 * min(times.values()), times
+
+
+def test_csv_cells_that_would_run_as_formulas_are_neutralized(app, warehouse):
+    from dash_app.components import Column, csv_text
+
+    client = app.server.test_client()
+    login(client, warehouse.tenants["a"].manager_email)
+    import csv
+    import io
+
+    payload = dict(callback_payloads(app, wide_period()))["csat-comments-csv.data"]
+    data = client.post("/_dash-update-component", json=payload).get_json()["response"]["csat-comments-csv"]["data"]
+    rows = list(csv.reader(io.StringIO(data["content"].lstrip("\ufeff")), delimiter=";"))
+    (hostile,) = [row for row in rows if "HYPERLINK" in ";".join(row)]
+    assert hostile[2].startswith("'=HYPERLINK("), hostile
+    columns = [Column("v", "v")]
+    for bad in ("=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        text = csv_text([{"v": bad}], columns)
+        assert text.splitlines()[1].strip('"').startswith("'"), (bad, text)
+    assert csv_text([{"v": "ok = fine"}], columns).splitlines()[1] == "ok = fine"

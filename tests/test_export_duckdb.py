@@ -18,9 +18,13 @@ from ingest.export import TABLES, ExportError, export_tenant
 from ingest.sync import sync
 from niochat import migrate
 from niochat.database import drop_database, ensure_database, libpq_url, sync_engine
-from niochat.tables import messages
+from niochat.tables import csat_responses, messages
 from tests.conftest import TEST_SECRET
 from tests.factories import full_tenant
+
+# A customer's CPF and CNPJ written the ways customers write them (spaces, odd groupings, glued to a number).
+DOCUMENTS = ("52998224725", "11444777000161", "15881399803")
+DOCUMENTS_SAID = "meu cpf 529 982 247 25, o cnpj 11 444 777 0001 61 e o da minha mãe 158.813.99803 2 vias"
 
 
 @dataclass
@@ -53,6 +57,12 @@ def warehouse(pg_server_url) -> Warehouse:
                     tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel_id,
                     direction="outbound", sender_kind="bot", status="sent", text="",
                 ))
+                conn.execute(insert(messages).values(
+                    tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel_id,
+                    direction="inbound", sender_kind="customer", status="received", text=DOCUMENTS_SAID,
+                ))
+                conn.execute(update(csat_responses).where(csat_responses.c.tenant_id == rows.tenant_id)
+                             .values(comment=DOCUMENTS_SAID, raw_text=f"5 {DOCUMENTS_SAID}"))
                 conn.execute(update(messages).where(messages.c.tenant_id == rows.tenant_id,
                                                     messages.c.direction == "inbound").values(intent="second_copy"))
         sync(database_url, warehouse_url)
@@ -88,7 +98,23 @@ def test_a_tenant_file_holds_zero_rows_of_another_tenant_on_every_table(warehous
     assert str(b_id) not in dump and b not in dump
     with psycopg.connect(libpq_url(warehouse.warehouse_url)) as pg:
         source = pg.execute("select count(*) from marts.fct_messages where tenant_id = %s", (a_id,)).fetchone()[0]
-    assert result.rows["fct_messages"] == source == 3
+    assert result.rows["fct_messages"] == source == 4
+
+
+def test_no_document_in_any_grouping_reaches_the_file(warehouse, tmp_path):
+    """Messages and CSAT comments written with spaces or odd groupings are exported masked."""
+    import re
+
+    slug = next(iter(warehouse.tenants))
+    path = tmp_path / "masked.duckdb"
+    export_tenant(warehouse.warehouse_url, slug, path)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        dump = " ".join(str(row) for table in TABLES for row in conn.execute(f"select * from {table}").fetchall())
+        comments = [row[0] for row in conn.execute("select comment from fct_csat_responses").fetchall()]
+    assert any(comment and "***.982.247-**" in comment for comment in comments), comments
+    digits_only = re.sub(r"\D", "", dump)
+    for number in DOCUMENTS:
+        assert number not in digits_only, f"{number} reached the DuckDB file"
 
 
 def test_columns_are_typed_and_text_survives_the_trip(warehouse, tmp_path):

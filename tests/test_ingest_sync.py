@@ -6,6 +6,7 @@ previous state, `full` mirrors deletes, and no secret or full CPF/CNPJ reaches t
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -296,3 +297,62 @@ def test_raw_rows_carry_their_load_time(database_url, warehouse_url, tenant):
             sql.SQL("select count(*) from raw.messages where {} is null").format(sql.Identifier(LOADED_AT))
         ).fetchone()[0]
     assert missing == 0
+
+
+# --- documents in any grouping: the SQL functions agree with niochat.masking, and none reaches raw -----------
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+from niochat.tables import csat_responses  # noqa: E402
+from tests.test_masking import phones, sentences  # noqa: E402
+
+SOUP = st.text(alphabet="0123456789 ./-,a(+", max_size=70)  # digits and separators in any arrangement
+
+
+@pytest.fixture(scope="module")
+def source_conn(database_url):
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        yield conn
+
+
+@hypothesis_settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(sentences().map(lambda sentence: sentence[0]), phones(), SOUP))
+def test_sql_masking_agrees_with_the_log_masking_on_generated_texts(source_conn, text):
+    masked = source_conn.execute(sql.SQL("select {}").format(masked_text(sql.Literal(text)))).fetchone()[0]
+    assert masked == mask_documents_in(text)
+
+
+def test_the_sql_patterns_are_the_ones_of_niochat_masking():
+    from importlib import import_module
+
+    from niochat import masking
+
+    migration = import_module("niochat.migrations.versions.0009_security")
+    assert (migration.RUN, migration.MAYBE) == (masking.RUN, masking.MAYBE)
+
+
+@hypothesis_settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(sentences(), min_size=8, max_size=8))
+def test_documents_in_any_grouping_never_reach_the_warehouse(engine, database_url, warehouse_url, tenant, batch):
+    """Messages, transcripts, CSAT comments and answers, tool errors and handoff reasons: all copied masked."""
+    conversation_id, channel_id = tenant.ids["conversations"][0], tenant.ids["channels"][0]
+    with engine.begin() as conn:
+        for text, _ in batch:
+            conn.execute(insert(messages).values(
+                tenant_id=tenant.tenant_id, conversation_id=conversation_id, channel_id=channel_id,
+                direction="inbound", sender_kind="customer", status="received", text=text, transcript=text))
+            conn.execute(insert(tool_calls).values(
+                tenant_id=tenant.tenant_id, conversation_id=conversation_id, brain="rules", tool="identify_customer",
+                outcome="sgp_error", error=text, arguments={"said": text}))
+        conn.execute(update(csat_responses).where(csat_responses.c.tenant_id == tenant.tenant_id).values(
+            comment=batch[0][0], raw_text=batch[1][0]))
+        conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(
+            handoff_reason=batch[2][0]))
+    sync(database_url, warehouse_url)
+    with psycopg.connect(libpq_url(warehouse_url)) as conn:
+        dump = " ".join(conn.execute(sql.SQL("select coalesce(string_agg(t::text, ' '), '') from {} t").format(
+            sql.Identifier(SCHEMA, table.name))).fetchone()[0] for table in TABLES)
+    digits_only = re.sub(r"\D", "", dump)
+    for text, numbers in batch:
+        for number in numbers:
+            assert number not in digits_only, f"{number} (from {text!r}) reached raw"

@@ -77,3 +77,160 @@ def test_access_log_lines_hide_a_token_in_the_query_string(root_logging_restored
         "/api/os/ocorrencia/tipo/list/?app=niochat&token=Sgp-T0ken-42&limit=5", "1.1", 200)
     err = capsys.readouterr().err
     assert "Sgp-T0ken-42" not in err and "tipo/list/?app=niochat&token=***&limit=5" in err
+
+
+# --- documents in any grouping (property-based) --------------------------------------------------------------
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+from niochat.masking import valid_document  # noqa: E402
+
+WORDS = ["meu", "cpf", "é", "o", "cnpj", "da", "empresa", "segue", "ok", "obrigado", "fatura", "de", "vence", "dia",
+         "2", "vias", "150", "10/06", "R$", "89,90", "protocolo", "200429142914", "oi", ",", ":", "-", "(", ")", "😀",
+         "ção", "nº", "5511912340001"]
+SEPARATORS = ["", "", "", ".", " ", "-", "/"]  # per gap between two digits: mostly none, else one of ". -/"
+
+
+def _check_digits(body: list[int], weights: list[int], cpf: bool) -> int:
+    total = sum(n * w for n, w in zip(body, weights, strict=True))
+    if cpf:
+        return total * 10 % 11 % 10
+    return 0 if total % 11 < 2 else 11 - total % 11
+
+
+@st.composite
+def documents(draw) -> str:
+    """A valid CPF or CNPJ (check digits computed here, not by the code under test), digits only."""
+    if draw(st.booleans()):
+        body = draw(st.lists(st.integers(0, 9), min_size=9, max_size=9))
+        body.append(_check_digits(body, list(range(10, 1, -1)), True))
+        body.append(_check_digits(body, list(range(11, 1, -1)), True))
+    else:
+        body = draw(st.lists(st.integers(0, 9), min_size=12, max_size=12))
+        body.append(_check_digits(body, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], False))
+        body.append(_check_digits(body, [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], False))
+    number = "".join(map(str, body))
+    # one digit repeated (000.000.000-00) passes the check digits but is no one's document
+    draw(st.just(None).filter(lambda _: len(set(number)) > 1))
+    return number
+
+
+@st.composite
+def written(draw, number: str) -> str:
+    """The document as a customer may type it: any separator (or none) between any two digits."""
+    gaps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(number) - 1, max_size=len(number) - 1))
+    return number[0] + "".join(gap + digit for gap, digit in zip(gaps, number[1:], strict=True))
+
+
+@st.composite
+def sentences(draw) -> tuple[str, list[str]]:
+    """A message with one to three documents in any grouping among words (numbers too); returns the digits."""
+    numbers = draw(st.lists(documents(), min_size=1, max_size=3))
+    parts = draw(st.lists(st.sampled_from(WORDS), max_size=4))
+    for number in numbers:
+        parts.append(draw(written(number)) + draw(st.sampled_from(["", "", ".", ",", "!", "?", ")"])))
+        parts += draw(st.lists(st.sampled_from(WORDS), max_size=3))
+    return " ".join(parts), numbers
+
+
+def _only_digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def test_the_generated_documents_are_valid():
+    from validate_docbr import CNPJ, CPF
+
+    @given(documents())
+    def check(number):
+        assert (CPF() if len(number) == 11 else CNPJ()).validate(number)
+        assert valid_document(number)
+
+    check()
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("529 982 247 25", "***.982.247-**"),
+    ("529982247-25", "***.982.247-**"),
+    ("529.982.24725", "***.982.247-**"),
+    ("5 2 9 9 8 2 2 4 7 2 5", "***.982.247-**"),
+    ("529.982.247 - 25", "***.982.247-**"),
+    ("11 444 777 0001 61", "**.444.777/****-**"),
+    ("11444777/000161", "**.444.777/****-**"),
+    ("cpf 529 982 247 25 2 vias", "cpf ***.982.247-** 2 vias"),
+    ("52998224725 11144477735", "***.982.247-** ***.444.777-**"),
+    ("55 529.982.247-25", "55 ***.982.247-**"),
+])
+def test_documents_written_in_any_grouping_are_masked(text, masked):
+    assert mask_documents_in(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "telefone 5511912340001", "+55 11 98765-4321", "55 11 98765 4321", "+55 (11) 98765-4321", "(11) 98765-4321",
+    "+55 11 9 8765-4321", "5511 98765-4321", "opção 2 5511912340001", "protocolo 200429142914", "pedido 12345678",
+    "R$ 1.234.567,89",
+    "vence 10/06/2026", "fatura 998877 de R$ 89,90", "123.456.789-091", "valor 1.234.567.890-12",
+])
+def test_phones_protocols_amounts_and_dates_are_kept(text):
+    assert mask_documents_in(text) == text
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(sentences())
+def test_no_generated_document_survives_masking(sentence):
+    text, numbers = sentence
+    masked = mask_documents_in(text)
+    for number in numbers:
+        assert number not in _only_digits(masked), (text, masked)
+
+
+@st.composite
+def phones(draw) -> str:
+    """Brazilian mobiles with the country code, as WhatsApp and people write them."""
+    area = draw(st.integers(11, 99))
+    local = "9" + "".join(map(str, draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))))
+    shape = draw(st.sampled_from(["55{a}{l}", "+55 {a} {l5}-{l4}", "55 {a} {l5} {l4}", "+55 ({a}) {l5}-{l4}",
+                                  "({a}) {l5}-{l4}", "+55 {a} 9 {l4b}-{l4}", "55{a} {l5}-{l4}"]))
+    return shape.format(a=area, l=local, l5=local[:5], l4=local[5:], l4b=local[1:5])
+
+
+@st.composite
+def ordinary_numbers(draw) -> str:
+    kind = draw(st.sampled_from(["protocol", "amount", "date", "id"]))
+    if kind == "protocol":  # any length but 11 and 14
+        size = draw(st.sampled_from([4, 6, 8, 10, 12, 13, 15, 20]))
+        return "".join(map(str, draw(st.lists(st.integers(0, 9), min_size=size, max_size=size))))
+    if kind == "amount":
+        return f"R$ {draw(st.integers(0, 999_999)):,}".replace(",", ".") + f",{draw(st.integers(0, 99)):02d}"
+    if kind == "date":
+        return f"{draw(st.integers(1, 28)):02d}/{draw(st.integers(1, 12)):02d}/{draw(st.integers(2000, 2099))}"
+    return f"#{draw(st.integers(1, 10**9))}"
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(phones(), ordinary_numbers()), min_size=1, max_size=3),
+       st.lists(st.sampled_from(["oi", "meu", "número", "é", "e", "o", "valor", "ok", "."]), min_size=1, max_size=3))
+def test_phones_and_ordinary_numbers_are_never_masked(numbers, words):
+    text = " ".join(word for pair in zip(words * 3, numbers, strict=False) for word in pair)
+    assert mask_documents_in(text) == text
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sentences())
+def test_log_lines_never_carry_a_document_in_any_grouping(root_logging_restored, sentence):
+    text, numbers = sentence
+    stream = io.StringIO()
+    with contextlib.redirect_stderr(stream):
+        configure_logging("json", "INFO")  # the handler binds to the stderr of this moment
+    get_logger("test").info(text, said=text, document=numbers[0])
+    logging.getLogger("stdlib").warning("recebido: %s", text)
+    logging.getLogger("stdlib").warning(f"recebido: {text}")
+    dumped = stream.getvalue()
+    assert len(dumped.strip().splitlines()) == 3
+    for line in dumped.strip().splitlines():
+        for value in json.loads(line).values():
+            for number in numbers:
+                assert number not in _only_digits(str(value)), line

@@ -9,7 +9,7 @@ from api.brain.base import Brain
 from api.brain.rules import RulesBrain
 from api.engine.deps import WorkerDeps
 from api.sgp.models import SgpAdapter
-from niochat.tables import ai_configs, sgp_configs
+from niochat.tables import ai_configs, sgp_configs, tenants
 
 RULES = RulesBrain()
 
@@ -38,8 +38,11 @@ async def sgp_for(conn: AsyncConnection, deps: WorkerDeps, tenant_id) -> SgpAdap
         return None
     from api.sgp.factory import sgp_from_config
 
+    # An on-premises SGP on a private network: only where an operator allowed it for this tenant (niochat.egress).
+    private = await conn.scalar(select(tenants.c.sgp_private_network).where(tenants.c.id == tenant_id))
+    http = deps.http_private_sgp if private and deps.http_private_sgp is not None else deps.http
     return sgp_from_config(
-        deps.http,
+        http,
         deps.redis,
         str(tenant_id),
         config.base_url,

@@ -19,5 +19,8 @@ class WorkerDeps:
     engine: AsyncEngine
     redis: aioredis.Redis
     arq: ArqRedis
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # guarded (niochat.egress): every tenant-chosen or provider-given address
     keyring: Keyring
+    # Guarded too, but also reaching private networks: only for the SGP of a tenant an operator allowed
+    # (tenants.sgp_private_network); None: such tenants use `http` like everyone else.
+    http_private_sgp: httpx.AsyncClient | None = None

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import httpx
 from arq import cron
 from arq.connections import create_pool
 from arq.worker import Worker, func
@@ -16,8 +15,9 @@ from api.engine.deps import WorkerDeps
 from api.engine.inbound import process_conversation
 from api.engine.sweeper import sweep
 from niochat.database import async_engine
+from niochat.egress import guarded_client
 from niochat.embedded import ServiceUrls
-from niochat.redis import QUEUE_NAME, arq_settings, async_redis
+from niochat.redis import JOB_CODEC, QUEUE_NAME, arq_settings, async_redis
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings
 
@@ -28,14 +28,17 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
     async def startup(ctx: dict) -> None:
         ctx["deps"] = WorkerDeps(
             settings=settings, engine=async_engine(urls.database_url), redis=async_redis(urls.redis_url),
-            arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME),
-            http=httpx.AsyncClient(), keyring=Keyring(load_secret_key(settings)),
+            arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME, **JOB_CODEC),
+            http=guarded_client(settings), keyring=Keyring(load_secret_key(settings)),
+            http_private_sgp=guarded_client(settings, private_ok=True),
         )
 
     async def shutdown(ctx: dict) -> None:
         deps: WorkerDeps | None = ctx.get("deps")
         if deps is not None:
             await deps.http.aclose()
+            if deps.http_private_sgp is not None:
+                await deps.http_private_sgp.aclose()
             await deps.arq.aclose()
             await deps.redis.aclose()
             await deps.engine.dispose()
@@ -58,6 +61,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
         health_check_interval=30,
         health_check_key=HEALTH_CHECK_KEY,
         burst=burst,
+        **JOB_CODEC,
         handle_signals=True,
         log_results=False,
     )

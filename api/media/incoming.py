@@ -22,7 +22,7 @@ from api.brain import replies
 from api.brain.base import BrainInput, BrainReply, Handoff
 from api.engine.deps import WorkerDeps
 from api.media.transcribe import transcribe
-from api.whatsapp.clients import ChannelAccess, ProviderError, client_for
+from api.whatsapp.clients import ChannelAccess, MediaTooLarge, ProviderError, client_for
 from niochat.logging import get_logger
 from niochat.tables import ai_configs, channels, messages
 
@@ -124,7 +124,9 @@ async def _voice_note(conn: AsyncConnection, deps: WorkerDeps, conv, row, turn: 
     client = client_for(deps.http, ChannelAccess(channel.provider, channel.base_url, channel.instance,
                                                  deps.keyring.decrypt(channel.token_encrypted)))
     try:
-        audio = await client.download_media(row.provider_message_id)
+        audio = await client.download_media(row.provider_message_id, max_bytes=settings.audio_max_bytes)
+    except MediaTooLarge as exc:
+        return await _not_read(conn, row, turn, answering, "too_large", replies.AUDIO_TOO_LARGE, str(exc))
     except ProviderError as exc:
         return await _not_read(conn, row, turn, answering, "download_failed", replies.AUDIO_NOT_UNDERSTOOD, str(exc))
     if len(audio.data) > settings.audio_max_bytes:

@@ -22,6 +22,7 @@ from api.whatsapp.clients import ChannelAccess, ProviderError
 from api.whatsapp.setup import ChannelKeys, SetupError, check_channel, register_webhook
 from niochat.admin import webhook_url
 from niochat.database import tenant_transaction
+from niochat.egress import EgressPolicy, check_url, guarded_client
 from niochat.tables import channels
 
 router = APIRouter(prefix="/channels", tags=["channels"], responses=error_responses(400, 401, 403, 409, 422))
@@ -45,21 +46,22 @@ async def list_channels(ctx: Manager, request: Request) -> list[ChannelOut]:
     return [_channel_out(row, public_url) for row in rows]
 
 
-async def _register_webhook(body: ChannelCreate, url: str) -> tuple[str | None, list[str]]:
-    """(None, notices) when the provider accepted our URL, else (why not, [])."""
+async def _register_webhook(settings, body: ChannelCreate, url: str) -> tuple[str | None, list[str]]:
+    """(None, notices) when the provider accepted our URL, else (why not, []): the status, never the provider's
+    body."""
     access = ChannelAccess(body.provider, body.base_url, body.instance, body.token)
     try:
-        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT) as http:
+        async with guarded_client(settings, timeout=REGISTER_TIMEOUT) as http:
             return None, await register_webhook(http, access, url)
     except ProviderError as exc:
         return str(exc), []
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return f"{type(exc).__name__}: {exc}", []
+        return f"cannot reach the provider: {type(exc).__name__}", []
 
 
-async def _check_with_provider(body: ChannelCreate) -> ChannelKeys:
+async def _check_with_provider(settings, body: ChannelCreate) -> ChannelKeys:
     try:
-        async with httpx.AsyncClient(timeout=REGISTER_TIMEOUT) as http:
+        async with guarded_client(settings, timeout=REGISTER_TIMEOUT) as http:
             return await check_channel(http, body.provider, body.base_url, body.instance, body.token)
     except SetupError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc} Nothing was created.") from None
@@ -72,11 +74,13 @@ async def _check_with_provider(body: ChannelCreate) -> ChannelKeys:
              "reached is a 422 saying which, and nothing is created.")
 async def create_channel(body: ChannelCreate, ctx: Admin, request: Request) -> ChannelCreated:
     state = state_of(request)
+    if reason := check_url(body.base_url, EgressPolicy.from_settings(state.settings)):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"base_url: {reason}")
     taken = await ctx.conn.scalar(select(channels.c.id).where(channels.c.provider == body.provider,
                                                               channels.c.instance == body.instance))
     if taken is not None:
         raise conflict(f"there is already a {body.provider} channel for instance '{body.instance}'")
-    keys = await _check_with_provider(body)
+    keys = await _check_with_provider(state.settings, body)
     values = {}
     if keys.webhook_token:
         values["webhook_token_encrypted"] = state.keyring.encrypt(keys.webhook_token)
@@ -101,7 +105,7 @@ async def create_channel(body: ChannelCreate, ctx: Admin, request: Request) -> C
                        key_kind=keys.kind)
     await commit(ctx)
     channel = _channel_out(row, state.settings.public_url)
-    error, registered_notices = await _register_webhook(body, channel.webhook_url)
+    error, registered_notices = await _register_webhook(state.settings, body, channel.webhook_url)
     async with tenant_transaction(state.engine, ctx.user.tenant_id) as conn:
         await audit.record(conn, ctx.user.tenant_id, "channel.webhook_register", actor_kind="user",
                            actor_user_id=ctx.user.id, entity_type="channel", entity_id=row.id,

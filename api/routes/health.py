@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -45,6 +47,22 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
 
 
+def _loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    """Not public: with NIOCHAT_METRICS_TOKEN, only `Authorization: Bearer <token>`; without it, only loopback
+    clients (the address after the trusted proxy headers: a reverse proxy's clients are not loopback)."""
+    token = state_of(request).settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return Response("metrics need the bearer token\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    elif not _loopback(request.client.host if request.client else None):
+        return Response("metrics are served to loopback only (set NIOCHAT_METRICS_TOKEN)\n", status_code=403)
     return Response(render(), media_type=CONTENT_TYPE_LATEST)

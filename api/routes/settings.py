@@ -30,6 +30,7 @@ from api.schemas.settings import (
 from api.sgp.models import SgpAuthError, SgpError
 from api.sgp.occurrences import explain
 from api.sgp.tsmx import TsmxSgp
+from niochat.egress import EgressPolicy, check_url
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, sgp_configs, tenants
 
@@ -125,9 +126,23 @@ async def get_settings(ctx: Admin) -> SettingsOut:
     return await _read(ctx.conn)
 
 
+async def _refuse_private_urls(conn: AsyncConnection, settings, patch: SettingsPatch) -> None:
+    """422 for a model or SGP URL NioChat must not call (niochat.egress). A private network is allowed for the SGP
+    only where an operator allowed it for this tenant (`niochat tenant sgp-private-network`), never from here."""
+    given = [("ai.base_url", patch.ai.base_url if patch.ai else None, False),
+             ("sgp.base_url", patch.sgp.base_url if patch.sgp else None, True)]
+    for field, url, is_sgp in given:
+        if url is None:
+            continue
+        private_ok = is_sgp and bool(await conn.scalar(select(tenants.c.sgp_private_network)))
+        if reason := check_url(url, EgressPolicy.from_settings(settings, private_ok=private_ok)):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {reason}")
+
+
 @router.patch("", response_model=SettingsOut, summary="Change some settings (admin)")
 async def patch_settings(patch: SettingsPatch, ctx: Admin, request: Request) -> SettingsOut:
     keyring = state_of(request).keyring
+    await _refuse_private_urls(ctx.conn, state_of(request).settings, patch)
     changed = await _save_tenant(ctx.conn, patch)
     if patch.ai is not None:
         changed += await _save_config(ctx, keyring, "ai", ai_configs, patch.ai.model_dump(exclude_unset=True))

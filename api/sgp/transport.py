@@ -15,6 +15,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_before_delay, wait_exponential
 
 from api.sgp.models import SgpAuthError, SgpError, SgpUnavailable
+from niochat.egress import EgressRefused, ResponseTooLarge
 from niochat.logging import get_logger
 from niochat.masking import mask_document
 
@@ -99,6 +100,12 @@ class UraTransport:
                     headers={"Accept": "application/json"},
                     timeout=httpx.Timeout(budget),
                 )
+        except EgressRefused as exc:  # the SGP's address is not allowed (niochat.egress): nothing was sent
+            log.error("sgp.egress_refused", **context, reason=str(exc))
+            raise SgpError("o endereço do SGP não é permitido (rede interna)") from None
+        except ResponseTooLarge:
+            await self._failed(context, attempt, started, "response_too_large")
+            raise SgpError(f"resposta do SGP em {endpoint} grande demais") from None
         except (TimeoutError, httpx.TimeoutException):
             await self._failed(context, attempt, started, "timeout")
             raise SgpUnavailable("o SGP não respondeu a tempo") from None

@@ -10,6 +10,7 @@ from typing import Protocol
 import httpx
 
 from api.whatsapp.media import DownloadedMedia, OutboundMedia, decode_base64
+from niochat.egress import MAX_BODY_EXTENSION, EgressRefused, ResponseTooLarge
 
 SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=3.0)  # the provider fetches and decrypts the file first
@@ -31,6 +32,13 @@ class ProviderError(Exception):
         self.retryable = retryable
 
 
+class MediaTooLarge(ProviderError):
+    """A file larger than the download's cap: reading stopped there."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
 @dataclass(frozen=True)
 class ChannelAccess:
     provider: str
@@ -44,8 +52,9 @@ class WhatsAppClient(Protocol):
 
     async def send_media(self, number: str, media: OutboundMedia, track_id: str | None = None) -> str: ...
 
-    async def download_media(self, message_id: str) -> DownloadedMedia:
-        """The decrypted file of a message the customer sent (by its provider id)."""
+    async def download_media(self, message_id: str, max_bytes: int | None = None) -> DownloadedMedia:
+        """The decrypted file of a message the customer sent (by its provider id); a file larger than
+        `max_bytes` is refused while it is read (ProviderError, not retryable)."""
         ...
 
     async def find_sent(self, number: str, track_id: str, text: str, since: datetime) -> list[str]:
@@ -56,10 +65,22 @@ class WhatsAppClient(Protocol):
     async def register_webhook(self, url: str) -> None: ...
 
 
+def _base64_cap(max_bytes: int | None) -> int | None:
+    """A JSON answer carrying a file of at most `max_bytes` as base64 (4/3 larger) and a few fields."""
+    return None if max_bytes is None else max_bytes * 4 // 3 + 64_000
+
+
 async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
-                timeout: httpx.Timeout = SEND_TIMEOUT) -> dict:
+                timeout: httpx.Timeout = SEND_TIMEOUT, max_bytes: int | None = None) -> dict:
+    """POST and parse the JSON answer. Errors carry the status, never the provider's body: it can hold anything
+    (their stack traces, our request echoed back) and the message reaches API responses and logs."""
+    extensions = {MAX_BODY_EXTENSION: max_bytes} if max_bytes else None
     try:
-        response = await http.post(url, headers=headers, json=body, timeout=timeout)
+        response = await http.post(url, headers=headers, json=body, timeout=timeout, extensions=extensions)
+    except EgressRefused as exc:
+        raise ProviderError(str(exc), retryable=False) from exc
+    except ResponseTooLarge as exc:
+        raise MediaTooLarge(f"{url} answered more than {max_bytes or 'the allowed'} bytes") from exc
     except httpx.TimeoutException as exc:
         raise ProviderError(f"timeout calling {url}", retryable=True) from exc
     except httpx.TransportError as exc:
@@ -95,8 +116,12 @@ def _error_of(url: str, response: httpx.Response) -> ProviderError:
     if _says_not_on_whatsapp(body) or "not on whatsapp" in said:
         return ProviderError(f"{NOT_ON_WHATSAPP}: the provider says this number is not on WhatsApp",
                              status=status, retryable=False)
-    transient = status >= 500 or status in (408, 425, 429) or any(marker in said for marker in TRANSIENT_MARKERS)
-    return ProviderError(f"{url} answered {status}: {response.text[:200]}", status=status, retryable=transient)
+    marker = next((marker for marker in TRANSIENT_MARKERS if marker in said), None)
+    transient = status >= 500 or status in (408, 425, 429) or marker is not None
+    # The provider's body is read, never repeated (it reaches logs and the tenant's screens): one of our words for
+    # what it said, at most.
+    said_so = f" ({marker})" if marker else ""
+    return ProviderError(f"{url} answered {status}{said_so}", status=status, retryable=transient)
 
 
 def _says_not_on_whatsapp(body: object) -> bool:
@@ -143,13 +168,13 @@ class UazapiClient:
             raise ProviderError(f"uazapi {path} answered without a message id", retryable=False)
         return message_id
 
-    async def download_media(self, message_id: str) -> DownloadedMedia:
+    async def download_media(self, message_id: str, max_bytes: int | None = None) -> DownloadedMedia:
         body = {"id": message_id, "return_base64": True, "return_link": False, "generate_mp3": False}
         data = await _post(self.http, f"{self.access.base_url}/message/download", {"token": self.access.token},
-                           body, timeout=DOWNLOAD_TIMEOUT)
+                           body, timeout=DOWNLOAD_TIMEOUT, max_bytes=_base64_cap(max_bytes))
         content = decode_base64(data.get("base64Data"))
         if content is None and isinstance(data.get("fileURL"), str) and data["fileURL"].startswith("http"):
-            content = await _get(self.http, data["fileURL"])  # some versions only hand back a link
+            content = await _get(self.http, data["fileURL"], max_bytes)  # some versions only hand back a link
         if content is None:
             raise ProviderError("uazapi download answered without the file", retryable=False)
         return DownloadedMedia(content, data.get("mimetype") if isinstance(data.get("mimetype"), str) else None)
@@ -210,10 +235,11 @@ class EvolutionClient:
             raise ProviderError(f"evolution {route} answered without key.id", retryable=False)
         return message_id
 
-    async def download_media(self, message_id: str) -> DownloadedMedia:
+    async def download_media(self, message_id: str, max_bytes: int | None = None) -> DownloadedMedia:
         url = f"{self.access.base_url}/chat/getBase64FromMediaMessage/{self.access.instance}"
         body = {"message": {"key": {"id": message_id}}, "convertToMp4": False}
-        data = await _post(self.http, url, {"apikey": self.access.token}, body, timeout=DOWNLOAD_TIMEOUT)
+        data = await _post(self.http, url, {"apikey": self.access.token}, body, timeout=DOWNLOAD_TIMEOUT,
+                           max_bytes=_base64_cap(max_bytes))
         content = decode_base64(data.get("base64"))
         if content is None:
             raise ProviderError("evolution getBase64FromMediaMessage answered without base64", retryable=False)
@@ -269,23 +295,41 @@ async def _get_json(http: httpx.AsyncClient, url: str, headers: dict, timeout: h
     except httpx.TransportError as exc:
         raise ProviderError(f"cannot reach {url}: {type(exc).__name__}", retryable=True) from exc
     if response.status_code >= 400:
-        raise ProviderError(f"{url} answered {response.status_code}: {response.text[:200]}",
-                            status=response.status_code, retryable=response.status_code >= 500)
+        raise _error_of(url, response)
     try:
         return response.json()
     except ValueError:
         return None
 
 
-async def _get(http: httpx.AsyncClient, url: str) -> bytes:
+async def _get(http: httpx.AsyncClient, url: str, max_bytes: int | None) -> bytes:
+    """A media link's file, streamed: larger than `max_bytes` stops the download there (the announced length is
+    checked before reading). Redirects are followed, each hop through the client's egress check."""
+    extensions = {MAX_BODY_EXTENSION: max_bytes} if max_bytes else None
     try:
-        response = await http.get(url, timeout=DOWNLOAD_TIMEOUT)
+        async with http.stream("GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
+                               headers={"Accept-Encoding": "identity"}, extensions=extensions) as response:
+            if response.status_code >= 400:
+                raise ProviderError(f"media link answered {response.status_code}", status=response.status_code,
+                                    retryable=response.status_code >= 500)
+            if response.status_code >= 300:  # a redirect without a Location, or 304
+                raise ProviderError(f"media link answered {response.status_code}", status=response.status_code,
+                                    retryable=False)
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:  # decoded bytes, whatever the encoding
+                    raise MediaTooLarge(f"media larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except EgressRefused as exc:
+        raise ProviderError(f"media link refused: {exc}", retryable=False) from exc
+    except ResponseTooLarge as exc:
+        raise MediaTooLarge(f"media larger than {max_bytes} bytes") from exc
+    except httpx.TooManyRedirects as exc:
+        raise ProviderError("media link redirects too many times", retryable=False) from exc
     except httpx.HTTPError as exc:
         raise ProviderError(f"cannot fetch media: {type(exc).__name__}", retryable=True) from exc
-    if response.status_code >= 400:
-        raise ProviderError(f"media link answered {response.status_code}", status=response.status_code,
-                            retryable=response.status_code >= 500)
-    return response.content
 
 
 def client_for(http: httpx.AsyncClient, access: ChannelAccess) -> WhatsAppClient:

@@ -72,6 +72,24 @@ def tenant_list() -> None:
     _run(show)
 
 
+@tenant_app.command("sgp-private-network")
+def tenant_sgp_private_network(
+    slug: str = typer.Argument(..., help="Tenant slug"),
+    allow: bool = typer.Option(..., "--allow/--deny", help="Whether its SGP may be on a private network"),
+) -> None:
+    """Let a tenant's SGP be on a private network (an on-premises SGP over a VPN), or stop it.
+
+    Only an operator can: a tenant's own admin never can (PATCH /api/v1/settings refuses private SGP addresses
+    unless this is on). Loopback, link-local and the cloud metadata service stay refused either way.
+    """
+    def change(conn: Connection, _) -> None:
+        admin.set_sgp_private_network(conn, slug, allow)
+        state = "may" if allow else "may not"
+        console.print(f"tenant [bold]{slug}[/]: its SGP {state} be on a private network")
+
+    _run(change)
+
+
 @team_app.command("create")
 def team_create(
     slug: str = typer.Argument(..., help="Short id, e.g. 'financeiro'"),
@@ -133,7 +151,7 @@ def channel_create(
     def create(conn: Connection, settings) -> None:
         keyring = Keyring(load_secret_key(settings))
         admin.check_channel_input(conn, tenant, provider, base_url, instance, token)
-        keys = _check_with_provider(provider, base_url, instance, token.strip())
+        keys = _check_with_provider(settings, provider, base_url, instance, token.strip())
         created = admin.create_channel(
             conn, keyring, settings.public_url, tenant, provider, name, base_url, instance, token,
             webhook_token=keys.webhook_token, connection_status=keys.connection,
@@ -142,7 +160,7 @@ def channel_create(
         _tell(keys, provider, instance)
         typer.echo(created.webhook_url)
         if register:
-            _register_webhook(provider, base_url, instance, token.strip(), created.webhook_url)
+            _register_webhook(settings, provider, base_url, instance, token.strip(), created.webhook_url)
 
     _run(create)
 
@@ -164,7 +182,7 @@ def channel_setup(
         key = typer.prompt("token", hide_input=True).strip() if new_token else keyring.decrypt(row.token_encrypted)
         if not key:
             raise admin.AdminError("token must not be empty")
-        keys = _check_with_provider(row.provider, row.base_url, row.instance, key)
+        keys = _check_with_provider(settings, row.provider, row.base_url, row.instance, key)
         values = {"token_encrypted": keyring.encrypt(key),
                   "webhook_token_encrypted": keyring.encrypt(keys.webhook_token) if keys.webhook_token else None}
         if keys.connection:
@@ -175,7 +193,7 @@ def channel_setup(
         _tell(keys, row.provider, row.instance)
         typer.echo(url)
         if register:
-            _register_webhook(row.provider, row.base_url, row.instance, key, url)
+            _register_webhook(settings, row.provider, row.base_url, row.instance, key, url)
 
     _run(setup)
 
@@ -194,16 +212,15 @@ def _channel_row(conn: Connection, tenant: str, instance: str, provider: str):
     return rows[0]
 
 
-def _check_with_provider(provider: str, base_url: str, instance: str, token: str):
+def _check_with_provider(settings, provider: str, base_url: str, instance: str, token: str):
     """The provider's word on the key and the instance; the command fails (nothing stored) when it refuses."""
     import asyncio
 
-    import httpx
-
     from api.whatsapp.setup import SetupError, check_channel
+    from niochat.egress import guarded_client
 
     async def check():
-        async with httpx.AsyncClient() as http:
+        async with guarded_client(settings) as http:
             return await check_channel(http, provider, base_url.rstrip("/"), instance.strip(), token)
 
     try:
@@ -220,16 +237,17 @@ def _tell(keys, provider: str, instance: str) -> None:
         console.print(f"[yellow]{escape(notice)}[/]")
 
 
-def _register_webhook(provider: str, base_url: str, instance: str, token: str, url: str) -> None:
+def _register_webhook(settings, provider: str, base_url: str, instance: str, token: str, url: str) -> None:
     import asyncio
 
     import httpx
 
     from api.whatsapp.clients import ChannelAccess, ProviderError
     from api.whatsapp.setup import register_webhook
+    from niochat.egress import guarded_client
 
     async def register() -> list[str]:
-        async with httpx.AsyncClient() as http:
+        async with guarded_client(settings) as http:
             return await register_webhook(http, ChannelAccess(provider, base_url.rstrip("/"), instance, token), url)
 
     try:

@@ -154,6 +154,7 @@ def _run(settings: Settings, options: DemoOptions) -> None:
         with _step("migrating the database", "database schema up to date"):
             migrate.upgrade(urls.database_url)
         env = child_env(settings, urls)
+        env["NIOCHAT_EGRESS_ALLOW"] = provision.sandbox_egress(settings)  # the demo's providers are the sandboxes
         csat_delay = settings.csat_delay_seconds
         if "csat_delay_seconds" not in settings.model_fields_set:
             csat_delay = DEMO_CSAT_DELAY

@@ -777,7 +777,9 @@ def local_stack(settings: Settings, urls: ServiceUrls, secret_key: str, *, lanes
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    quick = {"debounce_seconds": 0.0, "csat_delay_seconds": 3600.0, "send_retry_base_seconds": 0.2}
+    quick = {"debounce_seconds": 0.0, "csat_delay_seconds": 3600.0, "send_retry_base_seconds": 0.2,
+             # the sandboxes (random loopback ports) stand in for the providers and SGPs: the egress guard lets them
+             "egress_allow": ",".join(filter(None, (settings.egress_allow, "127.0.0.1")))}
     api_settings = settings.model_copy(update={**quick, "secret_key": secret_key})
     env = {
         **os.environ, "NIOCHAT_DATABASE_URL": urls.database_url, "NIOCHAT_WAREHOUSE_URL": urls.warehouse_url,

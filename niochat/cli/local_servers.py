@@ -9,19 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
 @contextmanager
-def serving(app, port: int | None = None) -> Iterator[str]:
-    """Serve an ASGI app on 127.0.0.1 (a free port unless given) until the block ends; yields its base URL."""
+def serving(app, port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve an ASGI app on loopback (127.0.0.1 unless given; a free port unless given) until the block ends;
+    yields its base URL."""
     import uvicorn
 
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    port = port or free_port(host)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -30,7 +31,7 @@ def serving(app, port: int | None = None) -> Iterator[str]:
             raise RuntimeError("a local server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(10)

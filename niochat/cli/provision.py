@@ -171,6 +171,14 @@ def configure_demo_sgp(database_url: str, keyring: Keyring, sgp_url: str, app: s
     configure_sgp(database_url, keyring, DEMO_TENANT, sgp_url, app, token)
 
 
+def sandbox_egress(settings: Settings) -> str:
+    """NIOCHAT_EGRESS_ALLOW with the sandboxes' loopback ports added: the demo's channels and SGP live there, and
+    the egress guard (niochat.egress) refuses loopback otherwise. Only those two ports, nothing else local."""
+    sandboxes = [f"127.0.0.1:{settings.wa_sandbox_port}", f"127.0.0.1:{settings.sgp_sandbox_port}"]
+    given = [entry.strip() for entry in settings.egress_allow.split(",") if entry.strip()]
+    return ",".join(dict.fromkeys([*given, *sandboxes]))
+
+
 def dataset_of(spec: DemoTenant, settings: Settings) -> Path:
     """The SGP sandbox dataset holding this tenant's customers."""
     from sandbox.sgp import BUILTIN_DATASET, dataset_path  # imported here: the sandbox brings FastAPI along

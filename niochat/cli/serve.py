@@ -74,7 +74,11 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
     from api.app import create_app
 
     ensure_port_free(settings.api_host, settings.api_port, "API")
+    if sandbox:  # the sandboxes listen on loopback, which the egress guard refuses unless allowed
+        settings = settings.model_copy(update={"egress_allow": provision.sandbox_egress(settings)})
     env = child_env(settings, urls)
+    if sandbox:
+        env["NIOCHAT_EGRESS_ALLOW"] = settings.egress_allow
     with ExitStack() as stack:
         if sandbox:
             _sandboxes_with_tenant_demo(stack, settings, urls, env)

@@ -27,6 +27,8 @@ tenants = Table(
     Column("settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     *timestamps(),
+    # An operator's permission (never the tenant's): its SGP may be on a private network (niochat.egress).
+    Column("sgp_private_network", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'"),
 )
 

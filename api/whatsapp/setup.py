@@ -18,6 +18,7 @@ uazapiGO v2: the instance token is the only key (`token` header); GET /webhook l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -128,41 +129,39 @@ def _instance_record(body: Any, instance: str) -> dict | None:
 
 
 def _evolution_refusal(status: int, body: Any, base_url: str, instance: str) -> SetupError:
-    said = _message_of(body)
+    said, shown = _message_of(body), _phrase(status)  # what it said decides; only the status is repeated
     if status in (401, 403):
         return SetupError(
             f"Evolution at {base_url} refused the apikey for instance '{instance}' "
-            f"({status} {said or 'Unauthorized'}): it is neither the server's global key (AUTHENTICATION_API_KEY "
+            f"({status} {shown}): it is neither the server's global key (AUTHENTICATION_API_KEY "
             f"in the Evolution server's environment) nor the token of instance '{instance}' (Evolution manager, "
             "the instance's API key). Give one of the two and run the command again.")
     if status == 404 and (said.startswith("Cannot ") or "instance" not in said.lower()):  # Express: no such route
         return SetupError(
-            f"{base_url} has no Evolution API routes ({said or 'Not Found'}): the base URL must be the Evolution "
+            f"{base_url} has no Evolution API routes ({status} {shown}): the base URL must be the Evolution "
             "server's address (e.g. https://evolution.example.com), not its manager page")
     if status == 404:
         return SetupError(
-            f"Evolution at {base_url} has no instance named '{instance}' ({said or 'Not Found'}). Instance names "
+            f"Evolution at {base_url} has no instance named '{instance}' ({status} {shown}). Instance names "
             "are case-sensitive: check the name in the Evolution manager, or create the instance there first.")
-    return SetupError(f"Evolution at {base_url} answered {status} when asked about instance '{instance}': "
-                      f"{said or 'no explanation'}")
+    return SetupError(f"Evolution at {base_url} answered {status} {shown} when asked about instance '{instance}'")
 
 
 # ------------------------------------------------------------------------------------------------ Uazapi
 
 
 async def _check_uazapi(http: httpx.AsyncClient, base_url: str, key: str) -> ChannelKeys:
-    status, body = await _get(http, f"{base_url}/webhook", {"token": key})
-    said = _message_of(body)
+    status, _body = await _get(http, f"{base_url}/webhook", {"token": key})
     if status == 401:
         raise SetupError(
-            f"Uazapi at {base_url} refused the token ({said or 'Invalid token'}): use the instance's own token "
+            f"Uazapi at {base_url} refused the token (401 {_phrase(401)}): use the instance's own token "
             "(Uazapi panel, the instance's token), not the admin token, and run the command again.")
     if status == 404:
         raise SetupError(f"{base_url} has no Uazapi API (GET /webhook answered 404): the base URL must be your "
                          "Uazapi server, e.g. https://yourcompany.uazapi.com")
     if status != 200:
-        raise SetupError(f"Uazapi at {base_url} answered {status} when asked for the instance's webhooks: "
-                         f"{said or 'no explanation'}")
+        raise SetupError(f"Uazapi at {base_url} answered {status} {_phrase(status)} when asked for the instance's "
+                         "webhooks")
     return ChannelKeys(key, None, "instance", None)
 
 
@@ -184,6 +183,13 @@ async def _get(http: httpx.AsyncClient, url: str, headers: dict, params: dict | 
         return response.status_code, response.json()
     except ValueError:
         return response.status_code, response.text[:300]
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(no standard meaning)"
 
 
 def _message_of(body: Any) -> str:

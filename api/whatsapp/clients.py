@@ -70,13 +70,15 @@ def _base64_cap(max_bytes: int | None) -> int | None:
     return None if max_bytes is None else max_bytes * 4 // 3 + 64_000
 
 
-async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
-                timeout: httpx.Timeout = SEND_TIMEOUT, max_bytes: int | None = None) -> dict:
-    """POST and parse the JSON answer. Errors carry the status, never the provider's body: it can hold anything
-    (their stack traces, our request echoed back) and the message reaches API responses and logs."""
+async def _call(http: httpx.AsyncClient, method: str, url: str, headers: dict, body: dict | None = None,
+                timeout: httpx.Timeout = SEND_TIMEOUT, max_bytes: int | None = None) -> object:
+    """Call the provider and parse its JSON answer (None when it is not JSON). Errors carry the status, never the
+    provider's body: it can hold anything (their stack traces, our request echoed back) and the message reaches
+    API responses and logs."""
     extensions = {MAX_BODY_EXTENSION: max_bytes} if max_bytes else None
     try:
-        response = await http.post(url, headers=headers, json=body, timeout=timeout, extensions=extensions)
+        response = await http.request(method, url, headers=headers, json=body, timeout=timeout,
+                                      extensions=extensions)
     except EgressRefused as exc:
         raise ProviderError(str(exc), retryable=False) from exc
     except ResponseTooLarge as exc:
@@ -88,9 +90,14 @@ async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
     if response.status_code >= 400:
         raise _error_of(url, response)
     try:
-        data = response.json()
+        return response.json()
     except ValueError:
-        data = {}
+        return None
+
+
+async def _post(http: httpx.AsyncClient, url: str, headers: dict, body: dict,
+                timeout: httpx.Timeout = SEND_TIMEOUT, max_bytes: int | None = None) -> dict:
+    data = await _call(http, "POST", url, headers, body, timeout, max_bytes)
     return data if isinstance(data, dict) else {}
 
 
@@ -288,18 +295,7 @@ def _sent_text(content: dict) -> str | None:
 
 async def _get_json(http: httpx.AsyncClient, url: str, headers: dict, timeout: httpx.Timeout = SEND_TIMEOUT):
     """A provider's JSON answer to a GET (a list or an object); ProviderError as _post raises them."""
-    try:
-        response = await http.get(url, headers=headers, timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise ProviderError(f"timeout calling {url}", retryable=True) from exc
-    except httpx.TransportError as exc:
-        raise ProviderError(f"cannot reach {url}: {type(exc).__name__}", retryable=True) from exc
-    if response.status_code >= 400:
-        raise _error_of(url, response)
-    try:
-        return response.json()
-    except ValueError:
-        return None
+    return await _call(http, "GET", url, headers, timeout=timeout)
 
 
 async def _get(http: httpx.AsyncClient, url: str, max_bytes: int | None) -> bytes:

@@ -179,7 +179,9 @@ def test_list_routes_show_none_of_another_tenants_rows(api, app, world):
     for path in routes:
         for who in ("admin", "superadmin", "manager"):
             response = api.get(path, headers=_as(world, who), params={"limit": 200})
-            assert response.status_code in (200, 403), f"{path} as {who}: {response.status_code} {response.text}"
+            # the SGP's list of ticket types is asked of the tenant's SGP, which is not served here: a documented 502
+            allowed = (200, 403, 502) if path.endswith("/sgp/occurrence-types") else (200, 403)
+            assert response.status_code in allowed, f"{path} as {who}: {response.status_code} {response.text}"
             leaked = {value for value in b_ids if value in response.text}
             assert not leaked, f"GET {path} as A's {who} shows B's rows: {leaked}"
     # The check can see a leak: B's own admin does get B's ids from the same routes.

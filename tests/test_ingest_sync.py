@@ -327,7 +327,7 @@ def test_the_sql_patterns_are_the_ones_of_niochat_masking():
 
     from niochat import masking
 
-    migration = import_module("niochat.migrations.versions.0009_security")
+    migration = import_module("niochat.migrations.versions.0010_security")
     assert (migration.RUN, migration.MAYBE) == (masking.RUN, masking.MAYBE)
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from validate_docbr import CNPJ, CPF
 
-from niochat.masking import mask_document
+from niochat.masking import mask_document, mask_documents_in
 from niochat.secrets import Keyring
 from niochat.tables import (
     audit_log,
@@ -71,19 +71,21 @@ class Lookup:
 
 
 def phone_variants(phone: str) -> tuple[str, ...]:
-    """The WhatsApp numbers a phone may be stored as: digits with country code (55 added to a Brazilian number
-    given without it), with and without the mobile 9 after the area code."""
+    """The WhatsApp numbers a phone may be stored as: its digits, with country code 55 added to what may be a
+    Brazilian number given without it (10 or 11 digits), and Brazilian mobiles with and without the 9 after the
+    area code (WhatsApp keeps older accounts without it)."""
     digits = re.sub(r"\D", "", phone)
-    if len(digits) in (10, 11) and not digits.startswith("55"):
-        digits = "55" + digits
     if not 8 <= len(digits) <= 15:
         raise PrivacyError("the phone must have 8 to 15 digits, with country and area code (e.g. 5511912340001)")
     found = [digits]
-    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
-        found.append(digits[:4] + digits[5:])
-    elif digits.startswith("55") and len(digits) == 12 and digits[4] in "6789":
-        found.append(digits[:4] + "9" + digits[4:])
-    return tuple(found)
+    if len(digits) in (10, 11) and not digits.startswith("55"):
+        found.append("55" + digits)
+    for number in list(found):
+        if number.startswith("55") and len(number) == 13 and number[4] == "9":
+            found.append(number[:4] + number[5:])
+        elif number.startswith("55") and len(number) == 12 and number[4] in "6789":
+            found.append(number[:4] + "9" + number[4:])
+    return tuple(dict.fromkeys(found))
 
 
 def document_digits(document: str) -> str:
@@ -163,6 +165,21 @@ def _rows(result) -> list[dict[str, Any]]:
     return [{key: _plain(value) for key, value in row._mapping.items()} for row in result]
 
 
+def _masked(value: Any) -> Any:
+    """Free text and JSON with every CPF/CNPJ in it masked: the export never carries a full document."""
+    if isinstance(value, str):
+        return mask_documents_in(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+# What people wrote (or the bot and tools wrote about them): masked before it leaves.
+_FREE_TEXT = ("text", "transcript", "arguments", "error", "comment", "raw_text", "details", "handoff_reason")
+
+
 async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
     """Everything the tenant holds about the person, as a JSON-ready dict (format `niochat-privacy-export`,
     version 1, described in docs/operator-guide.md); None when nobody matches."""
@@ -217,6 +234,10 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         .where(_about(contact_ids, conversation_ids))
         .order_by(audit_log.c.created_at, audit_log.c.id)
     ))
+    for row in (*talks, *said, *done, *surveys, *audit):
+        for key in _FREE_TEXT:
+            if key in row:
+                row[key] = _masked(row[key])
     by_conversation: dict[str, dict[str, Any]] = {}
     for talk in talks:
         talk["channel"] = {"provider": talk.pop("channel_provider"), "instance": talk.pop("channel_instance"),

@@ -108,16 +108,16 @@ def export(
             handle.write(body)
     summary = privacy.export_summary(found)
     console.print(f"exported {summary['contacts']} contact(s), {summary['conversations']} conversation(s), "
-                  f"{summary['messages']} message(s)" + (f" to {escape(str(out))}" if out else ""))
+                  f"{summary['messages']} message(s)" + (f" to {escape(str(out))}" if out else ""), soft_wrap=True)
 
 
 def _preview(plan: privacy.Erasure, tenant: str) -> None:
-    people = Table("contact", "phone", "WhatsApp LID", "name", "document", title=f"tenant {tenant}")
+    console.print(f"[bold]tenant {escape(tenant)}[/]: {len(plan.contacts)} contact(s) of this person", soft_wrap=True)
     for row in plan.contacts:
-        people.add_row(str(row["id"]), row["phone"] or "-", row["whatsapp_lid"] or "-", escape(row["name"] or "-"),
-                       row["document_masked"] or "-")
-    console.print(people)
-    counts = Table("what", "rows", title="to erase or anonymise")
+        console.print(f"  contact {row['id']}: phone {row['phone'] or '-'}, WhatsApp LID {row['whatsapp_lid'] or '-'}"
+                      f", name {escape(row['name'] or '-')}, document {row['document_masked'] or '-'}",
+                      soft_wrap=True)
+    counts = Table("to erase or anonymise", "rows")
     for name, count in plan.counts.items():
         counts.add_row(name.replace("_", " "), str(count))
     console.print(counts)
@@ -146,4 +146,4 @@ def erase(
         raise fail("the contacts are gone already: nothing was erased")
     figures = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in done.counts.items())
     console.print(f"[green]erased[/]: {figures}. The warehouse, marts and DuckDB files follow at the next "
-                  "pipeline run (`niochat pipeline run`).")
+                  "pipeline run (`niochat pipeline run`).", soft_wrap=True)

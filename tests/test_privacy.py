@@ -384,5 +384,7 @@ def test_api_export_and_erase_for_admins_only_and_only_in_their_tenant(engine, a
     still = api.post("/api/v1/privacy/export", headers=admin_b, json={"phone": PHONE})
     assert still.status_code == 200 and {c["id"] for c in still.json()["contacts"]} == {
         str(b.ids["maria"]), str(b.ids["other_account"])}
+    listed = api.get("/api/v1/contacts", headers=admin_a, params={"limit": 200}).json()
+    assert {c["id"] for c in listed["items"]} == {str(a.ids["pedro"])}, "erased contacts are not listed"
     audit = api.get("/api/v1/audit", headers=admin_a, params={"action": "privacy.erase"})
     assert audit.status_code == 200 and audit.json()["total"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PHONE_HELP = "The person's WhatsApp number, digits with country and area code (5511912340001; 55 may be left out)"
 DOCUMENT_HELP = "The person's CPF or CNPJ, with or without punctuation; compared by its keyed hash, never stored"
@@ -15,6 +15,13 @@ class Subject(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     phone: str | None = Field(None, max_length=40, description=PHONE_HELP)
     document: str | None = Field(None, max_length=40, description=DOCUMENT_HELP)
+
+    @field_validator("phone", "document")
+    @classmethod
+    def no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("text cannot contain NUL (\\u0000) characters")
+        return value
 
     @model_validator(mode="after")
     def exactly_one(self) -> Subject:

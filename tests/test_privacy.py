@@ -16,7 +16,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -32,6 +32,7 @@ from niochat.tables import (
     csat_requests,
     csat_responses,
     messages,
+    tenants,
     tool_calls,
     users,
 )
@@ -44,6 +45,7 @@ CPF_DIGITS = "52998224725"
 PHONE = "5511912340001"  # the Uazapi capture's sender
 LID = "100000000000001@lid"
 KEYRING = Keyring(TEST_SECRET)
+CREATED: list = []  # tenants made by this module, removed at its end (no pending work left for later workers)
 
 
 @dataclass
@@ -69,6 +71,7 @@ def _history(engine, api: httpx.Client, name: str) -> Person:
     slug = unique_slug("lgpd")
     with engine.begin() as conn:
         tenant_id = admin.create_tenant(conn, slug, f"Provedor {name}")
+        CREATED.append(tenant_id)
         channel = admin.create_channel(conn, KEYRING, "http://x", slug, "uazapi", "WhatsApp", "http://127.0.0.1:9",
                                        f"{slug}-uazapi", "tok-uazapi")
         for role in ("admin", "manager", "agent"):
@@ -101,7 +104,7 @@ def _history(engine, api: httpx.Client, name: str) -> Person:
             handoff_at=func.now(), handoff_reason="o cliente Maria pediu um humano",
         ).returning(conversations.c.id)).scalar_one()
         for values in (
-            {"direction": "inbound", "sender_kind": "customer", "text": f"meu cpf é {CPF}", "status": "processed"},
+            {"direction": "inbound", "sender_kind": "customer", "text": f"segue o cpf {CPF}", "status": "processed"},
             {"direction": "inbound", "sender_kind": "customer", "content_type": "audio", "status": "processed",
              "transcript": "minha internet caiu de novo", "media_url": "https://media.example.test/audio-maria",
              "media_mime": "audio/ogg", "media_seconds": 4},
@@ -138,6 +141,13 @@ def _history(engine, api: httpx.Client, name: str) -> Person:
     ids.update(maria=maria, other_account=other_account, open_talk=open_talk, closed_talk=closed_talk,
                pedro=pedro, pedro_talk=pedro_talk)
     return Person(slug, tenant_id, channel.webhook_key, ids)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_tenants(engine):
+    yield
+    with engine.begin() as conn:
+        conn.execute(delete(tenants).where(tenants.c.id.in_(CREATED)))
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +209,8 @@ def test_cli_export_by_document_holds_everything_about_the_person_and_nothing_el
     assert closed["channel"]["provider"] == "uazapi" and closed["csat"]["response"]["comment"] == \
         "ótimo atendimento da Carla"
     said = [m["text"] for m in closed["messages"]]
-    assert "Oi Maria, recebi o comprovante" in said and f"meu cpf é {CPF}" not in said  # never the full CPF...
-    assert "meu cpf é ***.982.247-**" in said  # ...the typed one comes masked
+    assert "Oi Maria, recebi o comprovante" in said and f"segue o cpf {CPF}" not in said  # never the full CPF...
+    assert "segue o cpf ***.982.247-**" in said  # ...the typed one comes masked
     audio = next(m for m in closed["messages"] if m["content_type"] == "audio")
     assert audio["transcript"] == "minha internet caiu de novo" and audio["media"]["url"].endswith("audio-maria")
     image = next(m for m in closed["messages"] if m["content_type"] == "image")
@@ -228,6 +238,11 @@ def test_cli_export_by_document_holds_everything_about_the_person_and_nothing_el
         assert by_phone.returncode == 0, by_phone.stderr
         assert {c["id"] for c in json.loads(by_phone.stdout)["contacts"]} == {
             str(maria_a.ids["maria"]), str(maria_a.ids["other_account"])}
+    # after a key rotation (new key first, the old one after it) documents hashed with the old key are found
+    rotated = {**cli_env, "NIOCHAT_SECRET_KEY": "rotated-key-" + "y" * 32 + "," + TEST_SECRET}
+    by_old_hash = _command(rotated, "privacy", "export", "--tenant", maria_a.slug, "--document", CPF_DIGITS)
+    assert by_old_hash.returncode == 0, by_old_hash.stderr
+    assert len(json.loads(by_old_hash.stdout)["contacts"]) == 2
     nobody = _command(cli_env, "privacy", "export", "--tenant", maria_a.slug, "--phone", "5521999990000")
     assert nobody.returncode == 1 and "no contact" in nobody.stderr and nobody.stdout == ""
     invalid = _command(cli_env, "privacy", "export", "--tenant", maria_a.slug, "--document", "529.982.247-24")

@@ -19,6 +19,7 @@ from api.routes import (
     conversations,
     csat as csat_routes,
     health,
+    privacy as privacy_routes,
     settings as settings_routes,
     teams,
     users,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(csat_routes.router, prefix="/api/v1")
     app.include_router(settings_routes.router, prefix="/api/v1")
     app.include_router(ws.router, prefix="/api/v1")
+    app.include_router(privacy_routes.router, prefix="/api/v1")
     return app
 
 

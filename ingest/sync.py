@@ -11,7 +11,10 @@
 - One warehouse transaction per table: a crash leaves that table and its watermark as they were.
 - One sync at a time (an advisory lock in the warehouse): loads commit in the order of their `_loaded_at`,
   which is what dbt's incremental models rely on.
-- `full=True` truncates and reloads (also how hard deletes at the source reach the warehouse).
+- Rows deleted at the source leave a tombstone in `deleted_rows` (a trigger, migration 0011): each incremental
+  load removes from raw the rows of its table whose tombstone it reads (same overlap window) and that are absent
+  from the snapshot (a key deleted and written again stays). A tenant deleted with everything it had leaves no
+  tombstones: `full=True` truncates and reloads, which mirrors every delete.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from psycopg import IsolationLevel, sql
 
 from ingest import warehouse
 from ingest.masking import masked_json, masked_text
-from ingest.tables import RawTable, select
+from ingest.tables import TOMBSTONED, RawTable, select
 from niochat.database import INGEST_ROLE, libpq_url
 
 OVERLAP = timedelta(minutes=5)
 LOCK = "niochat.ingest"
 ANALYZE_AFTER = 10_000  # rows written by one load that make the table's planner statistics worth refreshing
 _STAGE = "_ingest_stage"
+_GONE = "_ingest_gone"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class TableSync:
     rows_written: int  # rows inserted or changed in raw
     watermark: datetime | None
     seconds: float
+    rows_deleted: int = 0  # raw rows removed because their source row was deleted (tombstones)
 
 
 # Called with (table, None) when a table starts and (table, result) when it is committed.
@@ -102,6 +107,22 @@ def _upsert(conn: psycopg.Connection, table: RawTable) -> int:
     return conn.execute(query).rowcount
 
 
+def _remove_deleted(source: psycopg.Connection, target: psycopg.Connection, table: RawTable,
+                    since: datetime) -> int:
+    """Delete from raw the rows of `table` whose tombstones changed since `since` and that the source snapshot
+    no longer has."""
+    gone = sql.Identifier(_GONE)
+    target.execute(sql.SQL("create temp table {} (row_id uuid) on commit drop").format(gone))
+    query = sql.SQL(
+        "copy (select d.row_id from public.deleted_rows d where d.table_name = {name} and d.updated_at >= {since}"
+        " and not exists (select 1 from {source} s where s.id = d.row_id)) to stdout (format binary)"
+    ).format(name=sql.Literal(table.name), since=sql.Literal(since), source=sql.Identifier("public", table.name))
+    if not _copy(source, target, query, gone, ["row_id"]):
+        return 0
+    return target.execute(sql.SQL("delete from {} r using {} g where r.id = g.row_id").format(
+        sql.Identifier(warehouse.SCHEMA, table.name), gone)).rowcount
+
+
 def _newest(conn: psycopg.Connection, relation: sql.Composable, table: RawTable) -> tuple[datetime | None, str | None]:
     key = sql.SQL(" || ',' || ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in table.key)
     order = sql.SQL(", ").join(sql.SQL("{} desc").format(sql.Identifier(k)) for k in table.key)
@@ -120,6 +141,7 @@ def sync_table(source: psycopg.Connection, target: psycopg.Connection, table: Ra
     """
     started = time.perf_counter()
     raw = sql.Identifier(warehouse.SCHEMA, table.name)
+    rows_deleted = 0
     with target.transaction():
         created = warehouse.ensure_table(target, table, warehouse.source_columns(source, table))
         since = None if full or created else warehouse.watermark(target, table)
@@ -139,12 +161,14 @@ def sync_table(source: psycopg.Connection, target: psycopg.Connection, table: Ra
             rows_read = _copy(source, target, source_query(table, since - overlap), stage, table.columns)
             rows_written = _upsert(target, table)
             newest, last_key = _newest(target, stage, table)
-        if full or rows_written >= ANALYZE_AFTER:
+            if table.name in TOMBSTONED:
+                rows_deleted = _remove_deleted(source, target, table, since - overlap)
+        if full or rows_written + rows_deleted >= ANALYZE_AFTER:
             # fresh statistics, or the next dbt run plans its joins for the table as it was before the load
             target.execute(sql.SQL("analyze {}").format(raw))
         warehouse.save_watermark(target, table, newest, last_key, rows_written, full)
         mark = warehouse.watermark(target, table)
-    return TableSync(table.name, full, rows_read, rows_written, mark, time.perf_counter() - started)
+    return TableSync(table.name, full, rows_read, rows_written, mark, time.perf_counter() - started, rows_deleted)
 
 
 def sync(

@@ -57,7 +57,8 @@ TABLES: tuple[RawTable, ...] = (
     RawTable(
         "contacts",
         _cols(
-            "id", "tenant_id", "phone", "whatsapp_lid", "name", "document_hash", "document_masked", "sgp_customer_id"
+            "id", "tenant_id", "phone", "whatsapp_lid", "name", "document_hash", "document_masked", "sgp_customer_id",
+            "erased_at",
         ),
         excluded={"document_encrypted": "the full CPF/CNPJ: only its hash and masked form are copied"},
     ),
@@ -79,7 +80,7 @@ TABLES: tuple[RawTable, ...] = (
             "id", "tenant_id", "conversation_id", "channel_id", "direction", "sender_kind", "sender_user_id",
             "provider_message_id", "content_type", "text", "media_mime", "status", "error", "attempts",
             "provider_timestamp", "processed_at", "sent_at", "intent", "transcript", "media_size", "media_seconds",
-            "edited_at", "choice_id",
+            "edited_at", "choice_id", "redacted_at",
         ),
         masked_text=("text", "transcript"),
         excluded={
@@ -125,9 +126,15 @@ TABLES: tuple[RawTable, ...] = (
         _cols("id", "tenant_id", "actor_kind", "actor_user_id", "action", "entity_type", "entity_id", "details"),
         masked_json=("details",),
     ),
+    # Tombstones: which rows of the tables above were deleted at the source (ids only). Each incremental load
+    # removes from raw the rows its table's tombstones name, and the incremental marts drop them too.
+    RawTable("deleted_rows", _cols("id", "tenant_id", "table_name", "row_id"), indexed=("row_id",)),
 )
 
 BY_NAME = {table.name: table for table in TABLES}
+# The tables whose deleted rows leave a tombstone in `deleted_rows` (the trigger of migration 0011).
+TOMBSTONED = frozenset({"users", "teams", "channels", "contacts", "conversations", "messages", "tool_calls",
+                        "csat_requests", "csat_responses", "audit_log"})
 
 
 def select(names: list[str] | tuple[str, ...] | None) -> tuple[RawTable, ...]:

@@ -88,3 +88,9 @@ class Keyring:
         """Keyed hash for equality lookups (e.g. a CPF) without storing the value in clear."""
         key = _derive(self._masters[0], purpose.encode())
         return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def fingerprints(self, value: str, purpose: str = "document") -> tuple[str, ...]:
+        """`fingerprint` under every configured key, current first: what a lookup compares with, so values
+        hashed before a key rotation are still found."""
+        return tuple(hmac.new(_derive(master, purpose.encode()), value.encode(), hashlib.sha256).hexdigest()
+                     for master in self._masters)

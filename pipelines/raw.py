@@ -23,6 +23,7 @@ def sync_metadata(result: TableSync) -> dict:
     return {
         "rows_read": result.rows_read,
         "rows_written": result.rows_written,
+        "rows_deleted": result.rows_deleted,
         "full": result.full,
         "watermark": result.watermark.isoformat() if result.watermark else "",
         "seconds": round(result.seconds, 3),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
 from niochat import admin
@@ -109,6 +109,12 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     _add(conn, rows, csat_responses, csat_request_id=request_id, conversation_id=conversation_id, rating=5)
     _add(conn, rows, audit_log, actor_kind="system", action="test")
     _add(conn, rows, ai_usage, conversation_id=conversation_id, model="gpt-test", outcome="ok")
+    # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
+    gone = conn.execute(insert(messages).values(
+        tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel.id, direction="inbound",
+        sender_kind="customer", text="apagada", status="received").returning(messages.c.id)).scalar_one()
+    conn.execute(delete(messages).where(messages.c.id == gone))
+    rows.ids["deleted_rows"] = [gone]
     return rows
 
 

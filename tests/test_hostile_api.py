@@ -192,6 +192,8 @@ VALID_BODIES = {
                                             "ai": {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "k"},
                                             "sgp": {"base_url": "http://127.0.0.1:9", "app": "a", "token": "t"},
                                             "timezone": "America/Sao_Paulo"},
+    "POST /api/v1/privacy/export": lambda ours: {"phone": "5511999990000"},  # full_tenant's contact
+    "POST /api/v1/privacy/erase": lambda ours: {"phone": "5511999990000", "dry_run": True},
 }
 NEVER_STORED_AS_TEXT = {"password", "token", "api_key"}  # hashed or encrypted: any character is fine
 JSON_BODY_OPERATIONS = sorted(

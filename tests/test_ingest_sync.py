@@ -15,12 +15,12 @@ from datetime import timedelta
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from ingest import sync as sync_module
 from ingest.masking import masked_json, masked_text
 from ingest.sync import sync
-from ingest.tables import TABLES
+from ingest.tables import TABLES, TOMBSTONED
 from ingest.warehouse import LOADED_AT, SCHEMA, source_columns
 from niochat.database import drop_database, ensure_database, libpq_url
 from niochat.masking import mask_documents_in
@@ -297,6 +297,44 @@ def test_raw_rows_carry_their_load_time(database_url, warehouse_url, tenant):
             sql.SQL("select count(*) from raw.messages where {} is null").format(sql.Identifier(LOADED_AT))
         ).fetchone()[0]
     assert missing == 0
+
+
+def test_rows_deleted_at_the_source_leave_raw_at_the_next_incremental_load(engine, database_url, warehouse_url,
+                                                                            tenant):
+    """A deleted row leaves a tombstone (deleted_rows); the incremental load removes it from raw, but not a row
+    deleted and written again under the same key, and not the rows of other tenants."""
+    with engine.begin() as conn:
+        other = full_tenant(conn)
+        doomed = conn.execute(insert(contacts).values(tenant_id=tenant.tenant_id, whatsapp_lid="900000000001@lid",
+                                                      name="Só LID").returning(contacts.c.id)).scalar_one()
+    sync(database_url, warehouse_url)
+    audit_id = tenant.ids["audit_log"][0]
+    with engine.begin() as conn:
+        conn.execute(delete(contacts).where(contacts.c.id == doomed))
+        row = conn.execute(select(audit_log).where(audit_log.c.id == audit_id)).one()
+        conn.execute(delete(audit_log).where(audit_log.c.id == audit_id))
+        conn.execute(insert(audit_log).values(**row._mapping))  # same key again: it stays
+    results = {result.table: result for result in sync(database_url, warehouse_url)}
+    assert results["contacts"].rows_deleted == 1 and results["audit_log"].rows_deleted == 0
+    with psycopg.connect(libpq_url(warehouse_url)) as conn:
+        assert conn.execute("select count(*) from raw.contacts where id = %s", (doomed,)).fetchone() == (0,)
+        assert conn.execute("select count(*) from raw.audit_log where id = %s", (audit_id,)).fetchone() == (1,)
+        tombstones = conn.execute("select table_name from raw.deleted_rows where row_id = %s", (doomed,)).fetchall()
+        assert tombstones == [("contacts",)]
+        assert conn.execute("select count(*) from raw.contacts where tenant_id = %s",
+                            (other.tenant_id,)).fetchone() == (1,)
+    _assert_raw_mirrors_source(database_url, warehouse_url)
+    again = sync(database_url, warehouse_url)
+    assert sum(result.rows_deleted for result in again) == 0
+
+
+def test_every_table_with_a_tombstone_trigger_is_cleaned_by_the_ingest(database_url):
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        triggered = {row[0] for row in conn.execute(
+            "select c.relname from pg_trigger t join pg_class c on c.oid = t.tgrelid "
+            "where t.tgname = c.relname || '_deleted' and not t.tgisinternal")}
+    assert triggered == TOMBSTONED
+    assert TOMBSTONED <= {table.name for table in TABLES if table.key == ("id",)}
 
 
 # --- documents in any grouping: the SQL functions agree with niochat.masking, and none reaches raw -----------

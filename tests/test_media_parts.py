@@ -113,7 +113,8 @@ def test_the_upload_is_named_for_the_decoder(mime, name):
 
 def test_voice_notes_are_read_by_their_transcripts_in_order():
     first, voice, last = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    pending = [SimpleNamespace(id=first, text="oi", choice_id=None), SimpleNamespace(id=voice, text=None, choice_id=None),
+    pending = [SimpleNamespace(id=first, text="oi", choice_id=None),
+               SimpleNamespace(id=voice, text=None, choice_id=None),
                SimpleNamespace(id=last, text="obrigado", choice_id=None)]
     turn = MediaTurn(readable={voice: "quero a segunda via"})
     assert turn.texts(pending) == ["oi", "quero a segunda via", "obrigado"]

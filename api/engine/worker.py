@@ -1,4 +1,4 @@
-"""The arq worker: inbound processing, outbound delivery, and the sweeper cron.
+"""The arq worker: inbound processing, outbound delivery, the sweeper cron and the hourly retention cron.
 
 `niochat worker` runs it; `niochat serve` runs one beside the API. Any number of workers share the queue.
 """
@@ -13,6 +13,7 @@ from api.csat.survey import send_csat
 from api.engine.delivery import send_message
 from api.engine.deps import WorkerDeps
 from api.engine.inbound import process_conversation
+from api.engine.retention import apply_retention
 from api.engine.sweeper import sweep
 from niochat.database import async_engine
 from niochat.egress import guarded_client
@@ -50,7 +51,11 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
             func(send_message, keep_result=0, max_tries=settings.send_max_attempts + 2),
             func(send_csat, keep_result=0, max_tries=5),
         ],
-        cron_jobs=[cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0)],
+        cron_jobs=[
+            cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0),
+            # the tenants' retention settings (LGPD), hourly; a long backlog is worked off over several runs
+            cron(apply_retention, minute=7, second=0, run_at_startup=True, keep_result=0, timeout=3600),
+        ],
         queue_name=QUEUE_NAME,
         redis_settings=arq_settings(urls.redis_url),
         on_startup=startup,

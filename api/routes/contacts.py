@@ -26,7 +26,7 @@ async def list_contacts(
     pages: Pages,
     q: Annotated[str | None, Query(max_length=100, description="Part of the phone number or of the name")] = None,
 ) -> Page[ContactOut]:
-    where = []
+    where = [contacts.c.erased_at.is_(None)]  # an erased (LGPD) contact is nobody any more
     if q and q.strip():
         matches = [contacts.c.name.ilike(like_pattern(q.strip()), escape="\\")]
         digits = re.sub(r"\D", "", q)

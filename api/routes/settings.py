@@ -22,6 +22,7 @@ from api.routes.common import Admin, commit, error_responses
 from api.schemas.settings import (
     AiSettingsOut,
     Persona,
+    Retention,
     SettingsOut,
     SettingsPatch,
     SgpOccurrenceTypesOut,
@@ -62,6 +63,7 @@ async def _read(conn: AsyncConnection) -> SettingsOut:
             base_url=sgp.base_url, app=sgp.app, token_set=bool(sgp.token_encrypted),
             timeout_seconds=sgp.timeout_seconds, is_active=sgp.is_active, occurrence_types=sgp.occurrence_types,
         ),
+        retention=Retention(**(stored.get("retention") or {})),
     )
 
 
@@ -85,6 +87,17 @@ async def _save_tenant(conn: AsyncConnection, patch: SettingsPatch) -> list[str]
     if patch.phone_handback_minutes is not None:
         stored["phone_handback_minutes"] = patch.phone_handback_minutes
         changed.append("phone_handback_minutes")
+    if "retention" in patch.model_fields_set:
+        retention = {} if patch.retention is None else {
+            **(stored.get("retention") or {}), **patch.retention.model_dump(exclude_unset=True)}
+        retention = {key: days for key, days in retention.items() if days is not None}
+        if retention:
+            stored["retention"] = retention
+        else:
+            stored.pop("retention", None)
+        fields = ["messages_days", "media_days"] if patch.retention is None else sorted(
+            patch.retention.model_fields_set)
+        changed += [f"retention.{key}" for key in fields]
     values: dict[str, Any] = {}
     if changed:
         values["settings"] = stored

@@ -169,6 +169,26 @@ class SgpOccurrenceTypesOut(BaseModel):
     mapping: dict[str, OccurrenceMappingOut] = Field(description="Each NioChat ticket kind and the type it gets")
 
 
+RETENTION_HELP = (
+    "LGPD retention, applied hourly by the worker; null keeps forever (the default). The rows stay so the metrics "
+    "keep counting, their content goes")
+
+
+class Retention(BaseModel):
+    messages_days: int | None = Field(None, description="Message texts, voice-note transcripts, media references "
+                                      "and survey comments older than this many days are removed")
+    media_days: int | None = Field(None, description="Media references (provider link, file name) older than this "
+                                   "many days are removed")
+
+
+class RetentionPatch(BaseModel):
+    """Merged field by field; null switches that one off."""
+
+    model_config = ConfigDict(extra="forbid")
+    messages_days: int | None = Field(None, ge=1, le=36500)
+    media_days: int | None = Field(None, ge=1, le=36500)
+
+
 class SettingsOut(BaseModel):
     persona: Persona
     business_hours: dict[str, list[Span]]
@@ -179,6 +199,7 @@ class SettingsOut(BaseModel):
     timezone: str
     ai: AiSettingsOut | None = Field(description="null: no model configured, the rules brain answers")
     sgp: SgpSettingsOut | None
+    retention: Retention = Field(default_factory=Retention, description=RETENTION_HELP)
 
 
 class SettingsPatch(BaseModel):
@@ -192,6 +213,8 @@ class SettingsPatch(BaseModel):
     timezone: str | None = None
     ai: AiSettingsPatch | None = None
     sgp: SgpSettingsPatch | None = None
+    retention: RetentionPatch | None = Field(None, description=RETENTION_HELP + "; null switches it all off",
+                                             examples=[{"messages_days": 365, "media_days": 90}])
 
     @field_validator("timezone")
     @classmethod
@@ -206,4 +229,4 @@ class SettingsPatch(BaseModel):
 
     @model_validator(mode="after")
     def no_nulls(self) -> SettingsPatch:
-        return refuse_nulls(self, nullable=("business_hours",))
+        return refuse_nulls(self, nullable=("business_hours", "retention"))

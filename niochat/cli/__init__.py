@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from niochat.cli import admin, analytics, dash, db, demo, evaluation, serve, services, simulate, workers
+from niochat.cli import admin, analytics, dash, db, demo, evaluation, privacy, serve, services, simulate, workers
 
 app = typer.Typer(
     name="niochat",
@@ -30,6 +30,7 @@ app.command("export")(analytics.export)
 app.command("eval")(evaluation.eval_command)
 app.command("dash")(dash.dash_command)
 app.command("simulate")(simulate.simulate_command)
+app.add_typer(privacy.app, name="privacy")
 
 
 def _stop_cleanly(signum, frame) -> None:

@@ -3,6 +3,7 @@
 from niochat.tables.base import metadata
 from niochat.tables.conversations import contacts, conversations, messages
 from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
+from niochat.tables.privacy import deleted_rows
 from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "csat_responses",
     "audit_log",
     "ai_usage",
+    "deleted_rows",
 ]

@@ -30,12 +30,14 @@ contacts = Table(
     Column("document_masked", Text),
     Column("sgp_customer_id", Text),
     *timestamps(),
+    ts("erased_at"),  # anonymised by an erasure request (LGPD): no phone, LID, name or document left
     UniqueConstraint("tenant_id", "phone"),
     UniqueConstraint("tenant_id", "id"),
     Index("contacts_document_hash_idx", "tenant_id", "document_hash"),
     Index("contacts_tenant_lid_key", "tenant_id", "whatsapp_lid", unique=True,
           postgresql_where=text("whatsapp_lid IS NOT NULL")),
-    CheckConstraint("phone IS NOT NULL OR whatsapp_lid IS NOT NULL", name="contacts_phone_or_lid"),
+    CheckConstraint("phone IS NOT NULL OR whatsapp_lid IS NOT NULL OR erased_at IS NOT NULL",
+                    name="contacts_phone_or_lid"),
 )
 
 conversations = Table(
@@ -114,6 +116,7 @@ messages = Table(
     Column("fallback_text", Text),  # sent instead of an outbound media the provider refused
     ts("edited_at"),  # the customer (or the phone attendant) edited this message on WhatsApp
     Column("choice_id", Text),  # the id of the list row or button the customer picked
+    ts("redacted_at"),  # content removed (erasure or retention); the row stays for the metrics
     UniqueConstraint("tenant_id", "id"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
     tenant_fk("channel_id", "channels"),
@@ -140,4 +143,6 @@ messages = Table(
         postgresql_where=text("status = ANY (ARRAY['received'::text, 'queued'::text, 'sending'::text])"),
     ),
     Index("messages_sync_idx", "updated_at", "id"),
+    Index("messages_retention_idx", "tenant_id", "created_at", postgresql_where=text("redacted_at IS NULL")),
+    Index("messages_media_retention_idx", "tenant_id", "created_at", postgresql_where=text("media_url IS NOT NULL")),
 )

@@ -7,12 +7,14 @@
         unique_key=['tenant_id', 'conversation_id'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        pre_hook="{{ drop_deleted_rows('conversations', 'conversation_id') }}",
         indexes=[
             {'columns': ['tenant_id', 'conversation_id'], 'unique': True},
             {'columns': ['source_loaded_at']},
         ],
     )
 }}
+-- depends_on: {{ ref('stg_niochat__deleted_rows') }}
 
 with
 

@@ -6,6 +6,7 @@
         unique_key=['tenant_id', 'message_id'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        pre_hook="{{ drop_deleted_rows('messages', 'message_id') }}",
         indexes=[
             {'columns': ['tenant_id', 'message_id'], 'unique': True},
             {'columns': ['source_loaded_at']},
@@ -13,6 +14,7 @@
         ],
     )
 }}
+-- depends_on: {{ ref('stg_niochat__deleted_rows') }}
 
 with messages as (
 

@@ -772,3 +772,28 @@ def test_the_api_role_names_match_the_tables():
     from api.schemas.users import Role
 
     assert set(Role.__args__) == set(ROLES)
+
+
+def test_a_secret_does_not_follow_its_url_to_another_host(desk, engine):
+    """Moving the SGP or the model to another address needs its secret again: the stored one was given for the
+    old host and is never sent to the new one."""
+    with engine.connect() as conn:
+        before = conn.execute(select(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id)).one()
+    moved = desk.patch("admin", "/settings", {"sgp": {"base_url": "https://sgp.outro-host.com.br"}})
+    assert moved.status_code == 422 and "sgp.token" in moved.json()["detail"], moved.text
+    moved = desk.patch("admin", "/settings", {"ai": {"base_url": "https://api.outro-host.com/v1"}})
+    assert moved.status_code == 422 and "ai.api_key" in moved.json()["detail"], moved.text
+    with engine.connect() as conn:
+        after = conn.execute(select(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id)).one()
+    assert after.base_url == before.base_url  # nothing changed
+
+    same = desk.patch("admin", "/settings", {"sgp": {"base_url": before.base_url + "/"}})  # the same address
+    assert same.status_code == 200, same.text
+    both = desk.patch("admin", "/settings", {"sgp": {"base_url": "https://sgp.outro-host.com.br",
+                                                     "token": "token-do-novo-host"}})
+    assert both.status_code == 200 and both.json()["sgp"]["base_url"] == "https://sgp.outro-host.com.br"
+    with engine.connect() as conn:
+        row = conn.execute(select(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id)).one()
+    assert KEYRING.decrypt(row.token_encrypted) == "token-do-novo-host"
+    cleared = desk.patch("admin", "/settings", {"ai": {"base_url": "https://api.outro-host.com/v1", "api_key": None}})
+    assert cleared.status_code == 200 and cleared.json()["ai"]["api_key_set"] is False

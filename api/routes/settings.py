@@ -40,6 +40,7 @@ SGP_UNREACHABLE = 502
 
 # Write-only request fields -> the column holding them encrypted.
 SECRETS = {"api_key": "api_key_encrypted", "token": "token_encrypted"}
+SECRET_OF = {"ai": "api_key", "sgp": "token"}
 REQUIRED_ON_CREATE = {"ai": ("base_url", "model"), "sgp": ("base_url", "app", "token")}
 
 
@@ -118,8 +119,17 @@ async def _save_config(ctx: TenantContext, keyring: Keyring, name: str, table: T
             values[SECRETS[key]] = None if value is None else keyring.encrypt(value)
         else:
             values[key] = value
-    exists = await ctx.conn.scalar(select(table.c.id).with_for_update())
-    if exists is not None:
+    stored = (await ctx.conn.execute(select(table.c.id, table.c.base_url).with_for_update())).one_or_none()
+    if stored is not None:
+        secret = SECRET_OF[name]
+        moved = given.get("base_url") and given["base_url"].rstrip("/") != (stored.base_url or "").rstrip("/")
+        if moved and secret not in given:
+            # A secret belongs to the address it was given for: never sent on to another host.
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"{name}.base_url changes: give {name}.{secret} again with it (the stored one is not sent to a new "
+                "address)",
+            )
         if values:
             await ctx.conn.execute(update(table).values(**values))
         return changed

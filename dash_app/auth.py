@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import Unauthorized
 
 from niochat.database import APP_ROLE, TENANT_SETTING
+from niochat.lockout import SyncLockout, minutes_text
 from niochat.passwords import DUMMY_HASH, verify_password
 
 DASHBOARD_ROLES = frozenset({"superadmin", "admin", "manager"})
@@ -65,19 +66,32 @@ class Accounts:
             conn.execute(text(f"set local role {APP_ROLE}"))
             return conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": email}).one_or_none()
 
-    def allow_attempt(self, email: str, address: str) -> bool:
+    def allow_attempt(self, email: str, address: str) -> str | None:
+        """None when the attempt may go on; else why not: "rate", "locked:<seconds>" or "unavailable" (Redis does
+        not answer: a lockout that opens when its store is down is no lockout)."""
         if self.redis is None:
-            return True
+            return None
         try:
-            allowed = True
             for scope in (f"email:{email}", f"addr:{address}"):
                 key = f"niochat:dash:login:{scope}:{int(time.time() // 60)}"
                 count = self.redis.incr(key)
                 self.redis.expire(key, 120)
-                allowed = allowed and count <= LOGIN_ATTEMPTS_PER_MINUTE * (1 if scope.startswith("email") else 3)
-            return allowed
+                if count > LOGIN_ATTEMPTS_PER_MINUTE * (1 if scope.startswith("email") else 3):
+                    return "rate"
+            locked = SyncLockout(self.redis).locked_for(email)
         except redis.RedisError:
-            return True  # a Redis hiccup must not lock everyone out
+            return "unavailable"
+        return f"locked:{locked}" if locked else None
+
+    def record(self, email: str, outcome: str) -> None:
+        """Count a wrong password towards the account's lockout, or clear it on a right one."""
+        if self.redis is None:
+            return
+        lockout = SyncLockout(self.redis)
+        try:
+            lockout.succeeded(email) if outcome == "ok" else lockout.failed(email) if outcome == "invalid" else None
+        except redis.RedisError:
+            pass  # the next attempt is refused as "unavailable" if Redis stays down
 
     def authenticate(self, email: str, password: str) -> tuple[str, object | None]:
         """('ok', row) | ('invalid', None) | ('disabled', row) | ('forbidden', row)."""
@@ -177,6 +191,8 @@ MESSAGES = {
                  "peça acesso ao gestor do seu provedor se precisar dos indicadores.",
     "rate": "Muitas tentativas de login. Aguarde um minuto e tente de novo.",
     "csrf": "A página de login expirou. Entre de novo.",
+    "locked": "Muitas senhas erradas para este e-mail. Por segurança, tente de novo em {minutes}.",
+    "unavailable": "O login está indisponível neste momento. Tente de novo em alguns segundos.",
     "logout": "Você saiu. Até logo!",
 }
 
@@ -208,11 +224,12 @@ class RequestSchemeSessions(SecureCookieSessionInterface):
         return flask.request.is_secure or forwarded == "https"
 
 
-def _login_page(kind: str | None = None, email: str = "", status: int = 200) -> flask.Response:
+def _login_page(kind: str | None = None, email: str = "", status: int = 200, **values: str) -> flask.Response:
     message = ""
     if kind:
         css = "notice" if kind == "logout" else "error"
-        message = f'<p class="{css}" role="alert" id="login-message">{html.escape(MESSAGES[kind])}</p>'
+        said = MESSAGES[kind].format(**values) if values else MESSAGES[kind]
+        message = f'<p class="{css}" role="alert" id="login-message">{html.escape(said)}</p>'
     body = LOGIN_PAGE.format(message=message, email=html.escape(email), csrf=html.escape(csrf_token()))
     return flask.Response(body, status=status, mimetype="text/html")
 
@@ -246,9 +263,15 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
         if not _csrf_ok():  # a form posted from another site (login CSRF), or a page older than the session
             return _login_page("csrf", email, 400)
         address = flask.request.remote_addr or "unknown"
-        if not accounts.allow_attempt(email, address):
+        refused = accounts.allow_attempt(email, address)
+        if refused == "unavailable":
+            return _login_page("unavailable", email, 503)
+        if refused and refused.startswith("locked:"):
+            return _login_page("locked", email, 429, minutes=minutes_text(int(refused.split(":")[1])))
+        if refused:
             return _login_page("rate", email, 429)
         outcome, found = accounts.authenticate(email, password)
+        accounts.record(email, outcome)
         if outcome != "ok":
             return _login_page(outcome, email, {"invalid": 401}.get(outcome, 403))
         flask.session.clear()  # a new session (and a new token) for the logged-in user: no fixation

@@ -125,7 +125,8 @@ def clear_login_limits(redis_url: str) -> None:
 
     client = redis.Redis.from_url(redis_url)
     try:
-        for key in client.scan_iter("niochat:rl*login*"):
-            client.delete(key)
+        for pattern in ("niochat:rl*login*", "niochat:login:*", "niochat:dash:login:*"):  # limits and lockouts
+            for key in client.scan_iter(pattern):
+                client.delete(key)
     finally:
         client.close()

@@ -154,21 +154,57 @@ def clean_login_limits(redis_url):
     clear_login_limits(redis_url)
 
 
-def test_brute_force_locks_the_account_for_the_window_even_with_the_right_password(
-    api, tenant, engine, clean_login_limits
-):
-    from api.ratelimit import LOGIN_PER_ACCOUNT
+def test_brute_force_locks_the_account_even_with_the_right_password(api, tenant, engine, clean_login_limits):
+    from niochat.lockout import FREE_FAILURES
 
-    tries = [_login(api, _email(tenant), f"guess-{n}").status_code for n in range(LOGIN_PER_ACCOUNT.amount)]
-    assert tries == [401] * LOGIN_PER_ACCOUNT.amount
+    tries = [_login(api, _email(tenant), f"guess-{n}").status_code for n in range(FREE_FAILURES)]
+    assert tries == [401] * FREE_FAILURES
     refused = _login(api, _email(tenant))  # the right password, too late
     assert refused.status_code == 429, refused.text
-    assert "access_token" not in refused.text and "too many" in refused.json()["detail"]
+    assert "access_token" not in refused.text and "try again in 1 minuto" in refused.json()["detail"]
+    assert 50 <= int(refused.headers["retry-after"]) <= 60
     assert _login(api, f"  {_email(tenant).upper()} ").status_code == 429  # the same account, spelled otherwise
-    assert 'niochat_logins_total{outcome="rate_limited"}' in api.get("/metrics").text
+    assert 'niochat_logins_total{outcome="locked"}' in api.get("/metrics").text
     with engine.begin() as conn:
         other = full_tenant(conn)
     assert _login(api, _email(other)).status_code == 200  # one account's lock does not lock the others
+
+
+def test_the_lock_doubles_with_each_further_failure_and_a_right_password_clears_it(api, tenant, redis_url,
+                                                                                    clean_login_limits):
+    import redis
+
+    from niochat.lockout import FREE_FAILURES, failures_key, lock_key
+
+    client = redis.Redis.from_url(redis_url)
+    email = _email(tenant)
+    for n in range(FREE_FAILURES):
+        _login(api, email, f"guess-{n}")
+    waits = []
+    for _ in range(3):  # the lock runs out (here: taken away), the next guess is wrong again
+        waits.append(client.ttl(lock_key(email)))
+        client.delete(lock_key(email))
+        assert _login(api, email, "still-guessing").status_code == 401
+    assert [round(w / 60) for w in waits] == [1, 2, 4]
+    client.delete(lock_key(email))
+    assert _login(api, email).status_code == 200
+    assert client.exists(failures_key(email), lock_key(email)) == 0  # a right password starts the count afresh
+    for n in range(FREE_FAILURES):  # unknown e-mails are locked alike: the lock tells nothing about accounts
+        assert _login(api, "nobody@nowhere.test", f"guess-{n}").status_code == 401
+    assert _login(api, "nobody@nowhere.test", "again").status_code == 429
+    client.close()
+
+
+def test_logins_are_refused_when_redis_cannot_be_asked(tmp_path, database_url, tenant):
+    """The limits and the lockout live in Redis: without it a login is refused (503), never let through."""
+    from niochat.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None)
+    urls = ServiceUrls(database_url, database_url, "redis://127.0.0.1:1/0")  # nothing listens there
+    with serving(create_app(settings, urls)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        refused = _login(client, _email(tenant))
+    assert refused.status_code == 503 and "access_token" not in refused.text, refused.text
+    assert refused.headers["retry-after"] == "30"
 
 
 def test_one_address_guessing_many_accounts_is_stopped(api, tenant, clean_login_limits):

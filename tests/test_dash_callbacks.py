@@ -28,6 +28,7 @@ from niochat.secrets import Keyring
 from niochat.settings import Settings
 from niochat.tables import contacts, conversations, csat_requests, csat_responses, messages, tool_calls
 from tests.conftest import TEST_SECRET, unique_slug
+from tests.factories import clear_login_limits
 
 PASSWORD = "correct-horse-1"
 KEYRING = Keyring(TEST_SECRET)
@@ -485,13 +486,9 @@ def dash_url(app):
 
 @pytest.fixture
 def no_login_limits(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter("niochat:dash:login:*"):
-        client.delete(key)
+    clear_login_limits(redis_url)
     yield
-    for key in client.scan_iter("niochat:dash:login:*"):
-        client.delete(key)
-    client.close()
+    clear_login_limits(redis_url)
 
 
 def _session_cookie(response) -> str:
@@ -576,3 +573,37 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralized(app, warehouse):
         text = csv_text([{"v": bad}], columns)
         assert text.splitlines()[1].strip('"').startswith("'"), (bad, text)
     assert csv_text([{"v": "ok = fine"}], columns).splitlines()[1] == "ok = fine"
+
+
+def test_dashboard_login_locks_an_account_after_wrong_passwords(dash_url, warehouse, no_login_limits):
+    import httpx
+
+    from niochat.lockout import FREE_FAILURES
+
+    a = warehouse.tenants["a"]
+    with httpx.Client(base_url=dash_url) as client:
+        token = form_token(client.get("/login").text)
+        for n in range(FREE_FAILURES):
+            wrong = client.post("/login", data={"email": a.manager_email, "password": f"guess-{n}",
+                                                "csrf_token": token})
+            assert wrong.status_code == 401
+        locked = client.post("/login", data={"email": a.manager_email, "password": PASSWORD, "csrf_token": token})
+        assert locked.status_code == 429 and "tente de novo em 1 minuto" in locked.text
+        assert client.get("/_dash-layout").status_code == 401
+    # one lockout per account, kept where the API's login reads it too
+    from niochat.lockout import SyncLockout
+
+    client = redis.Redis.from_url(warehouse.urls.redis_url)
+    assert SyncLockout(client).locked_for(a.manager_email) > 0
+    client.close()
+
+
+def test_dashboard_login_is_refused_when_redis_cannot_be_asked(warehouse, tmp_path):
+    from dash_app import create_app
+
+    urls = ServiceUrls(warehouse.urls.database_url, warehouse.urls.warehouse_url, "redis://127.0.0.1:1/0")
+    app = create_app(dash_settings(tmp_path), urls)
+    client = app.server.test_client()
+    a = warehouse.tenants["a"]
+    refused = login(client, a.manager_email)
+    assert refused.status_code == 503 and "indisponível" in refused.get_data(as_text=True)

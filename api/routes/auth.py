@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
+from limits.errors import StorageError
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy import func, insert, text, update
 
 from api.deps import UNSTORABLE_TEXT, Tenant, state_of
@@ -15,6 +17,7 @@ from api.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
 from api.routes.common import error_responses
 from api.security import issue_token
 from niochat.database import app_transaction, tenant_transaction
+from niochat.lockout import AsyncLockout, minutes_text
 from niochat.passwords import DUMMY_HASH, verify_password
 from niochat.tables import audit_log, users
 
@@ -36,27 +39,41 @@ class Me(BaseModel):
 
 
 @router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password",
-             responses=error_responses(400, 401, 403, 422, 429))
+             responses=error_responses(400, 401, 403, 422, 429, 503))
 async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     state = state_of(request)
     if "\x00" in form.username:  # PostgreSQL text cannot hold it: no account can match
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, UNSTORABLE_TEXT)
     address = request.client.host if request.client else "unknown"
-    if not (
-        await state.limits.allow(LOGIN_PER_ACCOUNT, "login", form.username.strip().lower())
-        and await state.limits.allow(LOGIN_PER_ADDRESS, "login", address)
-    ):
+    email = form.username.strip().lower()
+    lockout = AsyncLockout(state.redis)
+    try:
+        allowed = (await state.limits.allow(LOGIN_PER_ACCOUNT, "login", email)
+                   and await state.limits.allow(LOGIN_PER_ADDRESS, "login", address))
+        locked = await lockout.locked_for(email)
+    except (RedisError, StorageError, OSError):  # limits and lockout cannot be checked: refuse, never let through
+        LOGINS.labels("unavailable").inc()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "login is unavailable for a moment; try again",
+                            headers={"Retry-After": "30"}) from None
+    if not allowed:
         LOGINS.labels("rate_limited").inc()
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; wait a minute")
+    if locked:
+        LOGINS.labels("locked").inc()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"too many wrong passwords for this account: try again in {minutes_text(locked)}",
+                            headers={"Retry-After": str(locked)})
     async with app_transaction(state.engine) as conn:
         found = (
             await conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": form.username.strip()})
         ).one_or_none()
     if not verify_password(found.password_hash if found else DUMMY_HASH, form.password) or found is None:
         LOGINS.labels("invalid").inc()
+        await lockout.failed(email)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "incorrect e-mail or password", headers={"WWW-Authenticate": "Bearer"}
         )
+    await lockout.succeeded(email)
     if not (found.user_active and found.tenant_active):
         LOGINS.labels("disabled").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this user or its tenant is disabled")

@@ -704,8 +704,13 @@ def test_audit_lists_actions_newest_first_with_filters(desk, engine):
 # --- live events ---------------------------------------------------------------------------------------------
 
 
-def _ws_url(base_url: str, token: str) -> str:
-    return base_url.replace("http://", "ws://") + f"/api/v1/ws?token={token}"
+def _ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/api/v1/ws"
+
+
+def _live(base_url: str, token: str):
+    """A live-events socket authenticated the way a browser does it: the token as the subprotocol pair."""
+    return ws_connect(_ws_url(base_url), subprotocols=["niochat.bearer", token] if token else None)
 
 
 def _next_event(ws, of_type: str, timeout: float = 10) -> dict:
@@ -721,8 +726,7 @@ def test_live_events_reach_websockets_on_every_api_process(desk, engine, tmp_pat
     conversation_id = _conversation(engine, desk, "waiting", team="suporte")
     with serving(create_app(_settings(tmp_path_factory), urls)) as server1, \
             serving(create_app(_settings(tmp_path_factory), urls)) as server2:
-        with ws_connect(_ws_url(server1, desk.tokens["agent"])) as ws, \
-                ws_connect(_ws_url(server1, other.tokens["manager"])) as other_ws:
+        with _live(server1, desk.tokens["agent"]) as ws, _live(server1, other.tokens["manager"]) as other_ws:
             assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "tenant_id": str(desk.tenant_id)}
             assert json.loads(other_ws.recv(timeout=10))["type"] == "ready"
             with httpx.Client(base_url=server2, timeout=20) as client2:
@@ -738,16 +742,35 @@ def test_live_events_reach_websockets_on_every_api_process(desk, engine, tmp_pat
             with pytest.raises(TimeoutError):  # the other tenant hears nothing of it
                 other_ws.recv(timeout=1.5)
 
-        for token in ("garbage", _token(uuid.uuid4(), desk.tenant_id), ""):
-            with ws_connect(_ws_url(server1, token)) as refused:
+        for token in ("garbage", _token(uuid.uuid4(), desk.tenant_id)):
+            with _live(server1, token) as refused:
                 with pytest.raises(ConnectionClosed) as closed:
                     refused.recv(timeout=10)
                 assert closed.value.rcvd.code == 4401
 
 
+def test_websocket_token_comes_in_the_first_frame_or_the_subprotocol_never_the_url(desk, api, monkeypatch):
+    base = str(api.base_url).rstrip("/")
+    with _live(base, desk.tokens["agent"]) as ws:
+        assert ws.subprotocol == "niochat.bearer"
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+    with ws_connect(_ws_url(base)) as ws:  # no subprotocol: the first frame carries it
+        ws.send(json.dumps({"type": "auth", "token": desk.tokens["agent"]}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "tenant_id": str(desk.tenant_id)}
+    with ws_connect(_ws_url(base) + f"?token={desk.tokens['agent']}") as ws:  # the old way: refused
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 4401 and "URL" in closed.value.rcvd.reason
+    monkeypatch.setattr("api.routes.ws.AUTH_SECONDS", 0.5)
+    with ws_connect(_ws_url(base)) as silent:  # says nothing: closed, not kept waiting
+        with pytest.raises(ConnectionClosed) as closed:
+            silent.recv(timeout=10)
+        assert closed.value.rcvd.code == 4401
+
+
 def test_an_open_websocket_closes_once_its_user_is_disabled(desk, engine, api, monkeypatch):
     monkeypatch.setattr("api.routes.ws.REAUTH_SECONDS", 0.3)
-    with ws_connect(_ws_url(str(api.base_url).rstrip("/"), desk.tokens["agent2"])) as ws:
+    with _live(str(api.base_url).rstrip("/"), desk.tokens["agent2"]) as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "ready"
         with engine.begin() as conn:
             conn.execute(update(users).where(users.c.id == desk.people["agent2"]).values(is_active=False))

@@ -1,4 +1,9 @@
-"""WebSocket /api/v1/ws?token=<bearer>: the tenant's live events, as JSON text frames.
+"""WebSocket /api/v1/ws: the tenant's live events, as JSON text frames.
+
+The bearer token never travels in the URL (access logs, proxies and browser histories keep URLs): it comes as
+the subprotocol pair `niochat.bearer, <token>` (what a browser's `new WebSocket(url, ["niochat.bearer", token])`
+sends; the server answers with `niochat.bearer`), or as the first frame `{"type": "auth", "token": "..."}`
+within AUTH_SECONDS. A URL carrying `?token=` is refused.
 
 Events come from Redis pub/sub (api.engine.live), so a client connected to any API process gets the events
 caused by every process and worker. The first frame is `{"type": "ready"}` once subscribed. A bad, expired or
@@ -33,6 +38,27 @@ log = get_logger(__name__)
 UNAUTHORIZED = 4401
 REAUTH_SECONDS = 60.0
 POLL_SECONDS = 1.0
+AUTH_SECONDS = 10.0
+SUBPROTOCOL = "niochat.bearer"
+
+
+def _offered_token(websocket: WebSocket) -> str | None:
+    """The token offered beside SUBPROTOCOL in Sec-WebSocket-Protocol, if any."""
+    offered = [value.strip() for value in websocket.scope.get("subprotocols") or []]
+    if SUBPROTOCOL not in offered:
+        return None
+    return next((value for value in offered if value != SUBPROTOCOL), None)
+
+
+async def _first_frame_token(websocket: WebSocket) -> str | None:
+    try:
+        frame = await asyncio.wait_for(websocket.receive_text(), AUTH_SECONDS)
+        message = json.loads(frame)
+    except (TimeoutError, ValueError, KeyError, RuntimeError, WebSocketDisconnect):
+        return None
+    if isinstance(message, dict) and message.get("type") == "auth" and isinstance(message.get("token"), str):
+        return message["token"]
+    return None
 
 
 async def _tenant_of(state: AppState, token: str | None) -> uuid.UUID | None:
@@ -78,9 +104,18 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 @router.websocket("/ws", name="live_events")
-async def live_events(websocket: WebSocket, token: str | None = None) -> None:
+async def live_events(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.niochat
-    await websocket.accept()  # accept first: a close code only reaches the client on an open socket
+    token = _offered_token(websocket)
+    # accept first: a close code only reaches the client on an open socket
+    await websocket.accept(subprotocol=SUBPROTOCOL if token else None)
+    if "token" in websocket.query_params:
+        # a close reason holds at most 123 bytes
+        await _close(websocket, UNAUTHORIZED,
+                     f"no token in the URL: use subprotocol {SUBPROTOCOL} or a first auth frame")
+        return
+    if token is None:
+        token = await _first_frame_token(websocket)
     tenant_id = await _tenant_of(state, token)
     if tenant_id is None:
         await _close(websocket, UNAUTHORIZED, "invalid or expired token, or user disabled")

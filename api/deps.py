@@ -67,16 +67,18 @@ async def tenant_context(
     except InvalidToken:
         raise _unauthorized("invalid or expired token") from None
     async with tenant_transaction(state.engine, claims.tenant_id) as conn:
-        # Checked on every request, so disabling a user or a tenant takes effect at once.
+        # Checked on every request, so disabling a user or a tenant, a new password or a logout everywhere (the
+        # user's token_version moves on) takes effect at once.
         row = (
             await conn.execute(
                 select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
                 .join(tenants, tenants.c.id == users.c.tenant_id)
-                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active)
+                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
+                       users.c.token_version == claims.version)
             )
         ).one_or_none()
         if row is None:
-            raise _unauthorized("user disabled or unknown")
+            raise _unauthorized("token revoked, or user disabled or unknown")
         try:
             yield TenantContext(CurrentUser(**row._mapping), conn)
         except DBAPIError as exc:  # raised by the route: a 422 for the caller's text instead of a 500

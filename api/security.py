@@ -22,13 +22,15 @@ class InvalidToken(Exception):
 class TokenClaims:
     user_id: uuid.UUID
     tenant_id: uuid.UUID
+    version: int  # the user's token_version when issued: a token dies when the user's version moves on
 
 
-def issue_token(keyring: Keyring, user_id: uuid.UUID, tenant_id: uuid.UUID, minutes: int) -> str:
+def issue_token(keyring: Keyring, user_id: uuid.UUID, tenant_id: uuid.UUID, minutes: int, version: int = 0) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "tid": str(tenant_id),
+        "ver": version,
         "aud": AUDIENCE,
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
@@ -41,8 +43,10 @@ def decode_token(keyring: Keyring, token: str) -> TokenClaims:
     try:
         claims = jwt.decode(
             token, keyring.signing_key, algorithms=[ALGORITHM], audience=AUDIENCE,
-            options={"require": ["sub", "tid", "exp", "aud"]},
+            options={"require": ["sub", "tid", "exp", "aud", "ver"]},
         )
-        return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]))
+        if not isinstance(claims["ver"], int) or isinstance(claims["ver"], bool):
+            raise InvalidToken("ver must be an integer")
+        return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]), claims["ver"])
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from None

@@ -41,7 +41,7 @@ TABLES: tuple[RawTable, ...] = (
     RawTable(
         "users",
         _cols("id", "tenant_id", "email", "name", "role", "is_active", "last_login_at"),
-        excluded={"password_hash": "secret"},
+        excluded={"password_hash": "secret", "token_version": "authentication bookkeeping, not analytical"},
     ),
     RawTable("teams", _cols("id", "tenant_id", "slug", "name")),
     RawTable("team_members", _cols("tenant_id", "team_id", "user_id"), key=("team_id", "user_id")),

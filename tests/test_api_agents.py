@@ -458,13 +458,15 @@ def test_a_disabled_users_token_stops_working_and_a_new_password_logs_in(desk, e
     assert desk.get("agent2", "/conversations").status_code == 401
     assert desk.get("agent2", "/auth/me").status_code == 401
     assert desk.patch("admin", f"/users/{desk.people['agent2']}", {"is_active": True}).status_code == 200
-    assert desk.get("agent2", "/auth/me").status_code == 200
+    assert desk.get("agent2", "/auth/me").status_code == 401  # enabled again, but the old token stays dead
 
     assert desk.patch("admin", f"/users/{desk.people['agent2']}", {"password": "outra-senha-9"}).status_code == 200
     login = desk.api.post("/api/v1/auth/token", data={"username": f"agent2@{desk.rows.slug}.test",
                                                        "password": "outra-senha-9"})
     assert login.status_code == 200, login.text
     assert _audit(engine, desk, "user.update")[-1].details["changed"] == "password"
+    desk.tokens["agent2"] = login.json()["access_token"]  # for the tests after this one
+    assert desk.get("agent2", "/auth/me").status_code == 200
 
 
 # --- channels ------------------------------------------------------------------------------------------------
@@ -671,7 +673,9 @@ def test_sgp_occurrence_types_are_an_operators_setting_checked_against_the_sgps_
         assert desk.get("manager", "/settings/sgp/occurrence-types").status_code == 403
         removed = desk.patch("admin", "/settings", {"sgp": {"occurrence_types": None}})
         assert removed.json()["sgp"]["occurrence_types"] is None  # back to the names of the SGP's list
-    desk.patch("admin", "/settings", {"sgp": {"base_url": f"http://127.0.0.1:{free_port()}", "timeout_seconds": 1}})
+    moved = desk.patch("admin", "/settings", {"sgp": {"base_url": f"http://127.0.0.1:{free_port()}", "token": "t",
+                                                      "timeout_seconds": 1}})
+    assert moved.status_code == 200, moved.text
     unreachable = desk.get("admin", "/settings/sgp/occurrence-types")
     assert unreachable.status_code == 502 and "could not be read" in unreachable.json()["detail"]
 

@@ -215,3 +215,26 @@ def test_one_address_guessing_many_accounts_is_stopped(api, tenant, clean_login_
     assert tries == [401] * LOGIN_PER_ADDRESS.amount
     refused = _login(api, _email(tenant))  # a real account, right password, never tried before
     assert refused.status_code == 429 and "access_token" not in refused.text
+
+
+def test_a_new_password_or_logout_everywhere_ends_every_token_at_once(api, tenant, engine, clean_login_limits):
+    from niochat.passwords import hash_password
+
+    first, second = (_login(api, _email(tenant)).json()["access_token"] for _ in range(2))
+    assert _me(api, first).status_code == 200 and _me(api, second).status_code == 200
+    with engine.begin() as conn:  # the password changes (any way: the API, the CLI, SQL)
+        conn.execute(update(users).where(users.c.email == _email(tenant))
+                     .values(password_hash=hash_password("uma-senha-nova-1")))
+    assert _me(api, first).status_code == 401 and _me(api, second).status_code == 401
+    assert "revoked" in _me(api, first).json()["detail"]
+    fresh = _login(api, _email(tenant), "uma-senha-nova-1").json()["access_token"]
+    assert _me(api, fresh).status_code == 200
+    other = _login(api, _email(tenant), "uma-senha-nova-1").json()["access_token"]
+    ended = api.post("/api/v1/auth/logout-all", headers={"Authorization": f"Bearer {fresh}"})
+    assert ended.status_code == 204
+    assert _me(api, fresh).status_code == 401 and _me(api, other).status_code == 401
+    with engine.connect() as conn:
+        actions = conn.execute(select(audit_log.c.action).where(audit_log.c.tenant_id == tenant.tenant_id)).scalars()
+        assert "logout_all" in list(actions)
+    forged_version = issue_token(Keyring(TEST_SECRET), _user_id(engine, tenant), tenant.tenant_id, 60, version=99)
+    assert _me(api, forged_version).status_code == 401

@@ -322,7 +322,7 @@ def test_agents_wrong_passwords_and_forged_cookies_are_refused(app, warehouse):
     # the session holds only the ids, and switching tenant in it would need the signing key
     login(client, b.manager_email)
     with client.session_transaction() as session:
-        assert set(session) <= {"uid", "tid", "_permanent", "csrf"}
+        assert set(session) <= {"uid", "tid", "ver", "_permanent", "csrf"}
         assert session["tid"] == str(b.tenant_id)
 
 
@@ -607,3 +607,26 @@ def test_dashboard_login_is_refused_when_redis_cannot_be_asked(warehouse, tmp_pa
     a = warehouse.tenants["a"]
     refused = login(client, a.manager_email)
     assert refused.status_code == 503 and "indisponível" in refused.get_data(as_text=True)
+
+
+def test_a_new_password_ends_an_open_dashboard_session(app, warehouse, no_login_limits):
+    from sqlalchemy import update as sql_update
+
+    from niochat.database import sync_engine
+    from niochat.passwords import hash_password
+    from niochat.tables import users
+
+    a = warehouse.tenants["a"]
+    client = app.server.test_client()
+    assert login(client, a.manager_email).status_code == 302
+    assert client.get("/_dash-layout").status_code == 200
+    engine = sync_engine(warehouse.urls.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sql_update(users).where(users.c.email == a.manager_email)
+                         .values(password_hash=hash_password(PASSWORD)))  # the same text, a new hash: a new password
+        time.sleep(1.1)  # one page load's checks are shared for a second
+        assert client.get("/_dash-layout").status_code == 401
+        assert login(client, a.manager_email).status_code == 302 and client.get("/_dash-layout").status_code == 200
+    finally:
+        engine.dispose()

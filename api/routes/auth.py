@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, text, update
 from api.deps import UNSTORABLE_TEXT, Tenant, state_of
 from api.metrics import LOGINS
 from api.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
-from api.routes.common import error_responses
+from api.routes.common import commit, error_responses
 from api.security import issue_token
 from niochat.database import app_transaction, tenant_transaction
 from niochat.lockout import AsyncLockout, minutes_text
@@ -88,7 +88,8 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     LOGINS.labels("ok").inc()
     minutes = state.settings.access_token_minutes
     return TokenResponse(
-        access_token=issue_token(state.keyring, found.user_id, found.tenant_id, minutes), expires_in=minutes * 60
+        access_token=issue_token(state.keyring, found.user_id, found.tenant_id, minutes, found.token_version),
+        expires_in=minutes * 60,
     )
 
 
@@ -96,3 +97,14 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 async def me(ctx: Tenant) -> Me:
     user = ctx.user
     return Me(id=str(user.id), tenant_id=str(user.tenant_id), email=user.email, name=user.name, role=user.role)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401),
+             summary="End every token and dashboard session of this user, this one included")
+async def logout_everywhere(ctx: Tenant) -> None:
+    await ctx.conn.execute(update(users).where(users.c.id == ctx.user.id)
+                           .values(token_version=users.c.token_version + 1))
+    await ctx.conn.execute(insert(audit_log).values(
+        tenant_id=ctx.user.tenant_id, actor_kind="user", actor_user_id=ctx.user.id, action="logout_all",
+        entity_type="user", entity_id=str(ctx.user.id)))
+    await commit(ctx)

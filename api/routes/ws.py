@@ -73,7 +73,8 @@ async def _tenant_of(state: AppState, token: str | None) -> uuid.UUID | None:
         found = await conn.scalar(
             select(users.c.id)
             .join(tenants, tenants.c.id == users.c.tenant_id)
-            .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active)
+            .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
+                   users.c.token_version == claims.version)
         )
     return claims.tenant_id if found else None
 

@@ -4,6 +4,7 @@ from sqlalchemy import (
     Column,
     ForeignKeyConstraint,
     Index,
+    Integer,
     Table,
     Text,
     UniqueConstraint,
@@ -56,6 +57,8 @@ users = Table(
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     ts("last_login_at"),
     *timestamps(),
+    # raised (by a trigger) on a password, activity or role change, or a logout everywhere: older tokens die
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("tenant_id", "id"),
     Index("users_email_key", func.lower(text("email")), unique=True),
 )

@@ -245,6 +245,10 @@ class _Turn:
             self.say(replies.ASK_FACTOR_AGAIN[factor])
             return self.reply()
         self.state.pop("factor_unread", None)
+        if action and self.state.get("pending") not in (None, action):  # "12/04/1985, e manda o boleto"
+            self.state["queued_actions"] = [action, *self.state.get("queued_actions", [])]
+        elif action:
+            self.state["pending"] = action
         self.about(self.state.get("pending") or IDENTIFY)
         outcome = await self.tools.verify_identity(self.text)
         if outcome.status in SGP_FAILURES:

@@ -165,6 +165,9 @@ def _describe(outcome: Outcome) -> dict:
     elif outcome.status in ("too_many_attempts", "locked", "factor_unavailable"):
         facts["note"] = ("não foi possível confirmar a titularidade; o cliente foi encaminhado a um atendente; "
                          "não passe dados nem diga se o documento existe")
+    elif outcome.status == "not_blocked" and data == "x":
+        facts.update(cancelled=True, note="contrato cancelado: não há o que desbloquear; transfira ao comercial "
+                                          "(transfer_to_human, team comercial) para reativar")
     elif outcome.status == "not_blocked":
         facts["note"] = ("o contrato não está bloqueado: não há o que desbloquear; ofereça verificar a conexão "
                          "ou um atendente")

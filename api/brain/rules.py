@@ -69,6 +69,8 @@ class _Turn:
         awaiting = self.state.pop("awaiting", None)
         if "billing_issue" in self.intents:  # whatever the bot was waiting for: "me cobraram 2x" is not option 2
             return await self.billing_issue()
+        if awaiting is None and self.state.get("identity"):
+            awaiting = "identity_factor"  # asked by the model brain, answered while the rules brain stands in
         if awaiting != "identity_factor":
             self.state.pop("identity", None)  # the question was left unanswered: a new document asks again
         action = next((i for i in self.intents if i in ACTIONS), None)

@@ -212,7 +212,8 @@ def find_documents_across(texts: list[str], *, newest: int = 1) -> list[Document
 
 def document_fragment(text: str) -> bool:
     """A message that is the beginning of a document the customer is still typing: only a number (or "cpf" and a
-    number) of 3 to 13 digits that is not a whole document ("529.982", "meu cpf e 529 982")."""
+    number) of 3 to 10 digits, or a CNPJ cut after its slash, that is not a whole document ("529.982", "meu cpf e
+    529 982", "11.222.333/0001")."""
     normalized = normalize(text)
     if find_documents(normalized):
         return False

@@ -14,13 +14,16 @@ INTENTS = frozenset({
     "sales", "cancel", "greeting", "thanks_bye", "yes", "no", "identify", "not_understood",
 })
 TOOLS = frozenset({
-    "identify_customer", "choose_contract", "second_copy", "connection_status", "open_ticket", "trust_unlock",
-    "transfer_to_human", "close_conversation",
+    "identify_customer", "verify_identity", "choose_contract", "second_copy", "connection_status", "open_ticket",
+    "trust_unlock", "transfer_to_human", "close_conversation",
 })
 TOOL_OUTCOMES = frozenset({
     "found", "several_contracts", "not_found", "phone_mismatch", "document_not_typed", "invalid_document",
     "ok", "unknown_contract", "sent", "nothing_open", "online", "offline", "maintenance", "opened", "already_open",
     "granted", "refused", "transferred", "closed",
+    # the second factor (verify_identity) and the contract's own state (a suspended one, one not blocked)
+    "verified", "mismatch", "too_many_attempts", "locked", "factor_unavailable", "not_requested", "answer_not_typed",
+    "suspended", "not_blocked",
     "sgp_not_configured", "sgp_unavailable", "sgp_auth_error", "sgp_error", "ticket_type_unknown",
 })
 BRAINS = frozenset({"rules", "openai", "agent"})  # tool_calls.brain (dbt's accepted values on fct_tool_calls)

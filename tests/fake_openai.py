@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse
 from sandbox.whatsapp.media_files import speech_in
 
 DOCUMENT = re.compile(r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}|\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}")
+# what a real model also reads as a document: 11 or 14 digits in other punctuation ("529.982.247.25")
+LOOSE_DOCUMENT = re.compile(r"(?<![\d/])(?:\d[./-]?){10}\d(?:(?:[./-]?\d){3})?(?![\d/])")
 INTENT_TOOLS = [
     (("atendente", "humano", "pessoa"), "transfer_to_human", {"team": "suporte", "reason": "pedido do cliente"}),
     (("fatura", "boleto", "segunda via", "2 via", "pix"), "second_copy", {}),
@@ -38,11 +40,23 @@ SUMMARY = {
     "maintenance": "Há uma manutenção na rede da sua região, não é preciso abrir chamado. Aviso: {sgp_message}",
     "opened": "Abri o chamado, protocolo {protocol}.",
     "ticket_type_unknown": "Não consegui registrar o chamado; vou te passar para a equipe técnica.",
-    "granted": "Liberei sua internet por {days} dias.",
+    "granted": "Liberei sua internet por {days} dias, até {until_br}.",
+    "verification_required": "Por segurança, preciso confirmar a titularidade: qual a {ask}?",
+    "mismatch": "Não consegui confirmar a titularidade com esses dados. Confira e tente de novo.",
+    "too_many_attempts": "Não consegui confirmar a titularidade; vou te passar para um atendente.",
+    "locked": "Não consegui confirmar a titularidade; vou te passar para um atendente.",
+    "factor_unavailable": "Não consegui confirmar a titularidade; vou te passar para um atendente.",
+    "not_blocked": "Seu contrato não está bloqueado. Posso verificar sua conexão ou chamar um atendente.",
+    "suspended": "Seu contrato está suspenso por pendência financeira; vou te enviar a fatura.",
     "refused": "Não consegui liberar ({reason}).",
     "transferred": "Vou te passar para um atendente.",
     "closed": "Por nada, até mais!",
 }
+
+
+class _Facts(dict):
+    def __missing__(self, key: str) -> str:  # a fact the tool did not give is left out of the sentence
+        return "?"
 
 
 def _tool_call(name: str, arguments: dict) -> dict:
@@ -75,15 +89,27 @@ def decide(messages: list[dict]) -> dict:
                 "content": None,
                 "tool_calls": [_tool_call("open_ticket", {"description": "sem conexão"})],
             }
+        if facts["outcome"] == "suspended" and "second_copy" not in called:  # as the prompt says: the invoice
+            return {"role": "assistant", "content": None, "tool_calls": [_tool_call("second_copy", {})]}
         if facts["outcome"] == "found":  # identified: now do what the customer asked for
-            asked = next(m for m in reversed(messages) if m["role"] == "user")["content"].lower()
+            users = [m["content"].lower() for m in messages if m["role"] == "user"]
+            # confirmed by the second factor: the request came with the document, a message or two before
+            since = next((n for n in range(len(users) - 1, -1, -1) if DOCUMENT.search(users[n])), len(users) - 1)
+            asked = " ".join(users[since:]) if "verify_identity" in called else users[-1]
             for words, tool, arguments in INTENT_TOOLS:
                 if tool not in called and any(word in asked for word in words):
                     return {"role": "assistant", "content": None, "tool_calls": [_tool_call(tool, arguments)]}
         template = SUMMARY.get(facts["outcome"], "Não consegui concluir agora ({outcome}).")
-        return {"role": "assistant", "content": template.format_map({**facts, "outcome": facts["outcome"]})}
+        earlier = [json.loads(m["content"])["outcome"] for m in messages[:-1] if m["role"] == "tool"]
+        if "suspended" in earlier and facts["outcome"] != "suspended":  # the suspension is said first
+            template = SUMMARY["suspended"] + " " + template
+        return {"role": "assistant", "content": template.format_map(_Facts({**facts, "outcome": facts["outcome"]}))}
     text = (last.get("content") or "").lower()
-    if (match := DOCUMENT.search(text)) and "identify_customer" not in called:
+    asked_before = next((m.get("content") or "" for m in reversed(messages[:-1]) if m["role"] == "assistant"), "")
+    if "confirmar a titularidade" in asked_before and not DOCUMENT.search(text) and "verify_identity" not in called:
+        return {"role": "assistant", "content": None,  # the answer to the identity question
+                "tool_calls": [_tool_call("verify_identity", {"answer": last["content"]})]}
+    if (match := DOCUMENT.search(text) or LOOSE_DOCUMENT.search(text)) and "identify_customer" not in called:
         return {
             "role": "assistant",
             "content": None,

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from api.brain.nlu import Document, Intent, contract_choice, detect_intents, find_documents, menu_choice, normalize
+from api.brain.nlu import (
+    DateAnswer,
+    Document,
+    Intent,
+    contract_choice,
+    detect_intents,
+    document_fragment,
+    find_date,
+    find_documents,
+    find_documents_across,
+    find_postal_code,
+    menu_choice,
+    normalize,
+)
 
 SC, DOWN, UNLOCK, TICKET = Intent.SECOND_COPY, Intent.CONNECTION_DOWN, Intent.TRUST_UNLOCK, Intent.OPEN_TICKET
 HUMAN, SALES, CANCEL = Intent.HUMAN, Intent.SALES, Intent.CANCEL
@@ -858,3 +871,192 @@ def test_odd_input_is_handled(text):
     find_documents(text)
     menu_choice(text, 4)
     contract_choice(text, CONTRACTS)
+
+
+# --- documents as customers really type them (issue #20 A1) ------------------------------------------------------
+
+MARIA = Document(CPF_OK, "cpf", True)
+PADARIA = Document(CNPJ_OK, "cnpj", True)
+
+
+@pytest.mark.parametrize("text", [
+    "529.982.247.25",  # a dot where the dash goes
+    "529 982 247 25",
+    "529-982-247-25",
+    "529.982.247 25",
+    "529982 247 25",
+    "52998 224725",
+    "5299 8224 725",  # groups nobody prints
+    "52 998 224 725",
+    "5 2 9 9 8 2 2 4 7 2 5",
+    "529,982,247-25",  # commas
+    "529 . 982 . 247 - 25",  # spaces around the separators
+    "meu cpf e 52998224725 ok",
+    "meu cpf eh 529.982.247.25 ta",
+    "cpf 5299822 4725",
+    "o cpf é 52.998.224.725",
+    "segue o cpf: 529982247/25",
+    "CPF 529.982.247-25.",
+    "cpf do titular 529 982 247 25 obg",
+    "dia 12/04/1985 529 982 247 25",  # a date before it
+    "quero a 2 via, cpf 529.982.247.25 e meu zap 11 91234-0001",
+    "tá aqui: 529.982.247-25 !!",
+    "52998224725 esse é o cpf",
+    "cpf52998224725",
+    "５２９９８２２４７２５",  # full-width digits from some keyboards
+])
+def test_a_cpf_in_any_grouping(text):
+    assert find_documents(text) == [MARIA]
+
+
+@pytest.mark.parametrize("text", [
+    "11.222.333/0001-81", "11.222.333.0001.81", "11 222 333 0001 81", "11222333000181", "11222 333 0001 81",
+    "112 223 330 001 81", "cnpj 11.222.333/0001 81", "cnpj: 11-222-333-0001-81", "o cnpj é 11222333/0001-81",
+    "empresa 11.222.333 0001 81",
+])
+def test_a_cnpj_in_any_grouping(text):
+    assert find_documents(text) == [PADARIA]
+
+
+@pytest.mark.parametrize("text", [
+    "11 91234 0001",  # phones, with and without the country code, grouped like a document would be
+    "11 9 1234 0001",
+    "5511 91234 0001",
+    "55 11 91234-0001",
+    "meu zap 11 91234 0001",
+    "liga no 11 9 9999 8888",
+    "12 04 1985",  # dates
+    "12.04.1985",
+    "paguei 1.299,90 dia 12/04/1985",  # amounts
+    "R$ 1.299,90",
+    "protocolo 529 982 247 25",  # said to be something else
+    "chamado 2611 2400 01",
+    "1 2 3 4 5 6 7 8 9 0 1",  # a sequence failing the checksum
+    "52998 2247 26",
+    "23793.38128 60007.827136 95000.063305 9 84410000020000 e 529 982",  # a digitable line
+    "CEP 01001-000",
+])
+def test_numbers_in_odd_groups_that_are_not_documents(text):
+    assert find_documents(text) == []
+
+
+def test_an_odd_grouping_said_to_be_a_cpf_is_reported_invalid():
+    assert find_documents("cpf 5299 8224 726") == [Document("52998224726", "cpf", False)]
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["529.982", "247-25"], [MARIA]),
+    (["529", "982", "247 25"], [MARIA]),
+    (["meu cpf é 529.982", "247-25"], [MARIA]),
+    (["cpf 5299822", "4725"], [MARIA]),
+    (["quero o boleto", "529.982", "247-25"], [MARIA]),
+    (["11.222.333/", "0001-81"], [PADARIA]),
+    (["11.222.333", "0001-81"], [PADARIA]),
+    (["529.982.247-25", "12041985"], []),  # whole in one message already: nothing split
+    (["529.982", "oi", "247-25"], []),  # words between the parts
+    (["11 9", "1234-0001"], []),  # a phone in two parts
+    (["529.982", "247-26"], []),  # the checksum fails
+    (["meu telefone 11 9", "1234 0001"], []),
+])
+def test_a_document_split_over_messages(texts, expected):
+    assert find_documents_across(texts) == expected
+
+
+def test_a_split_document_counts_only_when_it_reaches_the_new_messages():
+    assert find_documents_across(["529.982", "247-25", "obrigada"], newest=1) == []
+    assert find_documents_across(["529.982", "247-25", "obrigada"], newest=2) == [MARIA]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("529.982", True), ("529 982", True), ("meu cpf e 529 982", True), ("cpf 529.982.24", True),
+    ("o cpf é 5299822", True), ("11.222.333/0001", True), ("cnpj 11.222.333", True),
+    ("529.982.247-25", False), ("12", False), ("11 91234 0001", False), ("5511912340001", False),
+    ("protocolo 12345", False), ("R$ 99,90", False), ("quero 2 boletos", False), ("529 e 982", False),
+    ("paguei 150 reais", False),
+])
+def test_the_beginning_of_a_document(text, expected):
+    assert document_fragment(text) is expected
+
+
+# --- the identity question's answers (issue #20 B) ---------------------------------------------------------------
+
+BORN = DateAnswer(12, 4, 1985)
+BORN_85 = DateAnswer(12, 4, 85, two_digit_year=True)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12/04/1985", BORN), ("12/4/1985", BORN), ("12/4/85", BORN_85), ("12/04/85", BORN_85), ("12041985", BORN),
+    ("120485", BORN_85), ("19850412", BORN), ("1985-04-12", BORN), ("12-04-1985", BORN), ("12.04.1985", BORN),
+    ("12 04 1985", BORN), ("12 de abril de 1985", BORN), ("12 de Abril de 1985!", BORN), ("12 abril 1985", BORN),
+    ("12 abr 1985", BORN), ("12/abr/1985", BORN), ("12 de abr de 85", BORN_85), ("12 de abril, 1985", BORN),
+    ("dia 12 de abril de 1985", BORN), ("nasci em 12/04/1985", BORN),
+    ("minha data de nascimento é 12/04/85 ok", BORN_85),
+    ("é 12/04/1985, obrigada", BORN), ("12 de abrl de 1985", BORN), ("1º de maio de 1980", DateAnswer(1, 5, 1980)),
+    ("1o de maio de 1980", DateAnswer(1, 5, 1980)), ("3 de março de 1960", DateAnswer(3, 3, 1960)),
+    ("3 dez 1960", DateAnswer(3, 12, 1960)), ("30 de setembro de 93", DateAnswer(30, 9, 93, two_digit_year=True)),
+    ("29/02/84", DateAnswer(29, 2, 84, two_digit_year=True)),
+    ("31/02/1985", None), ("12/13/1985", None), ("29/02/85", None), ("12/04/2999", None), ("12/04", None),
+    ("doze de abril", None), ("não lembro", None), ("cpf 529.982.247-25", None), ("", None),
+])
+def test_a_date_of_birth_as_people_write_it(text, expected):
+    assert find_date(text) == expected
+
+
+def test_a_date_answer_matches_the_sgps_date():
+    from datetime import date
+
+    assert BORN.matches(date(1985, 4, 12)) and BORN_85.matches(date(1985, 4, 12))
+    assert not BORN.matches(date(1985, 12, 4)) and not BORN.matches(date(1986, 4, 12)) and not BORN.matches(None)
+    assert not DateAnswer(12, 4, 86, two_digit_year=True).matches(date(1985, 4, 12))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("01001-000", "01001000"), ("01001000", "01001000"), ("01.001-000", "01001000"), ("01001 000", "01001000"),
+    ("cep 01001-000", "01001000"), ("o cep é 03104002 obrigado", "03104002"), ("CEP: 03104 - 002", "03104002"),
+    ("1001-000", None), ("12/04/1985", None), ("não sei o cep", None),
+])
+def test_a_cep_as_people_write_it(text, expected):
+    assert find_postal_code(text) == expected
+
+
+# --- two requests in one message, a connection check asked for (issue #20 A2) -----------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("libera minha internet e me manda o pix", [UNLOCK, SC]),
+    ("libera a net e manda o boleto", [UNLOCK, SC]),
+    ("desbloqueia e me manda a fatura pf", [UNLOCK, SC]),
+    ("libera minha net e manda o pix q eu pago hj", [UNLOCK, SC]),
+    ("libera ai e manda o codigo pix", [UNLOCK, SC]),
+    ("me manda o pix e libera a internet", [SC, UNLOCK]),
+    ("boleto e desbloqueio", [SC, UNLOCK]),
+    ("quero a segunda via e ver se a internet ta normal", [SC, DOWN]),
+    ("quero a segunda via e ver se a internet ta ok", [SC, DOWN]),
+    ("me manda o boleto e ve se minha net ta funcionando", [SC, DOWN]),
+    ("manda a 2 via e verifica minha conexao", [SC, DOWN]),
+    ("2 via e checar a conexao", [SC, DOWN]),
+    ("segunda via e ver a net", [SC, DOWN]),
+    ("quero a 2via e tbm ver a internet que ta caindo", [SC, DOWN]),
+    ("preciso da fatura e tbm saber pq a net ta lenta", [SC, DOWN]),
+    ("quero o boleto e minha internet ta lenta", [SC, DOWN]),
+])
+def test_two_requests_in_one_message(text, expected):
+    assert detect_intents(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "ve se minha internet ta normal", "verifica minha conexao", "testa minha internet", "minha internet ta normal?",
+    "ve se ta tudo certo com a internet", "da uma olhada na minha internet", "como ta minha conexao?",
+    "status da conexao", "consulta minha conexao pf", "ve a minha internet entao", "confere minha net ai",
+])
+def test_a_connection_check_asked_for(text):
+    assert detect_intents(text) == [DOWN]
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("quero saber o valor da internet", DOWN), ("quero ver minha fatura da internet", DOWN),
+    ("a internet ta funcionando agora", DOWN), ("minha net ta ok agora, obrigado", DOWN),
+    ("nao precisa ver a internet", DOWN),
+])
+def test_not_a_connection_check(text, absent):
+    assert absent not in detect_intents(text)

@@ -613,3 +613,50 @@ def test_value_readers_and_contact_shapes():
     assert to_date("2026-11-10 00:00:00") == to_date("10/11/2026") == date(2026, 11, 10) and to_date("x") is None
     assert title("RUA XV DE NOVEMBRO") == "Rua XV de Novembro"
     assert title(" AVENIDA  DAS AMERICAS ") == "Avenida das Americas"
+
+
+# identity and promise dates (issue #20) -------------------------------------------------------------------------
+
+
+async def test_the_identity_record_is_read_fresh_and_its_birth_date_never_reaches_redis(sandbox, sandbox_url, http,
+                                                                                       aredis):
+    sgp = client_for(sandbox_url, http, redis=aredis)
+    await sgp.find_customer(MARIA)
+    record = await sgp.identity_record(MARIA)
+    again = await sgp.identity_record("52998224725")
+    assert record == again and record.customer.id == "2827" and record.customer.contracts[0].id == "10269"
+    assert (record.birth_date, record.postal_codes) == (date(1985, 4, 12), ("01001000",))
+    assert len(calls(sandbox, "consultacliente")) == 3  # the lookup once (then cached), the record every time
+    stored = b"".join([await aredis.get(key) or b"" for key in await aredis.keys("*")]).decode()
+    assert "1985" not in stored and "dataNascimento" not in stored and "01001" not in stored
+    assert await sgp.identity_record("111.444.777-35") is None
+    companies = await sgp.identity_record("45.781.236/0001-40")  # a company: its installations' CEPs
+    assert companies.birth_date is None and companies.postal_codes == ("69301160", "69303105")
+
+
+async def test_the_identity_record_from_the_captures(replay, http):
+    server, base = replay
+    server.set("/api/ura/consultacliente/", "consultacliente.response.json")
+    record = await client_for(base, http).identity_record(MARIA)
+    assert (record.birth_date, record.postal_codes) == (date(1985, 4, 12), ("01001000",))
+    server.set("/api/ura/consultacliente/", "consultacliente.live-contacts-variant.response.json")
+    record = await client_for(base, http).identity_record("086.016.613-05")
+    assert (record.birth_date, record.postal_codes) == (None, ())  # the live shape carries neither
+    assert record.customer.id == "5120"
+
+
+async def test_the_promise_date_from_the_days_or_the_days_from_the_date(replay, http):
+    server, base = replay
+    granted = fixture("liberacaopromessa.response.json")
+    only_days = {key: value for key, value in granted.items() if key != "data_promessa"}
+    server.set("/api/ura/liberacaopromessa/", only_days)
+    unlock = await client_for(base, http).trust_unlock("17402")
+    assert (unlock.days, unlock.until) == (3, today() + timedelta(days=3))
+    only_date = {**{key: value for key, value in granted.items() if key != "liberado_dias"},
+                 "data_promessa": (today() + timedelta(days=4)).isoformat()}
+    server.set("/api/ura/liberacaopromessa/", only_date)
+    unlock = await client_for(base, http).trust_unlock("17402")
+    assert (unlock.days, unlock.until) == (4, today() + timedelta(days=4))
+    server.set("/api/ura/liberacaopromessa/", {**granted, "data_promessa": "27/11/2026", "liberado_dias": "3"})
+    unlock = await client_for(base, http).trust_unlock("17402")
+    assert (unlock.days, unlock.until) == (3, date(2026, 11, 27))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from datetime import timedelta
@@ -432,3 +433,40 @@ def test_a_companion_with_the_main_datasets_app_is_left_out(tmp_path):
         assert [d["app"] for d in httpx.get(f"{base}/sandbox/datasets").json()] == ["niochat", "veloz"]
     with serving(create_app(VELOZ_DATASET, extra_datasets=[])) as base:
         assert [d["app"] for d in httpx.get(f"{base}/sandbox/datasets").json()] == ["veloz"]
+
+
+# the date of birth (issue #20 B) ---------------------------------------------------------------------------------
+
+
+def test_every_person_of_the_built_in_datasets_has_a_date_of_birth_served_as_data_nascimento(sgp):
+    for path in (BUILTIN_DATASET, VELOZ_DATASET):
+        people = [c for c in load_dataset(path).clientes if len(c.document) == 11]
+        assert people and all(c.data_nascimento for c in people), path.name
+        raw = json.loads(path.read_text())["clientes"]
+        assert all("nascimento" in c for c in raw if len(c["cpfcnpj"].replace(".", "").replace("-", "")) == 11)
+    entry = ura(sgp, "consultacliente/", cpfcnpj=MARIA).json()["contratos"][0]
+    assert entry["dataNascimento"] == fixture("consultacliente.response.json")["contratos"][0]["dataNascimento"]
+    assert entry["endereco_cep"] == "01001-000"
+    assert "dataNascimento" not in ura(sgp, "consultacliente/", cpfcnpj=JOAO).json()["contratos"][0]  # live shape
+
+
+def test_the_date_of_birth_is_optional_and_read_under_either_name(tmp_path):
+    base = json.loads((SGP_FIXTURES / "sandbox-dataset.example.json").read_text())
+    assert [c.data_nascimento for c in load_dataset(SGP_FIXTURES / "sandbox-dataset.example.json").clientes] == [
+        "1985-04-12", "1979-09-30", None]
+    renamed = copy.deepcopy(base)
+    renamed["clientes"][0]["data_nascimento"] = renamed["clientes"][0].pop("nascimento")
+    without = copy.deepcopy(base)
+    for client in without["clientes"]:
+        client.pop("nascimento", None)
+    for name, data in (("renamed", renamed), ("without", without)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    assert load_dataset(tmp_path / "renamed.json").clientes[0].data_nascimento == "1985-04-12"
+    with serving(create_app(tmp_path / "without.json")) as url, httpx.Client(base_url=url) as client:
+        entry = ura(client, "consultacliente/", cpfcnpj="52998224725").json()["contratos"][0]
+        assert entry["dataNascimento"] is None  # loads, and answers as an SGP with the field empty
+    bad = copy.deepcopy(base)
+    bad["clientes"][0]["nascimento"] = "12/04/1985"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(DatasetError, match=r"clientes\[0\].nascimento"):
+        load_dataset(tmp_path / "bad.json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -14,8 +15,8 @@ from sqlalchemy import insert, select
 from api.brain.base import BrainInput, Persona
 from api.brain.model import ModelBrain, system_prompt
 from api.brain.rules import RulesBrain
-from api.brain.tools import Toolbox
-from api.sgp import TsmxSgp
+from api.brain.tools import Outcome, Toolbox
+from api.sgp import TsmxSgp, UnlockResult
 from niochat import admin
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring
@@ -207,3 +208,141 @@ async def test_the_ticket_text_carries_no_cpf(sgp, sgp_url, http, engine, aengin
     [ticket] = sgp.get("/sandbox/tickets").json()
     assert "267.408.319-04" not in ticket["conteudo"] and "26740831904" not in ticket["conteudo"]
     assert "Relato do cliente: a net caiu" in ticket["conteudo"]
+
+
+# issue #20: documents typed in pieces, two requests, unlocks of contracts not blocked, suspended contracts, the
+# promise date ---------------------------------------------------------------------------------------------------
+
+MARIA = ("5511912340001", "529.982.247-25")  # 10269, active (offline)
+ANA = ("5521988881203", "402.176.893-96")  # 18110, suspended, one unlock left (3 days)
+JULIANA = ("5551984321100", "150.739.482-97")  # 18520, suspended, no unlocks left, two open invoices
+
+
+def sgp_calls(sgp, endpoint: str) -> int:
+    return sum(1 for call in sgp.get("/sandbox/calls").json() if call["endpoint"] == f"/api/ura/{endpoint}/")
+
+
+async def test_a_document_typed_in_two_messages_is_one_the_customer_typed(sgp, sgp_url, http, engine, aengine):
+    phone, _ = MARIA
+    ids = conversation(engine, phone, "Maria")
+    reply, tools = await turn(aengine, ids, RulesBrain(), client(sgp_url, http), "247-25", phone=phone,
+                              name="Maria", state={"awaiting": "document", "pending": "second_copy"},
+                              history=["quero a segunda via", "529.982"])
+    assert tools.binding.contract_id == "10269" and "PIX copia e cola" in "\n".join(reply.texts)
+    async with tenant_transaction(aengine, ids[0]) as conn:  # a model naming a document typed by no one: refused
+        other = Toolbox(conn, tenant_id=ids[0], conversation_id=ids[1], contact_id=ids[2], phone=phone, brain="openai",
+                        message_id=None, sgp=client(sgp_url, http), keyring=KEYRING, state={},
+                        customer_texts=["529.982", "oi", "247-25"])
+        assert (await other.identify_customer("52998224725")).status == "document_not_typed"
+
+
+async def test_an_unlock_for_a_contract_not_blocked_never_calls_the_sgps_unlock(sgp, sgp_url, http, engine, aengine):
+    phone, document = MARIA
+    ids = conversation(engine, phone, "Maria")
+    reply, _ = await turn(aengine, ids, RulesBrain(), client(sgp_url, http), f"desbloqueia minha net, cpf {document}",
+                          phone=phone, name="Maria", state={})
+    said = "\n".join(reply.texts)
+    assert "*não está bloqueado*" in said and "responda *2*" in said and "responda *4*" in said
+    assert [(t, o) for t, o, _ in outcomes(engine, ids[1])] == [("identify_customer", "found"),
+                                                                ("trust_unlock", "not_blocked")]
+    assert sgp_calls(sgp, "liberacaopromessa") == 0 and sgp.get("/sandbox/unlocks").json() == []
+
+
+async def test_the_model_is_told_the_contract_is_not_blocked(sgp, sgp_url, http, engine, aengine, model_url):
+    phone, document = MARIA
+    ids = conversation(engine, phone, "Maria")
+    brain = ModelBrain(base_url=f"{model_url}/v1", model="fake-gpt", api_key="x", timeout=5, temperature=0,
+                       http=http, fallback=RulesBrain())
+    before = len(httpx.get(f"{model_url}/fake/requests").json())
+    reply, tools = await turn(aengine, ids, brain, client(sgp_url, http), f"quero desbloquear, cpf {document}",
+                              phone=phone, name="Maria", state={})
+    assert tools.brain == "openai" and "não está bloqueado" in " ".join(reply.texts)
+    results = [json.loads(m["content"]) for m in
+               httpx.get(f"{model_url}/fake/requests").json()[before:][-1]["body"]["messages"] if m["role"] == "tool"]
+    assert results[-1]["outcome"] == "not_blocked" and "ofereça verificar a conexão" in results[-1]["note"]
+    assert sgp_calls(sgp, "liberacaopromessa") == 0
+
+
+async def test_two_requests_in_one_message_are_both_answered_in_order(sgp, sgp_url, http, engine, aengine):
+    phone, document = ANA
+    ids = conversation(engine, phone, "Ana")
+    reply, _ = await turn(aengine, ids, RulesBrain(), client(sgp_url, http),
+                          f"libera minha internet e me manda o pix, cpf {document}", phone=phone, name="Ana", state={})
+    said = "\n".join(reply.texts)
+    assert said.index("Liberei sua internet") < said.index("Linha digitável")
+    assert [t for t, _, _ in outcomes(engine, ids[1])] == ["identify_customer", "trust_unlock", "second_copy"]
+
+
+async def test_no_internet_on_a_suspended_contract_gets_the_invoice_and_no_ticket(sgp, sgp_url, http, engine,
+                                                                                 aengine):
+    phone, document = JULIANA
+    ids = conversation(engine, phone, "Juliana")
+    state: dict = {}
+    reply, _ = await turn(aengine, ids, RulesBrain(), client(sgp_url, http),
+                          f"minha internet caiu, cpf {document}", phone=phone, name="Juliana", state=state)
+    said = "\n".join(reply.texts)
+    assert said.index("*suspenso*") < said.index("2 faturas em aberto") < said.index("Linha digitável")
+    assert "não precisa de chamado técnico" in said and "responda *3*" in said
+    again, _ = await turn(aengine, ids, RulesBrain(), client(sgp_url, http), "abre um chamado tecnico pra mim",
+                          phone=phone, name="Juliana", state=state, history=[f"cpf {document}"])
+    assert "mensagens acima" in "\n".join(again.texts)
+    assert [(t, o) for t, o, _ in outcomes(engine, ids[1])] == [("identify_customer", "found"), ("second_copy", "sent")]
+    assert sgp_calls(sgp, "verificaacesso") == 0 and sgp_calls(sgp, "chamado") == 0
+    async with tenant_transaction(aengine, ids[0]) as conn:  # whatever a model asks, the tools refuse
+        tools = Toolbox(conn, tenant_id=ids[0], conversation_id=ids[1], contact_id=ids[2], phone=phone, brain="openai",
+                        message_id=None, sgp=client(sgp_url, http), keyring=KEYRING, state=state, customer_texts=[])
+        assert (await tools.connection_status()).status == "suspended"
+        assert (await tools.open_ticket("sem internet", "sem_conexao")).status == "suspended"
+    assert sgp.get("/sandbox/tickets").json() == []
+
+
+async def test_the_model_sends_the_invoice_of_a_suspended_contract_and_opens_no_ticket(sgp, sgp_url, http, engine,
+                                                                                     aengine, model_url):
+    phone, document = JULIANA
+    ids = conversation(engine, phone, "Juliana")
+    brain = ModelBrain(base_url=f"{model_url}/v1", model="fake-gpt", api_key="x", timeout=5, temperature=0,
+                       http=http, fallback=RulesBrain())
+    reply, tools = await turn(aengine, ids, brain, client(sgp_url, http), f"minha internet caiu, cpf {document}",
+                              phone=phone, name="Juliana", state={})
+    assert tools.brain == "openai" and "suspenso" in " ".join(reply.texts)
+    assert any(text.startswith("Linha digitável") for text in reply.texts)
+    assert [(t, o) for t, o, _ in outcomes(engine, ids[1])] == [
+        ("identify_customer", "found"), ("connection_status", "suspended"), ("second_copy", "sent")]
+    assert sgp.get("/sandbox/tickets").json() == []
+
+
+async def test_the_unlock_says_the_days_and_the_date_and_records_the_promise(sgp, sgp_url, http, engine, aengine,
+                                                                            model_url):
+    from api.brain.model import _describe
+    from api.sgp.values import today
+
+    phone, document = ANA
+    ids = conversation(engine, phone, "Ana")
+    state: dict = {}
+    reply, tools = await turn(aengine, ids, RulesBrain(), client(sgp_url, http), f"desbloqueio, cpf {document}",
+                              phone=phone, name="Ana", state=state)
+    [unlock] = sgp.get("/sandbox/unlocks").json()
+    until = date.fromisoformat(unlock["data_promessa"])
+    assert until == today() + timedelta(days=3)
+    said = "\n".join(reply.texts)
+    assert f"por *3 dias*, até *{until:%d/%m/%Y}*" in said and f"pagar a fatura até {until:%d/%m/%Y}" in said
+    with engine.connect() as conn:
+        arguments = conn.execute(select(tool_calls.c.arguments).where(
+            tool_calls.c.conversation_id == ids[1], tool_calls.c.tool == "trust_unlock")).scalar_one()
+    assert arguments == {"contract_id": "18110", "days": 3, "promise_date": until.isoformat(),
+                         "protocol": unlock["protocolo"]}
+    assert state["promise"] == {"contract_id": "18110", "until": until.isoformat(), "days": 3}
+    facts = _describe(Outcome("granted", UnlockResult(True, 3, until, unlock["protocolo"])))
+    assert (facts["days"], facts["until"], facts["until_br"]) == (3, until.isoformat(), f"{until:%d/%m/%Y}")
+    # released: the contract is no longer blocked, so "a net caiu" now checks the connection
+    assert tools.contract_flag() == "1"
+
+
+def test_the_prompt_tells_the_model_about_two_requests_suspension_unlocks_and_the_factor():
+    given = BrainInput(tenant_id=uuid.uuid4(), conversation_id=uuid.uuid4(), persona=Persona("X"), contact_name=None,
+                       new_messages=["oi"])
+    prompt = system_prompt(given)
+    assert "atenda as duas, na ordem" in prompt
+    assert "NÃO abra chamado técnico" in prompt and "not_blocked" in prompt
+    assert "por quantos dias (days) e até que data (until)" in prompt
+    assert "verification_required" in prompt and "verify_identity" in prompt

@@ -32,6 +32,9 @@ def test_outcomes_are_what_the_live_tools_record():
         assigned = {target.id: _strings(node.value) for node in ast.walk(function) if isinstance(node, ast.Assign)
                     for target in node.targets if isinstance(target, ast.Name)}
         for call in ast.walk(function):
+            # _record(tool, outcome, ...), and _refuse(outcome, ...), which records it as verify_identity's
+            if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "_refuse":
+                recorded |= _strings(call.args[0])
             if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "_record":
                 outcome = call.args[1]  # a literal, a conditional of literals, or a variable set to them
                 recorded |= assigned.get(outcome.id, set()) if isinstance(outcome, ast.Name) else _strings(outcome)

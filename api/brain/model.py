@@ -43,6 +43,12 @@ TOOLS = [
         document={"type": "string", "description": "CPF ou CNPJ exatamente como o cliente escreveu"},
     ),
     _function(
+        "verify_identity",
+        "Confirma a titularidade quando identify_customer devolve verification_required: confere a resposta do "
+        "cliente (data de nascimento do titular para CPF, CEP da instalação para CNPJ) com o cadastro do SGP.",
+        answer={"type": "string", "description": "a resposta exatamente como o cliente escreveu"},
+    ),
+    _function(
         "choose_contract", "Seleciona o contrato quando o cliente tem mais de um.", contract_id={"type": "string"}
     ),
     _function("second_copy", "Envia a segunda via da fatura em aberto (PIX copia e cola e linha digitável)."),
@@ -74,11 +80,13 @@ TOOL_INTENTS = {
     "transfer_to_human": "human",
     "close_conversation": "thanks_bye",
     "identify_customer": IDENTIFY,
+    "verify_identity": IDENTIFY,
     "choose_contract": IDENTIFY,
 }
 
 
 TRANSFER_TOPICS = ("billing_issue", "cancel", "sales")  # what a transfer to a person may be about
+FACTOR_ASKS = {"birth_date": "data de nascimento do titular", "postal_code": "CEP do endereço de instalação"}
 
 
 def intent_of(called: list[str], texts: list[str]) -> str | None:
@@ -115,6 +123,18 @@ def system_prompt(given: BrainInput) -> str:
         "está offline por defeito.\n"
         "- Se open_ticket devolver ticket_type_unknown, nenhum chamado foi aberto: diga que não conseguiu registrar "
         "o chamado e que a equipe técnica vai atender; nunca invente um protocolo.\n"
+        "- Se identify_customer devolver verification_required, peça ao cliente o dado indicado em ask (a data de "
+        "nascimento do titular, ou o CEP da instalação para empresas) e chame verify_identity com a resposta que ele "
+        "escrever. Antes de verify_identity confirmar, não passe nenhum dado do contrato, e nunca diga se o "
+        "documento existe ou não (mismatch vale para dado errado e para documento desconhecido).\n"
+        "- Se o cliente pedir duas coisas na mesma mensagem, atenda as duas, na ordem em que ele pediu.\n"
+        "- Contrato suspenso por pendência financeira (suspended nos contratos, ou outcome suspended): se o cliente "
+        "diz que a internet caiu, explique a suspensão e envie a fatura em aberto com second_copy, ofereça o "
+        "desbloqueio por confiança e NÃO abra chamado técnico.\n"
+        "- Se trust_unlock devolver not_blocked, o contrato não está bloqueado: diga isso, não tente desbloquear de "
+        "novo e ofereça verificar a conexão (connection_status) ou um atendente.\n"
+        "- Após trust_unlock granted, diga por quantos dias (days) e até que data (until) o acesso fica liberado, "
+        "e que a fatura deve ser paga até lá.\n"
         "- Havendo várias faturas em aberto, diga quantas são, com valor e vencimento de cada uma.\n"
         "- Se o cliente disser que já pagou, peça o comprovante (foto ou PDF) aqui mesmo: ele vai automaticamente "
         "para o financeiro. Não ofereça a segunda via de uma fatura que ele diz ter pago.\n"
@@ -132,7 +152,28 @@ def _describe(outcome: Outcome) -> dict:
     facts: dict = {"outcome": outcome.status}
     if outcome.status in ("found", "several_contracts", "ok"):
         facts["customer_first_name"] = (data.customer_name or "").split(" ")[0].title()
-        facts["contracts"] = [{"contract_id": cid, "label": label} for cid, label, _ in data.contracts]
+        facts["contracts"] = [{"contract_id": cid, "label": label, "suspended": flag == "0"}
+                              for cid, label, flag in data.contracts]
+    elif outcome.status == "verification_required":
+        facts.update(ask=FACTOR_ASKS.get(data, data),
+                     note="peça esse dado ao cliente e use verify_identity com a resposta; não passe nenhum dado "
+                          "antes e não diga se o documento existe")
+    elif outcome.status == "mismatch":
+        facts.update(attempts_left=data["attempts_left"], ask=FACTOR_ASKS.get(data["factor"]),
+                     note="não confere (ou o documento não existe: não diga qual); peça para conferir o documento "
+                          "e o dado e tentar de novo")
+    elif outcome.status in ("too_many_attempts", "locked", "factor_unavailable"):
+        facts["note"] = ("não foi possível confirmar a titularidade; o cliente foi encaminhado a um atendente; "
+                         "não passe dados nem diga se o documento existe")
+    elif outcome.status == "not_blocked" and data == "x":
+        facts.update(cancelled=True, note="contrato cancelado: não há o que desbloquear; transfira ao comercial "
+                                          "(transfer_to_human, team comercial) para reativar")
+    elif outcome.status == "not_blocked":
+        facts["note"] = ("o contrato não está bloqueado: não há o que desbloquear; ofereça verificar a conexão "
+                         "ou um atendente")
+    elif outcome.status == "suspended":
+        facts["note"] = ("contrato suspenso por pendência financeira: envie a fatura com second_copy e ofereça o "
+                         "desbloqueio por confiança; não abra chamado técnico")
     elif outcome.status == "sent":
         facts["invoices"] = [
             {"amount": str(i.amount), "due_date": i.due_date.isoformat(), "overdue": i.overdue} for i in data
@@ -146,6 +187,8 @@ def _describe(outcome: Outcome) -> dict:
         facts["note"] = "nenhum chamado foi aberto; o cliente foi encaminhado à equipe técnica"
     elif outcome.status in ("granted", "refused"):
         facts.update(days=data.days, until=data.until.isoformat() if data.until else None, reason=data.reason)
+        if outcome.status == "granted" and data.until:
+            facts["until_br"] = replies.day(data.until)  # as the customer reads it
     return facts
 
 
@@ -230,6 +273,8 @@ class ModelBrain:
         arguments = arguments if isinstance(arguments, dict) else {}
         if name == "identify_customer":
             return await tools.identify_customer(str(arguments.get("document", "")))
+        if name == "verify_identity":
+            return await tools.verify_identity(str(arguments.get("answer", ""))[:200])
         if name == "choose_contract":
             return await tools.choose_contract(str(arguments.get("contract_id", "")))
         if name == "open_ticket":

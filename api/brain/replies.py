@@ -91,6 +91,71 @@ SUSPENDED = (
     "Seu contrato está *suspenso* por pendência financeira, por isso a conexão está bloqueada. "
     "Posso te enviar a segunda via (responda *1*) ou fazer um desbloqueio por confiança (responda *3*)."
 )
+# the internet "caiu" on a contract blocked for debt: the debt first, no technician
+SUSPENDED_BLOCKED = (
+    "Verifiquei aqui: seu contrato está *suspenso* por pendência financeira, por isso a internet está bloqueada. "
+    "Não é defeito na conexão, então não precisa de chamado técnico."
+)
+SUSPENDED_DOWN = SUSPENDED_BLOCKED + " Para liberar, é só pagar a fatura em aberto:"
+SUSPENDED_UNLOCK_OFFER = (
+    "Assim que o pagamento for confirmado a conexão volta. Se precisar de uns dias para pagar, posso fazer um "
+    "desbloqueio por confiança agora (responda *3*)."
+)
+SUSPENDED_AGAIN = (
+    SUSPENDED_BLOCKED + " A fatura em aberto está nas mensagens acima: depois do pagamento a conexão volta. "
+    "Se precisar, faço um desbloqueio por confiança (responda *3*) ou te passo para um atendente (digite "
+    "*atendente*)."
+)
+SUSPENDED_NOTHING_OPEN = (
+    "Não encontrei fatura em aberto para gerar o pagamento agora. Digite *atendente* que nosso financeiro "
+    "confere com você, ou responda *3* para um desbloqueio por confiança."
+)
+NOT_BLOCKED = (
+    "Verifiquei aqui: seu contrato *não está bloqueado*, o acesso está liberado, então não é preciso desbloqueio. 🙂 "
+    "Se a internet não estiver funcionando, posso verificar sua conexão (responda *2*) ou te passar para um "
+    "atendente (responda *4*)."
+)
+
+# --- identity: a CPF/CNPJ from a WhatsApp number the SGP does not have ---------------------------------------
+# Asked and answered the same whether the document is a customer's or not: nothing tells a stranger which.
+FACTOR_NAMES = {"birth_date": "a data de nascimento", "postal_code": "o CEP"}
+ASK_FACTOR = {
+    "birth_date": ("Por segurança, antes de passar qualquer dado do contrato preciso confirmar que você é o "
+                   "titular. 🔒 Qual a *data de nascimento* do titular do CPF? (por exemplo: 05/08/1990)"),
+    "postal_code": ("Por segurança, antes de passar qualquer dado do contrato preciso confirmar que você é da "
+                    "empresa titular. 🔒 Qual o *CEP do endereço onde a internet está instalada*? "
+                    "(os 8 números, por exemplo: 12345-678)"),
+}
+ASK_FACTOR_AGAIN = {
+    "birth_date": "Não consegui entender a data. 🤔 Me envie a data de nascimento do titular, por exemplo: "
+                  "05/08/1990.",
+    "postal_code": "Não consegui entender o CEP. 🤔 Me envie os 8 números do CEP da instalação, por exemplo: "
+                   "12345-678.",
+}
+FACTOR_HANDOFF = (
+    "Não consegui confirmar a titularidade por aqui. Por segurança, vou te passar para um atendente, que confirma "
+    "seus dados com você."
+)
+NOT_A_DOCUMENT = (
+    "Esse número não parece um CPF ou CNPJ. 🤔 Me envie o CPF (11 dígitos) ou o CNPJ (14 dígitos) do titular do "
+    "contrato, por favor."
+)
+DOCUMENT_INCOMPLETE = (
+    "Acho que faltaram números. 🙂 O CPF tem 11 dígitos e o CNPJ, 14: pode me mandar o restante (ou o número "
+    "completo)?"
+)
+
+
+def ask_factor(factor: str) -> str:
+    return ASK_FACTOR.get(factor, ASK_FACTOR["birth_date"])
+
+
+def factor_mismatch(factor: str, attempts_left: int) -> str:
+    left = f"resta {attempts_left} tentativa" if attempts_left == 1 else f"restam {attempts_left} tentativas"
+    return (
+        f"Não consegui confirmar a titularidade com esses dados. 😕 Confira o CPF/CNPJ e {FACTOR_NAMES.get(factor)} "
+        f"do titular e me envie de novo ({left}). Se preferir, digite *atendente*."
+    )
 
 
 def ask_document(action: str) -> str:
@@ -172,11 +237,13 @@ def protocol_again(protocol: str) -> str:
 
 def unlock(result: UnlockResult) -> str:
     if result.granted:
-        until = f", até {day(result.until)}" if result.until else ""
-        days = f" por {result.days} dia(s){until}" if result.days else ""
+        days = (f" por *{result.days} dia{'s' if result.days != 1 else ''}*" if result.days else "")
+        until = f", até *{day(result.until)}*" if result.until else ""
+        deadline = f"até {day(result.until)}" if result.until else "nesse prazo"
         return (
-            f"Pronto! Liberei sua internet por confiança{days}. ✅ Em alguns minutos a conexão volta; "
-            "se não voltar, reinicie o roteador. Lembre de pagar a fatura nesse prazo."
+            f"Pronto! Liberei sua internet por confiança{days}{until}. ✅ Em alguns minutos a conexão volta; "
+            f"se não voltar, reinicie o roteador. Lembre de pagar a fatura {deadline} para o acesso não ser "
+            "bloqueado de novo."
         )
     reason = f" ({result.reason})" if result.reason else ""
     return (

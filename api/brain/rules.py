@@ -42,6 +42,7 @@ class _Turn:
         self.intents = [str(getattr(i, "value", i)) for i in nlu.detect_intents(self.text)]
         self.out: list[str] = []
         self.intent: str | None = None  # what this turn acted on, for the analytics (first decision wins)
+        self.done: set[str] = set()  # actions answered in this turn
 
     def about(self, intent: str) -> None:
         # The first request the turn acts on is its main one: queued actions answered after it do not replace it.
@@ -68,6 +69,10 @@ class _Turn:
         awaiting = self.state.pop("awaiting", None)
         if "billing_issue" in self.intents:  # whatever the bot was waiting for: "me cobraram 2x" is not option 2
             return await self.billing_issue()
+        if awaiting is None and self.state.get("identity"):
+            awaiting = "identity_factor"  # asked by the model brain, answered while the rules brain stands in
+        if awaiting != "identity_factor":
+            self.state.pop("identity", None)  # the question was left unanswered: a new document asks again
         action = next((i for i in self.intents if i in ACTIONS), None)
         if awaiting == "menu" and action is None and not {"human", "cancel", "sales"} & set(self.intents):
             choice = nlu.menu_choice(self.text, len(replies.MENU_INTENTS))
@@ -89,9 +94,11 @@ class _Turn:
                 self.state.pop("problem", None)
                 self.say(replies.TICKET_DECLINED)
                 return self.reply()
+        if awaiting == "identity_factor" and (done := await self.identity_answer(action)) is not None:
+            return done
         if awaiting == "contract" and (done := await self.contract_answer(action)) is not None:
             return done
-        if done := await self.documents(action):
+        if done := await self.documents(action, awaiting):
             return done
         if wanted := self.person_request():
             return await self.to_a_person(wanted)
@@ -144,9 +151,28 @@ class _Turn:
         self.say("Certo! Vou te transferir para um de nossos atendentes.")
         return await self.handoff("customer_request" if intent == "human" else intent, intent)
 
-    async def documents(self, action: str | None) -> BrainReply | None:
-        found = nlu.find_documents(self.text)
+    def split_documents(self) -> list[nlu.Document]:
+        """A document typed over several messages ("529.982", then "247-25"), reaching into this burst."""
+        said = [text for kind, text in self.given.history if kind == "customer"][-2:]
+        return nlu.find_documents_across(said + list(self.given.new_messages), newest=len(self.given.new_messages))
+
+    async def documents(self, action: str | None, awaiting: str | None = None) -> BrainReply | None:
+        found = nlu.find_documents(self.text) or self.split_documents()
         if not found:
+            if awaiting not in ("menu", "ticket_confirm") and nlu.document_fragment(self.text):
+                # the beginning of a CPF/CNPJ: the rest is coming (or should)
+                if action:
+                    self.state["pending"] = action
+                self.about(self.state.get("pending") or IDENTIFY)
+                self.state["awaiting"] = "document"
+                self.say(replies.DOCUMENT_INCOMPLETE)
+                return self.reply()
+            if awaiting == "document" and not self.intents and re.search(r"\d{5}", re.sub(r"\D", "", self.text)):
+                # asked for the CPF, sent another number (a phone, a protocol): asked again, the request kept
+                self.about(self.state.get("pending") or IDENTIFY)
+                self.state["awaiting"] = "document"
+                self.say(replies.NOT_A_DOCUMENT)
+                return self.reply()
             return None
         if action:
             self.state["pending"] = action
@@ -163,6 +189,14 @@ class _Turn:
         if outcome.status in SGP_FAILURES:
             self.say(replies.SGP_DOWN)
             return self.reply()
+        if outcome.status == "verification_required":  # not this number's (or nobody's): the second factor
+            self.state["awaiting"] = "identity_factor"
+            self.state["after_identity"] = {"wanted": wanted, "notice": notice}
+            self.say(replies.ask_factor(outcome.data))
+            return self.reply()
+        if outcome.status == "locked":
+            self.say(replies.FACTOR_HANDOFF)
+            return await self.handoff("identity_unverified")
         if outcome.status == "not_found":
             self.state["awaiting"] = "document"
             self.say(replies.NOT_FOUND)
@@ -170,6 +204,10 @@ class _Turn:
         if outcome.status == "phone_mismatch":
             self.say(replies.PHONE_MISMATCH)
             return await self.handoff("identity_unverified")
+        return await self.identified(outcome, wanted, notice)
+
+    async def identified(self, outcome, wanted: str | None, notice: bool) -> BrainReply:
+        """The customer is bound (by their number, or by the second factor): what they asked for comes next."""
         if outcome.status == "several_contracts":
             self.state["awaiting"] = "contract"
             self.say(replies.found(outcome.data.customer_name), replies.choose_contract(outcome.data.contracts))
@@ -186,6 +224,55 @@ class _Turn:
         self.say(replies.menu(self.given.persona))
         return self.reply()
 
+    async def identity_answer(self, action: str | None) -> BrainReply | None:
+        """The answer to the identity question (date of birth, CEP); None when the customer moved on (a new
+        document, a person, a goodbye)."""
+        factor = (self.state.get("identity") or {}).get("factor")
+        if not factor or nlu.find_documents(self.text) or self.person_request():
+            return None
+        read = nlu.find_date if factor == "birth_date" else nlu.find_postal_code
+        if read(self.text) is None:
+            if not action and {"thanks_bye", "no"} & set(self.intents):
+                return None
+            if action:
+                self.state["pending"] = action
+            self.about(self.state.get("pending") or IDENTIFY)
+            unread = int(self.state.get("factor_unread", 0)) + 1
+            if unread >= 3:  # three messages that answer nothing: a person asks
+                self.state.pop("factor_unread", None)
+                self.state.pop("identity", None)
+                self.say(replies.FACTOR_HANDOFF)
+                return await self.handoff("identity_unverified")
+            self.state.update(factor_unread=unread, awaiting="identity_factor")
+            self.say(replies.ASK_FACTOR_AGAIN[factor])
+            return self.reply()
+        self.state.pop("factor_unread", None)
+        if action and self.state.get("pending") not in (None, action):  # "12/04/1985, e manda o boleto"
+            self.state["queued_actions"] = [action, *self.state.get("queued_actions", [])]
+        elif action:
+            self.state["pending"] = action
+        self.about(self.state.get("pending") or IDENTIFY)
+        outcome = await self.tools.verify_identity(self.text)
+        if outcome.status in SGP_FAILURES:
+            self.state["awaiting"] = "identity_factor"  # not checked: the same answer may come again
+            self.say(replies.SGP_DOWN)
+            return self.reply()
+        if outcome.status == "mismatch":
+            self.state["awaiting"] = "identity_factor"
+            self.say(replies.factor_mismatch(factor, outcome.data["attempts_left"]))
+            return self.reply()
+        if outcome.status in ("found", "several_contracts"):
+            after = self.state.pop("after_identity", None) or {}
+            return await self.identified(outcome, after.get("wanted"), bool(after.get("notice")))
+        if outcome.status == "answer_not_typed":
+            self.state["awaiting"] = "identity_factor"
+            self.say(replies.ASK_FACTOR_AGAIN[factor])
+            return self.reply()
+        # too_many_attempts, locked, factor_unavailable: a person confirms who this is
+        self.state.pop("after_identity", None)
+        self.say(replies.FACTOR_HANDOFF)
+        return await self.handoff("identity_unverified")
+
     async def act(self, action: str) -> BrainReply:
         self.about(action)
         binding = self.tools.binding
@@ -199,14 +286,23 @@ class _Turn:
             return self.reply()
         self.state.pop("misunderstood", None)
         self.state["last_action"] = action
-        reply = await {
-            "second_copy": self.second_copy,
-            "connection_down": self.connection,
-            "trust_unlock": self.unlock,
-            "open_ticket": self.ticket,
-        }[action]()
+        suspended = self.tools.contract_flag() == "0"
+        if action in self.done:
+            reply = self.reply()  # already answered in this turn ("a net caiu, manda o boleto" on a suspended one)
+        elif suspended and action in ("connection_down", "open_ticket"):
+            reply = await self.suspended_down()  # blocked for debt: the invoice, never a technician
+        else:
+            reply = await {
+                "second_copy": self.second_copy,
+                "connection_down": self.connection,
+                "trust_unlock": self.unlock,
+                "open_ticket": self.ticket,
+            }[action]()
+        self.done.add(action)
         queued = self.state.pop("queued_actions", [])
-        if queued and "awaiting" not in self.state and not self.tools.handoff:
+        # the next request of the same message, unless the bot just asked something it needs first (an offer of
+        # the menu's options does not stop it)
+        if queued and self.state.get("awaiting") in (None, "menu") and not self.tools.handoff:
             self.state["queued_actions"] = queued[1:]
             return await self.act(queued[0])
         if queued:
@@ -230,9 +326,7 @@ class _Turn:
             self.say(replies.CONTRACT_ENDED)
             return await self.handoff("contract_cancelled", "sales")
         if flag == "0":
-            self.say(replies.SUSPENDED)
-            self.state["awaiting"] = "menu"
-            return self.reply()
+            return await self.suspended_down()
         if len(self.text.strip()) > 3:  # the customer's own words, for the ticket (not "2" or "sim")
             self.state["problem"] = self.text
         outcome = await self.tools.connection_status()
@@ -265,10 +359,37 @@ class _Turn:
             self.say(replies.ticket_opened(outcome.data.protocol, offline))
         return self.reply()
 
+    async def suspended_down(self) -> BrainReply:
+        """No internet on a contract suspended for debt: the suspension and the open invoice (PIX, boleto) first,
+        the trust unlock offered, and no connection test or technical ticket."""
+        self.state.pop("problem", None)
+        self.state["awaiting"] = "menu"
+        contract = self.tools.binding.contract_id
+        if self.state.get("suspension_told") == contract:  # the invoice went out already: not again and again
+            self.say(replies.SUSPENDED_AGAIN)
+            return self.reply()
+        outcome = await self.tools.second_copy()
+        self.done.add("second_copy")
+        if outcome.status == "sent":
+            self.state["suspension_told"] = contract
+        if outcome.status in SGP_FAILURES:
+            self.say(replies.SUSPENDED)
+        elif outcome.status == "nothing_open":
+            self.say(replies.SUSPENDED_BLOCKED, replies.SUSPENDED_NOTHING_OPEN)
+        else:
+            self.say(replies.SUSPENDED_DOWN, *replies.invoice_messages(outcome.data), replies.SUSPENDED_UNLOCK_OFFER)
+        return self.reply()
+
     async def unlock(self) -> BrainReply:
         outcome = await self.tools.trust_unlock()
         if outcome.status in SGP_FAILURES:
             self.say(replies.SGP_DOWN)
+        elif outcome.status == "not_blocked":
+            if outcome.data == "x":  # cancelled: nothing to unlock, nor to reconnect without a new contract
+                self.say(replies.CONTRACT_ENDED)
+                return await self.handoff("contract_cancelled", "sales")
+            self.state["awaiting"] = "menu"  # it offers 2 (the connection) and 4 (a person)
+            self.say(replies.NOT_BLOCKED)
         else:
             self.say(replies.unlock(outcome.data))
             if not outcome.data.granted:

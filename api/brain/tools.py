@@ -2,7 +2,10 @@
 
 Every call is stored in `tool_calls` (tool, outcome, latency, error) for the analytics. A document is only
 used if the customer typed it in this conversation, and a customer is only bound when the WhatsApp number is
-one of the customer's registered phones: nobody gets another customer's data by knowing a CPF.
+one of the customer's registered phones, or, from any other number (or a contact WhatsApp shows only by LID),
+after a second factor from the SGP's own record: the date of birth for a CPF, the installation's CEP for a CNPJ
+(verify_identity). Nobody gets another customer's data by knowing a CPF, and nobody learns whether a document is
+a customer's: an unknown document is asked the same question and fails with the same words as a wrong answer.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.brain import nlu
 from api.brain.base import Handoff
 from api.brain.phones import registered
+from api.engine import audit
 from api.sgp.models import (
     ConnectionStatus,
     Customer,
+    IdentityRecord,
     Invoice,
     SgpAdapter,
     SgpAuthError,
@@ -39,6 +46,13 @@ from niochat.tables import ai_usage, contacts, conversations, tool_calls
 log = get_logger(__name__)
 TEAMS = ("financeiro", "suporte", "comercial")
 
+# The second factor (verify_identity): wrong answers allowed per WhatsApp contact and per document (from any
+# contacts) within the window, across conversations; then a person confirms who it is.
+FACTORS = {"cpf": "birth_date", "cnpj": "postal_code"}
+CONTACT_ATTEMPTS = 3
+DOCUMENT_ATTEMPTS = 5
+ATTEMPTS_WINDOW_SECONDS = 24 * 3600
+
 
 @dataclass
 class Outcome:
@@ -55,15 +69,21 @@ class Binding:
 
 
 def contract_flag(status: str | None) -> str:
-    """What the connection flow needs of a contract's SGP status: "0" suspended (blocked for debt: offer the
-    invoice and the trust unlock), "x" cancelled or inactive (no service: a person talks about reactivating),
-    "1" anything else ("reduced speed" and other non-standard active statuses get their connection checked)."""
+    """What the flows need of a contract's SGP status: "0" suspended (blocked for debt: the invoice first and the
+    trust unlock, never a technical ticket), "x" cancelled or inactive (no service: a person talks about
+    reactivating), "r" active with its speed reduced for debt ("Ativo V. Reduzida": the connection is checked
+    like an active one, and a trust unlock restores it), "1" anything else (active: nothing to unlock)."""
     status = (status or "").lower()
     if "suspens" in status:
         return "0"
     if "cancel" in status or "inativ" in status:
         return "x"
+    if "reduz" in status:
+        return "r"
     return "1"
+
+
+BLOCKED = ("0", "r")  # what a trust unlock releases
 
 
 class Toolbox:
@@ -83,15 +103,17 @@ class Toolbox:
         customer_texts: list[str],
         contact_name: str | None = None,
         lid: str | None = None,
+        redis: aioredis.Redis | None = None,  # the second factor's attempt counters; None: no factor, a person
     ):
         self.conn, self.tenant_id, self.conversation_id = conn, tenant_id, conversation_id
         self.contact_id, self.phone, self.brain, self.message_id = contact_id, phone, brain, message_id
         self.contact_name, self.lid = contact_name, lid
-        self.sgp, self.keyring, self.state = sgp, keyring, state
+        self.sgp, self.keyring, self.state, self.redis = sgp, keyring, state, redis
         self.customer_texts = customer_texts
         self.handoff: Handoff | None = None
         self.close = False
         self.invoices: dict[str, Invoice] = {}  # sent this turn: the engine adds their QR code and boleto file
+        self._factor_checked: Outcome | None = None  # one answer checked per turn, whatever a model asks
 
     # --- binding -----------------------------------------------------------------------------------
 
@@ -163,9 +185,16 @@ class Toolbox:
 
     # --- tools -------------------------------------------------------------------------------------
 
+    def typed_documents(self) -> dict[str, nlu.Document]:
+        """Every document the customer typed in this conversation, also split over consecutive messages."""
+        typed = {found.digits: found for text in self.customer_texts for found in nlu.find_documents(text)}
+        for found in nlu.find_documents_across(self.customer_texts, newest=len(self.customer_texts)):
+            typed.setdefault(found.digits, found)
+        return typed
+
     async def identify_customer(self, document: str) -> Outcome:
         digits = re.sub(r"\D", "", str(document))
-        typed = {found.digits: found for text in self.customer_texts for found in nlu.find_documents(text)}
+        typed = self.typed_documents()
         started = time.perf_counter()
         masked = mask_document(digits) if digits else ""
         if digits not in typed:
@@ -179,14 +208,37 @@ class Toolbox:
             return result
         customer, started = result
         customer: Customer | None
-        if customer is None or not customer.contracts:
-            await self._record("identify_customer", "not_found", started, document=masked)
-            return Outcome("not_found")
-        if not registered(self.phone, customer.phones):  # no phone on file counts as not verified
-            # Whatever the brain says next, a person confirms who this is before anything is shared.
-            await self._record("identify_customer", "phone_mismatch", started, document=masked)
-            self.handoff = Handoff(reason="identity_unverified", team_slug=None)
-            return Outcome("phone_mismatch")
+        known = customer is not None and bool(customer.contracts)
+        if known and registered(self.phone, customer.phones):
+            self.state.pop("identity", None)
+            binding = await self._bind_customer(customer, digits, masked)
+            outcome = "found" if binding.contract_id else "several_contracts"
+            await self._record("identify_customer", outcome, started, document=masked, contracts=len(binding.contracts))
+            return Outcome(outcome, binding)
+        # An unknown document, or a customer whose phones this number (or LID) is not one of
+        unverified = "phone_mismatch" if known else "not_found"
+        await self._record("identify_customer", unverified, started, document=masked)
+        factor = FACTORS["cpf" if len(digits) == 11 else "cnpj"]
+        if known and self.redis is not None:  # does the SGP hold the fact the question checks?
+            fresh = await self._sgp_call("identify_customer", lambda: self.sgp.identity_record(digits),
+                                         document=masked)
+            if isinstance(fresh, Outcome):
+                return fresh
+            record, started = fresh
+            if record is not None and not self._fact(record, factor):
+                await self._refuse("factor_unavailable", factor, masked, started)
+                return Outcome(unverified)  # as before the factor existed: a person confirms who this is
+        if self.redis is None:  # no attempt counters, no second factor: a person confirms who this is
+            if known:
+                self.handoff = Handoff(reason="identity_unverified", team_slug=None)
+            return Outcome(unverified)
+        return await self._ask_factor(digits, masked, factor)
+
+    @staticmethod
+    def _fact(record: IdentityRecord, factor: str):
+        return record.birth_date if factor == "birth_date" else record.postal_codes
+
+    async def _bind_customer(self, customer: Customer, digits: str, masked: str) -> Binding:
         contracts = [
             [c.id, " - ".join(p for p in (c.plan, c.address) if p) or f"Contrato {c.id}", contract_flag(c.status)]
             for c in customer.contracts
@@ -207,9 +259,120 @@ class Toolbox:
             )
         )
         await self._save_binding()
-        outcome = "found" if binding.contract_id else "several_contracts"
-        await self._record("identify_customer", outcome, started, document=masked, contracts=len(contracts))
-        return Outcome(outcome, binding)
+        return binding
+
+    # --- the second factor ---------------------------------------------------------------------------------
+
+    def _attempt_keys(self, digits: str) -> tuple[str, str]:
+        prefix = f"niochat:identity:{self.tenant_id}"
+        return f"{prefix}:contact:{self.contact_id}", f"{prefix}:document:{self.keyring.fingerprint(digits)}"
+
+    async def _locked(self, digits: str) -> bool:
+        """Too many wrong answers from this contact or about this document; Redis down counts as locked."""
+        contact_key, document_key = self._attempt_keys(digits)
+        try:
+            by_contact, by_document = await self.redis.mget(contact_key, document_key)
+        except RedisError as exc:
+            log.warning("identity attempts unavailable, a person confirms", error=type(exc).__name__)
+            return True
+        return int(by_contact or 0) >= CONTACT_ATTEMPTS or int(by_document or 0) >= DOCUMENT_ATTEMPTS
+
+    async def _count_failure(self, digits: str) -> tuple[int, int]:
+        contact_key, document_key = self._attempt_keys(digits)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:  # the window starts at the first failure
+                pipe.set(contact_key, 0, ex=ATTEMPTS_WINDOW_SECONDS, nx=True).incr(contact_key)
+                pipe.set(document_key, 0, ex=ATTEMPTS_WINDOW_SECONDS, nx=True).incr(document_key)
+                _, by_contact, _, by_document = await pipe.execute()
+        except RedisError as exc:
+            log.warning("identity attempts unavailable, a person confirms", error=type(exc).__name__)
+            return CONTACT_ATTEMPTS, DOCUMENT_ATTEMPTS
+        return int(by_contact), int(by_document)
+
+    async def _audit_factor(self, result: str, factor: str, masked: str, **details) -> None:
+        # never the answer, never the whole document
+        await audit.record(self.conn, self.tenant_id, "identity.factor_checked", actor_kind="bot",
+                           entity_type="contact", entity_id=self.contact_id, result=result, factor=factor,
+                           document=masked, conversation_id=self.conversation_id, **details)
+
+    async def _refuse(self, outcome: str, factor: str, masked: str, started: float, **details) -> Outcome:
+        """A person confirms who this is: too many wrong answers, or nothing in the SGP to check against."""
+        self.state.pop("identity", None)
+        self.handoff = Handoff(reason="identity_unverified", team_slug=None)
+        await self._record("verify_identity", outcome, started, document=masked, factor=factor, **details)
+        await self._audit_factor(outcome, factor, masked, **details)
+        return Outcome(outcome)
+
+    async def _ask_factor(self, digits: str, masked: str, factor: str) -> Outcome:
+        if await self._locked(digits):
+            return await self._refuse("locked", factor, masked, time.perf_counter())
+        self.state["identity"] = {"document": self.keyring.encrypt(digits), "factor": factor}
+        return Outcome("verification_required", factor)
+
+    def _typed_answer(self, factor: str, answer: str):
+        """The customer's answer as the factor reads it, if the customer (not a model) typed it."""
+        read = nlu.find_date if factor == "birth_date" else nlu.find_postal_code
+        value = read(str(answer))
+        typed = {read(text) for text in self.customer_texts} - {None}
+        return value if value is not None and value in typed else None
+
+    async def verify_identity(self, answer: str) -> Outcome:
+        """Check the customer's answer to the identity question against the SGP's record, read fresh: the date of
+        birth (CPF) or an installation CEP (CNPJ). Binds the customer when it matches; an unknown document fails
+        exactly like a wrong answer. Limited per contact and per document, audited without the answer."""
+        if self._factor_checked is not None:
+            return self._factor_checked
+        started = time.perf_counter()
+        pending = self.state.get("identity") or {}
+        if not pending.get("document"):
+            await self._record("verify_identity", "not_requested", started)
+            return Outcome("not_requested")
+        factor = pending.get("factor") or "birth_date"
+        digits = self.keyring.decrypt(pending["document"])
+        masked = mask_document(digits)
+        value = self._typed_answer(factor, answer)
+        if value is None:
+            await self._record("verify_identity", "answer_not_typed", started, document=masked, factor=factor)
+            return Outcome("answer_not_typed", factor)
+        if self.redis is None or await self._locked(digits):
+            self._factor_checked = await self._refuse("locked", factor, masked, started)
+            return self._factor_checked
+        result = await self._sgp_call("verify_identity", lambda: self.sgp.identity_record(digits), document=masked,
+                                      factor=factor)
+        if isinstance(result, Outcome):
+            return result
+        record, started = result
+        record: IdentityRecord | None
+        self._factor_checked = await self._check_factor(record, factor, value, digits, masked, started)
+        return self._factor_checked
+
+    async def _check_factor(self, record: IdentityRecord | None, factor: str, value, digits: str, masked: str,
+                            started: float) -> Outcome:
+        known = record is not None and bool(record.customer.contracts)
+        if known and not self._fact(record, factor):
+            # nothing to check against in the SGP (as before the factor existed): a person confirms
+            return await self._refuse("factor_unavailable", factor, masked, started)
+        if factor == "birth_date":
+            matches = known and value.matches(record.birth_date)
+        else:
+            matches = known and value in record.postal_codes
+        if matches:
+            self.state.pop("identity", None)
+            try:
+                await self.redis.delete(self._attempt_keys(digits)[0])  # this contact proved itself
+            except RedisError:
+                pass
+            await self._audit_factor("verified", factor, masked)
+            binding = await self._bind_customer(record.customer, digits, masked)
+            await self._record("verify_identity", "verified", started, document=masked, factor=factor,
+                               contracts=len(binding.contracts))
+            return Outcome("found" if binding.contract_id else "several_contracts", binding)
+        by_contact, by_document = await self._count_failure(digits)
+        if by_contact >= CONTACT_ATTEMPTS or by_document >= DOCUMENT_ATTEMPTS:
+            return await self._refuse("too_many_attempts", factor, masked, started, attempt=by_contact)
+        await self._record("verify_identity", "mismatch", started, document=masked, factor=factor, attempt=by_contact)
+        await self._audit_factor("mismatch", factor, masked, attempt=by_contact)
+        return Outcome("mismatch", {"factor": factor, "attempts_left": CONTACT_ATTEMPTS - by_contact})
 
     async def choose_contract(self, contract_id: str) -> Outcome:
         started = time.perf_counter()
@@ -259,10 +422,18 @@ class Toolbox:
         self.invoices.update((invoice.id, invoice) for invoice in found)
         return Outcome("sent" if found else "nothing_open", found)
 
+    def contract_flag(self) -> str:
+        """The bound contract's flag (contract_flag), as the SGP gave it when the customer was identified."""
+        binding = self.binding
+        return next((flag for cid, _, flag in binding.contracts if cid == binding.contract_id), "1")
+
     async def connection_status(self) -> Outcome:
         if missing := self._needs_contract():
             return missing
         contract = self.binding.contract_id
+        if self.contract_flag() == "0":  # blocked for debt: the SGP would say offline, and no fault is to blame
+            await self._record("connection_status", "suspended", time.perf_counter(), contract_id=contract)
+            return Outcome("suspended")
         result = await self._sgp_call(
             "connection_status", lambda: self.sgp.connection_status(contract), contract_id=contract
         )
@@ -293,6 +464,9 @@ class Toolbox:
         if missing := self._needs_contract():
             return missing
         contract = self.binding.contract_id
+        if self.contract_flag() == "0":  # blocked for debt: the invoice solves it, a technician does not
+            await self._record("open_ticket", "suspended", time.perf_counter(), contract_id=contract)
+            return Outcome("suspended")
         maintenance = self.state.get("maintenance") or {}
         if maintenance.get("contract_id") == contract:  # the SGP said maintenance: a ticket adds nothing
             await self._record("open_ticket", "maintenance", time.perf_counter(), contract_id=contract)
@@ -327,13 +501,26 @@ class Toolbox:
         if missing := self._needs_contract():
             return missing
         contract = self.binding.contract_id
+        flag = self.contract_flag()
+        if flag not in BLOCKED:  # nothing to release: the SGP's unlock is not called (it would spend a promise)
+            await self._record("trust_unlock", "not_blocked", time.perf_counter(), contract_id=contract,
+                               status="cancelled" if flag == "x" else "active")
+            return Outcome("not_blocked", flag)
         result = await self._sgp_call("trust_unlock", lambda: self.sgp.trust_unlock(contract), contract_id=contract)
         if isinstance(result, Outcome):
             return result
         unlock, started = result
         unlock: UnlockResult
+        if unlock.granted:  # released: the contract is active now (the connection flow must not call it blocked)
+            binding = self.binding
+            binding.contracts = [[cid, label, "1" if cid == contract else f] for cid, label, f in binding.contracts]
+            self._bind(binding)
+            # the promise date stays with the call, for a reminder before the access is blocked again
+            self.state["promise"] = {"contract_id": contract, "until": unlock.until.isoformat() if unlock.until
+                                     else None, "days": unlock.days}
         await self._record(
-            "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days
+            "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days,
+            promise_date=unlock.until.isoformat() if unlock.until else None, protocol=unlock.protocol,
         )
         return Outcome("granted" if unlock.granted else "refused", unlock)
 

@@ -140,6 +140,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
                 customer_texts=[text for kind, text in history if kind == "customer"] + new_texts,
                 contact_name=contact.name,
                 lid=contact.whatsapp_lid,
+                redis=deps.redis,
             )
             tenant = (await conn.execute(select(tenants.c.settings, tenants.c.timezone))).one()
             given = BrainInput(

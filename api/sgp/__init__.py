@@ -5,6 +5,7 @@ from api.sgp.models import (
     ConnectionStatus,
     Contract,
     Customer,
+    IdentityRecord,
     Invoice,
     OccurrenceType,
     SgpAdapter,
@@ -19,7 +20,7 @@ from api.sgp.models import (
 from api.sgp.tsmx import TsmxSgp
 
 __all__ = [
-    "ConnectionStatus", "Contract", "Customer", "Invoice", "OccurrenceType", "SgpAdapter", "SgpAuthError",
-    "SgpError", "SgpTicketTypeError", "SgpUnavailable", "Ticket", "TicketContact", "TsmxSgp", "UnlockResult",
-    "sgp_from_config",
+    "ConnectionStatus", "Contract", "Customer", "IdentityRecord", "Invoice", "OccurrenceType", "SgpAdapter",
+    "SgpAuthError", "SgpError", "SgpTicketTypeError", "SgpUnavailable", "Ticket", "TicketContact", "TsmxSgp",
+    "UnlockResult", "sgp_from_config",
 ]

@@ -50,6 +50,16 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class IdentityRecord:
+    """What the SGP holds to confirm a customer writing from a number it does not have: consultacliente read
+    fresh (never from the cache, which keeps no birth dates), kept only for the check, never logged."""
+
+    customer: Customer
+    birth_date: date | None = None  # `dataNascimento`: the factor for people (CPF)
+    postal_codes: tuple[str, ...] = ()  # every contract's installation CEP (`endereco_cep`): for companies (CNPJ)
+
+
+@dataclass(frozen=True)
 class Invoice:
     id: str
     contract_id: str
@@ -105,6 +115,8 @@ class UnlockResult:
 
 class SgpAdapter(Protocol):
     async def find_customer(self, document: str) -> Customer | None: ...
+
+    async def identity_record(self, document: str) -> IdentityRecord | None: ...
 
     async def open_invoices(self, document: str, contract_id: str) -> list[Invoice]: ...
 

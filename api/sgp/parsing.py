@@ -6,13 +6,14 @@ Unlock responses carry the PPPoE login in `msg`: it is read only to pick a fixed
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from api.sgp.models import (
     ConnectionStatus,
     Contract,
     Customer,
+    IdentityRecord,
     Invoice,
     OccurrenceType,
     SgpError,
@@ -75,6 +76,18 @@ def parse_customer(body: Any, document: str) -> Customer | None:
         contracts=tuple(parse_contract(entry) for entry in entries),
         phones=tuple(dict.fromkeys(d for p in customer_contacts(body)["phones"] if (d := digits(p)))),
     )
+
+
+def parse_identity(body: Any, document: str) -> IdentityRecord | None:
+    """consultacliente -> the customer and the facts that confirm who they are: `dataNascimento` (the first
+    contract that has one) and every contract's installation CEP (`endereco_cep`, 8 digits)."""
+    customer = parse_customer(body, document)
+    if customer is None:
+        return None
+    entries = body["contratos"]
+    birth = next((found for entry in entries if (found := to_date(entry.get("dataNascimento")))), None)
+    postal = tuple(dict.fromkeys(cep for entry in entries if len(cep := digits(entry.get("endereco_cep"))) == 8))
+    return IdentityRecord(customer=customer, birth_date=birth, postal_codes=postal)
 
 
 def customer_contacts(body: Any) -> dict[str, tuple[str, ...]]:
@@ -186,15 +199,19 @@ def parse_occurrence_types(body: Any) -> list[OccurrenceType]:
     return types
 
 
-def parse_unlock(body: Any) -> UnlockResult:
-    """liberacaopromessa -> granted with the SGP's days, or refused with a fixed reason (never `msg`)."""
+def parse_unlock(body: Any, on: date | None = None) -> UnlockResult:
+    """liberacaopromessa -> granted with the SGP's days and promise date (`data_promessa`: the day the access is
+    released until), or refused with a fixed reason (never `msg`). A grant that names only the days is released
+    until `on` + days; one that names only the date, for the days from `on` to it."""
     body = _object(body, "liberacaopromessa")
     protocol = text(body.get("protocolo")) or None
     if truthy(body.get("liberado")):
-        return UnlockResult(
-            granted=True, days=to_int(body.get("liberado_dias")), until=to_date(body.get("data_promessa")),
-            protocol=protocol,
-        )
+        days, until = to_int(body.get("liberado_dias")), to_date(body.get("data_promessa"))
+        if on is not None and until is None and days:
+            until = on + timedelta(days=days)
+        if on is not None and days is None and until is not None and until >= on:
+            days = (until - on).days
+        return UnlockResult(granted=True, days=days, until=until, protocol=protocol)
     return UnlockResult(granted=False, protocol=protocol, reason=refusal_reason(body))
 
 

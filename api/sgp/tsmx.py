@@ -26,6 +26,7 @@ from api.sgp.cache import LookupCache
 from api.sgp.models import (
     ConnectionStatus,
     Customer,
+    IdentityRecord,
     Invoice,
     OccurrenceType,
     SgpError,
@@ -125,6 +126,20 @@ class TsmxSgp:
                  found=customer is not None, contracts=len(customer.contracts) if customer else 0)
         return customer
 
+    async def identity_record(self, document: str) -> IdentityRecord | None:
+        """The customer and what confirms who they are (birth date, installation CEPs), read fresh from the SGP:
+        the cache keeps no birth date, and a check must not pass on a stale answer. Nothing of it is logged."""
+        number = digits(document)
+        if len(number) not in (11, 14):
+            return None
+        body = await self.transport.post("/api/ura/consultacliente/", {"cpfcnpj": number}, idempotent=True,
+                                         document=number)
+        record = parsing.parse_identity(body, number)
+        log.info("sgp.identity_record", tenant=self.tenant_key, document=mask_document(number),
+                 found=record is not None, has_birth_date=bool(record and record.birth_date),
+                 postal_codes=len(record.postal_codes) if record else 0)
+        return record
+
     async def open_invoices(self, document: str, contract_id: str) -> list[Invoice]:
         number, contract = digits(document), _contract(contract_id)
         body = await self.cache.get("fatura2via", number, contract)
@@ -222,7 +237,8 @@ class TsmxSgp:
     async def trust_unlock(self, contract_id: str) -> UnlockResult:
         contract = _contract(contract_id)
         body = await self.transport.post("/api/ura/liberacaopromessa/", {"contrato": contract}, idempotent=False)
-        result = parsing.parse_unlock(body)
+        result = parsing.parse_unlock(body, today())
         log.info("sgp.trust_unlock", tenant=self.tenant_key, contract=contract, granted=result.granted,
-                 days=result.days, protocol=result.protocol, reason=result.reason)
+                 days=result.days, until=result.until.isoformat() if result.until else None,
+                 protocol=result.protocol, reason=result.reason)
         return result

@@ -45,7 +45,12 @@ OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contrat
             "transferred": "transferida", "closed": "encerrada", "sgp_not_configured": "SGP não configurado",
             "sgp_unavailable": "SGP indisponível", "sgp_auth_error": "SGP recusou o acesso",
             "sgp_error": "erro do SGP", "maintenance": "em manutenção",
-            "ticket_type_unknown": "tipo de chamado não configurado no SGP"}
+            "ticket_type_unknown": "tipo de chamado não configurado no SGP",
+            "verified": "titularidade confirmada", "mismatch": "dado de confirmação não confere",
+            "too_many_attempts": "tentativas de confirmação esgotadas", "locked": "confirmação bloqueada",
+            "factor_unavailable": "SGP sem dado para confirmar", "not_requested": "confirmação não pedida",
+            "answer_not_typed": "resposta não digitada", "suspended": "contrato suspenso",
+            "not_blocked": "contrato não bloqueado"}
 
 
 def _category(value) -> str:

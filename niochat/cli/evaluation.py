@@ -9,7 +9,8 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
     description: Maria asks for the second copy, then types her CPF
     brains: [rules, openai]               # the brains that claim it (default: both)
     customer: {phone: "5511912340001", name: Maria}   # write from the phone registered in SGP
-                                          # optional: provider: evolution (default uazapi), lid: true (@lid sender)
+                                          # optional: provider: evolution (default uazapi), lid: true (@lid sender),
+                                          # lid_only: true (known by @lid alone, WhatsApp withholds the number)
     setup:                                # all optional
       sgp_faults: [{count: 20, mode: error}]   # POST /sandbox/faults bodies of the SGP sandbox
       sgp_occurrence_types: {sem_conexao: 1}   # the tenant's sgp.occurrence_types (ticket kind -> SGP type id)
@@ -39,7 +40,8 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
 Facts in expected texts are placeholders resolved from the SGP sandbox's own data, never copied into YAML:
 `{pix:F}` PIX copy-and-paste code of invoice F, `{line:F}` its boleto digitable line, `{amount:F}` the amount due
 today as the bot writes it ("R$ 102,37"), `{due:F}` its due date (dd/mm/yyyy), `{link:F}` its boleto link, and
-`{protocol}` the last ticket protocol the SGP sandbox handed out during the scenario.
+`{protocol}` the last ticket protocol the SGP sandbox handed out during the scenario, and `{today+N}` the date N days
+from today in the provider's timezone (dd/mm/yyyy: a trust unlock's promise date).
 
 `niochat eval` runs everything itself: configured PostgreSQL/Redis (else embedded ones under DATA_DIR/eval), a fresh
 database dropped afterwards, the sandboxes, two API servers and a worker on loopback. Workers of another
@@ -95,6 +97,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS_OPEN = {day: [["00:00", "23:59:59"]] for day in DAYS}
 FACT = re.compile(r"\{(pix|line|amount|due|link):(\d+)\}")
 PROTOCOL = "{protocol}"
+IN_DAYS = re.compile(r"\{today\+(\d+)\}")  # a date N days from the SGP sandbox's today, as the bot writes it
 DEFAULT_SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
 UNSET: Any = "<unset>"
 
@@ -145,6 +148,7 @@ class Scenario:
     turns: tuple[Turn, ...]
     provider: str = "uazapi"
     lid: bool = False
+    lid_only: bool = False
     final: Final = Final()
     sgp_faults: tuple[dict, ...] = ()
     model_mode: dict | None = None
@@ -190,7 +194,7 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 def parse_scenario(raw: Any, name: str) -> Scenario:
     top = _keys(raw, {"name", "description", "brains", "customer", "setup", "turns", "final"}, name)
     name = str(top.get("name") or name)
-    customer = _keys(top.get("customer"), {"phone", "name", "provider", "lid"}, f"{name}: customer")
+    customer = _keys(top.get("customer"), {"phone", "name", "provider", "lid", "lid_only"}, f"{name}: customer")
     if customer.get("provider", "uazapi") not in PROVIDERS:
         raise ScenarioError(f"{name}: customer.provider must be one of {', '.join(PROVIDERS)}")
     phone = re.sub(r"\D", "", str(customer.get("phone", "")))
@@ -232,6 +236,7 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
         customer_name=str(customer.get("name") or "Cliente"),
         provider=customer.get("provider", "uazapi"),
         lid=bool(customer.get("lid", False)),
+        lid_only=bool(customer.get("lid_only", False)),
         turns=tuple(_turn(turn, f"{name}: turns[{n}]") for n, turn in enumerate(turns)),
         final=Final(
             status=final.get("status"),
@@ -553,7 +558,8 @@ class _ScenarioRun:
             self.transcript.append(["cliente", text])
             answer = self.http.post(f"{self.endpoints.whatsapp_url}/sandbox/inbound", json={
                 "instance": self._instance(), "from": self.scenario.phone, "name": self.scenario.customer_name,
-                "text": text, "lid": self.scenario.lid,
+                "text": text, "lid": self.scenario.lid or self.scenario.lid_only,
+                "lid_only": self.scenario.lid_only or None,
             }).raise_for_status().json()
             if not answer.get("delivered"):
                 self.reasons.append(f"turn {number}: the webhook refused the message ({answer.get('webhook_status')})")
@@ -625,6 +631,8 @@ class _ScenarioRun:
                 self.reasons.append(f"{text!r}: no ticket was opened in the SGP")
                 return None
             text = text.replace(PROTOCOL, tickets[-1]["protocolo"])
+        today = datetime.now(ZoneInfo(TIMEZONE)).date()
+        text = IN_DAYS.sub(lambda m: (today + timedelta(days=int(m.group(1)))).strftime("%d/%m/%Y"), text)
         missing = [m.group(0) for m in FACT.finditer(text) if f"{m.group(1)}:{m.group(2)}" not in self.runner.facts]
         if missing:
             self.reasons.append(f"unknown fact(s) {', '.join(missing)} (no such invoice, or it has no PIX)")

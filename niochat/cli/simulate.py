@@ -31,7 +31,8 @@ def customers_from_dataset(path) -> list:
         for phone in client.telefones[:1]:
             digits = re.sub(r"\D", "", phone)
             customers.append(
-                Customer("55" + digits if len(digits) in (10, 11) else digits, client.nome.title(), client.cpfcnpj)
+                Customer("55" + digits if len(digits) in (10, 11) else digits, client.nome.title(), client.cpfcnpj,
+                         client.data_nascimento)
             )
     return customers
 

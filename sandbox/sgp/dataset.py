@@ -7,8 +7,11 @@ Required keys are those of the example: `app`, `token`, `clientes[]` with `cpfcn
 - `ocorrencia_tipos[]` (`id`, `descricao`, `ativo` default true): this installation's ticket types, served by
   GET /api/os/ocorrencia/tipo/list/; `chamado` accepts only the active ones (absent: DEFAULT_OCCURRENCE_TYPES,
   the one type an SGP starts with);
-- client: `cliente_id`, `telefones`, `emails`, `data_nascimento`, and `variante_live: true` to answer
-  `consultacliente` like the live servers do (contacts as objects, numbers as strings);
+- client: `cliente_id`, `telefones`, `emails`, `nascimento` (a person's date of birth, `2026-11-10`; also read as
+  `data_nascimento`): consultacliente's `dataNascimento`, the second factor of a CPF written from a number the
+  SGP does not have (a dataset without it still loads: such a customer goes to a person), and
+  `variante_live: true` to answer `consultacliente` like the live servers do (contacts as objects, numbers as
+  strings, no `dataNascimento` nor address);
 - contract: `servico_id`, `endereco` {`logradouro`, `numero`, `bairro`, `cidade`, `uf`, `cep`}, and `manutencao`
   {`mensagem`, `previsao` (a date), `previsao_hora` ("18:00")}: the provider's maintenance on the network that
   serves it, as verificaacesso reports it;
@@ -269,7 +272,8 @@ class _Reader:
         for contract in contracts:  # a client-level address is every contract's unless it has its own
             if not contract.endereco and isinstance(address, dict):
                 contract.endereco = {k: str(v) for k, v in address.items()}
-        birth = item.get("data_nascimento")
+        birth_key = "nascimento" if item.get("nascimento") else "data_nascimento"
+        birth = item.get(birth_key)
         return Client(
             cpfcnpj=document,
             nome=self.text(item, "nome", where),
@@ -277,7 +281,7 @@ class _Reader:
             contratos=contracts,
             telefones=self.strings(item, "telefones", where),
             emails=self.strings(item, "emails", where),
-            data_nascimento=self.day(item, "data_nascimento", where).isoformat() if birth else None,
+            data_nascimento=self.day(item, birth_key, where).isoformat() if birth else None,
             variante_live=self.flag(item, "variante_live", where, False),
         )
 

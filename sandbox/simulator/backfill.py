@@ -27,7 +27,8 @@ CSAT_DELAY = timedelta(seconds=90)
 OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock": "trust_unlock", "human": "human",
                   "chat": "greeting", "billing": "billing_issue"}
 NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
-PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot hands over, unasked
+PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot asks the date of birth
+FACTOR_PASS_SHARE = 0.6  # of those, the holder themselves (from a new number): the right date
 CONFUSED_SHARE = 0.3  # of the "chat" openers: they say what they want in a way the bot does not understand
 SGP_FAILURE_SHARE = 0.03  # per SGP call
 # (outcome, error, latency in ms) as api/brain/tools.py records an SGP that times out or answers nonsense
@@ -48,6 +49,11 @@ BOT = {
     "sgp_down": ["Nosso sistema está instável agora e não consegui consultar seus dados. 😕"],
     "phone_mismatch": ["Por segurança, só envio dados do contrato para o WhatsApp cadastrado no contrato. "
                        "Vou te passar para um atendente confirmar seus dados."],
+    "ask_factor": ["Por segurança, antes de passar qualquer dado do contrato preciso confirmar que você é o "
+                   "titular. 🔒 Qual a *data de nascimento* do titular do CPF?"],
+    "factor_mismatch": ["Não consegui confirmar a titularidade com esses dados. 😕 Confira e me envie de novo."],
+    "factor_handoff": ["Não consegui confirmar a titularidade por aqui. Por segurança, vou te passar para um "
+                       "atendente, que confirma seus dados com você."],
     "not_understood": ["Desculpe, não entendi. 😅 Como posso ajudar? 1) Segunda via 2) Suporte técnico "
                        "3) Falar com um atendente"],
     "confused": ["Desculpe, não entendi. 😅 Vou chamar um atendente para te ajudar melhor."],
@@ -190,6 +196,32 @@ def _confused(line: _Timeline, rng: random.Random) -> str:
     return "not_understood"
 
 
+def _second_factor(line: _Timeline, intent: str, customer: Customer, rng: random.Random) -> bool:
+    """A number the SGP does not have: the date of birth confirms the holder (True); three wrong ones (or no date
+    on file) and the bot hands over, as api/brain/tools.py records it."""
+    line.call("identify_customer", "phone_mismatch", _sgp_latency(rng))
+    if not customer.birth_date:
+        line.call("verify_identity", "factor_unavailable", _instant(rng))
+        line.call("transfer_to_human", "transferred", _instant(rng))
+        line.say("bot", rng.choice(BOT["phone_mismatch"]))
+        return False
+    line.say("bot", rng.choice(BOT["ask_factor"]))
+    if rng.random() < FACTOR_PASS_SHARE:
+        line.say("customer", phrasing.date_as_typed(customer.birth_date, rng), after=(10, 60),
+                 intent=OPENING_INTENT[intent])
+        line.call("verify_identity", "verified", _sgp_latency(rng))
+        return True
+    for attempt in range(1, 4):
+        wrong = date(rng.randrange(1950, 2005), rng.randrange(1, 13), rng.randrange(1, 29)).isoformat()
+        line.say("customer", phrasing.date_as_typed(wrong, rng), after=(10, 60), intent=OPENING_INTENT[intent])
+        line.call("verify_identity", "mismatch" if attempt < 3 else "too_many_attempts", _sgp_latency(rng))
+        if attempt < 3:
+            line.say("bot", rng.choice(BOT["factor_mismatch"]))
+    line.call("transfer_to_human", "transferred", _instant(rng))
+    line.say("bot", rng.choice(BOT["factor_handoff"]))
+    return False
+
+
 def _self_service(line: _Timeline, intent: str, customer: Customer, rng: random.Random) -> bool | str | None:
     """The bot identifies the customer and does what they asked: True when it did; otherwise an agent takes
     over, for the handoff reason returned when the bot itself hands over, or None when the customer asks."""
@@ -204,11 +236,9 @@ def _self_service(line: _Timeline, intent: str, customer: Customer, rng: random.
         line.say("bot", rng.choice(BOT["not_found"]))
         return None
     if rng.random() < PHONE_MISMATCH_SHARE:
-        line.call("identify_customer", "phone_mismatch", _sgp_latency(rng))
-        line.call("transfer_to_human", "transferred", _instant(rng))
-        line.say("bot", rng.choice(BOT["phone_mismatch"]))
-        return "identity_unverified"
-    if not _sgp_call(line, "identify_customer", "found", rng):
+        if not _second_factor(line, intent, customer, rng):
+            return "identity_unverified"
+    elif not _sgp_call(line, "identify_customer", "found", rng):
         return None
     if intent == "invoice":
         if not _sgp_call(line, "second_copy", "sent", rng):

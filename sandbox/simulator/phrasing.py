@@ -55,6 +55,18 @@ def document_as_typed(document: str, rng: random.Random) -> str:
     return formatted if style == "formatted" else f"meu cpf é {formatted}"
 
 
+MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+          "novembro", "dezembro")
+
+
+def date_as_typed(iso: str, rng: random.Random) -> str:
+    """A date of birth the ways people type it: 12/04/1985, 12/4/85, 12041985, 12 de abril de 1985..."""
+    year, month, day = (int(part) for part in iso.split("-"))
+    return rng.choice([f"{day:02d}/{month:02d}/{year}", f"{day}/{month}/{year % 100:02d}",
+                       f"{day:02d}{month:02d}{year}", f"{day} de {MONTHS[month - 1]} de {year}",
+                       f"{day:02d}-{month:02d}-{year}"])
+
+
 def rating_text(rng: random.Random) -> tuple[int, str]:
     rating = rng.choices([5, 4, 3, 2, 1], weights=[45, 25, 12, 10, 8])[0]
     return rating, rng.choice(RATINGS[rating])

@@ -26,6 +26,7 @@ class Customer:
     phone: str
     name: str
     document: str | None  # None: an unknown person (the bot should not serve account data)
+    birth_date: str | None = None  # ISO; answers the bot's identity question when WhatsApp hides the number
 
 
 @dataclass
@@ -194,6 +195,8 @@ async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
         replies = await chat.say(rng.choice(["1", "2", "opção 1"]))
     if intent not in WAIT_FOR_AGENT and customer.document and any("CPF" in reply for reply in replies):
         replies = await chat.say(phrasing.document_as_typed(customer.document, rng))
+        if customer.birth_date and any("data de nascimento" in reply for reply in replies):
+            replies = await chat.say(phrasing.date_as_typed(customer.birth_date, rng))  # known only by LID
         if any("contrato" in reply and "1)" in reply for reply in replies):
             replies = await chat.say("1")
         if any("(sim/não)" in reply for reply in replies):

@@ -80,6 +80,10 @@ GAPS: dict[str, tuple[int, frozenset[str]]] = {
     # articles only
     "o": (2, frozenset("o a os as um uma de do da dos das".split())),
     # "a fatura [desse mes veio com o valor] errado", "desconto na fatura [pelos dias que fiquei sem internet]"
+    # "ver [se ta tudo certo com a] internet", "da uma olhada [na minha] conexao"
+    "v": (6, frozenset(
+        "se a o minha meu como ta to esta tudo certo com pra mim ai favor por de da do na no sua seu status situacao "
+        "que aqui rapidinho so tambem pfv pf".split())),
     "b": (5, frozenset(
         "o a os as um uma meu minha seu sua esse essa desse dessa deste desta de do da dos das no na nos nas pelo "
         "pela pelos pelas pra com me ta to tava esta veio vieram vem chegou chegaram foi foram ja mes ultimo ultima "
@@ -261,6 +265,12 @@ PATTERNS: list[tuple[str | None, str, str]] = [
     ("thanks_bye", "muito? obrigado|grato|agradeco|gratidao|valeu|tchau", ""),
     ("thanks_bye", "ja? resolvido|resolvida|resolveu|solucionado|solucionou|normalizada|normalizado", ""),
     # --- connection_down -----------------------------------------------------------------------------------------
+    # asked to check it ("ve se a internet ta normal", "verifica minha conexao", "como ta minha net?")
+    ("connection_down", "ver|ve|veja|verificar|verifica|verifique|checar|checa|cheque|testar|testa|teste|consultar"
+     f"|consulta|conferir|confere|confira|olhar|olha|olhada|saber|analisar|analisa|avaliar|avalia ~v {_SUBJECT}", ""),
+    ("connection_down", f"como ta|esta|anda|vai|fica ~d {_SUBJECT}", ""),
+    ("connection_down", f"status|situacao|teste ~d {_SUBJECT}", ""),
+    ("connection_down", f"{_SUBJECT} ~c normal|ok|funcionando|certo|certinho|boa|bem|online QMARK", ""),
     ("connection_down", "cai|caiu|caindo|vai ~c e|mas volta|voltou|voltando|volto", ""),
     ("connection_down", "voltou|volta a|de cair|ficar|travar|oscilar|dar", ""),
     ("connection_down", "sem internet|sinal|conexao|acesso|wifi|rede|navegacao|servico", ""),

@@ -453,11 +453,12 @@ def test_a_private_sgp_needs_the_operators_permission_not_the_admins(api, engine
         admin.set_sgp_private_network(conn, api["slug"], True)  # what `niochat tenant sgp-private-network` does
     try:
         assert httpx.patch(url, json={"sgp": sgp}, headers=headers).status_code == 200
-        internal = httpx.patch(url, json={"sgp": {"base_url": "http://sgp.provedor.internal:8080"}}, headers=headers)
+        internal = httpx.patch(url, json={"sgp": {"base_url": "http://sgp.provedor.internal:8080", "token": "t"}},
+                               headers=headers)
         assert internal.status_code == 200, internal.text
         for still_refused in ("http://127.0.0.2", "http://169.254.169.254", "http://[fe80::1]", "http://localhost",
                               "http://metadata.google.internal"):
-            refused = httpx.patch(url, json={"sgp": {"base_url": still_refused}}, headers=headers)
+            refused = httpx.patch(url, json={"sgp": {"base_url": still_refused, "token": "t"}}, headers=headers)
             assert refused.status_code == 422, still_refused
         model = httpx.patch(url, json={"ai": {"base_url": "http://10.0.0.5", "model": "m"}}, headers=headers)
         assert model.status_code == 422  # the permission is for the SGP only

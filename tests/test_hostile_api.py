@@ -73,10 +73,20 @@ def api_url(tmp_path_factory, database_url, redis_url, tenants):
     clear_login_limits(redis_url)
 
 
-@pytest.fixture(scope="module")
-def admin_headers(tenants) -> dict[str, str]:
+@pytest.fixture
+def admin_headers(tenants, engine) -> dict[str, str]:
+    """A token of the admin's current version: the fuzzer may change the admin's password or role (which ends
+    the admin's earlier tokens, as it should), so each test gets a fresh one."""
+    from sqlalchemy import select
+
+    from niochat.tables import users
+
     ours = tenants["ours"]
-    token = issue_token(Keyring(TEST_SECRET), ours.ids["admin"][0], ours.tenant_id, 60)
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == ours.ids["admin"][0])
+                     .values(role="admin", is_active=True))  # the fuzzer may have demoted or disabled it
+        version = conn.scalar(select(users.c.token_version).where(users.c.id == ours.ids["admin"][0]))
+    token = issue_token(Keyring(TEST_SECRET), ours.ids["admin"][0], ours.tenant_id, 60, version)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -118,3 +118,35 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def fixtures_dir() -> Path:
     """The provider captures and SGP responses kept in the repository (tests/fixtures/README.md)."""
     return FIXTURES
+
+
+# --- the SGP sandbox and the fake model as real servers (a module may define its own of the same name) -------
+
+
+@pytest.fixture(scope="module")
+def sgp_url():
+    from sandbox.sgp import create_app as create_sgp
+    from tests.servers import serving
+
+    with serving(create_sgp()) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def model_url():
+    from tests.fake_openai import create_app as create_fake_openai
+    from tests.servers import serving
+
+    with serving(create_fake_openai()) as base:
+        yield base
+
+
+@pytest.fixture
+def sgp(sgp_url):
+    """The SGP sandbox, reset, with no calls recorded yet."""
+    import httpx
+
+    with httpx.Client(base_url=sgp_url, timeout=10) as client:
+        client.post("/sandbox/reset").raise_for_status()
+        client.delete("/sandbox/calls")
+        yield client

@@ -26,7 +26,6 @@ from niochat.secrets import Keyring
 from niochat.tables import audit_log, contacts, conversations, tool_calls
 from sandbox.sgp import create_app as create_sgp
 from tests.conftest import TEST_SECRET, unique_slug
-from tests.fake_openai import create_app as create_fake_openai
 from tests.servers import serving
 
 APP, TOKEN = "niochat", "sandbox-token"
@@ -40,24 +39,6 @@ STRANGER = "5511944440001"
 NO_BIRTH_DATES = Path(__file__).parent / "data" / "sgp-dataset.json"  # a dataset without `nascimento`
 
 
-@pytest.fixture(scope="module")
-def sgp_url():
-    with serving(create_sgp()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def model_url():
-    with serving(create_fake_openai()) as base:
-        yield base
-
-
-@pytest.fixture
-def sgp(sgp_url):
-    with httpx.Client(base_url=sgp_url, timeout=10) as client:
-        client.post("/sandbox/reset").raise_for_status()
-        client.delete("/sandbox/calls")
-        yield client
 
 
 @pytest.fixture

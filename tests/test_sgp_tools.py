@@ -21,10 +21,7 @@ from niochat import admin
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring
 from niochat.tables import contacts, conversations, tool_calls
-from sandbox.sgp import create_app as create_sgp
 from tests.conftest import TEST_SECRET, unique_slug
-from tests.fake_openai import create_app as create_fake_openai
-from tests.servers import serving
 
 APP, TOKEN = "niochat", "sandbox-token"
 KEYRING = Keyring(TEST_SECRET)
@@ -32,23 +29,6 @@ BEATRIZ = ("5519998123344", "864.542.841-58")  # 19180, under maintenance
 PEDRO = ("5562999112233", "267.408.319-04")  # 18630, offline
 
 
-@pytest.fixture(scope="module")
-def sgp_url():
-    with serving(create_sgp()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def model_url():
-    with serving(create_fake_openai()) as base:
-        yield base
-
-
-@pytest.fixture
-def sgp(sgp_url):
-    with httpx.Client(base_url=sgp_url, timeout=10) as client:
-        client.post("/sandbox/reset").raise_for_status()
-        yield client
 
 
 @pytest.fixture

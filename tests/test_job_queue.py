@@ -15,7 +15,11 @@ import pytest
 from arq.connections import ArqRedis
 
 from api.engine.queue import enqueue_inbound, enqueue_job, enqueue_send
+from api.engine.worker import build_worker
+from niochat import migrate
+from niochat.embedded import ServiceUrls
 from niochat.redis import JOB_CODEC, QUEUE_NAME, async_redis, job_serializer
+from niochat.settings import Settings
 from tests.conftest import TEST_SECRET
 
 JOB_KEY = "arq:job:"
@@ -55,7 +59,11 @@ class _Planted:
         return (open, (self.path, "w"))
 
 
-def test_a_worker_never_unpickles_a_planted_job(tmp_path, database_url, redis_url, redis_client):
+def test_a_worker_never_unpickles_a_planted_job(tmp_path, empty_database_url, redis_url, redis_client):
+    """On a database of its own: the session's shared one holds other tests' unfinished work, which the burst worker
+    would try to finish (against sandboxes long gone) before it exits."""
+    migrate.upgrade(empty_database_url)
+    database_url = empty_database_url
     marker = tmp_path / "pwned"
     payload = pickle.dumps({"t": 1, "f": "send_message", "a": [_Planted(str(marker))], "k": {}, "et": 0})
     redis_client.set(JOB_KEY + "planted", payload)
@@ -67,3 +75,12 @@ def test_a_worker_never_unpickles_a_planted_job(tmp_path, database_url, redis_ur
     assert done.returncode == 0, done.stderr[-3000:]
     assert not marker.exists(), "the worker unpickled the planted job"
     assert redis_client.zscore(QUEUE_NAME, "planted") is None, "the bad job is dropped, not retried forever"
+
+
+def test_no_job_holds_its_in_progress_mark_longer_than_the_job_timeout():
+    """arq keeps every job's in-progress mark for the longest timeout of any function or cron: one long timeout
+    (the retention cron had an hour) and a killed worker's jobs wait that long before another worker retries."""
+    settings = Settings(job_timeout_seconds=20)
+    urls = ServiceUrls("postgresql://unused/x", "postgresql://unused/w", "redis://127.0.0.1:1/0")
+    worker = build_worker(settings, urls, burst=True)
+    assert worker.in_progress_timeout_s == 20 + 10

@@ -124,9 +124,6 @@ def workers_alive(request):
     yield
 
 
-@pytest.mark.xfail(run=False, reason="regression after this session's merges: after a kill -9 and restart, 6 inbound "
-                   "jobs stay in the arq queue and ~12 replies never go out (JSON job codec or the new worker cron "
-                   "suspected); to fix first next session")
 def test_worker_killed_with_sigkill_during_load_and_restarted(world):
     customers = make_customers(world, world.slug, 60, messages_each=2, spread=8, seed=1)
     load = Load(world, customers).start()
@@ -139,9 +136,6 @@ def test_worker_killed_with_sigkill_during_load_and_restarted(world):
     assert worker.starts == 2
 
 
-@pytest.mark.xfail(run=False, reason="regression after this session's merges: after a kill -9 and restart, 6 inbound "
-                   "jobs stay in the arq queue and ~12 replies never go out (JSON job codec or the new worker cron "
-                   "suspected); to fix first next session")
 def test_api_killed_with_sigkill_during_load_and_restarted(world):
     """The provider retries while the API is down (connection refused) and after it is back on the same port."""
     customers = make_customers(world, world.slug, 60, messages_each=2, spread=8, seed=2)
@@ -156,9 +150,6 @@ def test_api_killed_with_sigkill_during_load_and_restarted(world):
     assert retried(results) > 0
 
 
-@pytest.mark.xfail(run=False, reason="regression after this session's merges: after a kill -9 and restart, 6 inbound "
-                   "jobs stay in the arq queue and ~12 replies never go out (JSON job codec or the new worker cron "
-                   "suspected); to fix first next session")
 def test_api_killed_between_the_dedup_mark_and_the_commit_loses_nothing(world):
     """A slow database (here: a real lock on `messages` held by the test) keeps the webhook between its Redis
     dedup mark and its commit; the API is killed there, as a deploy or the OOM killer would."""

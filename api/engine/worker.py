@@ -53,8 +53,9 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
         ],
         cron_jobs=[
             cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0),
-            # the tenants' retention settings (LGPD), hourly; a long backlog is worked off over several runs
-            cron(apply_retention, minute=7, second=0, run_at_startup=True, keep_result=0, timeout=3600),
+            # the tenants' retention settings (LGPD), hourly; a long backlog is worked off over several runs.
+            # No longer timeout here: arq keeps every job's in-progress mark for the longest one.
+            cron(apply_retention, minute=7, second=0, run_at_startup=True, keep_result=0),
         ],
         queue_name=QUEUE_NAME,
         redis_settings=arq_settings(urls.redis_url),

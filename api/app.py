@@ -28,7 +28,7 @@ from api.routes import (
 from api.state import AppState
 from api.webhooks import routes as webhooks
 from api.webhooks.intake import ChannelDirectory
-from niochat.database import async_engine
+from niochat.database import API_LOGIN, async_engine, login_url
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging
 from niochat.redis import JOB_CODEC, QUEUE_NAME, async_redis
@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
             services = Services(settings)
             resolved = services.start()
         # A fixed pool: connections opened and closed per burst (overflow) cost more than waiting for one.
-        engine = async_engine(resolved.database_url, pool_size=20, max_overflow=0)
+        login = login_url(resolved.database_url, API_LOGIN, settings.database_api_password)
+        engine = async_engine(login, pool_size=20, max_overflow=0)
         redis = async_redis(resolved.redis_url, socket_timeout=2)
         arq = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME, **JOB_CODEC)
         keyring = Keyring(load_secret_key(settings))

@@ -16,7 +16,7 @@ from dash_app.components import empty_state, render_table
 from dash_app.deps import Deps, TableSpec, default_period, parse_period, today
 from dash_app.pages import PAGES
 from dash_app.warehouse import Marts
-from niochat.database import sync_engine
+from niochat.database import API_LOGIN, login_url, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import load_secret_key
 from niochat.settings import Settings
@@ -41,8 +41,9 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
     deps = Deps(
         marts=Marts(urls.warehouse_url, cache_seconds=cache_seconds),
         redis=redis_client,
-        accounts=Accounts(sync_engine(urls.database_url, pool_size=3, max_overflow=3),
-                          redis_client),
+        # the operational database through the API's login: RLS-bound, the login lookup its only cross-tenant read
+        accounts=Accounts(sync_engine(login_url(urls.database_url, API_LOGIN, settings.database_api_password),
+                                      pool_size=3, max_overflow=3), redis_client),
     )
     auth.install(server, deps.accounts)
 

@@ -61,9 +61,8 @@ class Accounts:
         self._lock = threading.Lock()
 
     def lookup(self, email: str):
-        """`niochat_login_lookup` as the RLS-bound role: the one narrow cross-tenant read (as the API's login)."""
+        """`niochat_login_lookup` as the API's login: the one narrow cross-tenant read it may make."""
         with self.engine.begin() as conn:
-            conn.execute(text(f"set local role {APP_ROLE}"))
             return conn.execute(text("select * from niochat_login_lookup(:email)"), {"email": email}).one_or_none()
 
     def allow_attempt(self, email: str, address: str) -> str | None:

@@ -12,10 +12,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-# Roles created by the first migration. The API and the dashboard switch to a role that RLS applies to
-# for every transaction; ingest reads through one that bypasses it.
+# Roles created by the migrations. Tenant transactions run as APP_ROLE, which RLS binds; ingest reads through
+# one that bypasses it. The API (and the dashboards' login checks) and the worker log in as their own roles,
+# members of APP_ROLE that own nothing (migration 0013); only migrations and the operator's CLI use the owner.
 APP_ROLE = "niochat_app"
 INGEST_ROLE = "niochat_ingest"
+API_LOGIN = "niochat_api"
+WORKER_LOGIN = "niochat_worker"
 TENANT_SETTING = "niochat.tenant_id"
 
 
@@ -29,6 +32,16 @@ def libpq_url(url: str) -> str:
     """The URL psycopg, dbt and the CLI tools take directly."""
     parsed = make_url(sqlalchemy_url(url))
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def login_url(url: str, login: str, password: str | None = None) -> str:
+    """The same server and database as `url`, logged in as `login`. A URL that already logs in as `login` is kept
+    as it is (the operator gave the service its own URL); any other user's credentials are replaced, never passed
+    on (with no password: the server's trust or peer authentication, as the embedded one)."""
+    parsed = make_url(sqlalchemy_url(url))
+    if parsed.username != login:
+        parsed = parsed.set(username=login, password=password)
+    return parsed.render_as_string(hide_password=False)
 
 
 def server_url_for(url: str, database: str = "postgres") -> str:
@@ -80,7 +93,7 @@ async def tenant_scope(conn: AsyncConnection, tenant_id: uuid.UUID | str) -> Asy
 
 @asynccontextmanager
 async def app_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction as the RLS-bound role with no tenant: sees no tenant rows, only the lookup functions."""
+    """A transaction with no tenant, as the engine's own login: the API's and the worker's see no tenant rows,
+    only the cross-tenant lookup functions granted to that login."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"set local role {APP_ROLE}"))
         yield conn

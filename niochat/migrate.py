@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg import sql
 
-from niochat.database import sync_engine
+from niochat.database import API_LOGIN, WORKER_LOGIN, libpq_url, sync_engine
+from niochat.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -23,6 +26,19 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def set_login_passwords(database_url: str, settings: Settings) -> list[str]:
+    """The API's and the worker's logins get the passwords given to this command's environment (never written in a
+    migration); the logins without one keep theirs. Returns the logins changed."""
+    given = {API_LOGIN: settings.database_api_password, WORKER_LOGIN: settings.database_worker_password}
+    changed = [login for login, password in given.items() if password]
+    if changed:
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            for login in changed:
+                conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(login),
+                                                                        sql.Literal(given[login])))
+    return changed
 
 
 def downgrade(database_url: str, revision: str) -> None:

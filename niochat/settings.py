@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="Operational PostgreSQL; embedded when unset")
     warehouse_url: str | None = Field(None, description="Warehouse PostgreSQL; second database when unset")
     redis_url: str | None = Field(None, description="Redis; embedded when unset")
+    database_api_password: str | None = Field(None, description="Password of the API's database login niochat_api "
+                                              "(`niochat db upgrade` sets it; unset: trust or peer auth)")
+    database_worker_password: str | None = Field(None, description="Password of the worker's database login "
+                                                 "niochat_worker (`niochat db upgrade` sets it)")
     secret_key: str | None = Field(None, description="Encrypts secrets at rest and signs tokens")
     demo_password: str | None = Field(None, description="Password of the demo users; generated when unset")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL providers post webhooks to")

@@ -35,7 +35,14 @@ ONE_SHOT = {"migrate"}
 EXTERNAL_IMAGES = {"postgres": ("postgres:16", {"postgres"}), "redis": ("redis:7", {"redis-server"})}
 # What `${NIOCHAT_SECRET_KEY:?...}`-style required variables are set to when the tests interpolate the file.
 REQUIRED_VALUES = {"NIOCHAT_SECRET_KEY": "compose-test-secret-" + "x" * 32, "POSTGRES_PASSWORD": "pg-test-Passw0rd",
-                   "REDIS_PASSWORD": "redis-test-Passw0rd"}
+                   "REDIS_PASSWORD": "redis-test-Passw0rd", "NIOCHAT_DATABASE_API_PASSWORD": "api-test-Passw0rd",
+                   "NIOCHAT_DATABASE_WORKER_PASSWORD": "worker-test-Passw0rd"}
+# The database login of each NioChat service (migration 0013): the owner only where the schema or every tenant is
+# needed; the dashboards check logins as the API does.
+DATABASE_LOGINS = {"migrate": "niochat", "dagster-webserver": "niochat", "dagster-daemon": "niochat",
+                   "api": "niochat_api", "worker": "niochat_worker", "dash": "niochat_api"}
+LOGIN_PASSWORDS = {"niochat": "POSTGRES_PASSWORD", "niochat_api": "NIOCHAT_DATABASE_API_PASSWORD",
+                   "niochat_worker": "NIOCHAT_DATABASE_WORKER_PASSWORD"}
 # Published only on the host's loopback: tools without a login or without TLS (reached through a tunnel or proxy).
 LOOPBACK_ONLY = {"dagster-webserver", "dash"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|AUTH")
@@ -219,9 +226,10 @@ def test_each_service_environment_is_accepted_by_settings(name, monkeypatch):
     for key, value in _environment(SERVICES[name]).items():
         monkeypatch.setenv(key, _interpolate(value))
     settings = Settings(_env_file=None)
-    assert settings.database_url and settings.warehouse_url and settings.redis_url and settings.secret_key
+    assert settings.database_url and settings.redis_url and settings.secret_key
     assert settings.database_url.rsplit("/", 1)[-1] == "niochat"
-    assert settings.warehouse_url.rsplit("/", 1)[-1] == "niochat_warehouse"
+    if name not in ("api", "worker"):  # those two never read the warehouse
+        assert settings.warehouse_url.rsplit("/", 1)[-1] == "niochat_warehouse"
     assert settings.log_format == "json"
 
 
@@ -399,7 +407,25 @@ def test_the_database_password_is_the_one_postgres_is_created_with():
 
     created_with = _interpolate(_environment(SERVICES["postgres"])["POSTGRES_PASSWORD"])
     assert created_with == REQUIRED_VALUES["POSTGRES_PASSWORD"]
-    for name in _niochat_services():
+    assert set(DATABASE_LOGINS) == set(_niochat_services())
+    for name, login in DATABASE_LOGINS.items():
         env = _environment(SERVICES[name])
-        for key in ("NIOCHAT_DATABASE_URL", "NIOCHAT_WAREHOUSE_URL"):
-            assert urlsplit(_interpolate(env[key])).password == created_with, (name, key)
+        url = urlsplit(_interpolate(env["NIOCHAT_DATABASE_URL"]))
+        assert (url.username, url.password) == (login, REQUIRED_VALUES[LOGIN_PASSWORDS[login]]), name
+        if "NIOCHAT_WAREHOUSE_URL" in env:
+            assert urlsplit(_interpolate(env["NIOCHAT_WAREHOUSE_URL"])).password == created_with, name
+
+
+def test_the_api_and_the_worker_never_get_the_owners_password():
+    """A leaked environment of the services that face the network is not the database owner's."""
+    owner_password = REQUIRED_VALUES["POSTGRES_PASSWORD"]
+    for name in ("api", "worker"):
+        values = [_interpolate(value) for value in _environment(SERVICES[name]).values()]
+        assert not [value for value in values if owner_password in value], name
+
+
+def test_migrate_sets_the_passwords_the_service_logins_use():
+    env = {key: _interpolate(value) for key, value in _environment(SERVICES["migrate"]).items()}
+    for login in ("niochat_api", "niochat_worker"):
+        variable = LOGIN_PASSWORDS[login]
+        assert env[variable] == REQUIRED_VALUES[variable], login

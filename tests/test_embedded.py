@@ -121,6 +121,7 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
                 "from": "5511912340001",
                 "name": "Maria",
                 "text": "oi, quero a segunda via, cpf 529.982.247-25",
+                "lid_only": False,  # the demo's sandbox hides one number in ten; Maria's is shown
             },
         ).raise_for_status()
         for _ in range(100):

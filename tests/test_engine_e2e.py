@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 from prometheus_client import CollectorRegistry, multiprocess
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from niochat.tables import conversations, messages
 from tests.stack import start_stack
@@ -73,6 +73,19 @@ def test_customer_gets_one_greeting_and_receipts_are_recorded(stack, engine, pro
     with engine.connect() as conn:
         conv = conn.execute(select(conversations).where(conversations.c.id == inbound[0].conversation_id)).one()
     assert conv.status == "bot" and conv.first_bot_reply_at is not None and conv.last_inbound_at is not None
+
+
+def test_the_api_and_the_worker_run_on_their_own_database_logins(stack, engine):
+    """Least privilege (migration 0013): given the owner's URL, both processes connect as their own logins."""
+    number = phone()
+    stack.customer_writes(number, "oi")
+    stack.wait_for_replies(number, 1)
+    with engine.connect() as conn:
+        logins = set(conn.execute(text(
+            "select usename from pg_stat_activity where datname = current_database()")).scalars())
+        owner = conn.scalar(text("select current_user"))
+    assert {"niochat_api", "niochat_worker"} <= logins, logins
+    assert owner not in {"niochat_api", "niochat_worker"}
 
 
 def test_same_webhook_delivered_five_times_is_stored_and_answered_once(stack, engine):

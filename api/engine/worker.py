@@ -15,7 +15,7 @@ from api.engine.deps import WorkerDeps
 from api.engine.inbound import process_conversation
 from api.engine.retention import apply_retention
 from api.engine.sweeper import sweep
-from niochat.database import async_engine
+from niochat.database import WORKER_LOGIN, async_engine, login_url
 from niochat.egress import guarded_client
 from niochat.embedded import ServiceUrls
 from niochat.redis import JOB_CODEC, QUEUE_NAME, arq_settings, async_redis
@@ -28,7 +28,8 @@ HEALTH_CHECK_KEY = f"{QUEUE_NAME}:health-check"
 def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) -> Worker:
     async def startup(ctx: dict) -> None:
         ctx["deps"] = WorkerDeps(
-            settings=settings, engine=async_engine(urls.database_url), redis=async_redis(urls.redis_url),
+            settings=settings, redis=async_redis(urls.redis_url),
+            engine=async_engine(login_url(urls.database_url, WORKER_LOGIN, settings.database_worker_password)),
             arq=await create_pool(arq_settings(urls.redis_url), default_queue_name=QUEUE_NAME, **JOB_CODEC),
             http=guarded_client(settings), keyring=Keyring(load_secret_key(settings)),
             http_private_sgp=guarded_client(settings, private_ok=True),

@@ -8,10 +8,15 @@ app = typer.Typer(help="Operational database schema (Alembic migrations).", no_a
 
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
-    """Migrate the operational database up to REVISION (default: the latest)."""
+    """Migrate the operational database up to REVISION (default: the latest), as its owner (NIOCHAT_DATABASE_URL).
+
+    With NIOCHAT_DATABASE_API_PASSWORD / NIOCHAT_DATABASE_WORKER_PASSWORD set, also sets the passwords of the
+    logins the API (niochat_api) and the worker (niochat_worker) use."""
     settings = load_settings()
     with running_services(settings) as urls:
         migrate.upgrade(urls.database_url, revision)
+        for login in migrate.set_login_passwords(urls.database_url, settings):
+            console.print(f"password of the database login [bold]{login}[/] set")
         console.print(f"database at revision [bold]{migrate.current_revision(urls.database_url)}[/]")
 
 

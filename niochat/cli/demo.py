@@ -153,6 +153,7 @@ def _run(settings: Settings, options: DemoOptions) -> None:
             urls = stack.enter_context(running_services(settings))
         with _step("migrating the database", "database schema up to date"):
             migrate.upgrade(urls.database_url)
+            migrate.set_login_passwords(urls.database_url, settings)
         env = child_env(settings, urls)
         env["NIOCHAT_EGRESS_ALLOW"] = provision.sandbox_egress(settings)  # the demo's providers are the sandboxes
         csat_delay = settings.csat_delay_seconds

@@ -69,7 +69,7 @@ def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: Serv
     )
 
 
-def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
+def _run(settings: Settings, urls: ServiceUrls, sandbox: bool, worker: bool) -> None:
     enable_multiprocess(settings.data_dir, wipe=True)  # before the API's metrics exist in this process
     from api.app import create_app
 
@@ -82,7 +82,8 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
     with ExitStack() as stack:
         if sandbox:
             _sandboxes_with_tenant_demo(stack, settings, urls, env)
-        stack.enter_context(_child(["worker"], env, "worker"))
+        if worker:
+            stack.enter_context(_child(["worker"], env, "worker"))
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
         uvicorn.run(
             create_app(settings, urls),
@@ -95,9 +96,12 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool) -> None:
 
 def serve(
     sandbox: bool = typer.Option(False, "--sandbox", help="Also run the WhatsApp sandbox and provision tenant demo"),
+    worker: bool = typer.Option(True, "--worker/--no-worker",
+                                help="Run a worker beside the API (--no-worker where workers run on their own, as in "
+                                     "docker-compose.yml)"),
 ) -> None:
     """Run the API on 127.0.0.1:8000 (NIOCHAT_API_PORT) and a worker, on the configured or embedded services."""
     settings = load_settings()
     with running_services(settings) as urls:
         _require_schema(urls)
-        _run(settings, urls, sandbox)
+        _run(settings, urls, sandbox, worker)

@@ -106,6 +106,11 @@ def _token(user_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
 
 @pytest.fixture
 def desk(api, engine) -> Desk:
+    return make_desk(api, engine)
+
+
+def make_desk(api: httpx.Client, engine) -> Desk:
+    """A new tenant with agent (suporte), agent2 (financeiro), a manager and an admin, and their tokens."""
     with engine.begin() as conn:
         rows = full_tenant(conn)
         other_team = admin.create_team(conn, rows.slug, "financeiro", "Financeiro")
@@ -373,12 +378,13 @@ def test_close_and_reopen(desk, engine):
 
 
 def test_contacts_search_and_get(desk, engine):
+    # as a manager: an agent sees fewer contacts (tests/test_agent_scope.py)
     maria = _conversation(engine, desk, "bot", phone="5521988887777", name="Maria da Silva")
     _conversation(engine, desk, "bot", phone="5521911112222", name="João_Souza")
     maria_contact = str(_row(engine, conversations, maria).contact_id)
 
     def found(q: str) -> list[str | None]:
-        response = desk.get("agent", "/contacts", params={"q": q})
+        response = desk.get("manager", "/contacts", params={"q": q})
         assert response.status_code == 200, response.text
         return sorted(item["name"] for item in response.json()["items"])
 
@@ -387,13 +393,13 @@ def test_contacts_search_and_get(desk, engine):
     assert found("+55 21") == ["João_Souza", "Maria da Silva"]
     assert found("_") == ["João_Souza"]  # LIKE wildcards are taken literally
     assert found("%") == []
-    everyone = desk.get("agent", "/contacts", params={"limit": 2}).json()
+    everyone = desk.get("manager", "/contacts", params={"limit": 2}).json()
     assert everyone["total"] == 3 and len(everyone["items"]) == 2
-    one = desk.get("agent", f"/contacts/{maria_contact}")
+    one = desk.get("manager", f"/contacts/{maria_contact}")
     assert one.status_code == 200 and one.json()["phone"] == "5521988887777"
     assert set(one.json()) >= {"document_masked", "sgp_customer_id"} and "document_encrypted" not in one.json()
-    assert desk.get("agent", f"/contacts/{uuid.uuid4()}").status_code == 404
-    assert desk.get("agent", "/contacts/123").status_code == 422
+    assert desk.get("manager", f"/contacts/{uuid.uuid4()}").status_code == 404
+    assert desk.get("manager", "/contacts/123").status_code == 422
 
 
 def test_teams_are_listed_for_everyone_and_created_by_admins(desk, engine):

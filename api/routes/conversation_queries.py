@@ -13,10 +13,16 @@ from api.schemas.conversations import ContactBrief, ConversationOut, MessageOut
 from niochat.tables import contacts, conversations, messages, team_members, teams, users
 
 
+def sees_everything(user: CurrentUser) -> bool:
+    """Managers, admins and superadmins see the whole tenant; only agents are scoped."""
+    return user.role != "agent"
+
+
 def visible_to(user: CurrentUser) -> ColumnElement[bool]:
-    """Managers and admins see the whole tenant. An agent sees what is assigned to them, plus the waiting
-    queues of their teams and the waiting conversations no team owns."""
-    if user.role != "agent":
+    """Managers and admins see the whole tenant. An agent sees what is assigned to them (a closed conversation
+    stays assigned to whoever held it last), plus the waiting queues of their teams and the waiting
+    conversations no team owns."""
+    if sees_everything(user):
         return true()
     my_teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
     return or_(
@@ -25,6 +31,19 @@ def visible_to(user: CurrentUser) -> ColumnElement[bool]:
             conversations.c.status == "waiting",
             or_(conversations.c.team_id.is_(None), conversations.c.team_id.in_(my_teams)),
         ),
+    )
+
+
+def contact_visible_to(user: CurrentUser) -> ColumnElement[bool]:
+    """A contact is visible when one of its conversations is (visible_to): an agent may look up again the
+    customers whose conversations they held last, closed ones included, but not those they transferred away."""
+    if sees_everything(user):
+        return true()
+    return (
+        select(conversations.c.id)
+        .where(conversations.c.contact_id == contacts.c.id, visible_to(user))
+        .correlate(contacts)
+        .exists()
     )
 
 

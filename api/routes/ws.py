@@ -9,6 +9,9 @@ Events come from Redis pub/sub (api.engine.live), so a client connected to any A
 caused by every process and worker. The first frame is `{"type": "ready"}` once subscribed. A bad, expired or
 disabled user's token is refused with close code 4401; the token is checked again every REAUTH_SECONDS, so a
 disabled user's open socket closes too. Events carry ids and statuses only, never message text.
+
+Managers and admins get every event of their tenant; an agent only those of the conversations they may see,
+by the REST API's rule (api.routes.live_scope).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ import asyncio
 import contextlib
 import json
 import time
-import uuid
 
 from fastapi import APIRouter, WebSocket
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect
 
+from api.deps import CurrentUser
 from api.engine.live import events_channel
+from api.routes.live_scope import EventScope
 from api.security import InvalidToken, decode_token
 from api.state import AppState
 from niochat.database import tenant_transaction
@@ -38,6 +43,7 @@ log = get_logger(__name__)
 UNAUTHORIZED = 4401
 REAUTH_SECONDS = 60.0
 POLL_SECONDS = 1.0
+BATCH = 100  # events read before one visibility check
 AUTH_SECONDS = 10.0
 SUBPROTOCOL = "niochat.bearer"
 
@@ -61,8 +67,8 @@ async def _first_frame_token(websocket: WebSocket) -> str | None:
     return None
 
 
-async def _tenant_of(state: AppState, token: str | None) -> uuid.UUID | None:
-    """The token's tenant if it is valid and its user and tenant are active; else None."""
+async def _user_of(state: AppState, token: str | None) -> CurrentUser | None:
+    """The token's user if the token is valid and its user and tenant are active; else None."""
     if not token:
         return None
     try:
@@ -70,25 +76,46 @@ async def _tenant_of(state: AppState, token: str | None) -> uuid.UUID | None:
     except InvalidToken:
         return None
     async with tenant_transaction(state.engine, claims.tenant_id) as conn:
-        found = await conn.scalar(
-            select(users.c.id)
-            .join(tenants, tenants.c.id == users.c.tenant_id)
-            .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
-                   users.c.token_version == claims.version)
-        )
-    return claims.tenant_id if found else None
+        row = (
+            await conn.execute(
+                select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
+                .join(tenants, tenants.c.id == users.c.tenant_id)
+                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
+                       users.c.token_version == claims.version)
+            )
+        ).one_or_none()
+    return CurrentUser(**row._mapping) if row else None
 
 
-async def _forward(websocket: WebSocket, pubsub: PubSub, state: AppState, token: str) -> int:
-    """Send each event until the token stops being good (returns the close code to use)."""
+def _text(message: dict | None) -> str | None:
+    if not message or message.get("type") != "message":
+        return None
+    data = message["data"]
+    return data.decode() if isinstance(data, bytes) else str(data)
+
+
+async def _batch(pubsub: PubSub) -> list[str]:
+    """The events waiting: the first within POLL_SECONDS, then whatever else is already there (up to BATCH)."""
+    frames: list[str] = []
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
+    while message is not None:
+        if (frame := _text(message)) is not None:
+            frames.append(frame)
+        if len(frames) >= BATCH:
+            break
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+    return frames
+
+
+async def _forward(websocket: WebSocket, pubsub: PubSub, state: AppState, token: str, scope: EventScope) -> int:
+    """Send each event the user may see until the token stops being good (returns the close code to use)."""
     checked = time.monotonic()
     while True:
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
-        if message and message.get("type") == "message":
-            data = message["data"]
-            await websocket.send_text(data.decode() if isinstance(data, bytes) else str(data))
+        if frames := await _batch(pubsub):
+            for frame in await scope.allowed(frames):
+                await websocket.send_text(frame)
         if time.monotonic() - checked >= REAUTH_SECONDS:
-            if await _tenant_of(state, token) is None:
+            if await _user_of(state, token) is None:
                 return UNAUTHORIZED
             checked = time.monotonic()
 
@@ -117,23 +144,24 @@ async def live_events(websocket: WebSocket) -> None:
         return
     if token is None:
         token = await _first_frame_token(websocket)
-    tenant_id = await _tenant_of(state, token)
-    if tenant_id is None:
+    user = await _user_of(state, token)
+    if user is None:
         await _close(websocket, UNAUTHORIZED, "invalid or expired token, or user disabled")
         return
+    tenant_id = user.tenant_id
     pubsub = state.redis.pubsub(ignore_subscribe_messages=True)
     tasks: list[asyncio.Task] = []
     try:
         await pubsub.subscribe(events_channel(tenant_id))
         await websocket.send_text(json.dumps({"type": "ready", "tenant_id": str(tenant_id)}))
-        forwarder = asyncio.create_task(_forward(websocket, pubsub, state, token))
+        forwarder = asyncio.create_task(_forward(websocket, pubsub, state, token, EventScope(state.engine, user)))
         tasks = [forwarder, asyncio.create_task(_until_disconnect(websocket))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if forwarder in done:
             await _close(websocket, forwarder.result(), "token no longer valid")  # re-raises its error
     except (WebSocketDisconnect, RuntimeError):  # the client went away mid-send
         pass
-    except (RedisError, OSError) as exc:
+    except (RedisError, OSError, SQLAlchemyError) as exc:
         log.warning("live events stopped", error=type(exc).__name__)
         await _close(websocket, 1011, "live events unavailable; reconnect")
     finally:

@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every package with its version and hashes, for Python 3.11 on Linux x86_64: `make lock` writes it.
 LOCK := requirements.lock
-# CI passes `warn` (docs/security.md, "Dependencies"); a vulnerability found fails either way. An advisory that
-# does not apply is ignored here, with the reason beside it: AUDIT_ARGS ?= --ignore-vuln ID  # why
+# CI passes `warn` (docs/security.md, "Dependencies"); a vulnerability found fails either way. To ignore an
+# advisory that does not apply, put `--ignore-vuln ID` in AUDIT_ARGS and say why beside it.
 AUDIT_UNAVAILABLE ?= fail
 AUDIT_ARGS ?=
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml $(LOCK)
 install: $(STAMP)
 
 # Keeps the versions already locked where pyproject.toml still allows them; LOCK_ARGS=--upgrade (or
-# --upgrade-package NAME) moves them.
+# --upgrade-package NAME) moves them. uv itself comes from the venv, i.e. from the lock it rewrites.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-strip-markers --no-strip-extras --quiet \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \

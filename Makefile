@@ -3,19 +3,37 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package with its version and hashes, for Python 3.11 on Linux x86_64: `make lock` writes it.
+LOCK := requirements.lock
+# CI passes `warn` (docs/security.md, "Dependencies"); a vulnerability found fails either way. To ignore an
+# advisory that does not apply, put `--ignore-vuln ID` in AUDIT_ARGS and say why beside it.
+AUDIT_UNAVAILABLE ?= fail
+AUDIT_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install lock audit clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "NioChat needs Python 3.11: make PYTHON=/path/to/python3.11")'
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Only what the lock names, each file checked against its hashes (pip and setuptools included); then the
+# project itself, resolving nothing and built by the locked setuptools instead of a freshly downloaded one.
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 # Dagster's @dbt_assets reads dbt_project/target/manifest.json when pipelines/ is imported: prepare it.
 	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
 install: $(STAMP)
+
+# Keeps the versions already locked where pyproject.toml still allows them; LOCK_ARGS=--upgrade (or
+# --upgrade-package NAME) moves them. uv itself comes from the venv, i.e. from the lock it rewrites.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-strip-markers --no-strip-extras --quiet \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command 'make lock' --output-file $(LOCK) $(LOCK_ARGS)
+
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py --unavailable $(AUDIT_UNAVAILABLE) $(LOCK) $(AUDIT_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/niochat demo

@@ -4,6 +4,7 @@ stored and thanked; the conversation stays closed. Counting, not timing."""
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -61,7 +62,7 @@ def stack(tmp_path_factory, database_url, redis_url, engine):
             redis_url=redis_url,
             engine=engine,
             csat_delay_seconds=1,
-            csat_expiry_seconds=6,
+            csat_expiry_seconds=3600,  # a loaded machine must not expire a survey before its answer arrives
             sweep_interval_seconds=1,
         )
         result.start_worker()
@@ -251,7 +252,11 @@ def test_outside_the_24h_window_the_survey_is_skipped(stack, engine):
 def test_unanswered_survey_expires(stack, engine):
     phone = _phone(105)
     _close_by_bot_and_get_survey(stack, phone)
-    _wait(lambda: _request(engine, phone)[0].status == "expired", timeout=20)
+    (request,) = _request(engine, phone)
+    with engine.begin() as conn:  # its hour has gone by
+        conn.execute(update(csat_requests).where(csat_requests.c.id == request.id)
+                     .values(expires_at=func.now() - timedelta(seconds=1)))
+    _wait(lambda: _request(engine, phone)[0].status == "expired", timeout=30)
 
 
 def test_worker_restart_between_close_and_send_still_sends_once(stack, engine):

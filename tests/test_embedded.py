@@ -137,3 +137,43 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
     assert demo.returncode == 0, output
     assert "admin@demo.local" in output and password in output
     assert not _postgres_running(tmp_path / "demo") and not _redis_running(tmp_path / "demo")
+
+
+def test_serve_on_a_fresh_data_dir_migrates_the_embedded_database_and_answers(tmp_path):
+    """A newcomer's first command: `niochat serve --sandbox` with nothing configured migrates its own database."""
+    port, sandbox_port, sgp_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path / "first"), "NIOCHAT_API_PORT": str(port),
+           "NIOCHAT_WA_SANDBOX_PORT": str(sandbox_port), "NIOCHAT_SGP_SANDBOX_PORT": str(sgp_port),
+           "NIOCHAT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    for name in ("NIOCHAT_DATABASE_URL", "NIOCHAT_REDIS_URL", "NIOCHAT_WAREHOUSE_URL", "NIOCHAT_SECRET_KEY"):
+        env.pop(name, None)
+    serve = subprocess.Popen([sys.executable, "-m", "niochat", "serve", "--sandbox"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert serve.poll() is None, serve.stdout.read()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not become ready"
+            time.sleep(0.3)
+        sent = httpx.post(f"http://127.0.0.1:{sandbox_port}/sandbox/inbound", timeout=10, json={
+            "instance": "demo-uazapi", "from": "5511912340001", "name": "Maria", "text": "oi", "lid_only": False})
+        assert sent.json()["webhook_status"] == 200, sent.text
+    finally:
+        serve.send_signal(signal.SIGINT)
+        output, _ = serve.communicate(timeout=60)
+    assert "embedded database migrated to revision" in output, output
+    assert "not up to date" not in output
+
+
+def test_serve_refuses_a_configured_database_that_is_not_migrated(tmp_path, empty_database_url, redis_url):
+    env = {**os.environ, "NIOCHAT_DATA_DIR": str(tmp_path), "NIOCHAT_DATABASE_URL": empty_database_url,
+           "NIOCHAT_REDIS_URL": redis_url, "NIOCHAT_API_PORT": str(free_port())}
+    done = subprocess.run([sys.executable, "-m", "niochat", "serve"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert "not up to date (revision none" in done.stderr and "niochat db upgrade" in done.stderr, done.stderr

@@ -11,8 +11,8 @@ from rich.table import Table
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from niochat import admin, migrate
-from niochat.cli.context import console, fail, load_settings, running_services
+from niochat import admin
+from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.database import sync_engine
 from niochat.secrets import Keyring, load_secret_key
 from niochat.tables import channels, tenants
@@ -27,8 +27,7 @@ channel_app = typer.Typer(help="WhatsApp numbers connected through Uazapi or Evo
 def _transaction() -> Iterator[tuple[Connection, object]]:
     settings = load_settings()
     with running_services(settings) as urls:
-        if migrate.current_revision(urls.database_url) != migrate.head_revision():
-            raise fail("the database schema is not up to date: run `niochat db upgrade` first")
+        ensure_schema(settings, urls)
         engine = sync_engine(urls.database_url)
         try:
             with engine.begin() as conn:

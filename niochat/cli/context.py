@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from niochat import migrate
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging
 from niochat.settings import Settings
@@ -45,3 +46,18 @@ def running_services(settings: Settings) -> Iterator[ServiceUrls]:
         yield urls
     finally:
         services.stop()
+
+
+def ensure_schema(settings: Settings, urls: ServiceUrls) -> None:
+    """The operational schema at the code's revision. The embedded database is this installation's own: it is
+    migrated here (a newcomer's first `niochat serve` works). A configured one is the operator's, migrated on
+    purpose: refused, with the command to run."""
+    current, head = migrate.current_revision(urls.database_url), migrate.head_revision()
+    if current == head:
+        return
+    if settings.database_url is None:
+        migrate.upgrade(urls.database_url)
+        console.print(f"embedded database migrated to revision [bold]{head}[/] (it was at {current or 'none'})")
+        return
+    raise fail(f"the database schema is not up to date (revision {current or 'none'}, this version needs {head}): "
+               "run `niochat db upgrade` first")

@@ -21,8 +21,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from niochat import migrate, privacy
-from niochat.cli.context import console, fail, load_settings, running_services
+from niochat import privacy
+from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings
@@ -58,8 +58,7 @@ def _subject(phone: str | None, document: str | None) -> tuple[Settings, privacy
 def _run(settings: Settings, tenant: str, who: privacy.Lookup,
          work: Callable[[AsyncConnection, privacy.Lookup], Awaitable[Any]]) -> Any:
     with running_services(settings) as urls:
-        if migrate.current_revision(urls.database_url) != migrate.head_revision():
-            raise fail("the database schema is not up to date: run `niochat db upgrade` first")
+        ensure_schema(settings, urls)
 
         async def main() -> Any:
             engine = async_engine(urls.database_url, pool_size=1, max_overflow=0)

@@ -10,10 +10,9 @@ from contextlib import ExitStack, contextmanager
 import typer
 import uvicorn
 
-from niochat import migrate
 from niochat.cli import provision
 from niochat.cli.children import child_env
-from niochat.cli.context import console, fail, load_settings, running_services
+from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.cli.ports import ensure_port_free
 from niochat.embedded import ServiceUrls
 from niochat.metrics import enable_multiprocess
@@ -35,11 +34,6 @@ def _child(args: list[str], env: dict, what: str):
                 process.kill()
         elif process.returncode:
             console.print(f"[yellow]the {what} exited with status {process.returncode}[/]")
-
-
-def _require_schema(urls: ServiceUrls) -> None:
-    if migrate.current_revision(urls.database_url) != migrate.head_revision():
-        raise fail("the database schema is not up to date: run `niochat db upgrade` first")
 
 
 def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: ServiceUrls, env: dict) -> None:
@@ -103,5 +97,5 @@ def serve(
     """Run the API on 127.0.0.1:8000 (NIOCHAT_API_PORT) and a worker, on the configured or embedded services."""
     settings = load_settings()
     with running_services(settings) as urls:
-        _require_schema(urls)
+        ensure_schema(settings, urls)
         _run(settings, urls, sandbox, worker)

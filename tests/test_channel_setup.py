@@ -23,6 +23,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI, ChannelAccess, client_for
 from niochat import admin
+from niochat.channel_keys import key_hash
 from niochat.cli.provision import connect_to_sandbox
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -124,7 +125,9 @@ def test_evolution_set_up_with_the_global_key_gets_its_webhooks_and_sends(server
     assert code == 0, err
     assert "global key" in err and f"instance '{instance}' is connected" in err and "webhook registered" in err
     row = channel_row(engine, tenant, instance)
-    assert out.strip() == f"{servers['api']}/webhooks/evolution/{row.webhook_key}"
+    url = out.strip()
+    assert url.startswith(f"{servers['api']}/webhooks/evolution/")
+    assert row.webhook_key_sha256 == key_hash(url.rsplit("/", 1)[1])  # shown once, stored as its hash
     assert KEYRING.decrypt(row.token_encrypted) == GLOBAL_KEY
     assert KEYRING.decrypt(row.webhook_token_encrypted) == f"tok-{tenant}"
     assert row.connection_status == "connected"
@@ -164,9 +167,12 @@ def test_channel_setup_mends_a_channel_stored_with_the_global_key_alone(servers,
 
     code, out, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
     assert code == 0, err
-    assert "global key" in err and "webhook registered" in err and out.strip() == created.webhook_url
+    assert "global key" in err and "webhook registered" in err
+    # registered again under a new key (the old one is stored only as a hash), in place of the old URL
+    url = out.strip()
+    assert url.startswith(f"{servers['api']}/webhooks/evolution/") and url != created.webhook_url
     assert KEYRING.decrypt(channel_row(engine, tenant, instance).webhook_token_encrypted) == f"tok-antigo-{tenant}"
-    assert summary(servers, instance)["webhook_url"] == created.webhook_url
+    assert summary(servers, instance)["webhook_url"] == url
     answer = customer_writes(servers, instance)
     assert answer["webhook_status"] == 200 and stored(engine, answer["id"]) is not None
 
@@ -211,7 +217,7 @@ def test_uazapi_setup_adds_our_webhook_beside_the_isps_and_never_twice(servers, 
                              "--base-url", servers["sandbox"], "--instance", instance, token=token)
     assert code == 0, err
     ours_url, ours_id = out.strip(), None
-    for again in range(2):  # setting the channel up again updates ours, adds nothing
+    for again in range(3):  # setting the channel up again updates ours (under a new key), adds nothing
         hooks = httpx.get(f"{servers['sandbox']}/webhook", headers={"token": token}).json()
         assert [hook["url"] for hook in hooks] == [isp_url, ours_url], again
         assert hooks[0] == isp[0]  # the ISP's untouched: same id, events, filters
@@ -219,8 +225,12 @@ def test_uazapi_setup_adds_our_webhook_beside_the_isps_and_never_twice(servers, 
         assert hooks[1]["excludeMessages"] == [] and hooks[1]["AddUrlTypesMessages"] is False
         ours_id = ours_id or hooks[1]["id"]
         assert hooks[1]["id"] == ours_id
-        code, _, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
+        if again == 2:
+            break
+        code, out, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
         assert code == 0 and "webhook registered" in err, err
+        assert out.strip() != ours_url
+        ours_url = out.strip()
 
     answer = customer_writes(servers, instance)  # posted to both, each took it
     assert answer["delivered"] is True

@@ -13,6 +13,7 @@ import uuid
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request, status
+from redis.exceptions import RedisError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -138,7 +139,7 @@ async def _move_webhook(settings, access: ChannelAccess, url: str, secret: str, 
 
 @router.post("/{channel_id}/rotate-key", response_model=ChannelKeyRotated,
              summary="Replace the channel's webhook key: a new webhook URL, registered with the provider (admin)",
-             responses={**error_responses(404), PROVIDER_REFUSED: {
+             responses={**error_responses(404, 503), PROVIDER_REFUSED: {
                  "description": "The provider did not take the new URL: nothing changed, the old one still works"}},
              description="For a webhook URL that may have been seen by someone it should not have. The new URL is "
              "registered with the provider first (in place of the old one); only when the provider takes it is the "
@@ -160,7 +161,12 @@ async def rotate_key(channel_id: uuid.UUID, ctx: Admin, request: Request) -> Cha
     access = ChannelAccess(row.provider, row.base_url, row.instance, token)
     # First, while nothing has changed (Redis down: a 503 here, not a provider posting to a key never stored):
     # every API process re-checks the old key with the database from now until well after the commit.
-    await state.channels.revoke(row.webhook_key_sha256)
+    try:
+        await state.channels.revoke(row.webhook_key_sha256)
+    except RedisError as exc:
+        log.warning("channel key rotation: Redis unavailable", channel_id=str(row.id), error=type(exc).__name__)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Redis is unavailable, so the old key could not be "
+                            "retired: nothing was changed; retry later") from None
     try:
         notices = await _move_webhook(state.settings, access, url, secret, row.webhook_key_sha256)
     except HTTPException as refused:

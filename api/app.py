@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
         keyring = Keyring(load_secret_key(settings))
         app.state.niochat = AppState(
             settings=settings, engine=engine, redis=redis, keyring=keyring, arq=arq,
-            limits=RateLimits(resolved.redis_url), channels=ChannelDirectory(engine, keyring),
+            limits=RateLimits(resolved.redis_url), channels=ChannelDirectory(engine, keyring, redis),
         )
         try:
             yield

@@ -350,19 +350,22 @@ def connect_sandbox(env: Environment, channels: Iterable[Channel], sandbox_url: 
     """Create the instances in the WhatsApp sandbox and register our webhook there (as `niochat demo` does)."""
     from sqlalchemy import select
 
+    from niochat.channel_keys import key_hash
     from niochat.cli.provision import connect_to_sandbox
     from niochat.database import sync_engine
     from niochat.secrets import Keyring
     from niochat.tables import channels as channels_table
 
-    keys = [channel.webhook_key for channel in channels]
+    keys = {key_hash(channel.webhook_key): channel.webhook_key for channel in channels}
     engine = sync_engine(env.database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(channels_table).where(channels_table.c.webhook_key.in_(keys))).all()
+            rows = conn.execute(select(channels_table)
+                                .where(channels_table.c.webhook_key_sha256.in_(list(keys)))).all()
     finally:
         engine.dispose()
-    asyncio.run(connect_to_sandbox(sandbox_url, api_url, Keyring(env.secret_key), rows))
+    asyncio.run(connect_to_sandbox(sandbox_url, api_url, Keyring(env.secret_key), rows,
+                                   keys={row.id: keys[row.webhook_key_sha256] for row in rows}))
 
 
 # ---------------------------------------------------------------- processes

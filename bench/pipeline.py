@@ -44,8 +44,10 @@ from generate_series(1, %(tenants)s) t;
 insert into teams (tenant_id, slug, name) select id, 'suporte', 'Suporte' from tenants;
 insert into users (tenant_id, email, name, password_hash, role)
 select id, 'agente@' || slug || '.test', 'Agente', 'x', 'agent' from tenants;
-insert into channels (tenant_id, provider, name, base_url, instance, token_encrypted, webhook_key)
-select id, 'uazapi', 'WhatsApp', 'http://127.0.0.1:8100', slug, 'x', md5(random()::text) || md5(random()::text)
+insert into channels (tenant_id, provider, name, base_url, instance, token_encrypted, webhook_key_sha256,
+                      webhook_key_hint)
+select id, 'uazapi', 'WhatsApp', 'http://127.0.0.1:8100', slug, 'x', md5(random()::text) || md5(random()::text),
+       'x'
 from tenants;
 """
 

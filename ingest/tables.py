@@ -52,7 +52,8 @@ TABLES: tuple[RawTable, ...] = (
             "connection_changed_at", "is_active",
         ),
         excluded={"token_encrypted": "secret", "webhook_token_encrypted": "secret",
-                  "webhook_key": "secret (authenticates the provider's webhooks)"},
+                  "webhook_key_sha256": "the hash of a secret (the key of the provider's webhook URL)",
+                  "webhook_key_hint": "operational: recognises a webhook URL, nothing to analyse"},
     ),
     RawTable(
         "contacts",

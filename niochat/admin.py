@@ -6,7 +6,6 @@ Runs as the database owner (the operator), with clear errors for bad input and d
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -15,9 +14,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from niochat import channel_keys
+from niochat.channel_keys import webhook_url
 from niochat.passwords import hash_password
 from niochat.secrets import Keyring
-from niochat.tables import channels, team_members, teams, tenants, users
+from niochat.tables import audit_log, channels, team_members, teams, tenants, users
 from niochat.tables.tenancy import PROVIDERS, ROLES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -31,7 +32,7 @@ class AdminError(ValueError):
 @dataclass(frozen=True)
 class CreatedChannel:
     id: uuid.UUID
-    webhook_key: str
+    webhook_key: str  # the key itself, this once: only its hash is stored
     webhook_url: str
 
 
@@ -112,10 +113,6 @@ def create_user(
     return user_id
 
 
-def webhook_url(public_url: str, provider: str, webhook_key: str) -> str:
-    return f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_key}"
-
-
 def check_channel_input(conn: Connection, tenant_slug: str, provider: str, base_url: str, instance: str,
                         token: str) -> uuid.UUID:
     """Everything that can be refused before asking the provider; the tenant's id."""
@@ -157,7 +154,7 @@ def create_channel(
     """`token` is the key NioChat calls the provider with; `webhook_token` what the provider's webhooks carry
     when that is another one (Evolution's instance token for a channel using the server's global key)."""
     tenant_id = check_channel_input(conn, tenant_slug, provider, base_url, instance, token)
-    key = secrets.token_urlsafe(32)
+    key = channel_keys.new_key()
     values = {}
     if webhook_token:
         values["webhook_token_encrypted"] = keyring.encrypt(webhook_token)
@@ -172,10 +169,25 @@ def create_channel(
             base_url=base_url.rstrip("/"),
             instance=instance.strip(),
             token_encrypted=keyring.encrypt(token.strip()),
-            webhook_key=key,
+            **channel_keys.stored(key),
             **values,
         )
         .returning(channels.c.id)
     )
     channel_id = _insert(conn, statement, _duplicate_channel(tenant_slug, provider, instance)).scalar_one()
     return CreatedChannel(channel_id, key, webhook_url(public_url, provider, key))
+
+
+def replace_webhook_key(conn: Connection, channel_id: uuid.UUID, key: str, operator: str | None) -> None:
+    """Store `key` as the channel's webhook key (its hash: the old key stops working at the commit) and audit it,
+    as the API's rotation is (the operator's login name, never the key)."""
+    old_hint = conn.scalar(select(channels.c.webhook_key_hint).where(channels.c.id == channel_id))
+    row = conn.execute(
+        update(channels).where(channels.c.id == channel_id).values(**channel_keys.stored(key))
+        .returning(channels.c.tenant_id, channels.c.webhook_key_hint)
+    ).one()
+    details = {"rotated": True, "old_key_hint": old_hint, "new_key_hint": row.webhook_key_hint, "via": "cli"}
+    if operator:
+        details["operator"] = operator
+    conn.execute(insert(audit_log).values(tenant_id=row.tenant_id, actor_kind="system", action="channel.rotate_key",
+                                          entity_type="channel", entity_id=str(channel_id), details=details))

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -262,7 +263,7 @@ class World:
         from tests.stack import configure_model, configure_sgp
 
         slug = f"{prefix}-{os.urandom(3).hex()}"
-        created: list[tuple[Channel, str]] = []
+        created: list[tuple[Channel, uuid.UUID, str]] = []
         with self.engine.begin() as conn:
             tenant_id = admin.create_tenant(conn, slug, "Fibra Teste")
             for team in ("financeiro", "suporte"):
@@ -272,14 +273,15 @@ class World:
                     instance = f"{slug}-{provider}-{api_index}"
                     channel = admin.create_channel(conn, self.keyring, self.api_url(api_index), slug, provider,
                                                    provider, self.sandbox_url, instance, f"tk-{instance}")
-                    created.append((Channel(slug, provider, instance, api_index), channel.webhook_key))
+                    created.append((Channel(slug, provider, instance, api_index), channel.id, channel.webhook_key))
         self.tenants[slug] = tenant_id
         for api_index in range(self.api_count):
-            keys = [key for channel, key in created if channel.api_index == api_index]
+            keys = {channel_id: key for channel, channel_id, key in created if channel.api_index == api_index}
             with self.engine.connect() as conn:
-                rows = conn.execute(select(channels).where(channels.c.webhook_key.in_(keys))).all()
-            asyncio.run(connect_to_sandbox(self.sandbox_url, self.api_url(api_index), self.keyring, rows))
-        self.channels.extend(channel for channel, _ in created)
+                rows = conn.execute(select(channels).where(channels.c.id.in_(list(keys)))).all()
+            asyncio.run(connect_to_sandbox(self.sandbox_url, self.api_url(api_index), self.keyring, rows,
+                                           keys=keys))
+        self.channels.extend(channel for channel, _, _ in created)
         if sgp:
             configure_sgp(self.engine, tenant_id, self.sgp_url, self.sgp_dataset["app"], self.sgp_dataset["token"])
         if model_url:

@@ -101,10 +101,10 @@ def _provision(engine, public_url: str, sandbox_url: str):
         tenant_id = admin.create_tenant(conn, slug, "Fibra Teste")
         for team in ("financeiro", "suporte"):
             admin.create_team(conn, slug, team, team.title())
-        instances = {}
+        instances, keys = {}, {}
         for provider in ("uazapi", "evolution"):
             instances[provider] = f"{slug}-{provider}"
-            admin.create_channel(
+            created = admin.create_channel(
                 conn,
                 keyring,
                 public_url,
@@ -115,8 +115,9 @@ def _provision(engine, public_url: str, sandbox_url: str):
                 instances[provider],
                 f"token-{provider}-{slug}",
             )
+            keys[created.id] = created.webhook_key  # shown this once: stored as its hash
         rows = conn.execute(select(channels).where(channels.c.tenant_id == tenant_id)).all()
-    asyncio.run(connect_to_sandbox(sandbox_url, public_url, keyring, rows))
+    asyncio.run(connect_to_sandbox(sandbox_url, public_url, keyring, rows, keys=keys))
     return slug, tenant_id, instances
 
 

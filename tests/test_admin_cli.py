@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from niochat.channel_keys import key_hash
 from niochat.cli import app
 from niochat.secrets import Keyring
 from niochat.tables import channels, users
@@ -134,9 +135,11 @@ def test_channel_create_prints_webhook_url_and_encrypts_the_token(cli, slug, eng
         row = conn.execute(
             select(channels).where(channels.c.instance == "loja1", channels.c.base_url == sandbox)
         ).one()
-    assert f"https://chat.example.com/webhooks/evolution/{row.webhook_key}" in result.output
+    (url,) = [line for line in result.output.splitlines() if line.startswith("https://chat.example.com/webhooks/")]
+    key = url.removeprefix("https://chat.example.com/webhooks/evolution/")
+    assert len(key) >= 32 and row.webhook_key_sha256 == key_hash(key) and key not in str(row)  # only its hash
     assert "the token of instance 'loja1' itself" in " ".join(result.output.split())
-    assert len(row.webhook_key) >= 32 and row.connection_status == "connected"
+    assert row.connection_status == "connected"
     assert "evo-api-key-123" not in row.token_encrypted and row.webhook_token_encrypted is None
     assert Keyring(TEST_SECRET).decrypt(row.token_encrypted) == "evo-api-key-123"
     assert dup.exit_code == 1 and "already has a evolution channel" in dup.output

@@ -24,6 +24,7 @@ from api.app import create_app
 from api.security import issue_token
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI
 from niochat import admin
+from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -478,13 +479,14 @@ def test_a_disabled_users_token_stops_working_and_a_new_password_logs_in(desk, e
 # --- channels ------------------------------------------------------------------------------------------------
 
 
-def test_channels_show_their_webhook_url_and_never_the_token(desk, engine):
+def test_channels_show_a_hint_of_their_webhook_url_and_never_the_key_or_the_token(desk, engine):
     assert desk.get("agent", "/channels").status_code == 403
     response = desk.get("manager", "/channels")
     assert response.status_code == 200, response.text
     (channel,) = response.json()
     key = desk.rows.ids["webhook_key"][0]
-    assert channel["webhook_url"] == f"http://127.0.0.1:8000/webhooks/uazapi/{key}"
+    assert channel["webhook_url_hint"] == f"http://127.0.0.1:8000/webhooks/uazapi/…{key[-4:]}"
+    assert "webhook_url" not in channel and key not in response.text and key[:12] not in response.text
     assert channel["id"] == str(desk.channel_id) and channel["provider"] == "uazapi"
     assert not any("token" in name for name in channel)
     assert f"tok-{desk.rows.slug}" not in response.text
@@ -532,7 +534,9 @@ def test_admins_add_channels_checked_with_the_provider_and_the_webhook_is_regist
     stored = _row(engine, channels, uuid.UUID(channel["id"]))
     assert stored.token_encrypted != "segredo-uazapi" and KEYRING.decrypt(stored.token_encrypted) == "segredo-uazapi"
     assert stored.webhook_token_encrypted is None
-    assert stored.base_url == sandbox and channel["webhook_url"].endswith(f"/webhooks/uazapi/{stored.webhook_key}")
+    assert stored.base_url == sandbox and channel["webhook_url"].startswith("http://127.0.0.1:8000/webhooks/uazapi/")
+    key = channel["webhook_url"].rsplit("/", 1)[1]
+    assert stored.webhook_key_sha256 == key_hash(key) and stored.webhook_key_hint == key[-4:]
     evo = _row(engine, channels, uuid.UUID(evolution.json()["id"]))
     assert KEYRING.decrypt(evo.token_encrypted) == global_key
     assert KEYRING.decrypt(evo.webhook_token_encrypted) == "tok-instancia-evo"

@@ -19,17 +19,19 @@ from sqlalchemy import insert, select
 from api.app import create_app
 from api.security import issue_token
 from niochat import admin
+from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
-from niochat.tables import audit_log, contacts, conversations, messages, team_members, users
+from niochat.tables import audit_log, channels, contacts, conversations, messages, team_members, users
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, TenantRows, full_tenant
 from tests.servers import serving
 
 API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
-PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users"}
+PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
+                   "channel_id": "channels"}
 
 
 @dataclass
@@ -57,6 +59,7 @@ CALLS = {
     ("POST", "/api/v1/conversations/{conversation_id}/reopen"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
+    ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,
 }
 
 
@@ -157,14 +160,17 @@ def test_b_is_untouched_by_a(api, world, engine):
     with engine.connect() as conn:
         conversation = conn.execute(select(conversations).where(conversations.c.id == b_conversation)).one()
         user = conn.execute(select(users).where(users.c.id == world.b.ids["users"][0])).one()
+        b_channel = conn.execute(select(channels).where(channels.c.id == world.b.ids["channels"][0])).one()
         b_messages = conn.execute(select(messages.c.id).where(messages.c.tenant_id == world.b.tenant_id)).all()
         a_audit_on_b = conn.execute(
-            select(audit_log.c.id).where(audit_log.c.entity_id.in_([str(b_conversation), str(user.id)]))
+            select(audit_log.c.id).where(audit_log.c.entity_id.in_([str(b_conversation), str(user.id),
+                                                                   str(world.b.ids["channels"][0])]))
         ).all()
     assert (conversation.status, conversation.close_reason, conversation.assignee_id) == (
         "closed", None, world.b.ids["users"][0])
     assert (user.name, user.is_active) == ("Agente", True)
     assert len(b_messages) == 1 and not a_audit_on_b
+    assert b_channel.webhook_key_sha256 == key_hash(world.b.ids["webhook_key"][0])  # its key not rotated by A
 
 
 def _list_routes(app) -> list[str]:

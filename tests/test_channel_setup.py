@@ -23,11 +23,12 @@ from sqlalchemy import select
 from api.app import create_app
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI, ChannelAccess, client_for
 from niochat import admin
+from niochat.channel_keys import key_hash
 from niochat.cli.provision import connect_to_sandbox
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
-from niochat.tables import channels, messages
+from niochat.tables import audit_log, channels, messages
 from sandbox.whatsapp import create_app as create_sandbox
 from tests.conftest import TEST_SECRET, unique_slug
 from tests.servers import free_port, serving
@@ -124,7 +125,9 @@ def test_evolution_set_up_with_the_global_key_gets_its_webhooks_and_sends(server
     assert code == 0, err
     assert "global key" in err and f"instance '{instance}' is connected" in err and "webhook registered" in err
     row = channel_row(engine, tenant, instance)
-    assert out.strip() == f"{servers['api']}/webhooks/evolution/{row.webhook_key}"
+    url = out.strip()
+    assert url.startswith(f"{servers['api']}/webhooks/evolution/")
+    assert row.webhook_key_sha256 == key_hash(url.rsplit("/", 1)[1])  # shown once, stored as its hash
     assert KEYRING.decrypt(row.token_encrypted) == GLOBAL_KEY
     assert KEYRING.decrypt(row.webhook_token_encrypted) == f"tok-{tenant}"
     assert row.connection_status == "connected"
@@ -164,9 +167,12 @@ def test_channel_setup_mends_a_channel_stored_with_the_global_key_alone(servers,
 
     code, out, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
     assert code == 0, err
-    assert "global key" in err and "webhook registered" in err and out.strip() == created.webhook_url
+    assert "global key" in err and "webhook registered" in err
+    # registered again under a new key (the old one is stored only as a hash), in place of the old URL
+    url = out.strip()
+    assert url.startswith(f"{servers['api']}/webhooks/evolution/") and url != created.webhook_url
     assert KEYRING.decrypt(channel_row(engine, tenant, instance).webhook_token_encrypted) == f"tok-antigo-{tenant}"
-    assert summary(servers, instance)["webhook_url"] == created.webhook_url
+    assert summary(servers, instance)["webhook_url"] == url
     answer = customer_writes(servers, instance)
     assert answer["webhook_status"] == 200 and stored(engine, answer["id"]) is not None
 
@@ -211,7 +217,7 @@ def test_uazapi_setup_adds_our_webhook_beside_the_isps_and_never_twice(servers, 
                              "--base-url", servers["sandbox"], "--instance", instance, token=token)
     assert code == 0, err
     ours_url, ours_id = out.strip(), None
-    for again in range(2):  # setting the channel up again updates ours, adds nothing
+    for again in range(3):  # setting the channel up again updates ours (under a new key), adds nothing
         hooks = httpx.get(f"{servers['sandbox']}/webhook", headers={"token": token}).json()
         assert [hook["url"] for hook in hooks] == [isp_url, ours_url], again
         assert hooks[0] == isp[0]  # the ISP's untouched: same id, events, filters
@@ -219,8 +225,12 @@ def test_uazapi_setup_adds_our_webhook_beside_the_isps_and_never_twice(servers, 
         assert hooks[1]["excludeMessages"] == [] and hooks[1]["AddUrlTypesMessages"] is False
         ours_id = ours_id or hooks[1]["id"]
         assert hooks[1]["id"] == ours_id
-        code, _, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
+        if again == 2:
+            break
+        code, out, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance)
         assert code == 0 and "webhook registered" in err, err
+        assert out.strip() != ours_url
+        ours_url = out.strip()
 
     answer = customer_writes(servers, instance)  # posted to both, each took it
     assert answer["delivered"] is True
@@ -228,6 +238,49 @@ def test_uazapi_setup_adds_our_webhook_beside_the_isps_and_never_twice(servers, 
     assert [p["json"]["message"]["messageid"] for p in servers["receiver"].posts
             if p["path"] == f"/crm/{tenant}"] == [answer["id"]]
     assert stored(engine, answer["id"]).channel_id == channel_row(engine, tenant, instance).id
+
+
+def test_rotate_key_gives_the_channel_a_new_url_at_the_provider_and_the_old_one_stops(servers, tenant, engine):
+    """`niochat channel rotate-key`, as an operator runs it: the new URL registered in place of the old one (the
+    ISP's own webhook untouched), printed once, audited; the old URL refused at once, even by an API process that
+    met the channel under it. `channel setup --no-register` does not show the URL again, only its hint."""
+    instance, token = f"{tenant}-rot", f"tok-rot-{tenant}"
+    sandbox_instance(servers, "uazapi", instance, token)
+    isp_url = f"{servers['isp']}/crm/{tenant}"
+    httpx.post(f"{servers['sandbox']}/webhook", headers={"token": token},
+               json={"url": isp_url, "events": ["messages"], "action": "add"}).raise_for_status()
+    code, out, err = niochat(servers, "channel", "create", "--tenant", tenant, "--provider", "uazapi",
+                             "--base-url", servers["sandbox"], "--instance", instance, token=token)
+    assert code == 0, err
+    old_url = out.strip()
+    warm = customer_writes(servers, instance)  # the API remembers the channel under its old key
+    assert [d["webhook_status"] for d in warm["deliveries"]] == [200, 200]
+
+    code, out, err = niochat(servers, "channel", "setup", "--tenant", tenant, "--instance", instance,
+                             "--no-register")
+    assert code == 0 and out == "" and f"…{old_url[-4:]}" in err and "rotate-key" in err, err
+
+    code, out, err = niochat(servers, "channel", "rotate-key", "--tenant", tenant, "--instance", instance)
+    assert code == 0 and "webhook registered" in err and f"…{old_url[-4:]} stopped working" in err, err
+    new_url = out.strip()
+    assert new_url.startswith(f"{servers['api']}/webhooks/uazapi/") and new_url != old_url
+    assert [hook["url"] for hook in summary(servers, instance)["webhooks"]] == [isp_url, new_url]
+    answer = customer_writes(servers, instance)
+    assert [(d["url"], d["webhook_status"]) for d in answer["deliveries"]] == [(isp_url, 200), (new_url, 200)]
+    body = {**answer["payload"], "message": {**answer["payload"]["message"], "messageid": f"OLD-{tenant}"}}
+    assert httpx.post(old_url, json=body).status_code == 404
+    row = channel_row(engine, tenant, instance)
+    assert row.webhook_key_sha256 == key_hash(new_url.rsplit("/", 1)[1])
+    with engine.connect() as conn:
+        (entry,) = conn.execute(select(audit_log).where(audit_log.c.entity_id == str(row.id),
+                                                        audit_log.c.action == "channel.rotate_key")).all()
+    assert entry.details["via"] == "cli" and entry.details["new_key_hint"] == new_url[-4:]
+
+    # the provider refuses (the instance's token changed there): nothing changes, the command says so
+    sandbox_instance(servers, "uazapi", instance, f"tok-outro-{tenant}")
+    code, out, err = niochat(servers, "channel", "rotate-key", "--tenant", tenant, "--instance", instance)
+    assert code == 1 and out == "" and "did not take the new webhook URL" in err and "keeps working" in err, err
+    assert channel_row(engine, tenant, instance).webhook_key_sha256 == row.webhook_key_sha256
 
 
 def test_the_demo_sets_evolution_up_with_the_global_key_and_by_events_reaches_the_channel(servers, tenant, engine):

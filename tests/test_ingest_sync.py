@@ -233,7 +233,7 @@ def test_no_secret_and_no_full_document_reaches_the_warehouse(engine, database_u
     with psycopg.connect(libpq_url(warehouse_url)) as conn:
         columns = {row[0] for row in conn.execute(
             "select column_name from information_schema.columns where table_schema = 'raw'")}
-        assert not columns & {"password_hash", "token_encrypted", "webhook_key", "document_encrypted"}
+        assert not columns & {"password_hash", "token_encrypted", "webhook_key_sha256", "document_encrypted"}
         for table in TABLES:
             dump = conn.execute(sql.SQL("select string_agg(t::text, ' ') from {} t").format(
                 sql.Identifier(SCHEMA, table.name))).fetchone()[0] or ""

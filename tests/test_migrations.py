@@ -1,10 +1,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 
-from niochat import migrate
+from niochat import channel_keys, migrate
 from niochat.database import sync_engine
-from niochat.tables import metadata
+from niochat.tables import channels, metadata
 
 
 def _tables(url: str) -> set[str]:
@@ -41,3 +41,31 @@ def test_table_definitions_match_the_migrations(database_url):
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_existing_channels_keep_their_webhook_urls_through_the_key_hashing(empty_database_url):
+    """Migration 0014 hashes the keys in place: a webhook URL given to a provider before it still finds its
+    channel (by the hash of the key in the URL), and the key itself is no longer stored."""
+    url = empty_database_url
+    migrate.upgrade(url, "0013")
+    key = channel_keys.new_key()
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as conn:
+            tenant_id = conn.scalar(text("insert into tenants (slug, name) values ('antes', 'Antes') returning id"))
+            channel_id = conn.scalar(text(
+                "insert into channels (tenant_id, provider, name, base_url, instance, token_encrypted, webhook_key)"
+                " values (:tenant, 'uazapi', 'zap', 'https://x.uazapi.com', 'zap', 'tok', :key) returning id"),
+                {"tenant": tenant_id, "key": key})
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            row = conn.execute(select(channels).where(channels.c.id == channel_id)).one()
+            found = conn.execute(text("select channel_id, is_active from niochat_channel_by_key(:hashed)"),
+                                 {"hashed": channel_keys.key_hash(key)}).all()
+        assert (row.webhook_key_sha256, row.webhook_key_hint) == (channel_keys.key_hash(key), key[-4:])
+        assert key not in str(tuple(row)) and found == [(channel_id, True)]
+        migrate.downgrade(url, "0013")  # the keys cannot come back: each channel's becomes its hash
+        with engine.connect() as conn:
+            assert conn.scalar(text("select webhook_key from channels")) == channel_keys.key_hash(key)
+    finally:
+        engine.dispose()

@@ -75,6 +75,12 @@ def _uazapi(payload_name: str = UAZAPI_TEXT, **message_changes) -> dict:
     return payload
 
 
+def _evolution(payload_name: str = EVOLUTION_TEXT) -> dict:
+    """An Evolution capture as a server with AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES on sends it: with the
+    instance's token as `apikey` (the captures were made with it off: `apikey: null`)."""
+    return dict(load(payload_name), apikey="tok-evolution")
+
+
 def _post(api, provider, key, payload, **kwargs) -> httpx.Response:
     return api.post(f"/webhooks/{provider}/{key}", json=payload, **kwargs)
 
@@ -133,7 +139,7 @@ def test_unique_index_dedups_after_redis_loses_the_key(api, channel_keys, redis_
 
 
 def test_evolution_lid_sender_resolves_the_phone(api, channel_keys, engine):
-    payload = load("evolution/messages.upsert.lid.json")
+    payload = _evolution("evolution/messages.upsert.lid.json")
     payload["data"]["key"]["id"] = "WH-EVO-LID"
     response = _post(api, "evolution", channel_keys["evolution"].webhook_key, payload)
     assert response.status_code == 200 and response.json()["results"] == ["stored"]
@@ -156,7 +162,7 @@ def test_evolution_lid_sender_resolves_the_phone(api, channel_keys, engine):
 )
 def test_own_and_group_messages_are_ignored(api, channel_keys, name, result):
     provider = name.split("/")[0]
-    payload = load(name)
+    payload = load(name) if provider == "uazapi" else _evolution(name)
     if provider == "uazapi":
         payload["token"] = "tok-uazapi"
         payload["message"]["wasSentByApi"] = True  # another API client's send: not ours, not a person
@@ -170,7 +176,7 @@ def test_own_and_group_messages_are_ignored(api, channel_keys, name, result):
 def test_a_message_typed_on_the_phone_is_an_agent_reply_that_takes_the_chat(api, channel_keys, engine, name):
     """wasSentByApi false (Uazapi) or an id no send of ours returned (Evolution): a person on the phone."""
     provider = name.split("/")[0]
-    payload = load(name)
+    payload = load(name) if provider == "uazapi" else _evolution(name)
     if provider == "uazapi":
         payload["token"] = "tok-uazapi"
     key = channel_keys[provider].webhook_key

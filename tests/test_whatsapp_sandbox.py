@@ -9,6 +9,7 @@ import time
 import uuid
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -41,7 +42,8 @@ class Receiver:
             body = await request.json()
             with self._lock:
                 status = self._failures.pop(0) if self._failures else 200
-                self.requests.append({"path": "/" + path, "json": body, "status": status})
+                self.requests.append({"path": "/" + path, "json": body, "status": status,
+                                      "headers": dict(request.headers)})
             return JSONResponse({"ok": status < 400}, status_code=status)
 
     def fail_next(self, count: int, status: int = 500) -> None:
@@ -426,6 +428,36 @@ def test_evolution_inbound_has_the_captured_structure(client, receiver):
     assert data["messageTimestamp"] < 10**11  # seconds
 
 
+def test_evolution_sends_its_apikey_only_when_exposed_and_signs_with_the_webhooks_jwt_key(client, receiver):
+    """As Evolution v2.3 does (WebhookController.emit, ChannelStartupService.sendDataWebhook): `apikey` is the
+    instance's token only with AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES on, else null; a webhook's own headers go
+    with every post, but `jwt_key` becomes `Authorization: Bearer` with a JWT signed with it, valid 10 minutes."""
+    inst = new_instance(client, "evolution")
+    register(client, receiver, inst, headers={"jwt_key": "chave-do-jwt-da-instancia", "X-Origem": "crm"})
+    found = client.get(f"/webhook/find/{inst['name']}", headers={"apikey": inst["token"]}).json()
+    assert found["headers"] == {"jwt_key": "chave-do-jwt-da-instancia", "X-Origem": "crm"}
+    assert client.get("/sandbox/config").json()["evolution_expose_apikey"] is True
+    try:
+        for exposed in (True, False):
+            client.post("/sandbox/config", json={"evolution_expose_apikey": exposed}).raise_for_status()
+            answer = inbound(client, inst, id=f"EXPOSED-{exposed}-{inst['name']}").json()
+            assert answer["delivered"] is True, answer
+            (posted,) = [r for r in receiver.requests if r["json"]["data"]["key"]["id"] == answer["id"]]
+            assert posted["json"]["apikey"] == (inst["token"] if exposed else None) == answer["payload"]["apikey"]
+            headers = posted["headers"]
+            assert "jwt_key" not in headers and headers["x-origem"] == "crm"
+            scheme, token = headers["authorization"].split(" ")
+            claims = jwt.decode(token, "chave-do-jwt-da-instancia", algorithms=["HS256"])
+            assert scheme == "Bearer" and claims["exp"] - claims["iat"] == 600
+            assert (claims["app"], claims["action"]) == ("evolution", "webhook")
+    finally:
+        client.post("/sandbox/config", json={"evolution_expose_apikey": True}).raise_for_status()
+    register(client, receiver, inst)  # a webhook set without headers: no JWT
+    answer = inbound(client, inst, id=f"NO-JWT-{inst['name']}").json()
+    (posted,) = [r for r in receiver.requests if r["json"]["data"]["key"]["id"] == answer["id"]]
+    assert "authorization" not in posted["headers"]
+
+
 def test_evolution_inbound_lid_sender(client, receiver):
     inst = new_instance(client, "evolution")
     register(client, receiver, inst)
@@ -606,7 +638,7 @@ def test_config_switches_echo_and_receipts_off(client, receiver):
     assert client.get("/sandbox/config").json() == {
         "echo": True, "status_updates": True, "status_delay_ms": 300,
         "lid_only_rate": 0.0, "edit_rate": 0.0, "reaction_rate": 0.0, "transient_send_rate": 0.0,
-        "evolution_api_key": "sandbox-evolution-global-key",
+        "evolution_api_key": "sandbox-evolution-global-key", "evolution_expose_apikey": True,
     }
     inst = new_instance(client, "evolution")
     register(client, receiver, inst)

@@ -19,11 +19,15 @@ class ChannelOut(BaseModel):
     connection_status: str
     connection_changed_at: datetime | None
     is_active: bool
-    webhook_url: str = Field(description="Where the provider must post this channel's events")
+    webhook_url_hint: str = Field(description="The webhook URL with its key left out but for its last characters, "
+                                  "to recognise it by: the URL itself is shown once, when the channel is created "
+                                  "or its key rotated (POST /channels/{id}/rotate-key)")
     created_at: datetime
 
 
 class ChannelCreated(ChannelOut):
+    webhook_url: str = Field(description="Where the provider must post this channel's events. Shown this once: "
+                             "only its hash is stored")
     webhook_registered: bool = Field(description="Whether the provider accepted our webhook URL")
     webhook_error: str | None = Field(description="Why registering failed; set the webhook_url by hand then")
     key_kind: Literal["instance", "global", "unknown"] = Field(
@@ -54,3 +58,9 @@ class ChannelCreate(BaseModel):
     @classmethod
     def valid_base_url(cls, value: str) -> str:
         return http_url(value)
+
+
+class ChannelKeyRotated(ChannelOut):
+    webhook_url: str = Field(description="The new webhook URL, registered with the provider. Shown this once; the "
+                             "old URL stopped working")
+    notices: list[str] = Field(default_factory=list, description="What the provider said that is worth knowing")

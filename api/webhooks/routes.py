@@ -1,8 +1,9 @@
 """POST /webhooks/{uazapi,evolution}/{channel_key}: authenticate, validate, dedup, persist, enqueue, 200.
 Evolution's "webhook by events" posts to /webhooks/evolution/{channel_key}/{event-name}: the same route.
 
-Status codes are the contract with the providers, which retry 5xx and not 4xx: unknown key 404, wrong token
-401, malformed 422, too large 413, flood 429 (the message is still kept), store unavailable 503.
+Status codes are the contract with the providers, which retry 5xx and not 4xx: unknown key 404, missing or wrong
+provider secret 401 (a real provider always sends it), malformed 422, too large 413, flood 429 (the message is
+still kept), store unavailable 503.
 """
 
 from __future__ import annotations
@@ -158,18 +159,41 @@ def _note_url_event(provider: str, suffix: str, payload: object) -> None:
                     body_event=str(event)[:100])
 
 
+def _matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _wrong(what: str) -> WebhookError:
+    return WebhookError(401, "wrong_token", f"{what} does not match this channel")
+
+
 def _check_token(channel: ChannelRef, token: str | None, request: Request) -> None:
-    """Uazapi always sends the instance token; Evolution sends its apikey, or a JWT, when configured to."""
-    if token is not None or channel.provider == "uazapi":
-        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), channel.token.encode()):
-            raise WebhookError(401, "wrong_token", "the provider token in the payload does not match this channel")
+    """The provider's own secret, which a real provider always sends (see api/whatsapp/setup.py):
+    Uazapi the instance token in the body; Evolution the instance token as `apikey` in the body (null unless its
+    AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES is on), a JWT signed with it (`Authorization: Bearer`, Evolution
+    2.3+ with the `jwt_key` webhook header NioChat registers), or that `jwt_key` header itself (Evolution before
+    2.3 sends its webhook headers as they are). Without one the URL key alone would do, and the key is on every
+    screen the URL was ever shown on."""
+    if isinstance(token, str) and token:
+        if not _matches(token, channel.token):
+            raise _wrong("the provider token in the payload")
         return
+    if channel.provider == "uazapi":
+        raise WebhookError(401, "missing_token", "the webhook carries no provider token (uazapi sends `token`)")
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         try:
             jwt.decode(authorization[7:], channel.token, algorithms=["HS256"], options={"verify_aud": False})
         except jwt.PyJWTError:
-            raise WebhookError(401, "wrong_token", "the webhook JWT is not signed with this channel's key") from None
+            raise _wrong("the webhook JWT's signature") from None
+        return
+    if (header := request.headers.get("jwt_key")) is not None:
+        if not _matches(header, channel.token):
+            raise _wrong("the webhook's jwt_key header")
+        return
+    raise WebhookError(401, "missing_token", "the webhook carries no provider secret: Evolution sends its apikey "
+                       "(AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES=true) or a JWT when its webhook is registered "
+                       "with one (rotate the channel's key to register it again)")
 
 
 async def _handle_own_number(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
@@ -261,7 +285,11 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
         parsed = PARSERS[provider](payload)
     except MalformedPayload as exc:
         raise WebhookError(422, "malformed", f"not a {provider} webhook: {exc}") from None
-    _check_token(channel, parsed.token, request)
+    try:
+        _check_token(channel, parsed.token, request)
+    except WebhookError as exc:  # someone holding the URL without the provider's secret, or a misconfigured provider
+        log.warning("webhook refused", provider=provider, outcome=exc.outcome, channel_id=str(channel.id))
+        raise
     results = []
     for event in parsed.events:
         if isinstance(event, InboundMessage):

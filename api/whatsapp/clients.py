@@ -3,6 +3,7 @@ customer's media, register our webhook."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -62,7 +63,12 @@ class WhatsAppClient(Protocol):
         text, or the caption of a media send."""
         ...
 
-    async def register_webhook(self, url: str) -> None: ...
+    async def register_webhook(self, url: str, *, replaces: Callable[[str], bool] | None = None,
+                               secret: str | None = None) -> None:
+        """Point the provider at `url`. `replaces`: which registered URLs are this channel's earlier ones (a key
+        rotation), to be replaced rather than kept beside it; `secret`: what the webhooks must prove they know
+        (the token NioChat checks them against)."""
+        ...
 
 
 def _base64_cap(max_bytes: int | None) -> int | None:
@@ -197,15 +203,22 @@ class UazapiClient:
             and (message_id := _uazapi_id(message))
         ]
 
-    async def register_webhook(self, url: str) -> None:
+    async def register_webhook(self, url: str, *, replaces: Callable[[str], bool] | None = None,
+                               secret: str | None = None) -> None:
         """Add our webhook beside any the ISP already has (uazapiGO keeps a list: `action` add/update/delete;
-        without `action` it would replace the first one). Ours again (a re-run) is updated, never added twice.
-        No URL suffixes (`addUrlEvents`): our route is the URL itself. No `excludeMessages`: the echoes of our
-        sends confirm them, and what an attendant types on the phone comes as fromMe, not sent by the API."""
+        without `action` it would replace the first one). Ours again (a re-run, or an earlier URL of the channel
+        after a key rotation) is updated, never added twice. No URL suffixes (`addUrlEvents`): our route is the
+        URL itself. No `excludeMessages`: the echoes of our sends confirm them, and what an attendant types on the
+        phone comes as fromMe, not sent by the API. Uazapi's webhooks always carry the instance token: `secret`
+        needs nothing here."""
         endpoint, headers = f"{self.access.base_url}/webhook", {"token": self.access.token}
         listed = await _get_json(self.http, endpoint, headers)
+
+        def is_ours(hook_url: object) -> bool:
+            return hook_url == url or (replaces is not None and isinstance(hook_url, str) and replaces(hook_url))
+
         ours = [hook.get("id") for hook in (listed if isinstance(listed, list) else [])
-                if isinstance(hook, dict) and hook.get("url") == url and hook.get("id")]
+                if isinstance(hook, dict) and is_ours(hook.get("url")) and hook.get("id")]
         body = {"url": url, "enabled": True, "events": WEBHOOK_EVENTS_UAZAPI, "excludeMessages": [],
                 "addUrlEvents": False, "addUrlTypesMessages": False}
         if ours:
@@ -273,9 +286,17 @@ class EvolutionClient:
                 found.append(record["key"]["id"])
         return found
 
-    async def register_webhook(self, url: str) -> None:
-        body = {"webhook": {"enabled": True, "url": url, "events": WEBHOOK_EVENTS_EVOLUTION,
-                            "byEvents": False, "base64": False}}
+    async def register_webhook(self, url: str, *, replaces: Callable[[str], bool] | None = None,
+                               secret: str | None = None) -> None:
+        """One webhook per instance: setting ours replaces any other (`replaces` needs nothing here). With
+        `secret`, the webhook header `jwt_key`: Evolution 2.3+ then signs every webhook with it (`Authorization:
+        Bearer` HS256 JWT, 10 minutes), so each carries a secret even when `apikey` is null
+        (AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES off); older ones send the header as it is."""
+        webhook = {"enabled": True, "url": url, "events": WEBHOOK_EVENTS_EVOLUTION, "byEvents": False,
+                   "base64": False}
+        if secret:
+            webhook["headers"] = {"jwt_key": secret}
+        body = {"webhook": webhook}
         await _post(
             self.http, f"{self.access.base_url}/webhook/set/{self.access.instance}", {"apikey": self.access.token},
             body,

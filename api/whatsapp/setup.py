@@ -9,14 +9,19 @@ src/api/controllers/instance.controller.ts, src/api/services/channel.service.ts)
   "connecting" (waiting for the QR code) or "close";
 - GET /instance/fetchInstances?instanceName= lists the instance with its `token` (for the global key, or for
   that instance's token);
-- webhooks carry the instance's token as `apikey` (null when AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES is off),
-  never the global key: a channel that calls with the global key must check webhooks against the instance's.
+- webhooks carry the instance's token as `apikey` (null when AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES is off,
+  which is Evolution's default when the variable is unset; src/api/services/channel.service.ts sendDataWebhook),
+  never the global key: a channel that calls with the global key must check webhooks against the instance's;
+- a webhook set with the header `jwt_key` gets `Authorization: Bearer <HS256 JWT signed with it, 10 minutes>`
+  on every post (src/api/integrations/event/webhook/webhook.controller.ts, since 2.3.0; before, headers are sent
+  as they are): NioChat registers its webhook with the token it checks, so every webhook carries a secret.
 uazapiGO v2: the instance token is the only key (`token` header); GET /webhook lists the instance's webhooks
 (401 for a wrong token); POST /webhook with `action` "add" adds one beside the others.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -50,7 +55,8 @@ class ChannelKeys:
                     "stored encrypted")
         if self.kind == "unknown":
             return ("Evolution did not show the instance's token (AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES=false): "
-                    "its webhooks carry no token, and NioChat calls it with the key given")
+                    "its webhooks carry no apikey, so NioChat checks the JWT they are signed with (the webhook's "
+                    "jwt_key, Evolution 2.3+), and calls it with the key given")
         return f"the key is the token of instance '{instance}' itself ({provider})"
 
 
@@ -63,9 +69,11 @@ async def check_channel(http: httpx.AsyncClient, provider: str, base_url: str, i
     return await _check_uazapi(http, base_url, key)
 
 
-async def register_webhook(http: httpx.AsyncClient, access: ChannelAccess, url: str) -> list[str]:
+async def register_webhook(http: httpx.AsyncClient, access: ChannelAccess, url: str, *,
+                           secret: str | None = None, replaces: Callable[[str], bool] | None = None) -> list[str]:
     """Point the provider at our webhook URL; returns notices (a webhook of someone else replaced). Raises
-    ProviderError (or httpx.HTTPError) when the provider does not take it."""
+    ProviderError (or httpx.HTTPError) when the provider does not take it. `secret`: the token webhooks are
+    checked against (for Evolution's JWT); `replaces`: which URLs are this channel's earlier ones (a rotation)."""
     notices = []
     if access.provider == "evolution":  # one webhook per instance: setting ours replaces any other
         try:
@@ -74,10 +82,12 @@ async def register_webhook(http: httpx.AsyncClient, access: ChannelAccess, url: 
         except SetupError:
             current = (0, None)
         previous = current[1] if current[0] == 200 and isinstance(current[1], dict) else {}
-        if previous.get("enabled") and previous.get("url") not in (None, "", url):
-            notices.append(f"instance '{access.instance}' posted its events to {previous['url']}; Evolution keeps "
+        earlier = previous.get("url")
+        ours = earlier in (None, "", url) or (replaces is not None and isinstance(earlier, str) and replaces(earlier))
+        if previous.get("enabled") and not ours:
+            notices.append(f"instance '{access.instance}' posted its events to {earlier}; Evolution keeps "
                            "one webhook per instance, so it now posts them to NioChat instead")
-    await client_for(http, access).register_webhook(url)
+    await client_for(http, access).register_webhook(url, replaces=replaces, secret=secret)
     return notices
 
 

@@ -11,9 +11,10 @@ from rich.table import Table
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from niochat import admin
+from niochat import admin, channel_keys
 from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.database import sync_engine
+from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring, load_secret_key
 from niochat.tables import channels, tenants
 
@@ -24,22 +25,22 @@ channel_app = typer.Typer(help="WhatsApp numbers connected through Uazapi or Evo
 
 
 @contextmanager
-def _transaction() -> Iterator[tuple[Connection, object]]:
+def _transaction() -> Iterator[tuple[Connection, object, ServiceUrls]]:
     settings = load_settings()
     with running_services(settings) as urls:
         ensure_schema(settings, urls)
         engine = sync_engine(urls.database_url)
         try:
             with engine.begin() as conn:
-                yield conn, settings
+                yield conn, settings, urls
         finally:
             engine.dispose()
 
 
-def _run(action: Callable[[Connection, object], None]) -> None:
+def _run(action: Callable[..., None], with_urls: bool = False) -> None:
     try:
-        with _transaction() as (conn, settings):
-            action(conn, settings)
+        with _transaction() as (conn, settings, urls):
+            action(conn, settings, urls) if with_urls else action(conn, settings)
     except admin.AdminError as exc:
         raise fail(str(exc)) from None
 
@@ -159,7 +160,8 @@ def channel_create(
         _tell(keys, provider, instance)
         typer.echo(created.webhook_url)
         if register:
-            _register_webhook(settings, provider, base_url, instance, token.strip(), created.webhook_url)
+            _register_webhook(settings, provider, base_url, instance, token.strip(), created.webhook_url,
+                              keys.webhook_token or token.strip())
 
     _run(create)
 
@@ -170,12 +172,14 @@ def channel_setup(
     instance: str = typer.Option(..., "--instance", help="Instance name of the channel"),
     provider: str = typer.Option("", "--provider", help="uazapi or evolution, when the tenant has both"),
     new_token: bool = typer.Option(False, "--new-token", help="Prompt for a new token / apikey to store"),
-    register: bool = typer.Option(True, help="Register the webhook URL with the provider again"),
+    register: bool = typer.Option(True, help="Register the webhook with the provider again: with a new webhook "
+                                  "URL (as rotate-key), the key being stored only as a hash"),
 ) -> None:
     """Set an existing channel up again: check its key with the provider, learn the token its webhooks carry
-    (Evolution with the global key), and register our webhook without adding it twice."""
+    (Evolution with the global key), and register our webhook again (a new URL in place of the old one, never
+    added twice)."""
 
-    def setup(conn: Connection, settings) -> None:
+    def setup(conn: Connection, settings, urls: ServiceUrls) -> None:
         keyring = Keyring(load_secret_key(settings))
         row = _channel_row(conn, tenant, instance, provider)
         key = typer.prompt("token", hide_input=True).strip() if new_token else keyring.decrypt(row.token_encrypted)
@@ -187,28 +191,107 @@ def channel_setup(
         if keys.connection:
             values.update(connection_status=keys.connection, connection_changed_at=func.now())
         conn.execute(update(channels).where(channels.c.id == row.id).values(**values))
-        url = admin.webhook_url(settings.public_url, row.provider, row.webhook_key)
         console.print(f"channel {row.id} checked with {row.provider} at {row.base_url}")
         _tell(keys, row.provider, row.instance)
+        if not register:
+            console.print(f"webhook URL unchanged ({escape(_url_hint(settings, row))}); `niochat channel "
+                          "rotate-key` gives a new one, registered with the provider")
+            return
+        try:
+            url, notices = _rotate(conn, settings, urls, row, key, keys.webhook_token or key)
+        except admin.AdminError as exc:  # the key check above is still worth keeping
+            console.print(f"[yellow]{escape(str(exc))}[/]")
+            return
         typer.echo(url)
-        if register:
-            _register_webhook(settings, row.provider, row.base_url, row.instance, key, url)
+        _registered(row.provider, row.base_url, notices)
 
-    _run(setup)
+    _run(setup, with_urls=True)
+
+
+@channel_app.command("rotate-key")
+def channel_rotate_key(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug"),
+    instance: str = typer.Option(..., "--instance", help="Instance name of the channel"),
+    provider: str = typer.Option("", "--provider", help="uazapi or evolution, when the tenant has both"),
+) -> None:
+    """Give the channel a new webhook URL (a new key) when the current one may have been seen: registered with
+    the provider in place of the old one, then stored, and printed this once; the old URL stops working at once.
+    When the provider does not take it, nothing changes and the current URL keeps working."""
+
+    def rotate(conn: Connection, settings, urls: ServiceUrls) -> None:
+        keyring = Keyring(load_secret_key(settings))
+        row = _channel_row(conn, tenant, instance, provider)
+        key = keyring.decrypt(row.token_encrypted)
+        secret = keyring.decrypt(row.webhook_token_encrypted) if row.webhook_token_encrypted else key
+        url, notices = _rotate(conn, settings, urls, row, key, secret)
+        console.print(f"channel {row.id}: new webhook key; the URL ending in …{escape(row.webhook_key_hint)} "
+                      "stopped working")
+        typer.echo(url)
+        _registered(row.provider, row.base_url, notices)
+
+    _run(rotate, with_urls=True)
+
+
+def _url_hint(settings, row) -> str:
+    return channel_keys.url_hint(settings.public_url, row.provider, row.webhook_key_hint)
 
 
 def _channel_row(conn: Connection, tenant: str, instance: str, provider: str):
+    """The channel, locked until the command's commit (a rotation elsewhere waits for it)."""
     query = (select(channels).join(tenants, tenants.c.id == channels.c.tenant_id)
              .where(tenants.c.slug == tenant, channels.c.instance == instance.strip()))
     if provider:
         query = query.where(channels.c.provider == provider)
-    rows = conn.execute(query).all()
+    rows = conn.execute(query.with_for_update(of=channels)).all()
     if not rows:
         raise admin.AdminError(f"tenant '{tenant}' has no channel for instance '{instance}'"
                                + (f" on {provider}" if provider else ""))
     if len(rows) > 1:
         raise admin.AdminError(f"tenant '{tenant}' has instance '{instance}' on both providers: add --provider")
     return rows[0]
+
+
+def _rotate(conn: Connection, settings, urls: ServiceUrls, row, api_key: str,
+            secret: str) -> tuple[str, list[str]]:
+    """A new webhook URL for the channel, registered with its provider in place of the current one, then stored
+    (committed with the command): (the URL, the provider's notices). AdminError, and nothing changed, when the
+    provider does not take it. `secret`: what the webhooks are checked against (Evolution's JWT)."""
+    import asyncio
+
+    import httpx
+    import redis
+
+    from api.whatsapp.clients import ChannelAccess, ProviderError
+    from api.whatsapp.setup import register_webhook
+    from niochat.egress import guarded_client
+
+    # Every API process re-checks the old key with the database until well after the commit (they remember
+    # channels for a few seconds); a Redis that cannot be told stops the rotation here, before any change.
+    marks = redis.Redis.from_url(urls.redis_url, socket_timeout=5)
+    try:
+        marks.set(channel_keys.revoked_mark(row.webhook_key_sha256), 1, ex=channel_keys.REVOKED_SECONDS)
+    except redis.RedisError as exc:
+        raise admin.AdminError(f"cannot reach Redis to retire the old key ({type(exc).__name__}): nothing was "
+                               "changed") from None
+    finally:
+        marks.close()
+    key = channel_keys.new_key()
+    url = channel_keys.webhook_url(settings.public_url, row.provider, key)
+    access = ChannelAccess(row.provider, row.base_url, row.instance, api_key)
+
+    async def register() -> list[str]:
+        async with guarded_client(settings) as http:
+            return await register_webhook(
+                http, access, url, secret=secret,
+                replaces=lambda registered: channel_keys.is_url_of(registered, row.provider, row.webhook_key_sha256))
+
+    try:
+        notices = asyncio.run(register())
+    except (ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise admin.AdminError(f"{row.provider} did not take the new webhook URL ({exc}): the key was not changed "
+                               "and the current webhook URL keeps working") from None
+    admin.replace_webhook_key(conn, row.id, key, _operator())
+    return url, notices
 
 
 def _check_with_provider(settings, provider: str, base_url: str, instance: str, token: str):
@@ -236,7 +319,8 @@ def _tell(keys, provider: str, instance: str) -> None:
         console.print(f"[yellow]{escape(notice)}[/]")
 
 
-def _register_webhook(settings, provider: str, base_url: str, instance: str, token: str, url: str) -> None:
+def _register_webhook(settings, provider: str, base_url: str, instance: str, token: str, url: str,
+                      secret: str) -> None:
     import asyncio
 
     import httpx
@@ -247,14 +331,29 @@ def _register_webhook(settings, provider: str, base_url: str, instance: str, tok
 
     async def register() -> list[str]:
         async with guarded_client(settings) as http:
-            return await register_webhook(http, ChannelAccess(provider, base_url.rstrip("/"), instance, token), url)
+            access = ChannelAccess(provider, base_url.rstrip("/"), instance, token)
+            return await register_webhook(http, access, url, secret=secret)
 
     try:
         notices = asyncio.run(register())
     except (ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
         console.print(f"[yellow]could not register the webhook with {provider}: {escape(str(exc))}[/]\n"
-                      "configure the URL above on the provider yourself")
+                      "configure the URL above on the provider yourself (it is not shown again)")
         return
+    _registered(provider, base_url, notices)
+
+
+def _registered(provider: str, base_url: str, notices: list[str]) -> None:
     console.print(f"webhook registered with {provider} at {base_url}")
     for notice in notices:
         console.print(f"[yellow]{escape(notice)}[/]")
+
+
+def _operator() -> str | None:
+    """Who ran the command, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return None

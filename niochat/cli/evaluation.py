@@ -493,9 +493,12 @@ class _ScenarioRun:
                          .values(settings={"business_hours": self._hours()}))
             for slug, name in TEAMS.items():
                 admin.create_team(conn, self.slug, slug, name)
+            keys = {}  # the channels' webhook keys, known only now (stored as hashes)
             for provider in PROVIDERS:
-                admin.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",
-                                     self.endpoints.whatsapp_url, self._instance(provider), secrets.token_urlsafe(16))
+                created = admin.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",
+                                               self.endpoints.whatsapp_url, self._instance(provider),
+                                               secrets.token_urlsafe(16))
+                keys[created.id] = created.webhook_key
             dataset = self.http.get(f"{self.sgp_url}/sandbox/dataset").raise_for_status().json()
             conn.execute(insert(sgp_configs).values(
                 tenant_id=self.tenant_id, base_url=self.sgp_url, app=dataset["app"],
@@ -510,7 +513,7 @@ class _ScenarioRun:
             rows = conn.execute(select(channels).where(channels.c.tenant_id == self.tenant_id)).all()
         from niochat.cli.provision import connect_to_sandbox
 
-        asyncio.run(connect_to_sandbox(self.endpoints.whatsapp_url, api_url, keyring, rows))
+        asyncio.run(connect_to_sandbox(self.endpoints.whatsapp_url, api_url, keyring, rows, keys=keys))
 
     def _instance(self, provider: str | None = None) -> str:
         return f"{self.slug}-{provider or self.scenario.provider}"

@@ -84,7 +84,8 @@ channels = Table(
     Column("base_url", Text, nullable=False),
     Column("instance", Text, nullable=False),
     Column("token_encrypted", Text, nullable=False),  # the key NioChat calls the provider with
-    Column("webhook_key", Text, nullable=False, unique=True),
+    # the webhook URL's key, as a hex SHA-256 (niochat.channel_keys): the key is shown once, never stored
+    Column("webhook_key_sha256", Text, nullable=False, unique=True),
     Column("connection_status", Text, nullable=False, server_default="unknown"),
     ts("connection_changed_at"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
@@ -92,6 +93,7 @@ channels = Table(
     # what the provider's webhooks carry, when not token_encrypted: Evolution's instance token for a channel that
     # calls with the server's global key (migration 0008)
     Column("webhook_token_encrypted", Text),
+    Column("webhook_key_hint", Text, nullable=False),  # the key's last characters, to recognise a URL by (0014)
     UniqueConstraint("tenant_id", "provider", "instance"),
     UniqueConstraint("tenant_id", "id"),
 )

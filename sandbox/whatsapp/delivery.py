@@ -27,10 +27,12 @@ class WebhookPoster:
             await self._http.aclose()
             self._http = None
 
-    async def post(self, delivery: Delivery, payload: dict[str, Any]) -> Delivery:
-        """One try plus up to `retries` more (backoff 0.2 s, 0.4 s, 0.8 s...); fills in `delivery` as it goes."""
+    async def post(self, delivery: Delivery, payload: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> Delivery:
+        """One try plus up to `retries` more (backoff 0.2 s, 0.4 s, 0.8 s...); fills in `delivery` as it goes.
+        `headers`: the webhook's own (Evolution's, with its JWT)."""
         assert self._http is not None, "WebhookPoster.open() was not called"
-        headers = {"User-Agent": USER_AGENTS.get(delivery.provider, "sandbox")}
+        headers = {"User-Agent": USER_AGENTS.get(delivery.provider, "sandbox"), **(headers or {})}
         for attempt in range(1, self.retries + 2):
             delivery.attempts = attempt
             try:

@@ -25,6 +25,7 @@ class Outgoing:
     message_id: str
     payload: dict[str, Any] | None  # None when the provider would not deliver it
     skipped: str | None = None
+    hook: Webhook | None = None  # the webhook it goes to (its headers go with it)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
             lid_only=msg.lid_only, choice=msg.choice,
             inline=msg.media.file.data if msg.media and hook.base64 else None,
         )
-    return Outgoing("inbound", event, url, msg.message_id, payload, skipped)
+    return Outgoing("inbound", event, url, msg.message_id, payload, skipped, hook)
 
 
 def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id: str,
@@ -95,7 +96,7 @@ def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id
             instance, base_url, url, phone=msg.phone, original_id=original_id, text=msg.text, lid=msg.lid,
             lid_only=msg.lid_only, moment=msg.moment,
         )
-    return Outgoing("edit", event, url, msg.message_id, payload, skipped)
+    return Outgoing("edit", event, url, msg.message_id, payload, skipped, hook)
 
 
 def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, emoji: str,
@@ -119,7 +120,7 @@ def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: Se
         payload = None if skipped else evolution.reaction(
             instance, base_url, url, phone=sent.number, name=name, message_id=message_id, reacted=sent,
             emoji=emoji, lid=True, lid_only=lid_only, moment=now())
-    return Outgoing("reaction", event, url, message_id, payload, skipped)
+    return Outgoing("reaction", event, url, message_id, payload, skipped, hook)
 
 
 def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage,
@@ -142,7 +143,7 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text,
                                                       moment=now())
-    return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped)
+    return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped, hook)
 
 
 def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: datetime,
@@ -160,7 +161,7 @@ def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: 
         url = evolution.target_url(hook, event)
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.receipt(instance, base_url, url, sent, moment)
-    return Outgoing("status", event, url, sent.id, payload, skipped)
+    return Outgoing("status", event, url, sent.id, payload, skipped, hook)
 
 
 async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Delivery:
@@ -171,7 +172,12 @@ async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Deli
     if outgoing.payload is None:
         delivery.error = f"skipped: {outgoing.skipped}"
         return delivery
-    return await sandbox.poster.post(delivery, outgoing.payload)
+    headers = {}
+    if instance.provider == "evolution":
+        if not sandbox.state.evolution_expose_apikey:  # in place: the caller of /sandbox/* sees what was posted
+            outgoing.payload["apikey"] = None
+        headers = evolution.delivery_headers(outgoing.hook)
+    return await sandbox.poster.post(delivery, outgoing.payload, headers)
 
 
 async def post_to_each(sandbox: Sandbox, instance: Instance,

@@ -19,13 +19,20 @@ Sources:
   releases return them (best guess from integrators' logs, not from the docs).
 - /webhook/set answer (201): the Prisma `Webhook` row WebhookController.set upserts and returns
   (id, url, headers, enabled, events, webhookByEvents, webhookBase64, createdAt, updatedAt, instanceId).
+- The secret every webhook carries (WebhookController.emit, ChannelStartupService.sendDataWebhook, v2.3):
+  `apikey` is the instance's token when AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES is true, else null; the webhook's
+  own `headers` are sent with each post, except `jwt_key`, which is replaced by `Authorization: Bearer <JWT>`
+  signed with it (HS256, {iat, exp: iat + 600, app: "evolution", action: "webhook"}).
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from datetime import datetime
 from typing import Any
+
+import jwt
 
 from sandbox.whatsapp.content import KINDS, Choice, Content, Media, sent_content
 from sandbox.whatsapp.ids import cuid, iso_z, lid_for, millis, pn_jid, seconds
@@ -66,6 +73,16 @@ def target_url(webhook: Webhook, event: str) -> str:
     if webhook.by_events:
         return f"{webhook.url.rstrip('/')}/{event_key(event).replace('_', '-').lower()}"
     return webhook.url
+
+
+def delivery_headers(webhook: Webhook | None) -> dict[str, str]:
+    """The HTTP headers of a post to `webhook`: its own, with `jwt_key` turned into a signed JWT."""
+    headers = dict(webhook.headers) if webhook else {}
+    if "jwt_key" in headers:
+        moment = int(time.time())
+        claims = {"iat": moment, "exp": moment + 600, "app": "evolution", "action": "webhook"}
+        headers["Authorization"] = f"Bearer {jwt.encode(claims, headers.pop('jwt_key'), algorithm='HS256')}"
+    return headers
 
 
 def _envelope(instance: Instance, base_url: str, event: str, data: dict[str, Any], url: str,
@@ -248,7 +265,7 @@ def media_base64_response(media: Media, data: bytes, caption: str) -> dict[str, 
 
 def webhook_config(instance: Instance, webhook: Webhook) -> dict[str, Any]:
     return {
-        "id": webhook.id, "url": webhook.url, "headers": {}, "enabled": webhook.enabled,
+        "id": webhook.id, "url": webhook.url, "headers": dict(webhook.headers), "enabled": webhook.enabled,
         "events": list(webhook.events), "webhookByEvents": webhook.by_events, "webhookBase64": webhook.base64,
         "createdAt": iso_z(webhook.created), "updatedAt": iso_z(webhook.updated), "instanceId": instance.instance_id,
     }

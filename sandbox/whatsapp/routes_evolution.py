@@ -163,13 +163,16 @@ async def set_webhook(instance: str, request: Request) -> JSONResponse:
     events = config.get("events") or []
     if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
         return _error(400, ['"events" must be a list of event names'])
+    headers = config.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return _error(400, ['"headers" must be an object of strings'])
     enabled = bool(config.get("enabled", True))
     events = [evolution.event_key(event) for event in events] if enabled else []
     previous = found.webhook
     found.webhook = Webhook(
         url=config["url"], enabled=enabled, events=events or (list(evolution.ALL_EVENTS) if enabled else []),
         by_events=bool(_first(config, "byEvents", "webhookByEvents", "webhook_by_events")),
-        base64=bool(_first(config, "base64", "webhookBase64", "webhook_base64")),
+        base64=bool(_first(config, "base64", "webhookBase64", "webhook_base64")), headers=dict(headers),
     )
     if previous is not None:
         found.webhook.id, found.webhook.created, found.webhook.updated = previous.id, previous.created, now()

@@ -96,6 +96,10 @@ class ConfigIn(BaseModel):
                                               "provider's transient error")
     evolution_api_key: str | None = Field(None, min_length=1, max_length=200,
                                           description="Evolution's global key (AUTHENTICATION_API_KEY)")
+    evolution_expose_apikey: bool | None = Field(
+        None, description="Evolution's AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES: webhooks carry the instance's "
+        "token as `apikey` (on), or `apikey: null` (off; then only a webhook registered with a `jwt_key` header "
+        "carries a secret: its JWT)")
 
 
 class WebhookSettingsIn(BaseModel):
@@ -273,16 +277,19 @@ async def reset(request: Request) -> dict[str, Any]:
 async def get_config(request: Request) -> dict[str, Any]:
     """The echo and receipt switches, and the Evolution side's global key (as its server's operator knows it)."""
     state = sandbox_of(request).state
-    return {**state.config.as_dict(), "evolution_api_key": state.evolution_api_key}
+    return {**state.config.as_dict(), "evolution_api_key": state.evolution_api_key,
+            "evolution_expose_apikey": state.evolution_expose_apikey}
 
 
 @router.post("/config")
 async def set_config(body: ConfigIn, request: Request) -> dict[str, Any]:
-    """Switch the echo and the delivery receipts that follow each send, or change Evolution's global key (fields
-    left out stay as they are; /sandbox/reset puts the switches back, not the key)."""
+    """Switch the echo and the delivery receipts that follow each send, or change Evolution's server settings
+    (global key, apikey in webhooks) (fields left out stay as they are; /sandbox/reset puts the switches back, not
+    the server settings)."""
     state = sandbox_of(request).state
     changes = body.model_dump(exclude_none=True)
     state.evolution_api_key = changes.pop("evolution_api_key", state.evolution_api_key)
+    state.evolution_expose_apikey = changes.pop("evolution_expose_apikey", state.evolution_expose_apikey)
     for name, value in changes.items():
         setattr(state.config, name, value)
     return await get_config(request)

@@ -26,6 +26,7 @@ class Webhook:
     by_events: bool = False  # Evolution webhookByEvents / Uazapi addUrlEvents: event name appended to the URL
     base64: bool = False  # Evolution webhookBase64
     add_url_types: bool = False  # Uazapi AddUrlTypesMessages
+    headers: dict[str, str] = field(default_factory=dict)  # Evolution's webhook headers (`jwt_key`: sign with it)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created: datetime = field(default_factory=now)
     updated: datetime = field(default_factory=now)
@@ -70,6 +71,7 @@ class Instance:
             "webhook_events": list(hook.events) if hook else [],
             "webhook_exclude_messages": list(hook.exclude_messages) if hook else [],
             "webhook_by_events": hook.by_events if hook else False,
+            "webhook_headers": sorted(hook.headers) if hook else [],  # the names: `jwt_key` is a secret
             "webhooks": [{"id": h.id, "url": h.url, "enabled": h.enabled, "events": list(h.events),
                           "exclude_messages": list(h.exclude_messages), "by_events": h.by_events}
                          for h in self.webhooks],
@@ -207,6 +209,10 @@ class SandboxState:
                  rates: dict[str, float] | None = None) -> None:
         # Evolution's AUTHENTICATION_API_KEY: a server setting, so /sandbox/reset keeps it
         self.evolution_api_key = evolution_api_key
+        # Evolution's AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES (a server setting too): webhooks carry the
+        # instance's token as `apikey` only when it is on. On here, as Evolution's .env.example has it; a server
+        # started without the variable has it off, and its webhooks carry `apikey: null`.
+        self.evolution_expose_apikey = True
         self.rates = dict(rates or {})
         self.instances: dict[str, Instance] = {}
         self.messages: list[SentMessage] = []

@@ -350,8 +350,8 @@ def connect_sandbox(env: Environment, channels: Iterable[Channel], sandbox_url: 
     """Create the instances in the WhatsApp sandbox and register our webhook there (as `niochat demo` does)."""
     from sqlalchemy import select
 
+    from api.whatsapp.sandbox_channels import connect_to_sandbox
     from niochat.channel_keys import key_hash
-    from niochat.cli.provision import connect_to_sandbox
     from niochat.database import sync_engine
     from niochat.secrets import Keyring
     from niochat.tables import channels as channels_table

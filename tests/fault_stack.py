@@ -259,7 +259,7 @@ class World:
                    model_url: str | None = None) -> str:
         """A tenant with one channel per provider per API process, wired to the sandbox; optionally its SGP
         (the SGP sandbox's dataset credentials) and a model endpoint."""
-        from niochat.cli.provision import connect_to_sandbox
+        from api.whatsapp.sandbox_channels import connect_to_sandbox
         from tests.stack import configure_model, configure_sgp
 
         slug = f"{prefix}-{os.urandom(3).hex()}"

@@ -1,5 +1,5 @@
 """Real HTTP servers for tests: uvicorn in a background thread on a free loopback port."""
 
-from niochat.cli.local_servers import free_port, serving
+from niochat.local_servers import free_port, serving
 
 __all__ = ["free_port", "serving"]

@@ -18,8 +18,8 @@ import httpx
 from sqlalchemy import select
 
 from api.app import create_app
+from api.whatsapp.sandbox_channels import connect_to_sandbox
 from niochat import admin
-from niochat.cli.provision import connect_to_sandbox
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli import app
 from niochat.channel_keys import key_hash
-from niochat.cli import app
 from niochat.secrets import Keyring
 from niochat.tables import channels, users
 from tests.conftest import TEST_SECRET, unique_slug

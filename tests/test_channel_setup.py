@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI, ChannelAccess, client_for
+from api.whatsapp.sandbox_channels import connect_to_sandbox
 from niochat import admin
 from niochat.channel_keys import key_hash
-from niochat.cli.provision import connect_to_sandbox
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -284,7 +284,7 @@ def test_rotate_key_gives_the_channel_a_new_url_at_the_provider_and_the_old_one_
 
 
 def test_the_demo_sets_evolution_up_with_the_global_key_and_by_events_reaches_the_channel(servers, tenant, engine):
-    """niochat.cli.provision.connect_to_sandbox, as `niochat demo` runs it at every start: the sandbox forgets its
+    """niochat.provisioning.connect_to_sandbox, as `niochat demo` runs it at every start: the sandbox forgets its
     instances, so they are created again with the tokens NioChat stored."""
     names = {"uazapi": f"{tenant}-uaz", "evolution": f"{tenant}-evo"}
     with engine.begin() as conn:

@@ -248,7 +248,7 @@ def _console_scripts() -> set[str]:
 
 
 def _check_niochat_command(args: list[str]) -> None:
-    from niochat.cli import app
+    from cli import app
 
     command = typer.main.get_command(app)
     path = ["niochat"]

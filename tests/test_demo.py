@@ -20,8 +20,8 @@ import httpx
 import pytest
 import redis
 
-from niochat.cli.demo_banner import READY
-from niochat.cli.demo_reset import reset_data_dir
+from cli.demo_banner import READY
+from cli.demo_reset import reset_data_dir
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
 from niochat.settings import Settings
 from tests.servers import free_port

@@ -470,7 +470,7 @@ def test_a_private_sgp_needs_the_operators_permission_not_the_admins(api, engine
 def test_the_cli_sets_the_private_sgp_permission(api, engine, database_url, redis_url, tmp_path):
     from typer.testing import CliRunner
 
-    from niochat.cli import app
+    from cli import app
 
     env = {"NIOCHAT_DATABASE_URL": database_url, "NIOCHAT_REDIS_URL": redis_url, "NIOCHAT_SECRET_KEY": TEST_SECRET,
            "NIOCHAT_DATA_DIR": str(tmp_path)}
@@ -562,7 +562,7 @@ def test_the_worker_uses_the_private_client_only_for_a_permitted_tenant(engine, 
 
 
 def test_env_example_and_the_dev_commands_allow_only_the_sandboxes():
-    from niochat.cli.provision import sandbox_egress
+    from niochat.provisioning import sandbox_egress
 
     example = (Path(__file__).parent.parent / ".env.example").read_text()
     assert "NIOCHAT_EGRESS_ALLOW=" in example

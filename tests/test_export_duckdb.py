@@ -169,7 +169,7 @@ def test_unknown_tenant_is_a_clear_error(warehouse, tmp_path):
 
 
 def test_niochat_export_command(warehouse, tmp_path, redis_url):
-    from niochat.cli import app
+    from cli import app
 
     slug = next(iter(warehouse.tenants))
     env = {

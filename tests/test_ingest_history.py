@@ -136,7 +136,7 @@ def test_one_bad_line_imports_nothing_and_every_error_names_its_line(engine, ten
 
 
 def test_import_history_command(engine, tenant, tmp_path, database_url, redis_url):
-    from niochat.cli import app
+    from cli import app
 
     rows, _ = tenant
     with engine.begin() as conn:

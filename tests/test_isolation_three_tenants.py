@@ -40,11 +40,11 @@ import pytest
 from sqlalchemy import insert, select
 from validate_docbr import CPF
 
+from api.whatsapp.sandbox_channels import connect_to_sandbox
 from ingest.dbt_env import run_dbt
 from ingest.export import TABLES
 from ingest.sync import sync
 from niochat import admin, migrate
-from niochat.cli.provision import connect_to_sandbox
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring

@@ -147,7 +147,7 @@ def test_the_schedule_skips_while_a_warehouse_run_is_going(tmp_path):
 
 def test_niochat_pipeline_run_reports_a_failing_dbt_test_as_a_failed_asset_check(graph, tmp_path, redis_url):
     """`niochat pipeline run` in process: progress, summary, and a non-zero exit naming the failed check."""
-    from niochat.cli import app
+    from cli import app
 
     engine = sync_engine(graph.databases.database_url)
     env = {

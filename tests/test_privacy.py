@@ -20,8 +20,8 @@ from sqlalchemy import delete, func, insert, select, update
 from typer.testing import CliRunner
 
 from api.app import create_app
+from cli import app as cli_app
 from niochat import admin, privacy
-from niochat.cli import app as cli_app
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings

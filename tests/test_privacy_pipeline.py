@@ -20,9 +20,9 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from api.webhooks import identity
+from cli import app
 from ingest.dbt_env import run_dbt
 from niochat import admin, migrate
-from niochat.cli import app
 from niochat.database import async_engine, drop_database, ensure_database, libpq_url, sync_engine, tenant_transaction
 from niochat.secrets import Keyring
 from niochat.tables import contacts, conversations, csat_requests, csat_responses, messages, tool_calls

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from niochat.cli import app
-from niochat.cli.evaluation import Report, Runner, load_scenarios, local_stack, parse_scenario
+from cli import app
+from cli.evaluation import Report, Runner, load_scenarios, local_stack, parse_scenario
 from niochat.embedded import ServiceUrls
 from niochat.settings import Settings
 from tests.conftest import TEST_SECRET

@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from niochat.cli import app
+from cli import app
 from niochat.settings import Settings
 
 

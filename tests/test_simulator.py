@@ -14,10 +14,10 @@ from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from api.brain import replies
+from cli import app as niochat_app
+from cli.simulate import DEFAULT_MIX, customers_from_dataset, parse_mix
 from ingest.history import import_history, parse_lines
 from niochat import admin
-from niochat.cli import app as niochat_app
-from niochat.cli.simulate import DEFAULT_MIX, customers_from_dataset, parse_mix
 from niochat.tables import audit_log, contacts, conversations, csat_responses, messages, teams, tenants, tool_calls
 from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
 from sandbox.sgp import create_app as create_sgp

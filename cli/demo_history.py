@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from niochat.cli.children import StepFailed
-from niochat.cli.context import console
-from niochat.cli.provision import DemoTenant, dataset_of
+from cli.children import StepFailed
+from cli.context import console
+from cli.provision import dataset_of
+from niochat.provisioning import DemoTenant
 from niochat.settings import Settings
 
 SOURCE = "niochat demo --history-days"
@@ -20,7 +21,7 @@ PER_DAY = {"demo": 24, "veloz": 14}  # an ordinary weekday's conversations: two 
 
 
 def plan_for(spec: DemoTenant, settings: Settings, seed: int):
-    from niochat.cli.simulate import customers_from_dataset
+    from cli.simulate import customers_from_dataset
     from sandbox.simulator.backfill import BackfillPlan
 
     return BackfillPlan(

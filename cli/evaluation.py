@@ -82,8 +82,8 @@ import yaml
 from sqlalchemy import insert, select, update
 
 from niochat import admin
-from niochat.cli.local_servers import serving
 from niochat.embedded import ServiceUrls
+from niochat.local_servers import serving
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 from niochat.tables import ai_configs, channels, conversations, messages, sgp_configs, teams, tenants, tool_calls
@@ -511,7 +511,7 @@ class _ScenarioRun:
                     timeout_seconds=runner.model_timeout, api_key_encrypted=keyring.encrypt(runner.model_key),
                 ))
             rows = conn.execute(select(channels).where(channels.c.tenant_id == self.tenant_id)).all()
-        from niochat.cli.provision import connect_to_sandbox
+        from api.whatsapp.sandbox_channels import connect_to_sandbox
 
         asyncio.run(connect_to_sandbox(self.endpoints.whatsapp_url, api_url, keyring, rows, keys=keys))
 
@@ -849,7 +849,7 @@ def run_locally(settings: Settings, scenarios: list[Scenario], *, brain: str, mo
                 model: str, model_key: str, model_timeout: float, lanes: int, include_unclaimed: bool,
                 console) -> Report:
     """Services (configured, else embedded under DATA_DIR/eval), a fresh database, sandboxes, API, worker, run."""
-    from niochat.cli.context import running_services
+    from cli.context import running_services
     from niochat.secrets import load_secret_key
 
     if not (settings.database_url and settings.redis_url):  # embedded: our own, never a running demo's queue
@@ -890,7 +890,7 @@ def eval_command(
     automatic-resolution rate; exits 1 when a scenario the brain claims fails."""
     from rich.console import Console
 
-    from niochat.cli.context import fail, load_settings
+    from cli.context import fail, load_settings
     from niochat.logging import configure_logging
 
     if brain not in BRAINS:

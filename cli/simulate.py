@@ -12,7 +12,7 @@ import re
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from niochat.cli.context import console, fail, load_settings
+from cli.context import console, fail, load_settings
 
 DEFAULT_MIX = "invoice=33,outage=25,unlock=10,human=10,chat=8,receipt=5,voice=5,billing=4"
 
@@ -65,7 +65,7 @@ def run_simulation(config, *, title: str = "simulated customers"):
 
 
 def _demo_tenant(slug: str):
-    from niochat.cli.provision import DEMO_TENANTS
+    from niochat.provisioning import DEMO_TENANTS
 
     for spec in DEMO_TENANTS:
         if spec.slug == slug:
@@ -103,7 +103,7 @@ def simulate_command(
         raise fail("give --count, --duration, or both")
     instances, data = list(instance), dataset or settings.sgp_sandbox_data
     if demo_tenant:
-        from niochat.cli.provision import dataset_of
+        from cli.provision import dataset_of
         from niochat.secrets import load_demo_password
 
         spec = _demo_tenant(demo_tenant)

@@ -1,7 +1,7 @@
 import typer
 
+from cli.context import console, load_settings, running_services
 from niochat import migrate
-from niochat.cli.context import console, load_settings, running_services
 
 app = typer.Typer(help="Operational database schema (Alembic migrations).", no_args_is_help=True)
 

@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from niochat.cli.context import console, fail, load_settings, running_services
+from cli.context import console, fail, load_settings, running_services
 
 pipeline_app = typer.Typer(
     help="The analytics pipeline: raw tables, dbt models and tests, per-tenant DuckDB files.", no_args_is_help=True

@@ -9,9 +9,10 @@ import time
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
-from niochat.cli.children import StepFailed
-from niochat.cli.context import console
-from niochat.cli.provision import DemoTenant, dataset_of
+from cli.children import StepFailed
+from cli.context import console
+from cli.provision import dataset_of
+from niochat.provisioning import DemoTenant
 from niochat.settings import Settings
 
 PENDING = ("received", "queued", "sending")  # messages the worker has not finished with
@@ -19,7 +20,7 @@ PENDING = ("received", "queued", "sending")  # messages the worker has not finis
 
 def traffic_configs(settings: Settings, specs: tuple[DemoTenant, ...], password: str, count: int, rate: float,
                     mix: dict[str, int], csat_delay: float, seed: int | None) -> dict:
-    from niochat.cli.simulate import customers_from_dataset
+    from cli.simulate import customers_from_dataset
     from sandbox.simulator import SimulationConfig
 
     api_url = f"http://{settings.api_host}:{settings.api_port}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from niochat.cli.context import console, load_settings, running_services
-from niochat.cli.ports import ensure_port_free
+from cli.context import console, load_settings, running_services
+from cli.ports import ensure_port_free
 
 HOST = "127.0.0.1"
 

@@ -11,8 +11,8 @@ from rich.table import Table
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
+from cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat import admin, channel_keys
-from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.database import sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring, load_secret_key

@@ -10,10 +10,11 @@ from contextlib import ExitStack, contextmanager
 import typer
 import uvicorn
 
-from niochat.cli import provision
-from niochat.cli.children import child_env
-from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
-from niochat.cli.ports import ensure_port_free
+from cli import provision as datasets
+from cli.children import child_env
+from cli.context import console, ensure_schema, fail, load_settings, running_services
+from cli.ports import ensure_port_free
+from niochat import provisioning as provision
 from niochat.embedded import ServiceUrls
 from niochat.metrics import enable_multiprocess
 from niochat.secrets import Keyring, load_demo_password, load_secret_key
@@ -41,7 +42,7 @@ def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: Serv
     from sandbox.sgp import DatasetError, load_dataset
 
     try:
-        dataset = load_dataset(provision.dataset_of(provision.DEMO, settings))
+        dataset = load_dataset(datasets.dataset_of(provision.DEMO, settings))
     except DatasetError as exc:
         raise fail(str(exc)) from None
     ensure_port_free("127.0.0.1", settings.wa_sandbox_port, "WhatsApp sandbox")
@@ -49,13 +50,14 @@ def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: Serv
     stack.enter_context(_child(["sandbox"], env, "sandboxes"))
     sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
     sgp_url = f"http://127.0.0.1:{settings.sgp_sandbox_port}"
-    provision.wait_until_up(f"{sandbox_url}/sandbox/instances")
-    provision.wait_until_up(f"{sgp_url}/sandbox/calls")
+    datasets.wait_until_up(f"{sandbox_url}/sandbox/instances")
+    datasets.wait_until_up(f"{sgp_url}/sandbox/calls")
     keyring = Keyring(load_secret_key(settings))
     password = load_demo_password(settings)
     rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)
     provision.configure_demo_sgp(urls.database_url, keyring, sgp_url, dataset.app, dataset.token)
-    asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, urls.database_url))
+    from api.whatsapp.sandbox_channels import connect_to_sandbox  # the API room: imported when used
+    asyncio.run(connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, urls.database_url))
     shown = "from NIOCHAT_DEMO_PASSWORD" if settings.demo_password else password
     console.print(
         f"WhatsApp sandbox on {sandbox_url}, SGP sandbox on {sgp_url}; tenant [bold]demo[/]: "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from niochat.cli import admin, analytics, dash, db, demo, evaluation, privacy, serve, services, simulate, workers
+from cli import admin, analytics, dash, db, demo, evaluation, privacy, serve, services, simulate, workers
 
 app = typer.Typer(
     name="niochat",

@@ -10,8 +10,8 @@ import typer
 import uvicorn
 from redis.exceptions import RedisError
 
-from niochat.cli.context import console, fail, load_settings, running_services
-from niochat.cli.ports import ensure_port_free
+from cli.context import console, fail, load_settings, running_services
+from cli.ports import ensure_port_free
 from niochat.logging import get_logger
 
 log = get_logger(__name__)

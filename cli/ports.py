@@ -1,6 +1,6 @@
 import socket
 
-from niochat.cli.context import fail
+from cli.context import fail
 
 
 def ensure_port_free(host: str, port: int, what: str) -> None:

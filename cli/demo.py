@@ -23,13 +23,13 @@ from pathlib import Path
 
 import typer
 
-from niochat import migrate
-from niochat.cli import provision
-from niochat.cli.children import Children, StepFailed, child_env
-from niochat.cli.context import console, fail, load_settings, running_services
-from niochat.cli.demo_banner import print_ready
-from niochat.cli.ports import ensure_port_free
-from niochat.cli.simulate import DEFAULT_MIX, parse_mix
+from cli import provision as datasets
+from cli.children import Children, StepFailed, child_env
+from cli.context import console, fail, load_settings, running_services
+from cli.demo_banner import print_ready
+from cli.ports import ensure_port_free
+from cli.simulate import DEFAULT_MIX, parse_mix
+from niochat import migrate, provisioning as provision
 from niochat.secrets import Keyring, load_demo_password, load_secret_key
 from niochat.settings import Settings
 
@@ -85,12 +85,13 @@ def _provision(settings: Settings, database_url: str, sandbox_url: str, sgp_url:
         channels = provision.provision(database_url, settings, keyring, password, sandbox_url)
         for spec in provision.DEMO_TENANTS:
             try:
-                dataset = load_dataset(provision.dataset_of(spec, settings))
+                dataset = load_dataset(datasets.dataset_of(spec, settings))
             except DatasetError as exc:
                 raise StepFailed(str(exc)) from None
             provision.configure_sgp(database_url, keyring, spec.slug, sgp_url, dataset.app, dataset.token)
         rows = [row for tenant_rows in channels.values() for row in tenant_rows]
-        asyncio.run(provision.connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, database_url,
+        from api.whatsapp.sandbox_channels import connect_to_sandbox  # the API room: imported when used
+        asyncio.run(connect_to_sandbox(sandbox_url, settings.public_url, keyring, rows, database_url,
                                                  provision.by_events_instances()))
 
 
@@ -143,7 +144,7 @@ def _keep_serving(children: Children) -> None:
 def _run(settings: Settings, options: DemoOptions) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines would bury the steps
     if options.reset:
-        from niochat.cli.demo_reset import reset_data_dir
+        from cli.demo_reset import reset_data_dir
 
         removed = reset_data_dir(settings)
         console.print(f"[green]✓[/] reset: removed {', '.join(removed) or 'nothing (the data dir was empty)'}")
@@ -169,14 +170,14 @@ def _run(settings: Settings, options: DemoOptions) -> None:
             child = children.start("API and worker", [*NIOCHAT, "serve"], "api.log")
             children.wait_ready(child, f"{api}/readyz", 90, ok=lambda response: response.status_code == 200)
         if options.history_days:
-            from niochat.cli.demo_history import backfill
+            from cli.demo_history import backfill
 
             new = backfill(urls.database_url, settings, provision.DEMO_TENANTS, options.history_days,
                            options.seed or 0)
             console.print(f"[green]✓[/] {options.history_days} days of generated history "
                           f"({new} new conversations, marked as generated)")
         if options.customers:
-            from niochat.cli.demo_traffic import run_traffic, traffic_configs, wait_for_quiet
+            from cli.demo_traffic import run_traffic, traffic_configs, wait_for_quiet
 
             configs = traffic_configs(settings, provision.DEMO_TENANTS, password, options.customers,
                                       options.rate, options.mix, csat_delay, options.seed)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from niochat.cli.context import console
-from niochat.cli.provision import DemoTenant
+from cli.context import console
+from niochat.provisioning import DemoTenant
 from niochat.settings import Settings
 
 READY = "NioChat demo ready"  # tests and scripts wait for this line

@@ -21,8 +21,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat import privacy
-from niochat.cli.context import console, ensure_schema, fail, load_settings, running_services
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from niochat.cli.children import StepFailed
+from cli.children import StepFailed
 from niochat.embedded import EmbeddedRedis
 from niochat.settings import Settings
 

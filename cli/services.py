@@ -1,6 +1,6 @@
 import typer
 
-from niochat.cli.context import console, load_settings
+from cli.context import console, load_settings
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
 
 app = typer.Typer(help="The embedded PostgreSQL and Redis under NIOCHAT_DATA_DIR.", no_args_is_help=True)

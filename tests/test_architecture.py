@@ -1,0 +1,82 @@
+"""The house's walls, read from the imports (issue #23): one direction, the floor at the bottom, the command on top.
+
+Floor: `niochat/` (settings, database, tables, migrations, secrets, logging, vocabulary, provisioning) imports no
+room. Rooms stand on the floor: `api/`, `ingest/`, `dash_app/`; `pipelines/` also on `ingest/`. `sandbox/` plays
+the outside systems and imports nothing of ours. The roof, `cli/` (the `niochat` command), is the only code that
+imports the rooms to start them; `bench/` and the tests' support modules reach what they need through the floor
+and the rooms, never through the command (test modules that test the command import it, of course).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {"niochat", "api", "ingest", "pipelines", "dash_app", "sandbox", "cli", "bench", "tests"}
+# What each part may import of ours (beyond itself).
+ALLOWED = {
+    "niochat": set(),
+    "api": {"niochat"},
+    "ingest": {"niochat"},
+    "dash_app": {"niochat"},
+    "pipelines": {"niochat", "ingest"},
+    "sandbox": set(),
+    "cli": {"niochat", "api", "ingest", "pipelines", "dash_app", "sandbox"},
+    "bench": {"niochat", "api", "ingest", "pipelines", "dash_app", "sandbox"},
+}
+# `python -m niochat` runs the command: an entry point, run and never imported.
+ENTRY_POINTS = {Path("niochat/__main__.py")}
+# The tests' shared helpers (servers, stacks, factories, fakes) are support, not tests of the command.
+TEST_SUPPORT = {"conftest.py", "stack.py", "fault_stack.py", "servers.py", "factories.py", "fake_openai.py",
+                "fake_osv.py"}
+
+
+def _imports(path: Path) -> set[str]:
+    """The top-level packages of ours a module imports (anywhere in it: lazy imports count too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found |= {name.split(".")[0] for name in names} & PACKAGES
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted(path.relative_to(ROOT) for path in (ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_part_imports_only_what_stands_below_it(package):
+    wrong = {}
+    for module in _modules(package):
+        if module in ENTRY_POINTS:
+            continue
+        upward = _imports(ROOT / module) - ALLOWED[package] - {package}
+        if upward:
+            wrong[str(module)] = sorted(upward)
+    assert not wrong, f"{package}/ may import only {sorted(ALLOWED[package]) or 'nothing of ours'}: {wrong}"
+
+
+def test_the_tests_support_modules_reach_nothing_through_the_command():
+    wrong = {name: sorted(_imports(ROOT / "tests" / name) & {"cli"}) for name in sorted(TEST_SUPPORT)
+             if (ROOT / "tests" / name).exists() and "cli" in _imports(ROOT / "tests" / name)}
+    assert not wrong, wrong
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    """The rule can fail: a floor module importing a room is caught, lazily imported or not."""
+    module = tmp_path / "bad.py"
+    module.write_text("def f():\n    from api.app import create_app\n    import cli\n")
+    assert _imports(module) == {"api", "cli"}
+
+
+def test_every_part_is_covered():
+    top_level = {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()}
+    assert top_level <= PACKAGES, f"a package the walls do not know: {sorted(top_level - PACKAGES)}"

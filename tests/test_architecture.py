@@ -80,3 +80,22 @@ def test_the_checker_sees_an_upward_import(tmp_path):
 def test_every_part_is_covered():
     top_level = {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()}
     assert top_level <= PACKAGES, f"a package the walls do not know: {sorted(top_level - PACKAGES)}"
+
+
+OUTSIDE = ("../" + "shared", "/work/" + "shared")  # spelled apart: this file must not match itself
+
+
+def test_the_repository_stands_alone():
+    """Nothing points outside the repository (the team's shared reference set lives beside it, not in it): the
+    fixtures used are copied under tests/fixtures/ with their source."""
+    outside = []
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT)
+        if not path.is_file() or relative.parts[0] in {".git", ".venv", "node_modules"} or "target" in relative.parts:
+            continue
+        if path.suffix not in {".py", ".md", ".toml", ".yml", ".yaml", ".cfg", ".ini", ".sh", ".sql", ""}:
+            continue
+        text = path.read_text(errors="ignore")
+        if any(marker in text for marker in OUTSIDE):
+            outside.append(str(relative))
+    assert not outside, f"files that point outside the repository: {outside}"

@@ -77,7 +77,7 @@ def _texts(stack, phone):
     return [message["text"] for message in stack.sent_to(phone)]
 
 
-def _wait(condition, timeout=30.0):
+def _wait(condition, timeout=90.0):  # a deadline for a loaded machine; a healthy run takes seconds
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

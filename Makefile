@@ -41,9 +41,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# pytest exits 5 when it collected nothing: that is not a pass, say so and fail.
+# pytest exits 5 when it collected nothing: that is not a pass, say so and fail. The suite runs on every core
+# (pytest-xdist), one test module per worker so that a module's stack is started once; each worker has its own
+# embedded PostgreSQL and Redis. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: lint
-	@$(BIN)/pytest -q $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 clean:

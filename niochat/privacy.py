@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, not_, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, literal, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from validate_docbr import CNPJ, CPF
@@ -37,6 +37,7 @@ from niochat.tables import (
     audit_log,
     channels,
     contacts,
+    conversation_notes,
     conversations,
     csat_requests,
     csat_responses,
@@ -228,13 +229,19 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         .outerjoin(csat_responses, csat_responses.c.csat_request_id == csat_requests.c.id)
         .where(csat_requests.c.conversation_id.in_(conversation_ids))
     ))
+    notes = _rows(await conn.execute(
+        select(conversation_notes.c.id, conversation_notes.c.conversation_id, conversation_notes.c.created_at,
+               conversation_notes.c.text)
+        .where(conversation_notes.c.conversation_id.in_(conversation_ids))
+        .order_by(conversation_notes.c.created_at, conversation_notes.c.id)
+    ))
     audit = _rows(await conn.execute(
         select(audit_log.c.id, audit_log.c.created_at, audit_log.c.action, audit_log.c.actor_kind,
                audit_log.c.entity_type, audit_log.c.entity_id, audit_log.c.details)
         .where(_about(contact_ids, conversation_ids))
         .order_by(audit_log.c.created_at, audit_log.c.id)
     ))
-    for row in (*talks, *said, *done, *surveys, *audit):
+    for row in (*talks, *said, *done, *surveys, *notes, *audit):
         for key in _FREE_TEXT:
             if key in row:
                 row[key] = _masked(row[key])
@@ -242,7 +249,7 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
     for talk in talks:
         talk["channel"] = {"provider": talk.pop("channel_provider"), "instance": talk.pop("channel_instance"),
                            "name": talk.pop("channel_name")}
-        talk.update(messages=[], tool_calls=[], csat=None)
+        talk.update(messages=[], tool_calls=[], csat=None, notes=[])
         by_conversation[talk["id"]] = talk
     for message in said:
         media = {key: message.pop(f"media_{key}") for key in ("url", "mime", "file_name", "size", "seconds")}
@@ -250,6 +257,8 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         by_conversation[message.pop("conversation_id")]["messages"].append(message)
     for call in done:
         by_conversation[call.pop("conversation_id")]["tool_calls"].append(call)
+    for note in notes:  # what the provider's agents wrote about the person, among themselves
+        by_conversation[note.pop("conversation_id")]["notes"].append(note)
     for survey in surveys:
         answer = {key: survey.pop(key) for key in ("rating", "sentiment", "comment", "raw_text", "responded_at")}
         survey["response"] = answer if answer["rating"] is not None else None
@@ -314,6 +323,8 @@ async def plan_erasure(conn: AsyncConnection, who: Lookup, *, lock: bool = False
         "tool_calls": await _count(tool_calls, tool_calls.c.conversation_id.in_(conversation_ids), conn=conn),
         "csat_answers": await _count(csat_responses, csat_responses.c.conversation_id.in_(conversation_ids),
                                      conn=conn),
+        "notes": await _count(conversation_notes, conversation_notes.c.conversation_id.in_(conversation_ids),
+                              conn=conn),
         "audit_entries": await _count(audit_log, _about(contact_ids, conversation_ids),
                                       not_(audit_log.c.action.like("privacy.%")), conn=conn),
     }
@@ -369,6 +380,9 @@ async def erase(conn: AsyncConnection, who: Lookup, *, actor_kind: str, actor_us
                            .values(status="expired"))
         await conn.execute(update(csat_responses).where(csat_responses.c.conversation_id.in_(conversation_ids))
                            .values(comment=None, raw_text=None))
+        # agents' notes are about the person and counted by no metric: they go
+        await conn.execute(delete(conversation_notes).where(
+            conversation_notes.c.conversation_id.in_(conversation_ids)))
     await conn.execute(update(audit_log).where(_about(contact_ids, conversation_ids),
                                                not_(audit_log.c.action.like("privacy.%")))
                        .values(details=literal({}, JSONB)))

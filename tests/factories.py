@@ -15,6 +15,7 @@ from niochat.tables import (
     ai_usage,
     audit_log,
     contacts,
+    conversation_notes,
     conversations,
     csat_requests,
     csat_responses,
@@ -108,6 +109,7 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     )
     _add(conn, rows, csat_responses, csat_request_id=request_id, conversation_id=conversation_id, rating=5)
     _add(conn, rows, audit_log, actor_kind="system", action="test")
+    _add(conn, rows, conversation_notes, conversation_id=conversation_id, author_user_id=user_id, text="nota")
     _add(conn, rows, ai_usage, conversation_id=conversation_id, model="gpt-test", outcome="ok")
     # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
     gone = conn.execute(insert(messages).values(

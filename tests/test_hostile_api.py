@@ -192,6 +192,7 @@ VALID_BODIES = {
     "POST /api/v1/conversations/{conversation_id}/transfer": lambda ours: {"team_id": str(ours.ids["teams"][0]),
                                                                            "reason": "para o suporte"},
     "POST /api/v1/conversations/{conversation_id}/close": lambda ours: {"reason": "resolvido"},
+    "POST /api/v1/conversations/{conversation_id}/notes": lambda ours: {"text": "nota interna"},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},

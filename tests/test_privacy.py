@@ -28,6 +28,7 @@ from niochat.settings import Settings
 from niochat.tables import (
     audit_log,
     contacts,
+    conversation_notes,
     conversations,
     csat_requests,
     csat_responses,
@@ -129,6 +130,8 @@ def _history(engine, api: httpx.Client, name: str) -> Person:
         conn.execute(insert(audit_log).values(
             tenant_id=tenant_id, actor_kind="user", action="conversation.close", entity_type="conversation",
             entity_id=str(closed_talk), details={"reason": "Maria satisfeita"}))
+        conn.execute(insert(conversation_notes).values(  # what an agent wrote about her, among the team
+            tenant_id=tenant_id, conversation_id=closed_talk, text=f"Maria confirmou o cpf {CPF}, ligar amanhã"))
         # Pedro, another customer of the same tenant
         pedro = conn.execute(insert(contacts).values(tenant_id=tenant_id, phone="5511955559999", name="Pedro")
                              .returning(contacts.c.id)).scalar_one()
@@ -217,6 +220,7 @@ def test_cli_export_by_document_holds_everything_about_the_person_and_nothing_el
     assert image["media"] == {"url": "https://media.example.test/comprovante-maria", "mime": "image/jpeg",
                               "file_name": "comprovante-maria.jpg", "size": 2048, "seconds": None}
     assert closed["tool_calls"][0]["arguments"] == {"document": "***.982.247-**", "contract": "19180"}
+    assert [note["text"] for note in closed["notes"]] == ["Maria confirmou o cpf ***.982.247-**, ligar amanhã"]
     assert [a["details"] for a in document["audit_log"] if a["action"] == "conversation.close"] == [
         {"reason": "Maria satisfeita"}]
     assert [m["text"] for m in talks[str(maria_a.ids["open_talk"])]["messages"]][0] == "Oi"
@@ -309,6 +313,8 @@ def test_cli_erase_asks_then_anonymises_everywhere_and_a_new_message_starts_afre
         assert (call.tool, call.outcome, call.arguments) == ("identify_customer", "found", {})
         answer = conn.execute(select(csat_responses).where(csat_responses.c.conversation_id == closed.id)).one()
         assert (answer.rating, answer.comment, answer.raw_text) == (5, None, None)
+        assert conn.scalar(select(func.count()).select_from(conversation_notes).where(
+            conversation_notes.c.conversation_id == closed.id)) == 0, "the agents' notes about her are gone"
         entries = conn.execute(select(audit_log).where(audit_log.c.tenant_id == maria.tenant_id)
                                .order_by(audit_log.c.created_at)).all()
     assert [e.details for e in entries if e.action == "conversation.close"] == [{}]

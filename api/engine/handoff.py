@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.engine import audit, hours
@@ -170,3 +170,41 @@ async def back_to_bot(conn: AsyncConnection, conversation_id: uuid.UUID, *, seen
         await audit.record(conn, tenant_id_of(conn), "conversation.handback", actor_kind="system",
                            entity_type="conversation", entity_id=conversation_id, reason="phone_attendant_silent")
     return returned is not None
+
+
+async def take(conn: AsyncConnection, conversation_id: uuid.UUID, user_id: uuid.UUID, *, actor: Actor,
+               visible: ColumnElement[bool]) -> bool:
+    """The agent takes a conversation nobody holds (with the bot or waiting in a queue, `visible` to them): one
+    conditional update, so of two agents taking at once exactly one wins. False: someone else has it, or it is
+    closed (the caller says which)."""
+    taken = (
+        await conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.status.in_(("bot", "waiting")),
+                   conversations.c.assignee_id.is_(None), visible)
+            .values(status="open", assignee_id=user_id, assigned_at=func.now(), phone_agent_at=None,
+                    handoff_at=func.coalesce(conversations.c.handoff_at, func.now()),
+                    handoff_reason=func.coalesce(conversations.c.handoff_reason, "agent_took"))
+            .returning(conversations.c.id)
+        )
+    ).scalar_one_or_none()
+    if taken:
+        await audit.record(conn, tenant_id_of(conn), "conversation.take", actor_kind=actor.kind,
+                           actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
+                           assignee_id=user_id)
+    return taken is not None
+
+
+async def hand_back(conn: AsyncConnection, conversation_id: uuid.UUID, *, actor: Actor) -> None:
+    """A person gives the conversation back to the bot without closing it: the bot answers the customer's next
+    message. Nothing is sent now (the customer was talking to a person; the bot speaks when spoken to)."""
+    if await _status(conn, conversation_id) == "closed":
+        raise TransitionError("conversation is closed; reopen it first")
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(
+            status="bot", assignee_id=None, assigned_at=None, team_id=None, phone_agent_at=None,
+        )
+    )
+    await audit.record(conn, tenant_id_of(conn), "conversation.handback", actor_kind=actor.kind,
+                       actor_user_id=actor.user_id, entity_type="conversation", entity_id=conversation_id,
+                       reason="agent")

@@ -1,4 +1,5 @@
-"""What agents do to a conversation: reply, assign, transfer, close, reopen.
+"""What agents do to a conversation: take, reply, assign, transfer, hand back to the bot, close, reopen, and
+their internal notes.
 
 Each action runs in the request's tenant transaction (the handoff functions write their own audit entries),
 commits, and only then enqueues the WhatsApp sends and publishes the live event.
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, status
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Tenant, TenantContext, state_of
@@ -21,9 +22,18 @@ from api.engine.handoff import Actor, TransitionError
 from api.engine.outbound import queue_text
 from api.engine.queue import enqueue_send
 from api.routes.common import commit, conflict, error_responses, is_unique_violation, not_found
-from api.routes.conversation_queries import load_conversation, load_message, visible_to
-from api.schemas.conversations import AssignIn, CloseIn, ConversationOut, MessageOut, ReplyIn, TransferIn
-from niochat.tables import conversations, teams, users
+from api.routes.conversation_queries import in_queues_of, load_conversation, load_message, visible_to
+from api.schemas.conversations import (
+    AssignIn,
+    CloseIn,
+    ConversationOut,
+    MessageOut,
+    NoteIn,
+    NoteOut,
+    ReplyIn,
+    TransferIn,
+)
+from niochat.tables import conversation_notes, conversations, teams, users
 
 router = APIRouter(prefix="/conversations", tags=["conversations"],
                    responses=error_responses(400, 401, 403, 404, 409, 422))
@@ -159,3 +169,69 @@ async def reopen(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> C
             raise conflict("the contact already has another active conversation on this channel") from None
         raise
     return await _changed(request, ctx, conv.id, "reopen")
+
+
+@router.post("/{conversation_id}/take", response_model=ConversationOut,
+             summary="Take a conversation nobody holds (with the bot or waiting): of two agents at once, one wins")
+async def take(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> ConversationOut:
+    """One conditional update: if another agent took it first, or it is closed, 409 says so and who holds it
+    (in Portuguese, for the agent's screen); nothing changes."""
+    if await handoff.take(ctx.conn, conversation_id, ctx.user.id, actor=_actor(ctx.user), visible=visible_to(ctx.user)):
+        return await _changed(request, ctx, conversation_id, "take")
+    conv = (await ctx.conn.execute(select(conversations.c.status, users.c.name).select_from(
+        conversations.outerjoin(users, users.c.id == conversations.c.assignee_id))
+        .where(conversations.c.id == conversation_id, or_(visible_to(ctx.user), in_queues_of(ctx.user))))
+    ).one_or_none()
+    if conv is None:
+        raise not_found("conversation")
+    if conv.status == "closed":
+        raise conflict("Esta conversa já foi encerrada; reabra-a para atender.")
+    raise conflict(f"Esta conversa já está com {conv.name}." if conv.name else "Esta conversa já está em atendimento.")
+
+
+@router.post("/{conversation_id}/handback", response_model=ConversationOut,
+             summary="Give the conversation back to the bot without closing it")
+async def hand_back(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> ConversationOut:
+    """The bot answers the customer's next message; nothing is sent now. Agents hand back what they may see (theirs,
+    or waiting in their teams' queues); managers any conversation."""
+    conv = await _locked(ctx, conversation_id)
+    with _transition():
+        await handoff.hand_back(ctx.conn, conv.id, actor=_actor(ctx.user))
+    return await _changed(request, ctx, conv.id, "handback")
+
+
+def _note_select():
+    return (
+        select(conversation_notes.c.id, conversation_notes.c.conversation_id, conversation_notes.c.author_user_id,
+               users.c.name.label("author_name"), conversation_notes.c.text, conversation_notes.c.created_at)
+        .select_from(conversation_notes.outerjoin(users, users.c.id == conversation_notes.c.author_user_id))
+    )
+
+
+@router.post("/{conversation_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
+             summary="An internal note: for the team, never sent to the customer")
+async def add_note(conversation_id: uuid.UUID, body: NoteIn, ctx: Tenant, request: Request) -> NoteOut:
+    conv = await _locked(ctx, conversation_id)
+    note_id = await ctx.conn.scalar(
+        conversation_notes.insert().values(tenant_id=ctx.user.tenant_id, conversation_id=conv.id,
+                                           author_user_id=ctx.user.id, text=body.text)
+        .returning(conversation_notes.c.id))
+    await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.note", actor_kind="user",
+                       actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id, note_id=note_id)
+    note = NoteOut.model_validate((await ctx.conn.execute(
+        _note_select().where(conversation_notes.c.id == note_id))).one())
+    await commit(ctx)
+    await live.publish(state_of(request).redis, ctx.user.tenant_id, "note.created", conversation_id=str(conv.id),
+                       note_id=str(note_id))
+    return note
+
+
+@router.get("/{conversation_id}/notes", response_model=list[NoteOut], summary="Its internal notes, oldest first")
+async def list_notes(conversation_id: uuid.UUID, ctx: Tenant) -> list[NoteOut]:
+    visible = await ctx.conn.scalar(
+        select(conversations.c.id).where(conversations.c.id == conversation_id, visible_to(ctx.user)))
+    if visible is None:
+        raise not_found("conversation")
+    rows = (await ctx.conn.execute(_note_select().where(conversation_notes.c.conversation_id == conversation_id)
+                                   .order_by(conversation_notes.c.created_at, conversation_notes.c.id))).all()
+    return [NoteOut.model_validate(row) for row in rows]

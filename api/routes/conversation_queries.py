@@ -34,6 +34,17 @@ def visible_to(user: CurrentUser) -> ColumnElement[bool]:
     )
 
 
+def in_queues_of(user: CurrentUser) -> ColumnElement[bool]:
+    """Conversations handed to people in a queue the user works (their teams' or no team's), whatever their state
+    now: who lost a race to take one may be told who has it, although it is no longer theirs to see. What never
+    left the bot stays out of an agent's sight."""
+    if sees_everything(user):
+        return true()
+    my_teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+    return and_(conversations.c.handoff_at.is_not(None),
+                or_(conversations.c.team_id.is_(None), conversations.c.team_id.in_(my_teams)))
+
+
 def contact_visible_to(user: CurrentUser) -> ColumnElement[bool]:
     """A contact is visible when one of its conversations is (visible_to): an agent may look up again the
     customers whose conversations they held last, closed ones included, but not those they transferred away."""

@@ -86,3 +86,18 @@ class TransferIn(BaseModel):
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str | None = Field(None, max_length=500)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    text: str = Field(min_length=1, max_length=4000, description="For the team only: never sent to the customer")
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    author_user_id: uuid.UUID | None
+    author_name: str | None
+    text: str
+    created_at: datetime

@@ -1,7 +1,7 @@
 """SQLAlchemy Core tables of the operational schema. The migrations own the DDL; a test keeps these equal."""
 
 from niochat.tables.base import metadata
-from niochat.tables.conversations import contacts, conversations, messages
+from niochat.tables.conversations import contacts, conversation_notes, conversations, messages
 from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
 from niochat.tables.privacy import deleted_rows
 from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
@@ -18,6 +18,7 @@ __all__ = [
     "contacts",
     "conversations",
     "messages",
+    "conversation_notes",
     "tool_calls",
     "csat_requests",
     "csat_responses",

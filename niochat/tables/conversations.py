@@ -146,3 +146,19 @@ messages = Table(
     Index("messages_retention_idx", "tenant_id", "created_at", postgresql_where=text("redacted_at IS NULL")),
     Index("messages_media_retention_idx", "tenant_id", "created_at", postgresql_where=text("media_url IS NOT NULL")),
 )
+
+# Agents' internal notes (migration 0015): a table of its own, which nothing that sends ever reads.
+conversation_notes = Table(
+    "conversation_notes",
+    metadata,
+    id_column(),
+    tenant_column(),
+    Column("conversation_id", UUID(as_uuid=True), nullable=False),
+    Column("author_user_id", UUID(as_uuid=True)),
+    Column("text", Text, nullable=False),
+    *timestamps(),
+    CheckConstraint("length(text) >= 1 AND length(text) <= 4000"),
+    tenant_fk("conversation_id", "conversations", "CASCADE"),
+    tenant_fk("author_user_id", "users"),
+    Index("conversation_notes_conversation_idx", "tenant_id", "conversation_id", "created_at"),
+)

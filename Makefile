@@ -43,10 +43,12 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collected nothing: that is not a pass, say so and fail. The suite runs on every core
 # (pytest-xdist), one test module per worker so that a module's stack is started once; each worker has its own
-# embedded PostgreSQL and Redis. PYTEST_WORKERS=0 runs it in one process.
+# embedded PostgreSQL and Redis. PYTEST_WORKERS=0 runs it in one process. Tracebacks are Python's own
+# (--tb=native): pytest's re-parse of the failing source can hit CPython 3.11.7's AST recursion-depth bug
+# (gh-106905) while the tests' server threads run, and that turns one failure into an internal error.
 PYTEST_WORKERS ?= auto
 test: lint
-	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --tb=native $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 clean:

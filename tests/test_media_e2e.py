@@ -66,7 +66,7 @@ def _phone(seed: int) -> str:
     return f"55119{seed:08d}"
 
 
-def _wait(condition, timeout: float = 25, message: str = ""):
+def _wait(condition, timeout: float = 90, message: str = ""):  # a deadline for a loaded machine
     deadline = time.monotonic() + timeout
     while not (found := condition()):
         assert time.monotonic() < deadline, message or "condition not met in time"

@@ -102,8 +102,8 @@ def _mart(warehouse, query: str, **params) -> list[dict]:
 
 
 def _periods(warehouse, tenant) -> list[tuple[date, date]]:
-    """The generator's 20 days, a week inside them, and two single days: the busiest in CSAT answers and one
-    with surveys left unanswered."""
+    """The generator's 20 days, a week inside them, and single days: the busiest in CSAT answers, one with surveys
+    left unanswered, and one whose conversation an agent answered the next day."""
     today = datetime.now(ZONE).date()
     (busiest,) = _mart(warehouse, """
         select activity_date from marts.agg_tenant_daily_kpis where tenant_id = %(tenant)s
@@ -112,8 +112,11 @@ def _periods(warehouse, tenant) -> list[tuple[date, date]]:
         select activity_date from marts.agg_tenant_daily_kpis
         where tenant_id = %(tenant)s and csat_surveys_answered < csat_surveys_sent and conversations_started > 0
         order by activity_date limit 1""", tenant=tenant.tenant_id)
+    (answered_late,) = _mart(warehouse, """
+        select min(activity_date) as activity_date from marts.agg_agent_daily_kpis
+        where tenant_id = %(tenant)s and human_first_responses <> conversations_handled""", tenant=tenant.tenant_id)
     return [(today - timedelta(days=21), today), (today - timedelta(days=12), today - timedelta(days=6)),
-            (busiest["activity_date"],) * 2, (unanswered["activity_date"],) * 2]
+            (busiest["activity_date"],) * 2, (unanswered["activity_date"],) * 2, (answered_late["activity_date"],) * 2]
 
 
 def _period(start: date, end: date) -> dict:

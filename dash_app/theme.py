@@ -114,11 +114,10 @@ def day_time(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%d/%m/%Y %H:%M")
 
 
-def ratio(numerator, denominator, scale: float = 100.0) -> float | None:
-    numerator, denominator = _float(numerator), _float(denominator)
-    if not denominator or numerator is None:
-        return None
-    return scale * numerator / denominator
+def minutes(seconds) -> float | None:
+    """A duration in seconds as minutes, for an axis in minutes."""
+    seconds = _float(seconds)
+    return None if seconds is None else seconds / 60
 
 
 def plain(value):

@@ -1,5 +1,8 @@
 """Reads of the warehouse marts, always as the dashboard role bound by row-level security to one tenant.
 
+Every figure comes from a mart: counts and sums are summed over the period here, in SQL; rates and averages are
+then divided by niochat/kpis.py (the one place that divides), never averaged over days.
+
 Every query runs in its own transaction: `set local role niochat_dash` and `niochat.tenant_id` set locally, so
 even a query that forgot its tenant filter sees that tenant's rows only (the dbt project creates the role and
 the policies, see dbt_project/macros/tenant_rls.sql). Results are cached briefly; the tenant is part of the key.
@@ -18,10 +21,34 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from niochat import kpis
 from niochat.database import TENANT_SETTING, sync_engine
 
 DASHBOARD_ROLE = "niochat_dash"  # dbt_project.yml: vars.dashboard_role
 MARTS = "marts"
+RATINGS = range(1, 6)
+CSAT_COUNTS = ("csat_responses", "csat_satisfied_responses", "csat_rating_sum", "csat_surveys_sent",
+               "csat_surveys_answered", *(f"csat_responses_rated_{rating}" for rating in RATINGS))
+# The columns of each mart that add up over days (and agents); rates and averages are divided from them.
+TENANT_DAILY_COUNTS = (
+    "conversations_started", "conversations_closed", "conversations_handed_off", "ai_resolved_conversations",
+    "inbound_messages", "outbound_messages", "bot_first_responses", "bot_first_response_seconds_sum",
+    "human_first_responses", "human_first_response_seconds_sum", "resolution_seconds_sum", *CSAT_COUNTS,
+    "tool_calls", "invoices_sent", "tickets_opened", "unlocks_granted", "sgp_errors",
+)
+AGENT_DAILY_COUNTS = (
+    "conversations_handled", "conversations_closed", "resolution_seconds_sum", "human_first_responses",
+    "human_first_response_seconds_sum", "agent_messages", *CSAT_COUNTS,
+)
+INTENT_COUNTS = ("inbound_messages", "conversations", "conversations_closed", "conversations_resolved_by_ai",
+                 "conversations_handed_off")
+TOOL_OUTCOME_COUNTS = ("tool_calls", "successful_calls", "failed_calls", "calls_without_effect",
+                       "latency_measured_calls", "latency_ms_sum")
+
+
+def _sums(columns) -> str:
+    """`sum(c) as c, ...`: a period's (or a group's) totals under the mart's own column names."""
+    return ", ".join(f"sum({column}) as {column}" for column in columns)
 
 
 class TtlCache:
@@ -91,24 +118,17 @@ class Marts:
             where activity_date between :start and :end order by activity_date""", start=start, end=end)
 
     def period_totals(self, tenant_id, start: date, end: date) -> dict[str, dict]:
-        """Sums over the period and over the previous period of the same length: {'current': ..., 'previous': ...}."""
+        """The period's figures and the previous period's (same length): {'current': ..., 'previous': ...}, each
+        with agg_tenant_daily_kpis' column names, counts summed and rates divided over the whole period."""
         days = (end - start).days + 1
         previous_start = start - timedelta(days=days)
         rows = self._cached("period_totals", tenant_id, f"""
             select case when activity_date >= :start then 'current' else 'previous' end as period,
-                   sum(conversations_started) as conversations, sum(conversations_closed) as closed,
-                   sum(ai_resolved_conversations) as ai_resolved,
-                   sum(conversations_handed_off) as handed_off,
-                   sum(bot_first_responses) as bot_n, sum(bot_first_response_seconds_sum) as bot_sum,
-                   sum(human_first_responses) as human_n, sum(human_first_response_seconds_sum) as human_sum,
-                   sum(resolution_seconds_sum) as resolution_sum,
-                   sum(csat_responses) as csat_n, sum(csat_satisfied_responses) as csat_satisfied,
-                   sum(csat_rating_sum) as csat_rating_sum,
-                   sum(inbound_messages) as inbound, sum(outbound_messages) as outbound
+                   {_sums(TENANT_DAILY_COUNTS)}
             from {MARTS}.agg_tenant_daily_kpis
             where activity_date between :previous_start and :end
             group by 1""", start=start, end=end, previous_start=previous_start)
-        return {row["period"]: row for row in rows}
+        return {row["period"]: kpis.with_ratios("agg_tenant_daily_kpis", row) for row in rows}
 
     def hourly_volume(self, tenant_id, start: date, end: date) -> list[dict]:
         return self._cached("hourly_volume", tenant_id, f"""
@@ -119,11 +139,14 @@ class Marts:
             group by day_of_week, hour_of_day order by day_of_week, hour_of_day""", start=start, end=end)
 
     def csat_distribution(self, tenant_id, start: date, end: date) -> list[dict]:
-        return self._cached("csat_distribution", tenant_id, f"""
-            select r.rating, count(*) as responses
-            from {MARTS}.fct_csat_responses r cross join {MARTS}.dim_tenants t
-            where (r.responded_at at time zone t.timezone)::date between :start and :end
-            group by r.rating order by r.rating""", start=start, end=end)
+        """Answers per rating 1..5 in the period, each with its share of all answers (percent)."""
+        rows = self._cached("csat_distribution", tenant_id, f"""
+            select {_sums(f"csat_responses_rated_{rating}" for rating in RATINGS)}
+            from {MARTS}.agg_tenant_daily_kpis where activity_date between :start and :end""", start=start, end=end)
+        counts = {rating: rows[0][f"csat_responses_rated_{rating}"] or 0 for rating in RATINGS}
+        total = sum(counts.values())
+        return [{"rating": rating, "responses": count, "share_pct": kpis.percent(count, total)}
+                for rating, count in counts.items()]
 
     def csat_comments(self, tenant_id, start: date, end: date, limit: int = 50) -> list[dict]:
         return self._cached("csat_comments", tenant_id, f"""
@@ -135,22 +158,21 @@ class Marts:
             order by r.responded_at desc limit :limit""", start=start, end=end, limit=limit)
 
     def tool_outcomes(self, tenant_id, start: date, end: date) -> list[dict]:
-        return self._cached("tool_outcomes", tenant_id, f"""
-            select c.tool_category, c.tool, c.outcome, count(*) as calls,
-                   count(*) filter (where c.is_success) as successes,
-                   count(*) filter (where c.is_error) as errors,
-                   round(avg(c.latency_ms)) as latency_ms_avg
-            from {MARTS}.fct_tool_calls c cross join {MARTS}.dim_tenants t
-            where (c.created_at at time zone t.timezone)::date between :start and :end
-            group by 1, 2, 3 order by calls desc, 1, 2, 3""", start=start, end=end)
+        """Per tool and outcome: calls, split into successful / without effect / failed, and their latency."""
+        rows = self._cached("tool_outcomes", tenant_id, f"""
+            select tool_category, tool, outcome, {_sums(TOOL_OUTCOME_COUNTS)}
+            from {MARTS}.agg_tenant_daily_tool_outcomes
+            where activity_date between :start and :end
+            group by 1, 2, 3 order by tool_calls desc, 1, 2, 3""", start=start, end=end)
+        return [kpis.with_ratios("agg_tenant_daily_tool_outcomes", row) for row in rows]
 
     def handoff_reasons(self, tenant_id, start: date, end: date) -> list[dict]:
+        """Handoffs per reason (null: none recorded), by the handoff's day."""
         return self._cached("handoff_reasons", tenant_id, f"""
-            select coalesce(nullif(trim(c.handoff_reason), ''), 'sem motivo registrado') as reason,
-                   count(*) as conversations
-            from {MARTS}.fct_conversations c cross join {MARTS}.dim_tenants t
-            where c.is_handed_off and (c.handoff_at at time zone t.timezone)::date between :start and :end
-            group by 1 order by conversations desc, reason""", start=start, end=end)
+            select handoff_reason, sum(handoffs) as handoffs
+            from {MARTS}.agg_tenant_daily_handoff_reasons
+            where activity_date between :start and :end
+            group by 1 order by handoffs desc, handoff_reason""", start=start, end=end)
 
     def sgp_errors(self, tenant_id, start: date, end: date, limit: int = 50) -> list[dict]:
         return self._cached("sgp_errors", tenant_id, f"""
@@ -162,43 +184,25 @@ class Marts:
 
     def intents(self, tenant_id, start: date, end: date) -> list[dict]:
         """Per intent the bot acted on: messages, conversations (once, on their first ask) and their outcomes."""
-        return self._cached("intents", tenant_id, f"""
-            select intent, sum(inbound_messages) as inbound_messages, sum(conversations) as conversations,
-                   sum(conversations_closed) as closed, sum(conversations_resolved_by_ai) as ai_resolved,
-                   sum(conversations_handed_off) as handed_off
+        rows = self._cached("intents", tenant_id, f"""
+            select intent, {_sums(INTENT_COUNTS)}
             from {MARTS}.agg_tenant_daily_intents
             where activity_date between :start and :end
             group by intent order by conversations desc, inbound_messages desc, intent""", start=start, end=end)
+        return [kpis.with_ratios("agg_tenant_daily_intents", row) for row in rows]
 
     def agents(self, tenant_id, start: date, end: date) -> list[dict]:
-        """Per agent (the assignee): name (dim_users), conversations, human first-response time, CSAT."""
-        return self._cached("agents", tenant_id, f"""
-            with tz as (select timezone from {MARTS}.dim_tenants),
-            conv as (
-                select c.assignee_user_id as agent_id, count(*) as conversations,
-                       count(*) filter (where c.is_closed) as closed,
-                       sum(c.agent_messages) as agent_messages,
-                       avg(c.human_first_response_seconds) as human_first_response_seconds_avg
-                from {MARTS}.fct_conversations c cross join tz
-                where c.assignee_user_id is not null
-                  and (c.created_at at time zone tz.timezone)::date between :start and :end
-                group by 1),
-            csat as (
-                select r.agent_user_id as agent_id, count(*) as csat_responses,
-                       count(*) filter (where r.is_satisfied) as csat_satisfied, avg(r.rating) as csat_average
-                from {MARTS}.fct_csat_responses r cross join tz
-                where r.agent_user_id is not null
-                  and (r.responded_at at time zone tz.timezone)::date between :start and :end
-                group by 1),
-            per_agent as (
-                select coalesce(conv.agent_id, csat.agent_id) as agent_id,
-                       coalesce(conv.conversations, 0) as conversations, coalesce(conv.closed, 0) as closed,
-                       coalesce(conv.agent_messages, 0) as agent_messages,
-                       conv.human_first_response_seconds_avg,
-                       coalesce(csat.csat_responses, 0) as csat_responses, csat.csat_satisfied, csat.csat_average
-                from conv full join csat on csat.agent_id = conv.agent_id)
+        """Per agent (agg_agent_daily_kpis) with their name (dim_users): counts summed and rates divided over the
+        period."""
+        rows = self._cached("agents", tenant_id, f"""
+            with per_agent as (
+                select agent_user_id, {_sums(AGENT_DAILY_COUNTS)}
+                from {MARTS}.agg_agent_daily_kpis
+                where activity_date between :start and :end
+                group by agent_user_id)
             -- left join: an assignee synced before their user row still shows up (by id)
             select per_agent.*, u.user_name as agent_name, u.role as agent_role, u.is_active as agent_active,
                    u.team_names
-            from per_agent left join {MARTS}.dim_users u on u.user_id = per_agent.agent_id
-            order by conversations desc, agent_name, agent_id""", start=start, end=end)
+            from per_agent left join {MARTS}.dim_users u on u.user_id = per_agent.agent_user_id
+            order by conversations_handled desc, agent_name, agent_user_id""", start=start, end=end)
+        return [kpis.with_ratios("agg_agent_daily_kpis", row) for row in rows]

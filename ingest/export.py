@@ -36,8 +36,11 @@ TABLES = (
     "fct_csat_responses",
     "fct_tool_calls",
     "agg_tenant_daily_kpis",
+    "agg_agent_daily_kpis",
     "agg_tenant_hourly_volume",
     "agg_tenant_daily_intents",
+    "agg_tenant_daily_tool_outcomes",
+    "agg_tenant_daily_handoff_reasons",
 )
 _SIMPLE_TYPES = {
     "uuid": "UUID",

@@ -116,7 +116,10 @@ def shops(engine) -> dict[str, Shop]:
         _survey(conn, b, "b3", assignee="agent", status="expired", sent_at=_utc(11, 15))
 
         c = _shop(conn, keep_factory_survey=False)
-    return {"a": a, "b": b, "c": c}
+
+        d = _shop(conn, keep_factory_survey=False)  # a survey sent late on the 20th, answered the next morning
+        _survey(conn, d, "d1", assignee="agent", sent_at=_utc(20, 23), rating=4, answered_at=_utc(21, 12))
+    return {"a": a, "b": b, "c": c, "d": d}
 
 
 @pytest.fixture(scope="module")
@@ -213,8 +216,8 @@ def test_summary_of_everything(api, shops):
     assert _summary(api, shops["a"]) == {
         "surveys_sent": 6,
         "answers": 5,
-        "satisfaction_score": 0.4,  # 4-5: r1, r2 -> 2 / 5
-        "response_rate": 0.8333,  # 5 / 6
+        "satisfaction_score": 40.0,  # 4-5: r1, r2 -> 2 / 5, percent as the marts' csat_score_pct
+        "response_rate": 83.33,  # 5 of the 6 sent were answered
         "average_rating": 3.0,  # 15 / 5
         "distribution": _distribution(1, 1, 1, 1, 1),
     }
@@ -224,22 +227,22 @@ def test_summary_filters(api, shops):
     a = shops["a"]
     # agent: sent r1 r2 r5 r7, answers 5 4 2
     assert _summary(api, a, agent_id=str(a.people["agent"])) == {
-        "surveys_sent": 4, "answers": 3, "satisfaction_score": 0.6667, "response_rate": 0.75,
+        "surveys_sent": 4, "answers": 3, "satisfaction_score": 66.67, "response_rate": 75.0,
         "average_rating": 3.67, "distribution": _distribution(0, 1, 0, 1, 1),
     }
     # The 11th in São Paulo: sent r2 (12:00 UTC) and r3 (15:00 UTC); answered r2 (4) and r3 (1, at 23:30 local).
     assert _summary(api, a, date_from="2025-03-11", date_to="2025-03-11") == {
-        "surveys_sent": 2, "answers": 2, "satisfaction_score": 0.5, "response_rate": 1.0,
+        "surveys_sent": 2, "answers": 2, "satisfaction_score": 50.0, "response_rate": 100.0,
         "average_rating": 2.5, "distribution": _distribution(1, 0, 0, 1, 0),
     }
     # The 13th: r7 sent at 00:30 and answered at 01:00 local; r4 and r5 belong to the 12th.
     assert _summary(api, a, date_from="2025-03-13") == {
-        "surveys_sent": 1, "answers": 1, "satisfaction_score": 0.0, "response_rate": 1.0,
+        "surveys_sent": 1, "answers": 1, "satisfaction_score": 0.0, "response_rate": 100.0,
         "average_rating": 2.0, "distribution": _distribution(0, 1, 0, 0, 0),
     }
-    # Sent on the 12th (r4, r5) but only r4 answered the same day.
+    # Sent on the 12th: r4 (answered) and r5 (expired).
     twelfth = _summary(api, a, date_from="2025-03-12", date_to="2025-03-12")
-    assert (twelfth["surveys_sent"], twelfth["answers"], twelfth["response_rate"]) == (2, 1, 0.5)
+    assert (twelfth["surveys_sent"], twelfth["answers"], twelfth["response_rate"]) == (2, 1, 50.0)
     assert _summary(api, a, rating=1)["answers"] == 5  # rating is not a summary filter
 
 
@@ -250,12 +253,25 @@ def test_summary_of_a_tenant_without_surveys(api, shops):
     for who in ("manager", "admin", "agent"):
         assert _summary(api, c, who) == empty
         assert _get(api, c, who, "").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
-    # An answer but no survey sent in the period (B's factory answer, recorded today, its survey never sent):
-    # the response rate over nothing sent is null, the rest is not.
+    # B's factory answer, recorded today, its survey's send time never recorded: an answered survey was sent, at
+    # its answer's time at the latest (the marts' rule), so it counts as sent today.
     assert _summary(api, shops["b"], date_from="2025-04-01") == {
-        "surveys_sent": 0, "answers": 1, "satisfaction_score": 1.0, "response_rate": None,
+        "surveys_sent": 1, "answers": 1, "satisfaction_score": 100.0, "response_rate": 100.0,
         "average_rating": 5.0, "distribution": _distribution(0, 0, 0, 0, 1),
     }
+    # Nothing sent and nothing answered in the period: every rate is null, not zero.
+    assert _summary(api, shops["a"], date_from="2025-04-01") == empty
+
+
+def test_the_response_rate_follows_the_surveys_sent_in_the_period_to_their_answers(api, shops):
+    """The marts' csat_response_rate_pct: of the surveys sent in the period, those answered, whenever."""
+    d = shops["d"]
+    twentieth = _summary(api, d, date_from="2025-03-20", date_to="2025-03-20")
+    assert (twentieth["surveys_sent"], twentieth["answers"], twentieth["response_rate"]) == (1, 0, 100.0)
+    assert twentieth["satisfaction_score"] is None
+    day_after = _summary(api, d, date_from="2025-03-21", date_to="2025-03-21")
+    assert (day_after["surveys_sent"], day_after["answers"], day_after["response_rate"]) == (0, 1, None)
+    assert day_after["satisfaction_score"] == 100.0
 
 
 # --- tenants -------------------------------------------------------------------------------------------------
@@ -277,7 +293,8 @@ def test_another_tenants_surveys_never_show(api, shops):
     listed = _get(api, b, "manager", "")
     assert listed.json()["total"] == 3 and "segredo do tenant B" in listed.text
     assert str(b.rows.ids["csat_responses"][0]) in listed.text
+    # b1, b2, b3 sent on the 11th and the factory's answered survey (no send time recorded); b3 never answered
     assert _summary(api, b) == {
-        "surveys_sent": 3, "answers": 3, "satisfaction_score": 0.3333, "response_rate": 1.0,
+        "surveys_sent": 4, "answers": 3, "satisfaction_score": 33.33, "response_rate": 75.0,
         "average_rating": 2.33, "distribution": _distribution(2, 0, 0, 0, 1),
     }

@@ -62,7 +62,8 @@ class DashWarehouse:
 
 def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> DashTenant:
     """A São Paulo tenant with conversations over the last 20 days: bot-resolved ones, handoffs to two agents,
-    tool calls (some SGP errors), CSAT answers with comments. Every free text carries the tenant's letter."""
+    tool calls (some SGP errors), CSAT answers with comments (some the next day, some to a survey whose send was
+    not recorded), unanswered surveys, agents answering a day late. Every free text carries the tenant's letter."""
     rng = random.Random(seed)
     slug = unique_slug(f"dash{letter}")
     name = f"Provedor {'Alfa' if letter == 'a' else 'Bravo'} {slug[-4:]}"
@@ -92,12 +93,15 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                           first_bot_reply_at=bot_reply, status="closed" if closed else "bot")
             if handed_off:
                 handoff = created + timedelta(minutes=2)
-                values.update(handoff_at=handoff, assignee_id=agent, assigned_at=handoff,
-                              first_human_reply_at=handoff + timedelta(minutes=rng.randint(1, 15)),
+                reply = handoff + timedelta(minutes=rng.randint(1, 15))
+                if index % 9 == 3 and index % 20 >= 2:  # the agent answers (and closes) the next day
+                    reply += timedelta(days=1)
+                values.update(handoff_at=handoff, assignee_id=agent, assigned_at=handoff, first_human_reply_at=reply,
                               handoff_reason=f"motivo-{marker}" if index % 2 else "customer_request",
                               status="closed" if closed else "open")
             if closed:
-                values.update(closed_at=created + timedelta(minutes=rng.randint(20, 90)),
+                closed_at = created + timedelta(minutes=rng.randint(20, 90))
+                values.update(closed_at=max(closed_at, values.get("first_human_reply_at", closed_at)),
                               closed_by="agent" if handed_off else "bot")
             conversation_id = conn.execute(insert(conversations).values(**values)
                                            .returning(conversations.c.id)).scalar_one()
@@ -117,11 +121,18 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
             conn.execute(insert(tool_calls).values(
                 tenant_id=tenant_id, conversation_id=conversation_id, brain="rules", tool=tool[0], outcome=tool[1],
                 error=tool[2], latency_ms=rng.randint(50, 900), created_at=created + timedelta(seconds=1)))
+            if closed and index % 4 == 1:  # a survey sent and never answered
+                conn.execute(insert(csat_requests).values(
+                    tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, agent_id=agent,
+                    status="expired", scheduled_for=values["closed_at"], sent_at=values["closed_at"]))
             if closed and index % 2 == 0:
                 answered = values["closed_at"] + timedelta(minutes=3)
+                if index % 6 == 4 and index % 20 >= 2:  # answered the next day (never in the future)
+                    answered += timedelta(days=1)
                 request_id = conn.execute(insert(csat_requests).values(
                     tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, agent_id=agent,
-                    status="answered", scheduled_for=values["closed_at"], sent_at=values["closed_at"],
+                    status="answered", scheduled_for=values["closed_at"],
+                    sent_at=None if index % 8 == 2 else values["closed_at"],  # a send the engine did not record
                     answered_at=answered,
                 ).returning(csat_requests.c.id)).scalar_one()
                 rating = [5, 4, 5, 2, 3, 1][index % 6]

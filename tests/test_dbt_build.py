@@ -42,7 +42,8 @@ from tests.stack import start_stack
 
 KEYRING = Keyring(TEST_SECRET)
 MARTS = ("dim_tenants", "dim_contacts", "dim_users", "fct_conversations", "fct_messages", "fct_csat_responses",
-         "fct_tool_calls", "agg_tenant_daily_kpis", "agg_tenant_daily_intents", "agg_tenant_hourly_volume")
+         "fct_tool_calls", "agg_tenant_daily_kpis", "agg_agent_daily_kpis", "agg_tenant_daily_intents",
+         "agg_tenant_daily_tool_outcomes", "agg_tenant_daily_handoff_reasons", "agg_tenant_hourly_volume")
 
 
 @dataclass
@@ -71,9 +72,9 @@ def _known_tenant(engine) -> Known:
     """São Paulo (UTC-3) tenant, four conversations on Monday 2026-03-02 local time; see the expectations below.
 
     k1 09:00 local: bot answers in 5 s, closed by the bot after 10 min, CSAT 5. Asked for a second copy.
-    k2 10:00 local: bot in 3 s, handoff at +2 min, agent replies 4 min after the handoff (6 min after creation),
-       closed by the agent at +30 min, CSAT 2; SGP tools (one timeout, a ticket, a refused unlock). Said the
-       connection was down, then asked for a human.
+    k2 10:00 local: bot in 3 s, handoff at +2 min (the customer asked), Ana replies 4 min after the handoff (6 min
+       after creation), closed by her at +30 min, CSAT 2 about her; SGP tools (one timeout, a ticket, a refused
+       unlock). Said the connection was down, then asked for a human.
     k3 23:30 local (02:30 UTC next day): bot in 10 s, handed off, still waiting. Asked for a second copy.
     k4 11:00 local: bot in 1 s, closed by the system at 01:00 local on March 3; survey sent then, never answered.
        Asked for a trust unlock.
@@ -109,9 +110,9 @@ def _known_tenant(engine) -> Known:
             conn.execute(insert(tool_calls).values(tenant_id=tenant_id, conversation_id=ids[conv], brain="rules",
                                                    tool=name, outcome=outcome, error=error, created_at=_ts(at)))
 
-        def survey(conv, sent_at, rating=None, answered_at=None):
+        def survey(conv, sent_at, rating=None, answered_at=None, agent=None):
             request_id = conn.execute(insert(csat_requests).values(
-                tenant_id=tenant_id, conversation_id=ids[conv], contact_id=ids[f"{conv}_contact"],
+                tenant_id=tenant_id, conversation_id=ids[conv], contact_id=ids[f"{conv}_contact"], agent_id=agent,
                 status="answered" if rating else "expired", scheduled_for=_ts(sent_at), sent_at=_ts(sent_at),
                 answered_at=_ts(answered_at) if answered_at else None,
             ).returning(csat_requests.c.id)).scalar_one()
@@ -132,7 +133,7 @@ def _known_tenant(engine) -> Known:
         conversation("k2", "5511900000002", "2026-03-02T13:00:00Z", status="closed", closed_by="agent",
                      first_bot_reply_at="2026-03-02T13:00:03Z", handoff_at="2026-03-02T13:02:00Z",
                      first_human_reply_at="2026-03-02T13:06:00Z", closed_at="2026-03-02T13:30:00Z",
-                     assignee_id=agent_id)
+                     assignee_id=agent_id, handoff_reason="customer_request")
         message("k2", "2026-03-02T13:00:00Z", "inbound", "customer", intent="connection_down")
         message("k2", "2026-03-02T13:00:03Z", "outbound", "bot")
         message("k2", "2026-03-02T13:01:50Z", "inbound", "customer", intent="human")
@@ -141,7 +142,7 @@ def _known_tenant(engine) -> Known:
         tool("k2", "2026-03-02T13:00:30Z", "connection_status", "sgp_unavailable", "timeout after 8s")
         tool("k2", "2026-03-02T13:01:00Z", "open_ticket", "opened")
         tool("k2", "2026-03-02T13:01:30Z", "trust_unlock", "refused")
-        survey("k2", "2026-03-02T13:31:30Z", 2, "2026-03-02T13:40:00Z")
+        survey("k2", "2026-03-02T13:31:30Z", 2, "2026-03-02T13:40:00Z", agent=agent_id)
 
         conversation("k3", "5511900000003", "2026-03-03T02:30:00Z", status="waiting",
                      first_bot_reply_at="2026-03-03T02:30:10Z", handoff_at="2026-03-03T02:31:00Z")
@@ -293,6 +294,18 @@ def test_marts_agree_with_the_operational_database_for_the_engine_tenant(built):
         where tenant_id = %s group by 1 order by 1
     """, (tenant,))
     assert mart_intents == source_intents
+    source_agents = _query(built.database_url, """
+        select
+            (select count(*) from conversations where tenant_id = %(t)s and assignee_id is not null) as handled,
+            (select count(*) from messages where tenant_id = %(t)s and sender_kind = 'agent'
+                                             and sender_user_id is not null) as agent_messages
+    """, {"t": tenant})[0]
+    mart_agents = _query(built.warehouse_url, """
+        select sum(conversations_handled) as handled, sum(agent_messages) as agent_messages
+        from marts.agg_agent_daily_kpis where tenant_id = %(t)s
+    """, {"t": tenant})[0]
+    assert {key: int(value or 0) for key, value in mart_agents.items()} == source_agents
+    assert source_agents["handled"] >= 1 and source_agents["agent_messages"] >= 1
     assert {"greeting", "human"} <= {row["intent"] for row in source_intents}, source_intents
     agent_replied = _query(built.warehouse_url, """
         select is_resolved_by_ai, agent_messages, human_first_response_seconds from marts.fct_conversations
@@ -355,6 +368,7 @@ def test_daily_kpis_in_the_tenant_timezone(built):
     assert (march_2["csat_surveys_sent"], march_2["csat_response_rate_pct"]) == (2, Decimal("100.00"))
     assert (march_3["csat_surveys_sent"], march_3["csat_response_rate_pct"]) == (1, Decimal("0.00"))
     assert march_3["csat_score_pct"] is None
+    assert [march_2[f"csat_responses_rated_{rating}"] for rating in range(1, 6)] == [0, 1, 0, 0, 1]
     # tools: one invoice sent, one ticket, one unlock granted (the refused one does not count), one SGP error
     assert {key: march_2[key] for key in ("tool_calls", "invoices_sent", "tickets_opened", "unlocks_granted",
                                            "sgp_errors")} == {"tool_calls": 6, "invoices_sent": 1,
@@ -378,6 +392,46 @@ def test_daily_intents_count_each_conversation_once_with_its_outcome(built):
     intents = _query(built.warehouse_url, "select intent from marts.fct_messages where tenant_id = %s "
                                           "and direction = 'outbound'", (built.known.tenant_id,))
     assert {row["intent"] for row in intents} == {None}
+
+
+def test_agent_daily_kpis_are_the_assignees_in_the_tenant_day(built):
+    rows = _query(built.warehouse_url, """
+        select agent_user_id, activity_date, conversations_handled, conversations_closed, resolution_seconds_avg,
+               human_first_responses, human_first_response_seconds_avg, agent_messages, csat_responses,
+               csat_score_pct, csat_average, csat_responses_rated_2, csat_surveys_sent, csat_surveys_answered,
+               csat_response_rate_pct
+        from marts.agg_agent_daily_kpis where tenant_id = %s order by activity_date
+    """, (built.known.tenant_id,))
+    # Ana: k2 (k3 waits in the queue, nobody's yet): handled, replied to 240 s after the handoff, closed after
+    # 1800 s, her one message, the survey about her sent and answered 2.
+    assert [tuple(row.values()) for row in rows] == [
+        (built.known.ids["agent"], date(2026, 3, 2), 1, 1, Decimal("1800.000"), 1, Decimal("240.000"), 1, 1,
+         Decimal("0.00"), Decimal("2.00"), 1, 1, 1, Decimal("100.00")),
+    ]
+
+
+def test_tool_outcomes_and_handoff_reasons_per_day(built):
+    tools = _query(built.warehouse_url, """
+        select activity_date, tool_category, tool, outcome, tool_calls, successful_calls, calls_without_effect,
+               failed_calls, latency_measured_calls, latency_ms_avg
+        from marts.agg_tenant_daily_tool_outcomes where tenant_id = %s order by tool, outcome
+    """, (built.known.tenant_id,))
+    march_2 = date(2026, 3, 2)
+    # tool_calls.latency_ms defaults to 0 (none of these set it): one measured call each, 0 ms on average
+    assert [tuple(row.values()) for row in tools] == [
+        (march_2, "connection", "connection_status", "sgp_unavailable", 1, 0, 0, 1, 1, Decimal(0)),
+        (march_2, "identify", "identify_customer", "found", 1, 1, 0, 0, 1, Decimal(0)),
+        (march_2, "ticket", "open_ticket", "opened", 1, 1, 0, 0, 1, Decimal(0)),
+        (march_2, "invoice", "second_copy", "sent", 1, 1, 0, 0, 1, Decimal(0)),
+        (march_2, "unlock", "trust_unlock", "granted", 1, 1, 0, 0, 1, Decimal(0)),  # k4, the day before its close
+        (march_2, "unlock", "trust_unlock", "refused", 1, 0, 1, 0, 1, Decimal(0)),
+    ]
+    reasons = _query(built.warehouse_url, """
+        select activity_date, handoff_reason, handoffs from marts.agg_tenant_daily_handoff_reasons
+        where tenant_id = %s order by handoff_reason nulls last
+    """, (built.known.tenant_id,))
+    # k3's handoff at 02:31 UTC on March 3 is 23:31 on March 2 in São Paulo; it has no reason recorded
+    assert [tuple(row.values()) for row in reasons] == [(march_2, "customer_request", 1), (march_2, None, 1)]
 
 
 def test_users_dimension_names_agents_without_contact_data(built):

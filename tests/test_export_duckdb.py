@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import duckdb
 import psycopg
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from typer.testing import CliRunner
 
 from ingest import export as export_module
@@ -18,7 +18,7 @@ from ingest.export import TABLES, ExportError, export_tenant
 from ingest.sync import sync
 from niochat import migrate
 from niochat.database import drop_database, ensure_database, libpq_url, sync_engine
-from niochat.tables import csat_responses, messages
+from niochat.tables import conversations, csat_responses, messages
 from tests.conftest import TEST_SECRET
 from tests.factories import full_tenant
 
@@ -65,6 +65,8 @@ def warehouse(pg_server_url) -> Warehouse:
                              .values(comment=DOCUMENTS_SAID, raw_text=f"5 {DOCUMENTS_SAID}"))
                 conn.execute(update(messages).where(messages.c.tenant_id == rows.tenant_id,
                                                     messages.c.direction == "inbound").values(intent="second_copy"))
+                conn.execute(update(conversations).where(conversations.c.id == conversation_id)  # a handoff reason
+                             .values(handoff_at=func.now(), handoff_reason="customer_request"))
         sync(database_url, warehouse_url)
         build = run_dbt(warehouse_url, "build")
         assert build.returncode == 0, build.stdout[-4000:]

@@ -1,4 +1,4 @@
-"""Satisfaction survey (CSAT) answers and their summary, with Chatwoot's definitions of the numbers."""
+"""Satisfaction survey (CSAT) answers and their summary, with the marts' definitions of the numbers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.routes.common import Pages, day_bounds, error_responses
 from api.schemas.common import Page
 from api.schemas.conversations import ContactBrief
 from api.schemas.csat import CsatResponseOut, CsatSummaryOut
+from niochat import csat_counts, kpis
 from niochat.tables import contacts, conversations, csat_requests, csat_responses, users
 
 router = APIRouter(prefix="/csat", tags=["csat"], responses=error_responses(401, 422))
@@ -28,7 +29,9 @@ AgentId = Annotated[uuid.UUID | None, Query(description="The agent the survey wa
 
 def _visible_to(user: CurrentUser) -> ColumnElement[bool]:
     """Managers and admins see the whole tenant; an agent sees the surveys of conversations assigned to them."""
-    return true() if user.role != "agent" else conversations.c.assignee_id == user.id
+    if user.role != "agent":
+        return true()
+    return csat_requests.c.conversation_id.in_(select(conversations.c.id).where(conversations.c.assignee_id == user.id))
 
 
 def _window(column, start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
@@ -46,10 +49,7 @@ def _response_filters(user: CurrentUser, start, end, agent_id) -> list[ColumnEle
 
 
 def _responses_from():
-    return (
-        csat_responses.join(csat_requests, csat_requests.c.id == csat_responses.c.csat_request_id)
-        .join(conversations, conversations.c.id == csat_responses.c.conversation_id)
-    )
+    return csat_responses.join(csat_requests, csat_requests.c.id == csat_responses.c.csat_request_id)
 
 
 @router.get("", response_model=Page[CsatResponseOut], summary="Survey answers, newest first")
@@ -106,46 +106,36 @@ async def csat_summary(
     date_to: DateTo = None,
     agent_id: AgentId = None,
 ) -> CsatSummaryOut:
-    """The survey's numbers for a period, with Chatwoot's definitions:
+    """The survey's numbers for a period, read live from the conversations (not from the warehouse), with the
+    marts' definitions and scale (dbt's `agg_tenant_daily_kpis` / `agg_agent_daily_kpis`, see
+    dbt_project/README.md): the same rows give the dashboards' figures.
 
-    - `surveys_sent` = surveys with a send time (`sent_at`) in the period
-    - `answers` = answers recorded in the period
-    - `satisfaction_score` = answers rated 4 or 5 / answers (0..1; null when there are no answers)
-    - `response_rate` = answers / surveys_sent (null when no survey was sent)
-    - `average_rating` = sum of ratings / answers (null when there are no answers)
+    - `answers` = answers given in the period (by the answer's time)
+    - `surveys_sent` = surveys sent in the period: those with a send time in it, and an answered survey whose send
+      time was not recorded, at its answer's time
+    - `satisfaction_score` = answers rated 4 or 5 / answers, a percentage 0..100 with 2 decimals (the marts'
+      `csat_score_pct`); null without answers
+    - `response_rate` = of the surveys sent in the period, those answered (whenever the answer came), a percentage
+      0..100 with 2 decimals (`csat_response_rate_pct`); null when none was sent
+    - `average_rating` = sum of ratings / answers, 1..5 with 2 decimals (`csat_average`); null without answers
     - `distribution` = answers per rating, "1" to "5"
 
-    Days are the tenant's (its timezone), both ends inclusive. Each count goes by its own time, as in Chatwoot:
-    an answer given after the period's last day counts in the next period. `agent_id` keeps the surveys about
-    that agent. Managers and admins see the whole tenant; an agent sees the numbers of the conversations
-    assigned to them.
+    Days are the tenant's (its timezone), both ends inclusive. `agent_id` keeps the surveys about that agent.
+    Managers and admins see the whole tenant; an agent sees the numbers of the conversations assigned to them.
     """
     start, end = await day_bounds(ctx.conn, date_from, date_to)
-    rows = await ctx.conn.execute(
-        select(csat_responses.c.rating, func.count())
-        .select_from(_responses_from())
-        .where(*_response_filters(ctx.user, start, end, agent_id))
-        .group_by(csat_responses.c.rating)
-    )
-    counts = {rating: count for rating, count in rows}
-    sent_where = [csat_requests.c.sent_at.is_not(None), _visible_to(ctx.user),
-                  *_window(csat_requests.c.sent_at, start, end)]
+    where = [_visible_to(ctx.user)]
     if agent_id is not None:
-        sent_where.append(csat_requests.c.agent_id == agent_id)
-    surveys_sent = await ctx.conn.scalar(
-        select(func.count())
-        .select_from(csat_requests.join(conversations, conversations.c.id == csat_requests.c.conversation_id))
-        .where(*sent_where)
-    )
-    distribution = {str(value): counts.get(value, 0) for value in range(1, 6)}
-    answers = sum(distribution.values())
-    satisfied = distribution["4"] + distribution["5"]
-    total_rating = sum(value * counts.get(value, 0) for value in range(1, 6))
+        where.append(csat_requests.c.agent_id == agent_id)
+    counts = dict((await ctx.conn.execute(csat_counts.answers(start, end, *where))).one()._mapping)
+    counts |= dict((await ctx.conn.execute(csat_counts.surveys(start, end, *where))).one()._mapping)
+    figures = {column: None if value is None else float(value)
+               for column, value in kpis.figures(kpis.CSAT, counts).items()}
     return CsatSummaryOut(
-        surveys_sent=surveys_sent,
-        answers=answers,
-        satisfaction_score=round(satisfied / answers, 4) if answers else None,
-        response_rate=round(answers / surveys_sent, 4) if surveys_sent else None,
-        average_rating=round(total_rating / answers, 2) if answers else None,
-        distribution=distribution,
+        surveys_sent=counts["csat_surveys_sent"],
+        answers=counts["csat_responses"],
+        satisfaction_score=figures["csat_score_pct"],
+        response_rate=figures["csat_response_rate_pct"],
+        average_rating=figures["csat_average"],
+        distribution={str(value): counts[f"csat_responses_rated_{value}"] for value in csat_counts.RATINGS},
     )

@@ -26,11 +26,18 @@ class CsatResponseOut(BaseModel):
 
 
 class CsatSummaryOut(BaseModel):
-    surveys_sent: int = Field(description="Surveys sent in the period (by their send time)")
+    """The marts' CSAT figures (agg_tenant_daily_kpis), on their scale, for the period."""
+
+    surveys_sent: int = Field(
+        description="Surveys sent in the period (by their send time; an answered one without it, by the answer's)"
+    )
     answers: int = Field(description="Answers received in the period (by their time)")
     satisfaction_score: float | None = Field(
-        description="Answers rated 4-5 / answers, 0..1 (4 decimals); null without answers"
+        description="Answers rated 4-5 / answers, percent 0..100 (2 decimals, as csat_score_pct); null without answers"
     )
-    response_rate: float | None = Field(description="Answers / surveys sent (4 decimals); null when none was sent")
+    response_rate: float | None = Field(
+        description="Of the surveys sent in the period, those answered (at any time), percent 0..100 (2 decimals, as "
+                    "csat_response_rate_pct); null when none was sent"
+    )
     average_rating: float | None = Field(description="Mean rating 1..5 (2 decimals); null without answers")
     distribution: dict[str, int] = Field(description='Answers per rating, keys "1" to "5" (zero included)')

@@ -1,5 +1,6 @@
 """Atendentes: per agent (the conversation's assignee, any role): name, conversations, human first-response
-time, CSAT. Names come from the `dim_users` mart; an assignee not synced yet shows by a short id."""
+time, CSAT, from the `agg_agent_daily_kpis` mart (definitions in its YAML). Names come from the `dim_users` mart;
+an assignee not synced yet shows by a short id."""
 
 from __future__ import annotations
 
@@ -29,24 +30,24 @@ def agent_label(agent_id, name: str | None = None, active: bool | None = True) -
 
 
 def _agents(deps: Deps, tenant: str, start, end) -> list[dict]:
-    rows = [{**row, "agent": agent_label(row["agent_id"], row["agent_name"], row["agent_active"]),
-             "role": ROLES.get(row["agent_role"], row["agent_role"] or "—"),
-             "csat_score": theme.ratio(row["csat_satisfied"], row["csat_responses"])}
+    rows = [{**row, "agent": agent_label(row["agent_user_id"], row["agent_name"], row["agent_active"]),
+             "role": ROLES.get(row["agent_role"], row["agent_role"] or "—")}
             for row in deps.marts.agents(tenant, start, end)]
     labels = Counter(row["agent"] for row in rows)
     for row in rows:  # namesakes would share one bar in the charts
         if labels[row["agent"]] > 1:
-            row["agent"] = f"{row['agent']} · {str(row['agent_id'])[:4]}"
+            row["agent"] = f"{row['agent']} · {str(row['agent_user_id'])[:4]}"
     return rows
 
 
 TABLES = [TableSpec(
     "agents", "Desempenho por atendente",
     [Column("agent", "Atendente"), Column("role", "Perfil"), Column("team_names", "Equipes"),
-     Column("conversations", "Conversas", theme.number),
-     Column("closed", "Encerradas", theme.number), Column("agent_messages", "Mensagens", theme.number),
+     Column("conversations_handled", "Conversas", theme.number),
+     Column("conversations_closed", "Encerradas", theme.number), Column("agent_messages", "Mensagens", theme.number),
      Column("human_first_response_seconds_avg", "1ª resposta (da transferência)", theme.duration),
-     Column("csat_responses", "Respostas CSAT", theme.number), Column("csat_score", "CSAT (4–5)", theme.percent),
+     Column("csat_responses", "Respostas CSAT", theme.number),
+     Column("csat_score_pct", "CSAT (4–5)", theme.percent),
      Column("csat_average", "CSAT médio", lambda v: theme.number(v, 2))],
     _agents, "Nenhuma conversa com atendentes no período.",
     "Só aparecem conversas atribuídas a um atendente. Rode `niochat pipeline run` para atualizar os indicadores.",
@@ -74,13 +75,14 @@ def register(app, deps: Deps) -> None:
         labels = [row["agent"] for row in rows]
         conversations = theme.figure("Conversas por atendente", showlegend=False, xaxis_title="conversas",
                                      margin=dict(l=150, r=16, t=48, b=40))
-        conversations.add_bar(y=labels, x=[row["conversations"] for row in rows], orientation="h",
+        handled = [row["conversations_handled"] for row in rows]
+        conversations.add_bar(y=labels, x=handled, orientation="h",
                               marker_color=theme.PRIMARY, hovertemplate="%{y}: %{x} conversas<extra></extra>")
         conversations.update_yaxes(autorange="reversed")
-        theme.integer_axis(conversations, [row["conversations"] for row in rows], axis="x")
+        theme.integer_axis(conversations, handled, axis="x")
         response = theme.figure("1ª resposta humana, da transferência (minutos)", showlegend=False,
                                 xaxis_title="minutos", margin=dict(l=150, r=16, t=48, b=40))
-        minutes = [(theme.plain(row["human_first_response_seconds_avg"]) or 0) / 60 for row in rows]
+        minutes = [theme.minutes(row["human_first_response_seconds_avg"]) or 0 for row in rows]
         response.add_bar(y=labels, x=minutes, orientation="h", marker_color=theme.SECONDARY,
                          text=[theme.duration(row["human_first_response_seconds_avg"]) for row in rows],
                          textposition="auto", hovertemplate="%{y}: %{x:.1f} min<extra></extra>")

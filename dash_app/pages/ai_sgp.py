@@ -61,6 +61,9 @@ def intent_label(value) -> str:
     return INTENTS.get(value, value or "—")
 
 
+NO_REASON = "sem motivo registrado"
+
+
 def reason_label(value) -> str:
     return HANDOFF_REASONS.get(value, value or "—")
 
@@ -75,31 +78,37 @@ def requests_first(rows: list[dict]) -> list[dict]:
 
 
 def _intents(deps: Deps, tenant: str, start, end) -> list[dict]:
-    return requests_first([{**row, "handoff_rate": theme.ratio(row["handed_off"], row["conversations"]),
-                            "ai_resolution_rate": theme.ratio(row["ai_resolved"], row["closed"])}
-                           for row in deps.marts.intents(tenant, start, end)])
+    return requests_first(deps.marts.intents(tenant, start, end))
+
+
+def _handoff_reasons(deps: Deps, tenant: str, start, end) -> list[dict]:
+    """Busiest first; a handoff without a recorded reason is named as such, in its place among the others."""
+    rows = [{"reason": row["handoff_reason"] or NO_REASON, "conversations": row["handoffs"]}
+            for row in deps.marts.handoff_reasons(tenant, start, end)]
+    return sorted(rows, key=lambda row: (-row["conversations"], row["reason"]))
 
 
 TABLES = [
     TableSpec("ai-intents", "O que os clientes pediram",
               [Column("intent", "Intenção", intent_label), Column("conversations", "Conversas", theme.number),
                Column("inbound_messages", "Mensagens", theme.number),
-               Column("ai_resolution_rate", "Resolvidas pela IA", theme.percent),
-               Column("handoff_rate", "Transferidas", theme.percent)],
+               Column("ai_resolution_rate_pct", "Resolvidas pela IA", theme.percent),
+               Column("handoff_rate_pct", "Transferidas", theme.percent)],
               _intents, "Nenhuma intenção registrada no período.",
               "As intenções vêm das mensagens respondidas pelo bot. "
               "Rode `niochat pipeline run` para atualizar os indicadores.", filename="intencoes"),
     TableSpec("ai-tools", "Resultados das ferramentas",
               [Column("tool_category", "Categoria", _category), Column("tool", "Ferramenta"),
-               Column("outcome", "Resultado", outcome_label), Column("calls", "Chamadas", theme.number),
-               Column("successes", "Com sucesso", theme.number), Column("errors", "Erros", theme.number),
+               Column("outcome", "Resultado", outcome_label), Column("tool_calls", "Chamadas", theme.number),
+               Column("successful_calls", "Com sucesso", theme.number),
+               Column("failed_calls", "Erros", theme.number),
                Column("latency_ms_avg", "Latência média (ms)", theme.number)],
               lambda deps, tenant, start, end: deps.marts.tool_outcomes(tenant, start, end),
               "Nenhuma ferramenta foi usada no período.", filename="ferramentas"),
     TableSpec("ai-handoffs", "Motivos de transferência para humanos",
               [Column("reason", "Motivo", reason_label), Column("conversations", "Conversas", theme.number)],
-              lambda deps, tenant, start, end: deps.marts.handoff_reasons(tenant, start, end),
-              "Nenhuma conversa foi transferida no período.", filename="motivos-de-transferencia"),
+              _handoff_reasons, "Nenhuma conversa foi transferida no período.",
+              filename="motivos-de-transferencia"),
     TableSpec("ai-sgp-errors", "Erros do SGP mais recentes",
               [Column("created_at_local", "Quando", theme.day_time), Column("tool", "Ferramenta"),
                Column("outcome", "Resultado", outcome_label), Column("error", "Erro"),
@@ -136,7 +145,7 @@ def register(app, deps: Deps) -> None:
                            margin=dict(l=230, r=16, t=48, b=40))
         fig.add_bar(y=[intent_label(row["intent"]) for row in rows], x=[row["conversations"] for row in rows],
                     orientation="h", marker_color=theme.PRIMARY,
-                    customdata=[[theme.percent(row["ai_resolution_rate"]), theme.percent(row["handoff_rate"])]
+                    customdata=[[theme.percent(row["ai_resolution_rate_pct"]), theme.percent(row["handoff_rate_pct"])]
                                 for row in rows],
                     hovertemplate="%{y}: %{x} conversas<br>resolvidas pela IA: %{customdata[0]}"
                                   "<br>transferidas: %{customdata[1]}<extra></extra>")
@@ -154,9 +163,9 @@ def register(app, deps: Deps) -> None:
         per_category: dict[str, dict[str, int]] = defaultdict(lambda: {"ok": 0, "no": 0, "error": 0})
         for row in deps.marts.tool_outcomes(tenant, start, end):
             bucket = per_category[row["tool_category"]]
-            bucket["ok"] += row["successes"]
-            bucket["error"] += row["errors"]
-            bucket["no"] += row["calls"] - row["successes"] - row["errors"]
+            bucket["ok"] += row["successful_calls"]
+            bucket["error"] += row["failed_calls"]
+            bucket["no"] += row["calls_without_effect"]
         names = sorted(per_category, key=lambda c: -sum(per_category[c].values()))
         labels = [_category(name) for name in names]
         outcomes = theme.figure("Resultados das ferramentas", barmode="stack", xaxis_title="chamadas",
@@ -167,7 +176,7 @@ def register(app, deps: Deps) -> None:
                              marker_color=color, hovertemplate="%{y}: %{x}<extra>" + label + "</extra>")
         outcomes.update_yaxes(autorange="reversed")
 
-        reasons = deps.marts.handoff_reasons(tenant, start, end)
+        reasons = _handoff_reasons(deps, tenant, start, end)
         handoff = theme.figure("Motivos de transferência", showlegend=True,
                                legend=dict(orientation="v", x=1.02, y=0.5, xanchor="left", yanchor="middle"))
         handoff.add_pie(labels=[reason_label(row["reason"]) for row in reasons],

@@ -44,13 +44,14 @@ def register(app, deps: Deps) -> None:
     def figures(period):
         tenant = require_tenant()
         start, end = parse_period(period)
-        counts = {row["rating"]: row["responses"] for row in deps.marts.csat_distribution(tenant, start, end)}
-        total = sum(counts.values())
+        ratings = deps.marts.csat_distribution(tenant, start, end)
+        counts = [row["responses"] for row in ratings]
+        total = sum(counts)
         distribution = theme.figure("Distribuição das notas", yaxis_title="respostas", showlegend=False)
         distribution.add_bar(
-            x=[theme.RATING_LABELS[r] for r in range(1, 6)], y=[counts.get(r, 0) for r in range(1, 6)],
-            marker_color=[theme.RATING_COLORS[r] for r in range(1, 6)],
-            text=[theme.percent(theme.ratio(counts.get(r, 0), total), 0) if total else "" for r in range(1, 6)],
+            x=[theme.RATING_LABELS[row["rating"]] for row in ratings], y=counts,
+            marker_color=[theme.RATING_COLORS[row["rating"]] for row in ratings],
+            text=[theme.percent(row["share_pct"], 0) if total else "" for row in ratings],
             textposition="outside", hovertemplate="nota %{x}: %{y} respostas<extra></extra>",
         )
         daily = [row for row in deps.marts.daily_kpis(tenant, start, end) if row["csat_responses"]]
@@ -66,7 +67,7 @@ def register(app, deps: Deps) -> None:
         trend.add_scatter(x=days, y=[theme.plain(row["csat_average"]) for row in daily], name="Média",
                           mode="lines+markers", yaxis="y2", line=dict(color=theme.SECONDARY, dash="dot"),
                           hovertemplate="%{x|%d/%m}: %{y:.2f}<extra>média</extra>")
-        theme.integer_axis(distribution, list(counts.values()))
+        theme.integer_axis(distribution, counts)
         if not total:
             _no_data(distribution)
         if not daily:

@@ -14,7 +14,7 @@ from dash_app.live import read_live
 
 PATH, NAME, ORDER = "/ao-vivo", "Ao vivo", 5
 TITLE = "Ao vivo"
-REFRESH_MS = 5000
+REFRESH_SECONDS = 5
 WINDOW_MINUTES = 30
 TABLES: list = []
 
@@ -22,9 +22,9 @@ TABLES: list = []
 def layout(**_):
     return html.Div([
         html.H2(TITLE),
-        html.P(f"Atualizado a cada {REFRESH_MS // 1000} segundos, direto dos contadores do atendimento (não depende "
+        html.P(f"Atualizado a cada {REFRESH_SECONDS} segundos, direto dos contadores do atendimento (não depende "
                "do período escolhido).", className="muted"),
-        dcc.Interval(id="live-interval", interval=REFRESH_MS, n_intervals=0),
+        dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000, n_intervals=0),
         html.Div(id="live-counters", className="kpi-grid"),
         html.Div(id="live-updated", className="muted small"),
         graph("live-minutes-graph"),

@@ -9,6 +9,7 @@ from dash_app import theme
 from dash_app.auth import require_tenant
 from dash_app.components import Column, empty_state, graph, kpi_card, table_block
 from dash_app.deps import Deps, TableSpec, parse_period
+from niochat import kpis
 
 PATH, NAME, ORDER = "/", "Visão geral", 0
 TITLE = "Visão geral"
@@ -45,28 +46,27 @@ def layout(**_):
     ])
 
 
-# (label, how to compute it from the period sums, formatter, higher is better, help)
-def _metrics():
-    return [
-        ("Conversas", lambda t: t.get("conversations"), theme.number, True, "Conversas iniciadas no período."),
-        ("Resolução pela IA", lambda t: theme.ratio(t.get("ai_resolved"), t.get("closed")), theme.percent, True,
-         "Encerradas sem nenhuma mensagem de atendente ÷ encerradas."),
-        ("1ª resposta do bot", lambda t: theme.ratio(t.get("bot_sum"), t.get("bot_n"), 1), theme.duration, False,
-         "Média do tempo até a primeira resposta do bot."),
-        ("1ª resposta humana", lambda t: theme.ratio(t.get("human_sum"), t.get("human_n"), 1), theme.duration, False,
-         "Média do tempo da transferência até a primeira resposta de um atendente."),
-        ("Tempo de resolução", lambda t: theme.ratio(t.get("resolution_sum"), t.get("closed"), 1), theme.duration,
-         False, "Média do tempo da abertura ao encerramento."),
-        ("CSAT", lambda t: theme.ratio(t.get("csat_satisfied"), t.get("csat_n")), theme.percent, True,
-         "Respostas 4 ou 5 ÷ respostas da pesquisa de satisfação."),
-    ]
+# (label, the period's column (agg_tenant_daily_kpis' name, divided by niochat/kpis.py), formatter, higher is
+# better, help)
+METRICS = [
+    ("Conversas", "conversations_started", theme.number, True, "Conversas iniciadas no período."),
+    ("Resolução pela IA", "ai_resolution_rate_pct", theme.percent, True,
+     "Encerradas sem nenhuma mensagem de atendente ÷ encerradas."),
+    ("1ª resposta do bot", "bot_first_response_seconds_avg", theme.duration, False,
+     "Média do tempo até a primeira resposta do bot."),
+    ("1ª resposta humana", "human_first_response_seconds_avg", theme.duration, False,
+     "Média do tempo da transferência até a primeira resposta de um atendente."),
+    ("Tempo de resolução", "resolution_seconds_avg", theme.duration, False,
+     "Média do tempo da abertura ao encerramento."),
+    ("CSAT", "csat_score_pct", theme.percent, True, "Respostas 4 ou 5 ÷ respostas da pesquisa de satisfação."),
+]
 
 
 def _change(current, previous, fmt, higher_is_better: bool, is_percent: bool) -> tuple[str, str]:
     if current is None or previous is None:
         return "sem dados no período anterior", "neutral"
-    delta = float(current) - float(previous)
-    if abs(delta) < 1e-9:
+    delta = current - previous
+    if not delta:
         return "= período anterior", "neutral"
     arrow = "▲" if delta > 0 else "▼"
     tone = "good" if (delta > 0) == higher_is_better else "bad"
@@ -74,8 +74,8 @@ def _change(current, previous, fmt, higher_is_better: bool, is_percent: bool) ->
         text = f"{arrow} {theme.number(abs(delta), 1)} p.p. vs. período anterior"
     elif fmt is theme.duration:
         text = f"{arrow} {theme.duration(abs(delta))} vs. período anterior"
-    elif float(previous):
-        text = f"{arrow} {theme.number(abs(100 * delta / float(previous)), 1)}% vs. período anterior"
+    elif (change := kpis.change_pct(current, previous)) is not None:
+        text = f"{arrow} {theme.number(abs(change), 1)}% vs. período anterior"
     else:
         text = f"{arrow} {theme.number(abs(delta))} vs. período anterior"
     return text, tone
@@ -92,9 +92,9 @@ def register(app, deps: Deps) -> None:
             return empty_state("Ainda não há conversas neste período.",
                                "Escolha outro período ou rode `niochat pipeline run` para atualizar os indicadores.")
         cards = []
-        for label, compute, fmt, higher, help_text in _metrics():
-            value = compute(current)
-            before = compute(previous) if previous else None
+        for label, column, fmt, higher, help_text in METRICS:
+            value = current[column]
+            before = previous[column] if previous else None
             change, tone = _change(value, before, fmt, higher, fmt is theme.percent)
             cards.append(kpi_card(label, fmt(value), change, tone, help_text))
         return cards

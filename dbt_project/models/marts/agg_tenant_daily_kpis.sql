@@ -104,7 +104,11 @@ responses as (
         {{ local_time('responses.responded_at', 'tenants.timezone') }}::date as activity_date,
         count(*) as csat_responses,
         count(*) filter (where responses.is_satisfied) as csat_satisfied_responses,
-        sum(responses.rating) as csat_rating_sum
+        sum(responses.rating) as csat_rating_sum,
+        {%- for rating in range(1, 6) %}
+        count(*) filter (where responses.rating = {{ rating }}) as csat_responses_rated_{{ rating }}
+        {{- "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('fct_csat_responses') }} as responses
     inner join tenants on tenants.tenant_id = responses.tenant_id
     group by 1, 2
@@ -161,6 +165,9 @@ counted as (
         coalesce(responses.csat_responses, 0) as csat_responses,
         coalesce(responses.csat_satisfied_responses, 0) as csat_satisfied_responses,
         coalesce(responses.csat_rating_sum, 0) as csat_rating_sum,
+        {%- for rating in range(1, 6) %}
+        coalesce(responses.csat_responses_rated_{{ rating }}, 0) as csat_responses_rated_{{ rating }},
+        {%- endfor %}
         coalesce(tools.tool_calls, 0) as tool_calls,
         coalesce(tools.invoices_sent, 0) as invoices_sent,
         coalesce(tools.tickets_opened, 0) as tickets_opened,
@@ -205,6 +212,9 @@ final as (
         {{ percent('csat_satisfied_responses', 'csat_responses') }} as csat_score_pct,
         csat_rating_sum::integer as csat_rating_sum,
         {{ average('csat_rating_sum', 'csat_responses', 4, 2) }} as csat_average,
+        {%- for rating in range(1, 6) %}
+        csat_responses_rated_{{ rating }}::integer as csat_responses_rated_{{ rating }},
+        {%- endfor %}
         csat_surveys_sent::integer as csat_surveys_sent,
         csat_surveys_answered::integer as csat_surveys_answered,
         {{ percent('csat_surveys_answered', 'csat_surveys_sent') }} as csat_response_rate_pct,

@@ -1,20 +1,18 @@
-"""Which webhook an event goes to, in which provider's format, and posting it: inbound, echo (also what an
-attendant typed on the phone), receipt."""
+"""Building the webhook events the sandbox posts: for each, which webhook it goes to, at which URL, and its body
+in that provider's format (inbound, edit, reaction, echo — also what an attendant typed on the phone — and
+receipt), or why the provider would not post it. Posting them is delivery.py's job."""
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sandbox.whatsapp import evolution_payloads as evolution, uazapi_payloads as uazapi
 from sandbox.whatsapp.content import KINDS, Choice, Media
-from sandbox.whatsapp.ids import evolution_inbound_id, lid_for, now, phone_message_id
+from sandbox.whatsapp.ids import lid_for, now
 from sandbox.whatsapp.runtime import Sandbox
-from sandbox.whatsapp.state import Config, CustomerMedia, Delivery, Instance, SentMessage, Webhook
+from sandbox.whatsapp.state import CustomerMedia, Instance, SentMessage, Webhook
 
 
 @dataclass(frozen=True)
@@ -162,46 +160,3 @@ def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: 
         skipped = evolution.skip_reason(hook, event)
         payload = None if skipped else evolution.receipt(instance, base_url, url, sent, moment)
     return Outgoing("status", event, url, sent.id, payload, skipped, hook)
-
-
-async def post(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Delivery:
-    """Post it (with retries) and keep a record in /sandbox/deliveries; skipped events are recorded too."""
-    delivery = Delivery(provider=instance.provider, instance=instance.name, kind=outgoing.kind, event=outgoing.event,
-                        url=outgoing.url, message_id=outgoing.message_id)
-    sandbox.state.deliveries.append(delivery)
-    if outgoing.payload is None:
-        delivery.error = f"skipped: {outgoing.skipped}"
-        return delivery
-    headers = {}
-    if instance.provider == "evolution":
-        if not sandbox.state.evolution_expose_apikey:  # in place: the caller of /sandbox/* sees what was posted
-            outgoing.payload["apikey"] = None
-        headers = evolution.delivery_headers(outgoing.hook)
-    return await sandbox.poster.post(delivery, outgoing.payload, headers)
-
-
-async def post_to_each(sandbox: Sandbox, instance: Instance,
-                       build: Callable[[Webhook], Outgoing | None]) -> list[tuple[Outgoing, Delivery]]:
-    """Post an event to every webhook of the instance, each with its own URL and filters: uazapiGO keeps a list
-    of them and delivers to each; Evolution has one."""
-    posted = []
-    for hook in list(instance.webhooks):
-        if (outgoing := build(hook)) is not None:
-            posted.append((outgoing, await post(sandbox, instance, outgoing)))
-    return posted
-
-
-async def after_send(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMessage, config: Config) -> None:
-    """What the providers post after a successful send: the echo at once, a delivery receipt a little later."""
-    if config.echo:
-        await post_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
-    if config.status_updates:
-        await asyncio.sleep(config.status_delay_ms / 1000)
-        sent.status, sent.status_reported_at = "delivered", now()
-        moment = sent.status_reported_at
-        await post_to_each(sandbox, instance, lambda hook: receipt_event(instance, base_url, sent, moment, hook))
-    if sent.origin == "api" and config.reaction_rate and random.random() < config.reaction_rate:
-        lid_only = sent.jid.endswith("@lid")
-        reaction_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
-        await post_to_each(sandbox, instance, lambda hook: reaction_event(
-            sandbox, instance, base_url, sent, "👍", lid_only, reaction_id, hook))

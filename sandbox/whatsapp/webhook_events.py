@@ -40,6 +40,16 @@ class CustomerText:
     choice: Choice | None = None  # a list row / button the customer picked
 
 
+def _route(instance: Instance, hook: Webhook, event: str, message_type: str | None = None, *,
+           from_me: bool = False, sent_by_api: bool = False) -> tuple[str, str | None]:
+    """(the URL this event goes to, why the provider would not post it there or None). uazapi's URL may name the
+    message type and its filters who sent it; Evolution's filters know only events."""
+    if instance.provider == "uazapi":
+        return (uazapi.target_url(hook, event, message_type),
+                uazapi.skip_reason(hook, event, from_me=from_me, sent_by_api=sent_by_api))
+    return evolution.target_url(hook, event), evolution.skip_reason(hook, event)
+
+
 def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: CustomerText,
                   hook: Webhook | None = None) -> Outgoing:
     hook = hook or instance.webhook
@@ -50,20 +60,18 @@ def inbound_event(sandbox: Sandbox, instance: Instance, base_url: str, msg: Cust
     contact.count_unread(msg.message_id)
     quoted_text = sandbox.quoted_text(msg.quoted)
     media = Media.of(msg.media.kind, msg.media.file, msg.media.url) if msg.media else None
-    if instance.provider == "uazapi":
-        event = uazapi.EVENT_MESSAGES
-        url = uazapi.target_url(hook, event, KINDS[media.kind][0] if media else "ExtendedTextMessage")
-        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
-        payload = None if skipped else uazapi.inbound(
+    event = uazapi.EVENT_MESSAGES if instance.provider == "uazapi" else evolution.EVENT_UPSERT
+    url, skipped = _route(instance, hook, event, KINDS[media.kind][0] if media else "ExtendedTextMessage")
+    if skipped:
+        payload = None
+    elif instance.provider == "uazapi":
+        payload = uazapi.inbound(
             instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, unread=contact.unread,
             media=media, lid_only=msg.lid_only, choice=msg.choice,
         )
     else:
-        event = evolution.EVENT_UPSERT
-        url = evolution.target_url(hook, event)
-        skipped = evolution.skip_reason(hook, event)
-        payload = None if skipped else evolution.inbound(
+        payload = evolution.inbound(
             instance, base_url, url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=msg.quoted, quoted_text=quoted_text, media=media,
             lid_only=msg.lid_only, choice=msg.choice,
@@ -77,20 +85,18 @@ def edit_event(instance: Instance, base_url: str, msg: CustomerText, original_id
     """The customer edits `original_id` to say `msg.text` (uazapi: a new message naming the edited one)."""
     hook = hook or instance.webhook
     assert hook is not None
-    if instance.provider == "uazapi":
-        event = uazapi.EVENT_MESSAGES
-        url = uazapi.target_url(hook, event, "ExtendedTextMessage")
-        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
-        payload = None if skipped else uazapi.inbound(
+    event = uazapi.EVENT_MESSAGES if instance.provider == "uazapi" else evolution.EVENT_EDITED
+    url, skipped = _route(instance, hook, event, "ExtendedTextMessage")
+    if skipped:
+        payload = None
+    elif instance.provider == "uazapi":
+        payload = uazapi.inbound(
             instance, base_url, phone=msg.phone, name=msg.name, text=msg.text, message_id=msg.message_id,
             moment=msg.moment, lid=msg.lid, quoted=None, quoted_text=None, unread=0, lid_only=msg.lid_only,
             edit_of=original_id,
         )
     else:
-        event = evolution.EVENT_EDITED
-        url = evolution.target_url(hook, event)
-        skipped = evolution.skip_reason(hook, event)
-        payload = None if skipped else evolution.edit(
+        payload = evolution.edit(
             instance, base_url, url, phone=msg.phone, original_id=original_id, text=msg.text, lid=msg.lid,
             lid_only=msg.lid_only, moment=msg.moment,
         )
@@ -104,18 +110,16 @@ def reaction_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: Se
     if hook is None:
         return None
     name = sandbox.state.contact(instance.name, sent.number).name or "Cliente"
-    if instance.provider == "uazapi":
-        event = uazapi.EVENT_MESSAGES
-        url = uazapi.target_url(hook, event, "ReactionMessage")
-        skipped = uazapi.skip_reason(hook, event, from_me=False, sent_by_api=False)
-        payload = None if skipped else uazapi.reaction(
+    event = uazapi.EVENT_MESSAGES if instance.provider == "uazapi" else evolution.EVENT_UPSERT
+    url, skipped = _route(instance, hook, event, "ReactionMessage")
+    if skipped:
+        payload = None
+    elif instance.provider == "uazapi":
+        payload = uazapi.reaction(
             instance, base_url, phone=sent.number, name=name, message_id=message_id, reacted=sent, emoji=emoji,
             lid_only=lid_only, moment=now())
     else:
-        event = evolution.EVENT_UPSERT
-        url = evolution.target_url(hook, event)
-        skipped = evolution.skip_reason(hook, event)
-        payload = None if skipped else evolution.reaction(
+        payload = evolution.reaction(
             instance, base_url, url, phone=sent.number, name=name, message_id=message_id, reacted=sent,
             emoji=emoji, lid=True, lid_only=lid_only, moment=now())
     return Outgoing("reaction", event, url, message_id, payload, skipped, hook)
@@ -127,20 +131,16 @@ def echo_event(sandbox: Sandbox, instance: Instance, base_url: str, sent: SentMe
     if hook is None:
         return None
     quoted_text = sandbox.quoted_text(sent.quoted)
-    if instance.provider == "uazapi":
-        event = uazapi.EVENT_MESSAGES
-        message_type = KINDS[sent.media.kind][0] if sent.media and sent.media.kind in KINDS else "ExtendedTextMessage"
-        url = uazapi.target_url(hook, event, message_type)
-        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=sent.origin != "phone")
-        name = sandbox.state.contact(instance.name, sent.number).name
-        payload = None if skipped else uazapi.echo(instance, base_url, sent, contact_name=name,
-                                                   quoted_text=quoted_text)
+    event = uazapi.EVENT_MESSAGES if instance.provider == "uazapi" else evolution.echo_event(sent)
+    message_type = KINDS[sent.media.kind][0] if sent.media and sent.media.kind in KINDS else "ExtendedTextMessage"
+    url, skipped = _route(instance, hook, event, message_type, from_me=True, sent_by_api=sent.origin != "phone")
+    name = sandbox.state.contact(instance.name, sent.number).name if instance.provider == "uazapi" else ""
+    if skipped:
+        payload = None
+    elif instance.provider == "uazapi":
+        payload = uazapi.echo(instance, base_url, sent, contact_name=name, quoted_text=quoted_text)
     else:
-        event = evolution.echo_event(sent)
-        url = evolution.target_url(hook, event)
-        skipped = evolution.skip_reason(hook, event)
-        payload = None if skipped else evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text,
-                                                      moment=now())
+        payload = evolution.echo(instance, base_url, url, sent, quoted_text=quoted_text, moment=now())
     return Outgoing("phone" if sent.origin == "phone" else "echo", event, url, sent.id, payload, skipped, hook)
 
 
@@ -149,14 +149,12 @@ def receipt_event(instance: Instance, base_url: str, sent: SentMessage, moment: 
     hook = hook or instance.webhook
     if hook is None:
         return None
-    if instance.provider == "uazapi":
-        event = uazapi.EVENT_RECEIPT
-        url = uazapi.target_url(hook, event)
-        skipped = uazapi.skip_reason(hook, event, from_me=True, sent_by_api=True)
-        payload = None if skipped else uazapi.receipt(instance, base_url, sent, moment)
+    event = uazapi.EVENT_RECEIPT if instance.provider == "uazapi" else evolution.EVENT_UPDATE
+    url, skipped = _route(instance, hook, event, from_me=True, sent_by_api=True)
+    if skipped:
+        payload = None
+    elif instance.provider == "uazapi":
+        payload = uazapi.receipt(instance, base_url, sent, moment)
     else:
-        event = evolution.EVENT_UPDATE
-        url = evolution.target_url(hook, event)
-        skipped = evolution.skip_reason(hook, event)
-        payload = None if skipped else evolution.receipt(instance, base_url, url, sent, moment)
+        payload = evolution.receipt(instance, base_url, url, sent, moment)
     return Outgoing("status", event, url, sent.id, payload, skipped, hook)

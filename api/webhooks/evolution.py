@@ -19,6 +19,10 @@ messages is not reported as the customer's name.
 `provider_message_id` is the WhatsApp message id (`key.id`), the same id a send returns in `key.id` and a status
 update carries in `keyId` (`data.messageId` of a status update is Evolution's database id, not used).
 
+This module maps only Evolution's envelope and message shapes; what both providers share lives beside it:
+fields.py (JIDs, phone digits, loose values), strict.py (required fields and their 422 messages), content.py
+(kinds of content, media fields, building the `InboundMessage`).
+
 `parse` is pure and raises only `MalformedPayload`.
 """
 
@@ -26,31 +30,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import UTC, datetime
 
+from api.webhooks.content import (
+    CONTENT_KEYS as _CONTENT_KEYS,
+    MEDIA_KINDS,
+    NO_MEDIA,
+    Content,
+    Sender,
+    inbound,
+    location_text as _location_text,
+    media as _media,
+)
 from api.webhooks.events import (
     ConnectionUpdate,
     ContactUpdate,
     Ignored,
-    InboundMessage,
     MalformedPayload,
     ParsedWebhook,
     StatusUpdate,
     WebhookEvent,
 )
 from api.webhooks.fields import (
-    ASCII_DIGITS as _ASCII_DIGITS,
-    MAX_EPOCH_SECONDS as _MAX_EPOCH_SECONDS,
     first_lid as _first_lid,
     first_phone as _first_phone,
+    group_digits as _group_digits,
     kind as _kind,
-    location_text as _location_text,
-    media_details as _media_details,
     server as _server,
     show as _show,
     text as _text,
 )
+from api.webhooks.strict import epoch, flag as _bool, optional_str as _optional_str, required_str as _required_str
 
 # Containers whose `message` holds the real content.
 _WRAPPERS = (
@@ -62,32 +72,6 @@ _WRAPPERS = (
     "deviceSentMessage",
     "editedMessage",
 )
-# Content keys of a WhatsApp message, in the order they are looked for, and our content type for each.
-_CONTENT_KEYS = {
-    "conversation": "text",
-    "extendedTextMessage": "text",
-    "imageMessage": "image",
-    "videoMessage": "video",
-    "ptvMessage": "video",
-    "audioMessage": "audio",
-    "documentMessage": "document",
-    "stickerMessage": "sticker",
-    "locationMessage": "location",
-    "liveLocationMessage": "location",
-    "contactMessage": "contact",
-    "contactsArrayMessage": "contact",
-    "reactionMessage": "reaction",
-    "listResponseMessage": "text",
-    "buttonsResponseMessage": "text",
-    "templateButtonReplyMessage": "text",
-    "interactiveResponseMessage": "text",
-    "pollCreationMessage": "other",
-    "pollCreationMessageV2": "other",
-    "pollCreationMessageV3": "other",
-    "pollUpdateMessage": "other",
-}
-_MEDIA = frozenset({"image", "video", "audio", "document", "sticker"})
-
 # Message status (normalized: upper case, "_" for separators) -> our status. PENDING (still queued on the phone)
 # and DELETED are not delivery states and are ignored. Some versions send Baileys' numeric codes instead.
 _STATUSES = {
@@ -163,8 +147,22 @@ def _message(data: dict, path: str) -> WebhookEvent:
     server = _server(remote_jid)
     if server in ("broadcast", "newsletter"):
         return Ignored(f"unsupported_chat:{server}")
-    is_group = server == "g.us" or data.get("isGroup") is True
+    sender = _sender(data, key, remote_jid, from_me, path)
 
+    message = data.get("message")
+    if message is None:
+        return Ignored("empty_message")  # e.g. a message the instance could not decrypt (messageStubType)
+    if not isinstance(message, dict):
+        raise MalformedPayload(f"{path}.message must be an object, got {_kind(message)}")
+    s3_url = _text(message.get("mediaUrl")) or _text(data.get("mediaUrl"))
+    message, edit_of = _unwrap(message)
+    if message is None:
+        return Ignored("unsupported_message:protocolMessage")
+    return inbound(provider_id, timestamp, from_me, sender, _content(data, message, s3_url), edit_of=edit_of)
+
+
+def _sender(data: dict, key: dict, remote_jid: str, from_me: bool, path: str) -> Sender:
+    is_group = _server(remote_jid) == "g.us" or data.get("isGroup") is True
     if is_group:
         candidates = [_text(key.get(k)) for k in ("participant", "participantAlt", "participantPn")]
         candidates.append(_text(data.get("participant")))
@@ -179,36 +177,26 @@ def _message(data: dict, path: str) -> WebhookEvent:
                 f"cannot tell who wrote: {path}.key.remoteJid is {_show(remote_jid)}, neither a phone nor a LID, "
                 f"and {path}.key.remoteJidAlt holds neither"
             )
-    name = None if from_me else _text(data.get("pushName"))
+    return Sender(phone=phone, lid=lid, name=None if from_me else _text(data.get("pushName")), is_group=is_group)
 
-    message = data.get("message")
-    if message is None:
-        return Ignored("empty_message")  # e.g. a message the instance could not decrypt (messageStubType)
-    if not isinstance(message, dict):
-        raise MalformedPayload(f"{path}.message must be an object, got {_kind(message)}")
-    s3_url = _text(message.get("mediaUrl")) or _text(data.get("mediaUrl"))
-    message, edit_of = _unwrap(message)
-    if message is None:
-        return Ignored("unsupported_message:protocolMessage")
 
+def _content(data: dict, message: dict, s3_url: str | None) -> Content:
     content_key = _content_key(message, _text(data.get("messageType")))
     content_type = _CONTENT_KEYS.get(content_key or "", "other")
     raw = message.get(content_key) if content_key else None
     content = raw if isinstance(raw, dict) else {}
 
     text: str | None = None
-    media_url = media_mime = file_name = size = seconds = choice_id = None
+    media, choice_id = NO_MEDIA, None
     context = content.get("contextInfo") if isinstance(content.get("contextInfo"), dict) else data.get("contextInfo")
     quoted = _text(context.get("stanzaId")) if isinstance(context, dict) else None
     if content_key == "conversation":
         text = _text(raw)
     elif content_key == "extendedTextMessage":
         text = _text(content.get("text"))
-    elif content_type in _MEDIA:
+    elif content_type in MEDIA_KINDS:
         text = _text(content.get("caption"))
-        media_url = s3_url or _text(content.get("url"))
-        media_mime = _text(content.get("mimetype"))
-        file_name, size, seconds = _media_details(content)
+        media = _media(content, s3_url)
     elif content_type == "location":
         text = _location_text(content)
     elif content_key == "contactMessage":
@@ -237,27 +225,7 @@ def _message(data: dict, path: str) -> WebhookEvent:
         text = _text(body.get("text")) or choice_id
     elif content_key is not None and content_key.startswith("pollCreationMessage"):
         text = _text(content.get("name"))
-
-    return InboundMessage(
-        provider_message_id=provider_id,
-        phone=phone,
-        lid=lid,
-        name=name,
-        content_type=content_type,
-        text=text,
-        media_url=media_url,
-        media_mime=media_mime,
-        quoted_provider_id=quoted,
-        timestamp=timestamp,
-        from_me=from_me,
-        sent_by_api=None,
-        is_group=is_group,
-        edit_of=edit_of,
-        media_file_name=file_name,
-        media_size=size,
-        media_seconds=seconds,
-        choice_id=choice_id,
-    )
+    return Content(content_type, text, quoted, media, choice_id)
 
 
 def _native_flow_id(flow: object) -> str | None:
@@ -326,13 +294,20 @@ def _edit(data: dict, path: str) -> WebhookEvent:
                  else datetime.now(UTC))
     if phone is None and lid is None:
         raise MalformedPayload(f"cannot tell whose message was edited: {path}.key.remoteJid is {_show(remote_jid)}")
-    return InboundMessage(
+    sender = Sender(phone=phone, lid=lid, name=None, is_group=_server(remote_jid) == "g.us")
+    return inbound(
         # the same edit delivered again gets the same id (dedup); another edit of the same message does not
-        provider_message_id=f"{edited_id}:edit:{hashlib.sha256(new_text.encode()).hexdigest()[:16]}",
-        phone=phone, lid=lid, name=None, content_type="text", text=new_text, media_url=None, media_mime=None,
-        quoted_provider_id=None, timestamp=timestamp, from_me=_bool(key.get("fromMe"), f"{path}.key.fromMe"),
-        sent_by_api=None, is_group=_server(remote_jid) == "g.us", edit_of=edited_id,
+        f"{edited_id}:edit:{hashlib.sha256(new_text.encode()).hexdigest()[:16]}",
+        timestamp,
+        _bool(key.get("fromMe"), f"{path}.key.fromMe"),
+        sender,
+        Content("text", new_text),
+        edit_of=edited_id,
     )
+
+
+def _timestamp_s(value: object, field: str) -> datetime:
+    return epoch(value, field, per_second=1, longs=True)
 
 
 def _is_count(value: object) -> bool:
@@ -410,71 +385,7 @@ def _connection(data: dict, path: str) -> WebhookEvent:
     return ConnectionUpdate(state=mapped)
 
 
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def _optional_str(payload: dict, key: str) -> str | None:
-    value = payload.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} must be a string or null, got {_kind(value)}")
-    return value or None
-
-
-def _required_str(obj: dict, key: str, field: str) -> str:
-    value = obj.get(key)
-    if value is None or value == "":
-        raise MalformedPayload(f"{field} is missing")
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedPayload(f"{field} must be a non-empty string, got {_show(value)}")
-    return value.strip()
-
-
-def _bool(value: object, field: str) -> bool:
-    if value is None or value == "":
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise MalformedPayload(f"{field} must be a boolean, got {_show(value)}")
-
-
-def _timestamp_s(value: object, field: str) -> datetime:
-    """Seconds since the epoch: a number, a numeric string, or a protobuf Long ({"low", "high", "unsigned"})."""
-    if value is None or value == "":
-        raise MalformedPayload(f"{field} is missing")
-    number: float | int
-    if isinstance(value, dict):
-        low, high = value.get("low"), value.get("high")
-        if not (isinstance(low, int) and isinstance(high, int)) or isinstance(low, bool) or isinstance(high, bool):
-            raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}")
-        number = (high << 32) | (low & 0xFFFFFFFF) if 0 <= high < 2**32 else -1
-    elif isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}")
-    elif isinstance(value, str):
-        try:
-            number = int(value.strip())
-        except ValueError:
-            try:
-                number = float(value.strip())
-            except ValueError:
-                raise MalformedPayload(f"{field} must be a number of seconds, got {_show(value)}") from None
-    else:
-        number = value
-    if isinstance(number, float) and not math.isfinite(number):
-        raise MalformedPayload(f"{field} must be a finite number, got {_show(value)}")
-    if not 0 <= number <= _MAX_EPOCH_SECONDS:
-        raise MalformedPayload(f"{field} is out of range: {_show(value)}")
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-def _group_digits(jid: str) -> str | None:
-    digits = "".join(c for c in jid.partition("@")[0] if c in _ASCII_DIGITS)
-    return digits or None
+# --------------------------------------------------------------------------------------------- events
 
 
 _MESSAGE_EVENTS = ("messages.upsert", "send.message")

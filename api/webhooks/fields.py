@@ -9,14 +9,6 @@ PHONE_SERVERS = ("s.whatsapp.net", "c.us")
 MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
 
 
-def location_text(content: dict) -> str | None:
-    lat, lng = content.get("degreesLatitude"), content.get("degreesLongitude")
-    parts = [text(content.get("name")), text(content.get("address"))]
-    if is_number(lat) and is_number(lng):
-        parts.append(f"{lat},{lng}")
-    return "\n".join(p for p in parts if p) or None
-
-
 def text(value: object) -> str | None:
     """A non-blank string (without NUL characters, which PostgreSQL cannot store); anything else (missing,
     empty, wrong type) as None."""
@@ -49,6 +41,14 @@ def first_phone(*candidates: str | None) -> str | None:
         if (found := phone(candidate)) is not None:
             return found
     return None
+
+
+def group_digits(jid: str | None) -> str | None:
+    """The digits of a group's JID: the last resort for a participant's phone."""
+    if jid is None:
+        return None
+    digits = "".join(c for c in jid.partition("@")[0] if c in ASCII_DIGITS)
+    return digits or None
 
 
 def first_lid(*candidates: str | None) -> str | None:
@@ -94,7 +94,3 @@ def count(value: object) -> int | None:
         return int(value)
     return None
 
-
-def media_details(content: dict) -> tuple[str | None, int | None, int | None]:
-    """(file name, size in bytes, seconds) of a media message's content object."""
-    return text(content.get("fileName")), count(content.get("fileLength")), count(content.get("seconds"))

@@ -14,63 +14,49 @@ The instance owner's own name is never reported as the customer's name.
 `edited` (on an edit: the id of the message it replaces), `reaction` and the `MessageIDs` of status updates all
 refer to the bare id. "chats"/"contacts" events pair a chat's phone (`wa_chatid`) with its LID (`wa_chatlid`).
 
+This module maps only uazapiGO's envelope and message shapes; what both providers share lives beside it:
+fields.py (JIDs, phone digits, loose values), strict.py (required fields and their 422 messages), content.py
+(kinds of content, media fields, building the `InboundMessage`).
+
 `parse` is pure and raises only `MalformedPayload`.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-
+from api.webhooks.content import (
+    CHOICE_KEYS,
+    CONTENT_KEYS,
+    MEDIA_KINDS,
+    Content,
+    Sender,
+    inbound,
+    location_text as _location_text,
+    media as _media,
+)
 from api.webhooks.events import (
     ConnectionUpdate,
     ContactUpdate,
     Ignored,
-    InboundMessage,
     MalformedPayload,
     ParsedWebhook,
     StatusUpdate,
     WebhookEvent,
 )
 from api.webhooks.fields import (
-    ASCII_DIGITS as _ASCII_DIGITS,
-    MAX_EPOCH_SECONDS as _MAX_EPOCH_SECONDS,
     first_lid as _first_lid,
     first_phone as _first_phone,
+    group_digits as _group_digits,
     kind as _kind,
-    location_text as _location_text,
-    media_details as _media_details,
     server as _server,
     show as _show,
     text as _text,
 )
+from api.webhooks.strict import boolean as _bool, epoch, flag, optional_str as _optional_str
 from api.whatsapp.clients import TRACK_SOURCE
 
-# messageType (lower-cased) -> our content type. Anything else falls back to `mediaType`/`type`, then "other".
-_MESSAGE_TYPES = {
-    "conversation": "text",
-    "extendedtextmessage": "text",
-    "imagemessage": "image",
-    "videomessage": "video",
-    "ptvmessage": "video",
-    "audiomessage": "audio",
-    "documentmessage": "document",
-    "documentwithcaptionmessage": "document",
-    "stickermessage": "sticker",
-    "locationmessage": "location",
-    "livelocationmessage": "location",
-    "contactmessage": "contact",
-    "contactsarraymessage": "contact",
-    "reactionmessage": "reaction",
-    "listresponsemessage": "text",
-    "buttonsresponsemessage": "text",
-    "templatebuttonreplymessage": "text",
-    "interactiveresponsemessage": "text",
-    "pollcreationmessage": "other",
-    "pollcreationmessagev2": "other",
-    "pollcreationmessagev3": "other",
-    "pollupdatemessage": "other",
-}
+# messageType (WhatsApp's content key, lower-cased) -> our content type. Anything else falls back to
+# `mediaType`/`type`, then "other".
+_MESSAGE_TYPES = {key.lower(): kind for key, kind in CONTENT_KEYS.items()} | {"documentwithcaptionmessage": "document"}
 _MEDIA_TYPES = {
     "image": "image",
     "video": "video",
@@ -88,9 +74,7 @@ _MEDIA_TYPES = {
     "list_response": "text",
     "buttons_response": "text",
 }
-_CHOICE_TYPES = frozenset(
-    {"listresponsemessage", "buttonsresponsemessage", "templatebuttonreplymessage", "interactiveresponsemessage"}
-)
+_CHOICE_TYPES = frozenset(key.lower() for key in CHOICE_KEYS)
 
 # Receipt states of "messages_update" (normalized: lower case, no separators) -> our status. Other states
 # (ReadSelf, PlayedSelf: the owner read something on another device; Retry, Sender, Inactive...) are ignored.
@@ -160,19 +144,31 @@ def _message(payload: dict) -> WebhookEvent:
     chat = payload.get("chat") if isinstance(payload.get("chat"), dict) else {}
 
     provider_id = _message_id(message)
-    timestamp = _timestamp_ms(message.get("messageTimestamp"), "message.messageTimestamp")
-    from_me = _bool(message.get("fromMe"), "message.fromMe")
+    timestamp = epoch(message.get("messageTimestamp"), "message.messageTimestamp", per_second=1000)
+    from_me = flag(message.get("fromMe"), "message.fromMe")
     sent_by_api = _bool(message.get("wasSentByApi"), "message.wasSentByApi", default=None)
 
     chatid = _text(message.get("chatid")) or _text(chat.get("wa_chatid"))
     if chatid is not None and _server(chatid) in ("broadcast", "newsletter"):
         return Ignored(f"unsupported_chat:{_server(chatid)}")
-    is_group = (
+    return inbound(
+        provider_id,
+        timestamp,
+        from_me,
+        _sender(message, chat, chatid, from_me),
+        _content(message),
+        sent_by_api=sent_by_api,
+        edit_of=_edit_of(message.get("edited"), provider_id),
+        track_id=_text(message.get("track_id")) if _text(message.get("track_source")) == TRACK_SOURCE else None,
+    )
+
+
+def _sender(message: dict, chat: dict, chatid: str | None, from_me: bool) -> Sender:
+    is_group = bool(
         _bool(message.get("isGroup"), "message.isGroup", default=False)
         or chat.get("wa_isGroup") is True
         or (chatid is not None and _server(chatid) == "g.us")
     )
-
     sender = _text(message.get("sender"))
     sender_pn = _text(message.get("sender_pn"))
     sender_lid = _text(message.get("sender_lid"))
@@ -195,17 +191,19 @@ def _message(payload: dict) -> WebhookEvent:
             "cannot tell who wrote: message.chatid is neither a phone nor a LID JID, and message.sender_pn and "
             "message.chatlid are missing"
         )
+    return Sender(phone=phone, lid=lid, name=name, is_group=is_group)
 
+
+def _content(message: dict) -> Content:
     message_type = (_text(message.get("messageType")) or "").lower()
     content_type = _content_type(message_type, message)
     content = message.get("content")
     content_obj = content if isinstance(content, dict) else {}
     body = _text(message.get("text"))
-
-    text: str | None
-    media_url = media_mime = file_name = size = seconds = None
     context = content_obj.get("contextInfo") if isinstance(content_obj.get("contextInfo"), dict) else {}
     quoted = _text(message.get("quoted")) or _text(context.get("stanzaID")) or _text(context.get("stanzaId"))
+    choice_id = _text(message.get("buttonOrListid"))
+
     if content_type == "text":
         if message_type in _CHOICE_TYPES or _text(message.get("mediaType")) in ("list_response", "buttons_response"):
             text = (
@@ -213,15 +211,13 @@ def _message(payload: dict) -> WebhookEvent:
                 or _text(content_obj.get("selectedDisplayText"))
                 or _text(content_obj.get("title"))
                 or body
-                or _text(message.get("buttonOrListid"))
+                or choice_id
             )
         else:
             text = body or (_text(content) if isinstance(content, str) else _text(content_obj.get("text")))
-    elif content_type in ("image", "video", "audio", "document", "sticker"):
-        text = _text(content_obj.get("caption")) or body
-        media_url = _text(content_obj.get("URL")) or _text(content_obj.get("url"))
-        media_mime = _text(content_obj.get("mimetype"))
-        file_name, size, seconds = _media_details(content_obj)
+    elif content_type in MEDIA_KINDS:
+        media = _media(content_obj, _text(content_obj.get("URL")))
+        return Content(content_type, _text(content_obj.get("caption")) or body, quoted, media, choice_id)
     elif content_type == "contact":
         text = body or _text(content_obj.get("vcard")) or _text(content_obj.get("displayName"))
     elif content_type == "location":
@@ -233,28 +229,7 @@ def _message(payload: dict) -> WebhookEvent:
         quoted = quoted or _text(message.get("reaction")) or reacted_id
     else:  # polls and anything unknown
         text = body or _text(message.get("vote"))
-
-    return InboundMessage(
-        provider_message_id=provider_id,
-        phone=phone,
-        lid=lid,
-        name=name,
-        content_type=content_type,
-        text=text,
-        media_url=media_url,
-        media_mime=media_mime,
-        quoted_provider_id=quoted,
-        timestamp=timestamp,
-        from_me=from_me,
-        sent_by_api=sent_by_api,
-        is_group=is_group,
-        edit_of=_edit_of(message.get("edited"), provider_id),
-        track_id=_text(message.get("track_id")) if _text(message.get("track_source")) == TRACK_SOURCE else None,
-        media_file_name=file_name,
-        media_size=size,
-        media_seconds=seconds,
-        choice_id=_text(message.get("buttonOrListid")),
-    )
+    return Content(content_type, text, quoted, choice_id=choice_id)
 
 
 def _edit_of(edited: object, provider_id: str) -> str | None:
@@ -371,57 +346,6 @@ def _connection(payload: dict) -> WebhookEvent:
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def _optional_str(payload: dict, key: str) -> str | None:
-    value = payload.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} must be a string, got {_kind(value)}")
-    return value or None
-
-
-def _bool(value: object, field: str, default: bool | None = False) -> bool | None:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise MalformedPayload(f"{field} must be a boolean, got {_show(value)}")
-
-
-def _timestamp_ms(value: object, field: str) -> datetime:
-    if value is None or value == "":
-        raise MalformedPayload(f"{field} is missing")
-    number: float | int
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MalformedPayload(f"{field} must be a number of milliseconds, got {_show(value)}")
-    if isinstance(value, str):
-        try:
-            number = int(value.strip())
-        except ValueError:
-            try:
-                number = float(value.strip())
-            except ValueError:
-                raise MalformedPayload(f"{field} must be a number of milliseconds, got {_show(value)}") from None
-    else:
-        number = value
-    if isinstance(number, float) and not math.isfinite(number):
-        raise MalformedPayload(f"{field} must be a finite number, got {_show(value)}")
-    if not 0 <= number <= _MAX_EPOCH_SECONDS * 1000:
-        raise MalformedPayload(f"{field} is out of range: {_show(value)}")
-    return datetime.fromtimestamp(number / 1000, tz=UTC)
-
-
-def _group_digits(chatid: str | None) -> str | None:
-    if chatid is None:
-        return None
-    digits = "".join(c for c in chatid.partition("@")[0] if c in _ASCII_DIGITS)
-    return digits or None
 
 
 def _normalize(value: str) -> str:

@@ -1,6 +1,8 @@
 """What a message carries, independent of the provider: a text, or a media file with its caption.
 
-Both payload builders render it: uazapi as `messageType` + `content`, Evolution as `message.<kind>Message`.
+Both payload builders render it: uazapi as `messageType` + `content`, Evolution as `message.<kind>Message`; a
+media message's fields are built once here (`media_message`), and each builder spells them as its provider's
+serializer does.
 Media fields follow WhatsApp's (fileSHA256, fileLength, mediaKey, directPath...), as in the captures under
 tests/fixtures/uazapi/user-chat__from-others__{audio,image,file}.sent.json and evolution/messages.upsert.audio.json.
 """
@@ -10,7 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sandbox.whatsapp.ids import seconds
 from sandbox.whatsapp.media_files import MediaFile
 from sandbox.whatsapp.state import SentMessage
 
@@ -63,7 +68,7 @@ class Media:
         key = hashlib.sha256(self.sha256.encode()).digest()
         return {
             "mediaKey": base64.b64encode(key).decode(),
-            "fileEncSHA256": base64.b64encode(hashlib.sha256(key).digest()).decode(),
+            "fileEncSha256": base64.b64encode(hashlib.sha256(key).digest()).decode(),
             "directPath": f"/v/t62.7117-24/{key.hex()[:30]}_n.enc?ccb=11-4",
             "mediaKeyTimestamp": moment_seconds,
         }
@@ -77,6 +82,25 @@ class Content:
     @property
     def kind(self) -> str:
         return self.media.kind if self.media else "text"
+
+
+def media_message(content: Content, moment: datetime) -> dict[str, Any]:
+    """A media message's fields under WhatsApp's protobuf names, as Baileys (Evolution) spells them; uazapi's
+    whatsmeow writes some in Go style (URL, fileSHA256, PTT) and Evolution writes Longs as strings."""
+    media = content.media
+    assert media is not None
+    body: dict[str, Any] = {"url": media.url, "mimetype": media.mimetype}
+    if content.text and media.kind != "audio":
+        body["caption"] = content.text
+    body.update(fileSha256=media.sha256, fileLength=media.size)
+    if media.kind == "audio":
+        body.update(seconds=media.seconds or 1, ptt=True)
+    elif media.kind in ("image", "video"):
+        body.update(height=media.height or 1600, width=media.width or 900)
+    elif media.kind == "document":
+        body.update(title=media.file_name or "arquivo", fileName=media.file_name or "arquivo", pageCount=1)
+    body.update(media.whatsapp_fields(seconds(moment)))
+    return body
 
 
 def sent_content(sent: SentMessage) -> Content:

@@ -1,13 +1,21 @@
-"""Posting webhooks the way providers do: JSON POST, retried on 5xx and connection errors, never on 4xx."""
+"""Delivering webhooks: posting an event the sandbox built (webhook_events.py) to NioChat the way providers do
+(JSON POST, retried on 5xx and connection errors, never on 4xx), with Evolution's secret, and recording each
+delivery for /sandbox/deliveries (a skipped one too)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sandbox.whatsapp.state import Delivery
+from sandbox.whatsapp import evolution_payloads as evolution
+from sandbox.whatsapp.state import Delivery, Instance, Webhook
+
+if TYPE_CHECKING:  # both import the runtime, which holds the poster below
+    from sandbox.whatsapp.runtime import Sandbox
+    from sandbox.whatsapp.webhook_events import Outgoing
 
 USER_AGENTS = {"uazapi": "Go-http-client/1.1", "evolution": "axios/1.7.9"}
 
@@ -48,3 +56,30 @@ class WebhookPoster:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
         delivery.delivered = delivery.status_code is not None and 200 <= delivery.status_code < 300
         return delivery
+
+
+async def deliver(sandbox: Sandbox, instance: Instance, outgoing: Outgoing) -> Delivery:
+    """Post it (with retries) and keep a record in /sandbox/deliveries; skipped events are recorded too."""
+    delivery = Delivery(provider=instance.provider, instance=instance.name, kind=outgoing.kind, event=outgoing.event,
+                        url=outgoing.url, message_id=outgoing.message_id)
+    sandbox.state.deliveries.append(delivery)
+    if outgoing.payload is None:
+        delivery.error = f"skipped: {outgoing.skipped}"
+        return delivery
+    headers = {}
+    if instance.provider == "evolution":
+        if not sandbox.state.evolution_expose_apikey:  # in place: the caller of /sandbox/* sees what was posted
+            outgoing.payload["apikey"] = None
+        headers = evolution.delivery_headers(outgoing.hook)
+    return await sandbox.poster.post(delivery, outgoing.payload, headers)
+
+
+async def deliver_to_each(sandbox: Sandbox, instance: Instance,
+                       build: Callable[[Webhook], Outgoing | None]) -> list[tuple[Outgoing, Delivery]]:
+    """Deliver an event to every webhook of the instance, each with its own URL and filters: uazapiGO keeps a list
+    of them and delivers to each; Evolution has one."""
+    posted = []
+    for hook in list(instance.webhooks):
+        if (outgoing := build(hook)) is not None:
+            posted.append((outgoing, await deliver(sandbox, instance, outgoing)))
+    return posted

@@ -34,7 +34,7 @@ from typing import Any
 
 import jwt
 
-from sandbox.whatsapp.content import KINDS, Choice, Content, Media, sent_content
+from sandbox.whatsapp.content import KINDS, Choice, Content, Media, media_message, sent_content
 from sandbox.whatsapp.ids import cuid, iso_z, lid_for, millis, pn_jid, seconds
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
@@ -107,19 +107,8 @@ def _media_message(content: Content, moment: datetime) -> tuple[dict[str, Any], 
     media = content.media
     assert media is not None
     key = KINDS[media.kind][2]
-    body: dict[str, Any] = {"url": media.url, "mimetype": media.mimetype}
-    if content.text and media.kind != "audio":
-        body["caption"] = content.text
-    body.update(fileSha256=media.sha256, fileLength=str(media.size))
-    if media.kind == "audio":
-        body.update(seconds=media.seconds or 1, ptt=True)
-    elif media.kind in ("image", "video"):
-        body.update(height=media.height or 1600, width=media.width or 900)
-    elif media.kind == "document":
-        body.update(title=media.file_name or "arquivo", fileName=media.file_name or "arquivo", pageCount=1)
-    fields = media.whatsapp_fields(seconds(moment))
-    body.update(mediaKey=fields["mediaKey"], fileEncSha256=fields["fileEncSHA256"], directPath=fields["directPath"],
-                mediaKeyTimestamp=str(fields["mediaKeyTimestamp"]))
+    body = media_message(content, moment)
+    body.update(fileLength=str(body["fileLength"]), mediaKeyTimestamp=str(body["mediaKeyTimestamp"]))
     return {key: body}, None, key
 
 

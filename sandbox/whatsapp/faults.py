@@ -22,9 +22,9 @@ TIMEOUT_STATUS = 504
 
 async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
                            render: Callable[[int], dict[str, Any]],
-                           deliver: Callable[[], Any], sends: str = "text") -> JSONResponse | None:
+                           send: Callable[[], Any], sends: str = "text") -> JSONResponse | None:
     """The error response a planned fault calls for on this send ("text" or "media"), or None to send normally.
-    `deliver` sends the message for real; the "accept_timeout" fault calls it before hanging."""
+    `send` sends the message for real; the "accept_timeout" fault calls it before hanging."""
     fault = sandbox.state.take_fault(instance, sends)
     if fault is None:
         rate = sandbox.state.config.transient_send_rate
@@ -33,7 +33,7 @@ async def injected_failure(sandbox: Sandbox, request: Request, instance: str,
         return _refusal(sandbox, instance, fault.mode)
     if fault.mode in ("timeout", "accept_timeout"):
         if fault.mode == "accept_timeout":
-            deliver()
+            send()
         await _hang(request, sandbox.stopping, fault.seconds or HANG_SECONDS)
         return JSONResponse(render(TIMEOUT_STATUS), status_code=TIMEOUT_STATUS)
     return JSONResponse(render(fault.status), status_code=fault.status)

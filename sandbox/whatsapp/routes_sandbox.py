@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sandbox.whatsapp import media_files
 from sandbox.whatsapp.content import Choice
-from sandbox.whatsapp.dispatch import CustomerText, Outgoing, echo_event, edit_event, inbound_event, post_to_each
+from sandbox.whatsapp.delivery import deliver_to_each
 from sandbox.whatsapp.ids import digits, evolution_inbound_id, now, phone_message_id
 from sandbox.whatsapp.runtime import Sandbox, base_url_of, sandbox_of
 from sandbox.whatsapp.state import DEFAULT_OWNER, CustomerMedia, Delivery, Fault, Instance
+from sandbox.whatsapp.webhook_events import CustomerText, Outgoing, echo_event, edit_event, inbound_event
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 EDIT_AFTER_SECONDS = 0.4  # within the bot's quiet window: the burst is answered as edited
@@ -188,13 +189,14 @@ async def customer_writes(body: InboundIn, request: Request) -> dict[str, Any]:
                        message_id=message_id, lid=body.lid, quoted=body.quoted, moment=now(), media=media,
                        lid_only=lid_only, choice=choice)
     base_url = base_url_of(request)
-    posted = await post_to_each(sandbox, instance, lambda hook: inbound_event(sandbox, instance, base_url, msg, hook))
+    posted = await deliver_to_each(sandbox, instance,
+                                   lambda hook: inbound_event(sandbox, instance, base_url, msg, hook))
     answer = _answer(posted, message_id)
     if edit:  # the customer notices the missing word and edits the message a moment later
         await asyncio.sleep(EDIT_AFTER_SECONDS)
         edited = replace(msg, text=text, moment=now(), message_id=phone_message_id() if instance.provider == "uazapi"
                          else evolution_inbound_id())
-        posted = await post_to_each(sandbox, instance,
+        posted = await deliver_to_each(sandbox, instance,
                                     lambda hook: edit_event(instance, base_url, edited, message_id, hook))
         answer["edit"] = _answer(posted, edited.message_id)
     answer["lid_only"] = lid_only
@@ -235,7 +237,7 @@ async def attendant_types_on_the_phone(body: PhoneReplyIn, request: Request) -> 
     message_id = phone_message_id() if instance.provider == "uazapi" else evolution_inbound_id()
     sent = sandbox.record_send(instance, number=phone, text=body.text, origin="phone", message_id=message_id)
     base_url = base_url_of(request)
-    posted = await post_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
+    posted = await deliver_to_each(sandbox, instance, lambda hook: echo_event(sandbox, instance, base_url, sent, hook))
     return _answer(posted, message_id)
 
 

@@ -27,13 +27,15 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sandbox.whatsapp.content import KINDS, Choice, Content, Media, sent_content
+from sandbox.whatsapp.content import KINDS, Choice, Content, Media, media_message, sent_content
 from sandbox.whatsapp.ids import display_phone, iso_z, lid_for, millis, pn_jid, seconds, uazapi_chat_id
 from sandbox.whatsapp.state import Instance, SentMessage, Webhook
 
 EVENT_MESSAGES = "messages"
 EVENT_RECEIPT = "messages_update"
 EPHEMERAL_SETTING_TIMESTAMP = 1739999266  # as in the captures: a fixed moment, not the message's
+# whatsmeow's (Go) spelling of the media fields Baileys spells otherwise, as in the captures
+_GO_NAMES = {"url": "URL", "fileSha256": "fileSHA256", "ptt": "PTT", "fileEncSha256": "fileEncSHA256"}
 
 
 def skip_reason(webhook: Webhook, event: str, *, from_me: bool, sent_by_api: bool) -> str | None:
@@ -86,19 +88,9 @@ def _content(content: Content, quoted: str | None, quoted_text: str | None, part
     media = content.media
     if media is None:
         return {"text": content.text, "previewType": 0, "contextInfo": context, "inviteLinkGroupTypeV2": 0}
-    body: dict[str, Any] = {"URL": media.url, "mimetype": media.mimetype}
-    if content.text and media.kind != "audio":
-        body["caption"] = content.text
-    body.update(fileSHA256=media.sha256, fileLength=media.size)
-    if media.kind == "audio":
-        body.update(seconds=media.seconds or 1, PTT=True)
-    elif media.kind in ("image", "video"):
-        body.update(height=media.height or 1600, width=media.width or 900)
-        if media.kind == "video":
-            body["seconds"] = media.seconds or 1
-    elif media.kind == "document":
-        body.update(pageCount=1, fileName=media.file_name or "arquivo", title=media.file_name or "arquivo")
-    body.update(media.whatsapp_fields(seconds(moment)))
+    body = {_GO_NAMES.get(name, name): value for name, value in media_message(content, moment).items()}
+    if media.kind == "video":
+        body["seconds"] = media.seconds or 1
     body["contextInfo"] = context
     if media.kind == "audio":
         body["waveform"] = "AAAGFDRPW19gVVNVU1JST1NfYl9SU1dUUlFYVktOUU9QUlhYVU1LTkhCPzs3ND9NTU1NUVRUUlFUUUxFPTUxMA=="

@@ -15,10 +15,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, insert, select, update
 
 from api.brain import replies
-from api.brain.base import BrainInput, Persona
 from api.brain.model import ModelBrain, _describe, system_prompt
 from api.brain.rules import RulesBrain
 from api.brain.tools import CONTACT_ATTEMPTS, DOCUMENT_ATTEMPTS, Outcome, Toolbox
+from api.brain.turn import BrainInput, Persona
 from api.sgp import TsmxSgp
 from niochat import admin
 from niochat.database import async_engine, tenant_transaction

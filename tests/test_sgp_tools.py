@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from api.brain.base import BrainInput, Persona
 from api.brain.model import ModelBrain, system_prompt
 from api.brain.rules import RulesBrain
 from api.brain.tools import Outcome, Toolbox
+from api.brain.turn import BrainInput, Persona
 from api.sgp import TsmxSgp, UnlockResult
 from niochat import admin
 from niochat.database import async_engine, tenant_transaction

@@ -10,7 +10,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
+
+from niochat.local_servers import free_port
+from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -371,12 +372,6 @@ def connect_sandbox(env: Environment, channels: Iterable[Channel], sandbox_url: 
 # ---------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def uvicorn_args(target: str, port: int, procs: int = 1, factory: bool = True) -> list[str]:
     """The same uvicorn settings for every server under test: uvloop + httptools, no access log."""
     args = [sys.executable, "-m", "uvicorn"]
@@ -390,17 +385,12 @@ def uvicorn_args(target: str, port: int, procs: int = 1, factory: bool = True) -
 
 
 def wait_ready(env: Environment, process: subprocess.Popen, url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{env.log_tail(process)}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready in {timeout:.0f}s:\n{env.log_tail(process)}")
+    try:
+        wait_until_answers(url, timeout, process=process, ok=answers_200, interval=0.1)
+    except Exited as exc:
+        raise RuntimeError(f"{url} exited with {exc.returncode}:\n{env.log_tail(process)}") from None
+    except NoAnswer:
+        raise RuntimeError(f"{url} did not become ready in {timeout:.0f}s:\n{env.log_tail(process)}") from None
 
 
 def serve(env: Environment, name: str, target: str, *, procs: int = 1, ready_path: str = "/healthz",

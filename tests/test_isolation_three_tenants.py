@@ -47,6 +47,7 @@ from ingest.sync import sync
 from niochat import admin, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
+from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 from niochat.tables import (
@@ -150,16 +151,13 @@ class Processes:
 
     def wait_up(self, name: str, url: str, timeout: float = 90) -> None:
         process = dict(self.running)[name]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"{name} exited:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}"
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{name} not up at {url}:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}")
+        try:
+            wait_until_answers(url, timeout, process=process, ok=answers_200)
+        except Exited:
+            raise AssertionError(f"{name} exited:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}") from None
+        except NoAnswer:
+            raise AssertionError(f"{name} not up at {url}:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}") \
+                from None
 
     def stop_all(self) -> None:
         for _, process in reversed(self.running):

@@ -119,7 +119,7 @@ def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[st
     import psycopg
 
     from bench import pipeline
-    from ingest.dbt_env import run_dbt
+    from ingest.dbt_command import run_dbt
     from ingest.sync import sync
     from niochat.database import libpq_url
 
@@ -166,14 +166,14 @@ def manager_of(env: environment.Environment, slug: str) -> tuple[str, str]:
     """A manager with a real password in tenant `slug` (the generator's users cannot log in); (email, tenant id)."""
     from sqlalchemy import text
 
-    from niochat import admin
+    from niochat import accounts
     from niochat.database import sync_engine
 
     engine = sync_engine(env.database_url)
     try:
         with engine.begin() as conn:
             email = f"gestor@{slug}.test"
-            admin.create_user(conn, slug, email, "Gestora Bench", PASSWORD, "manager")
+            accounts.create_user(conn, slug, email, "Gestora Bench", PASSWORD, "manager")
             tenant_id = conn.execute(text("select id from tenants where slug = :s"), {"s": slug}).scalar_one()
     finally:
         engine.dispose()

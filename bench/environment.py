@@ -161,7 +161,7 @@ class Channel:
 def provision(env: Environment, count: int, *, sandbox_url: str = "http://127.0.0.1:9",
               public_url: str = "http://127.0.0.1:8000", name: str = "Fibra Bench") -> list[Channel]:
     """`count` tenants, each with one Uazapi channel whose provider is `sandbox_url`."""
-    from niochat import admin
+    from niochat import accounts
     from niochat.database import sync_engine
     from niochat.secrets import Keyring
 
@@ -172,10 +172,10 @@ def provision(env: Environment, count: int, *, sandbox_url: str = "http://127.0.
         with engine.begin() as conn:
             for _ in range(count):
                 slug = f"bench-{secrets.token_hex(4)}"
-                tenant_id = admin.create_tenant(conn, slug, name)
-                admin.create_team(conn, slug, "suporte", "Suporte")
+                tenant_id = accounts.create_tenant(conn, slug, name)
+                accounts.create_team(conn, slug, "suporte", "Suporte")
                 instance, token = f"{slug}-uazapi", f"token-{secrets.token_hex(8)}"
-                channel = admin.create_channel(conn, keyring, public_url, slug, "uazapi", "WhatsApp", sandbox_url,
+                channel = accounts.create_channel(conn, keyring, public_url, slug, "uazapi", "WhatsApp", sandbox_url,
                                                instance, token)
                 created.append(Channel(slug, tenant_id, instance, token, channel.webhook_key))
     finally:

@@ -78,7 +78,7 @@ def summarize(per_tenant: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ingest.dbt_env import run_dbt
+    from ingest.dbt_command import run_dbt
     from ingest.export import export_tenant
     from ingest.sync import sync
 

@@ -35,7 +35,7 @@ import httpx
 import redis
 from sqlalchemy import func, select, text
 
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import ensure_database, sync_engine
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
 from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
@@ -261,13 +261,13 @@ class World:
         slug = f"{prefix}-{os.urandom(3).hex()}"
         created: list[tuple[Channel, uuid.UUID, str]] = []
         with self.engine.begin() as conn:
-            tenant_id = admin.create_tenant(conn, slug, "Fibra Teste")
+            tenant_id = accounts.create_tenant(conn, slug, "Fibra Teste")
             for team in ("financeiro", "suporte"):
-                admin.create_team(conn, slug, team, team.title())
+                accounts.create_team(conn, slug, team, team.title())
             for api_index in range(self.api_count):
                 for provider in providers:
                     instance = f"{slug}-{provider}-{api_index}"
-                    channel = admin.create_channel(conn, self.keyring, self.api_url(api_index), slug, provider,
+                    channel = accounts.create_channel(conn, self.keyring, self.api_url(api_index), slug, provider,
                                                    provider, self.sandbox_url, instance, f"tk-{instance}")
                     created.append((Channel(slug, provider, instance, api_index), channel.id, channel.webhook_key))
         self.tenants[slug] = tenant_id

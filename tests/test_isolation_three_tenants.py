@@ -41,10 +41,10 @@ from sqlalchemy import insert, select
 from validate_docbr import CPF
 
 from api.whatsapp.sandbox_channels import connect_to_sandbox
-from ingest.dbt_env import run_dbt
+from ingest.dbt_command import run_dbt
 from ingest.export import TABLES
 from ingest.sync import sync
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
@@ -188,16 +188,16 @@ def _dataset(tenant: Tenant, directory: Path) -> Path:
 def _provision(engine, keyring: Keyring, tenant: Tenant, api_url: str, sandbox_url: str, sgp_url: str,
                model_url: str) -> tuple[list, dict]:
     with engine.begin() as conn:
-        tenant.tenant_id = admin.create_tenant(conn, tenant.slug, tenant.name)
-        admin.create_team(conn, tenant.slug, "suporte", "Suporte")
-        tenant.admin_id = admin.create_user(conn, tenant.slug, tenant.email("admin"), f"Admin {tenant.marker}",
+        tenant.tenant_id = accounts.create_tenant(conn, tenant.slug, tenant.name)
+        accounts.create_team(conn, tenant.slug, "suporte", "Suporte")
+        tenant.admin_id = accounts.create_user(conn, tenant.slug, tenant.email("admin"), f"Admin {tenant.marker}",
                                             tenant.password, "admin")
-        admin.create_user(conn, tenant.slug, tenant.email("gestor"), f"Gestor {tenant.marker}", tenant.password,
+        accounts.create_user(conn, tenant.slug, tenant.email("gestor"), f"Gestor {tenant.marker}", tenant.password,
                           "manager")
         keys = {}  # the webhook keys, known only here: they are stored as hashes
         for provider in ("uazapi", "evolution"):
             tenant.channel_tokens[provider] = f"tok-{provider}-{secrets.token_urlsafe(16)}"
-            created = admin.create_channel(conn, keyring, api_url, tenant.slug, provider, provider.title(),
+            created = accounts.create_channel(conn, keyring, api_url, tenant.slug, provider, provider.title(),
                                            sandbox_url, f"{tenant.slug}-{provider}", tenant.channel_tokens[provider])
             keys[created.id] = created.webhook_key
         tenant.webhook_keys = set(keys.values())

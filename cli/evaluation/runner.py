@@ -34,7 +34,7 @@ from cli.evaluation.scenarios import (
     Scenario,
     Turn,
 )
-from niochat import admin
+from niochat import accounts
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, channels, conversations, messages, sgp_configs, teams, tenants, tool_calls
 
@@ -138,14 +138,14 @@ class _ScenarioRun:
         keyring, runner = self.runner.keyring, self.runner
         api_url = runner.next_api()
         with self.engine.begin() as conn:
-            self.tenant_id = admin.create_tenant(conn, self.slug, "Fibra Exemplo", TIMEZONE)
+            self.tenant_id = accounts.create_tenant(conn, self.slug, "Fibra Exemplo", TIMEZONE)
             conn.execute(update(tenants).where(tenants.c.id == self.tenant_id)
                          .values(settings={"business_hours": self._hours()}))
             for slug, name in TEAMS.items():
-                admin.create_team(conn, self.slug, slug, name)
+                accounts.create_team(conn, self.slug, slug, name)
             keys = {}  # the channels' webhook keys, known only now (stored as hashes)
             for provider in PROVIDERS:
-                created = admin.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",
+                created = accounts.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",
                                                self.endpoints.whatsapp_url, self._instance(provider),
                                                secrets.token_urlsafe(16))
                 keys[created.id] = created.webhook_key

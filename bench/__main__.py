@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bench import common
+from bench import environment, report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,18 +62,18 @@ def run_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             module.run(sub_args)
         except Exception as exc:  # noqa: BLE001 - keep going, report at the end
-            common.log(f"{name} failed: {type(exc).__name__}: {exc}")
+            report.log(f"{name} failed: {type(exc).__name__}: {exc}")
             failures.append(name)
-    pipeline = common.ROOT / "bench" / "pipeline.py"
+    pipeline = environment.ROOT / "bench" / "pipeline.py"
     if pipeline.exists() and not args.no_pipeline:
-        common.log(f"pipeline: {pipeline.name} {' '.join(quick)}")
+        report.log(f"pipeline: {pipeline.name} {' '.join(quick)}")
         started = time.perf_counter()
-        code = subprocess.call([sys.executable, str(pipeline), *quick], cwd=common.ROOT)
-        common.log(f"pipeline exited {code} after {time.perf_counter() - started:.0f}s")
+        code = subprocess.call([sys.executable, str(pipeline), *quick], cwd=environment.ROOT)
+        report.log(f"pipeline exited {code} after {time.perf_counter() - started:.0f}s")
         if code != 0:
             failures.append("pipeline")
     if failures:
-        common.log(f"failed: {', '.join(failures)}")
+        report.log(f"failed: {', '.join(failures)}")
         return 1
     return 0
 

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench import common
+from bench import datasets, environment, report, stats
 
 PERIOD = {"start": "2026-01-01", "end": "2026-03-31"}  # the generator's 90 days (bench/pipeline.py)
 PASSWORD = "bench-dash-password-1"
@@ -33,7 +33,7 @@ where direction = 'inbound'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_dataset_arguments(parser)
+    datasets.add_dataset_arguments(parser)
     parser.add_argument("--rounds", type=int, help="measured rounds per phase (default 30; --quick 10)")
     parser.add_argument("--output", help="result JSON path (default bench/results/dash.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data dir")
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        **common.dataset_config(args),
+        **datasets.dataset_config(args),
         "rounds": args.rounds or (10 if args.quick else 30),
         "period": PERIOD,
     }
@@ -114,12 +114,12 @@ def plan(app, pages, period: dict) -> list[dict]:
 # ---------------------------------------------------------------- data and app
 
 
-def build_marts(env: common.Environment, config: dict[str, Any]) -> dict[str, Any]:
+def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[str, Any]:
     """bench/pipeline.py's rows (plus intents) in the operational database, synced and built into the marts."""
     import psycopg
 
     from bench import pipeline
-    from ingest.dbt_env import run_dbt
+    from ingest.dbt_command import run_dbt
     from ingest.sync import sync
     from niochat.database import libpq_url
 
@@ -142,7 +142,7 @@ def build_marts(env: common.Environment, config: dict[str, Any]) -> dict[str, An
             "dbt_run_seconds": round(time.perf_counter() - synced, 2), "mart_rows": marts}
 
 
-def richest_tenant(env: common.Environment) -> str:
+def richest_tenant(env: environment.Environment) -> str:
     """The tenant whose pages have the most to draw: closed, handed-off conversations (CSAT, agents, handoff
     reasons). bench/pipeline.py deals conversation i to tenant i % tenants and picks its status from i % 50 too, so
     with 50 tenants each tenant gets a single status: the first by slug would only have conversations with the bot."""
@@ -162,18 +162,18 @@ def richest_tenant(env: common.Environment) -> str:
         engine.dispose()
 
 
-def manager_of(env: common.Environment, slug: str) -> tuple[str, str]:
+def manager_of(env: environment.Environment, slug: str) -> tuple[str, str]:
     """A manager with a real password in tenant `slug` (the generator's users cannot log in); (email, tenant id)."""
     from sqlalchemy import text
 
-    from niochat import admin
+    from niochat import accounts
     from niochat.database import sync_engine
 
     engine = sync_engine(env.database_url)
     try:
         with engine.begin() as conn:
             email = f"gestor@{slug}.test"
-            admin.create_user(conn, slug, email, "Gestora Bench", PASSWORD, "manager")
+            accounts.create_user(conn, slug, email, "Gestora Bench", PASSWORD, "manager")
             tenant_id = conn.execute(text("select id from tenants where slug = :s"), {"s": slug}).scalar_one()
     finally:
         engine.dispose()
@@ -198,7 +198,7 @@ def live_counters(redis_url: str, tenant_id: str) -> None:
         client.close()
 
 
-def dash_app(env: common.Environment):
+def dash_app(env: environment.Environment):
     from dash import Input, Output
 
     from dash_app import create_app
@@ -244,10 +244,10 @@ def measure(client, calls: list[dict], bare: dict, rounds: int) -> dict[str, Any
         floor.append(call(client, bare)[0])
     return {
         "callbacks": {c["output"]: {"label": c["label"], "page": c["page"], "on_load": c["on_load"],
-                                    "latency": common.latency_summary(per_call[c["output"]]),
+                                    "latency": stats.latency_summary(per_call[c["output"]]),
                                     "status_counts": dict(statuses[c["output"]])} for c in calls},
-        "pages": {page: common.latency_summary(values) for page, values in per_page.items()},
-        "bare": common.latency_summary(floor),
+        "pages": {page: stats.latency_summary(values) for page, values in per_page.items()},
+        "bare": stats.latency_summary(floor),
     }
 
 
@@ -266,7 +266,7 @@ def ratios(phase: dict[str, Any]) -> dict[str, Any]:
     bare = phase["bare"]
     over = {}
     for output, entry in phase["callbacks"].items():
-        over[output] = {q: common.ratio(entry["latency"][f"{q}_ms"], bare[f"{q}_ms"], 1) for q in ("p50", "p95")}
+        over[output] = {q: stats.ratio(entry["latency"][f"{q}_ms"], bare[f"{q}_ms"], 1) for q in ("p50", "p95")}
     return over
 
 
@@ -275,11 +275,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     config = resolve(args)
     config["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-    with common.environment(keep=args.keep) as env:
-        common.log(f"generating {config['conversations']:,} conversations over {config['tenants']} tenants, "
+    with environment.environment(keep=args.keep) as env:
+        report.log(f"generating {config['conversations']:,} conversations over {config['tenants']} tenants, "
                    "sync, dbt run")
         data = build_marts(env, config)
-        common.log(f"marts built: {data}")
+        report.log(f"marts built: {data}")
         slug = richest_tenant(env)
         email, tenant_id = manager_of(env, slug)
         live_counters(env.redis_url, tenant_id)
@@ -299,13 +299,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cache.ttl = ttl
             cache.clear()
             measure(client, calls, bare, 1)  # warm-up: connections, imports, the cache when on
-            common.log(f"{name}: {len(calls)} callbacks x {config['rounds']} rounds")
+            report.log(f"{name}: {len(calls)} callbacks x {config['rounds']} rounds")
             phases[name] = measure(client, calls, bare, config["rounds"])
-        machine = common.machine_info(env.database_url, env.redis_url)
-        machine["dash_version"] = common._version("dash")
+        machine = report.machine_info(env.database_url, env.redis_url)
+        machine["dash_version"] = report.package_version("dash")
     result = {
         "benchmark": "dash",
-        "started_at": common.utc_stamp(),
+        "started_at": report.utc_stamp(),
         "config": {**config, "tenant": slug, "callbacks": len(calls)},
         "empty_answers": empty,
         "machine": machine,
@@ -314,14 +314,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": {
             "over_bare": {name: ratios(phase) for name, phase in phases.items()},
             "uncached_over_cached_page_p50": {
-                page: common.ratio(phases["uncached"]["pages"][page]["p50_ms"],
+                page: stats.ratio(phases["uncached"]["pages"][page]["p50_ms"],
                                    phases["cached"]["pages"][page]["p50_ms"], 1)
                 for page in phases["uncached"]["pages"]},
         },
         "ok": all(set(entry["status_counts"]) <= {"200", "204"}
                   for phase in phases.values() for entry in phase["callbacks"].values()),
     }
-    path = common.write_result("dash", result, args.output)
+    path = report.write_result("dash", result, args.output)
     print_summary(result)
     print(f"results: {path}")
     return result

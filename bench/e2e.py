@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench import common
+from bench import customer_messages, environment, process_memory, report, servers, stats
 
 GREETING_MARK = "assistente virtual"
 PROVIDER_RETRIES = 3  # as the WhatsApp sandbox retries its webhook posts
@@ -74,10 +74,11 @@ def reply_latencies(posted: dict[str, float], sent: list[dict[str, Any]]) -> tup
     return [first[number] - posted[number] for number in posted if number in first], first
 
 
-async def _paced_posts(api_url: str, channel: common.Channel, phones: list[str], rate: float,
+async def _paced_posts(api_url: str, channel: environment.Channel, phones: list[str], rate: float,
                        timeout: float = 30) -> tuple[dict[str, float], list[float], Counter[str]]:
     """POST one "oi" per phone at `rate` per second (scheduled on an absolute clock, so no drift)."""
-    bodies = [json.dumps(common.uazapi_inbound_payload(channel.instance, channel.token, phone, "oi")).encode()
+    bodies = [json.dumps(customer_messages.uazapi_inbound_payload(channel.instance, channel.token, phone,
+                                                                  "oi")).encode()
               for phone in phones]
     posted: dict[str, float] = {}
     acks: list[float] = []
@@ -132,14 +133,14 @@ def _wait_replies(sandbox_url: str, instance: str, numbers: set[str], timeout: f
         time.sleep(0.25)
 
 
-def run_phase(env: common.Environment, api_url: str, sandbox_url: str, channel: common.Channel, workers: int,
+def run_phase(env: environment.Environment, api_url: str, sandbox_url: str, channel: environment.Channel, workers: int,
               config: dict[str, Any], first_customer: int) -> dict[str, Any]:
     httpx.post(f"{sandbox_url}/sandbox/reset", timeout=10).raise_for_status()
     processes = [env.spawn(f"worker-{workers}-{n}", [sys.executable, "-m", "niochat", "worker"], env.env())
                  for n in range(workers)]
     try:
         # warm-up: every worker connected and the code paths loaded before the clock starts
-        warm = [common.customer_phone(first_customer + n, area=21) for n in range(2 * workers)]
+        warm = [customer_messages.customer_phone(first_customer + n, area=21) for n in range(2 * workers)]
         asyncio.run(_paced_posts(api_url, channel, warm, rate=10))
         sent = _wait_replies(sandbox_url, channel.instance, set(warm), 60)
         if not {m["number"] for m in sent} >= set(warm):
@@ -147,9 +148,9 @@ def run_phase(env: common.Environment, api_url: str, sandbox_url: str, channel: 
             raise RuntimeError(f"warm-up got no reply within 60 s; worker logs:\n{tails}")
 
         count = max(1, round(config["rate_per_s"] * config["duration_s"]))
-        phones = [common.customer_phone(first_customer + 1000 + n, area=31) for n in range(count)]
-        common.log(f"{workers} worker(s): {count} customers at {config['rate_per_s']}/s")
-        with common.RssSampler([p.pid for p in processes]) as rss:
+        phones = [customer_messages.customer_phone(first_customer + 1000 + n, area=31) for n in range(count)]
+        report.log(f"{workers} worker(s): {count} customers at {config['rate_per_s']}/s")
+        with process_memory.RssSampler([p.pid for p in processes]) as rss:
             posted, acks, statuses = asyncio.run(_paced_posts(api_url, channel, phones, config["rate_per_s"]))
             last_post = time.time()
             sent = _wait_replies(sandbox_url, channel.instance, set(phones), config["drain_timeout_s"])
@@ -172,42 +173,42 @@ def run_phase(env: common.Environment, api_url: str, sandbox_url: str, channel: 
         "greetings": greeted,
         "throughput_answers_per_s": round(len(first) / window, 2) if window else None,
         "drain_after_last_post_s": round(drained_s, 2),
-        "reply_latency": common.latency_summary(latencies),
-        "webhook_ack_latency": common.latency_summary(acks),
+        "reply_latency": stats.latency_summary(latencies),
+        "webhook_ack_latency": stats.latency_summary(acks),
         "worker_memory": rss.as_dict(),
     }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config = resolve(args)
-    config["client_loop"] = common.install_uvloop()
+    config["client_loop"] = servers.install_uvloop()
     config["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-    with common.environment(keep=args.keep) as env:
-        sandbox, sandbox_url = common.serve(env, "sandbox", "sandbox.whatsapp:create_app")
-        channel = common.provision(env, 1, sandbox_url=sandbox_url)[0]
-        api, api_url = common.serve(env, "api", args.api_target, procs=config["api_procs"],
+    with environment.environment(keep=args.keep) as env:
+        sandbox, sandbox_url = servers.serve(env, "sandbox", "sandbox.whatsapp:create_app")
+        channel = environment.provision(env, 1, sandbox_url=sandbox_url)[0]
+        api, api_url = servers.serve(env, "api", args.api_target, procs=config["api_procs"],
                                     ready_path="/readyz")
-        common.connect_sandbox(env, [channel], sandbox_url, api_url)
+        environment.connect_sandbox(env, [channel], sandbox_url, api_url)
         phases = []
-        with common.RssSampler([api.pid]) as api_rss:
+        with process_memory.RssSampler([api.pid]) as api_rss:
             for n, workers in enumerate(config["workers"]):
                 phase = run_phase(env, api_url, sandbox_url, channel, workers, config, first_customer=n * 100_000)
-                common.log(_line(phase))
+                report.log(_line(phase))
                 phases.append(phase)
-        machine = common.machine_info(env.database_url, env.redis_url)
+        machine = report.machine_info(env.database_url, env.redis_url)
         services = {"embedded": env.embedded}
     base = phases[0]
     ratios = {}
     for phase in phases[1:]:
         key = f"{phase['workers']}_over_{base['workers']}_workers"
         ratios[key] = {
-            "throughput": common.ratio(phase["throughput_answers_per_s"], base["throughput_answers_per_s"]),
-            **{p: common.ratio(phase["reply_latency"][f"{p}_ms"], base["reply_latency"][f"{p}_ms"])
+            "throughput": stats.ratio(phase["throughput_answers_per_s"], base["throughput_answers_per_s"]),
+            **{p: stats.ratio(phase["reply_latency"][f"{p}_ms"], base["reply_latency"][f"{p}_ms"])
                for p in ("p50", "p95", "p99")},
         }
     result = {
         "benchmark": "e2e",
-        "started_at": common.utc_stamp(),
+        "started_at": report.utc_stamp(),
         "config": config,
         "machine": machine,
         "services": services,
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": ratios,
         "ok": all(phase["unanswered"] == 0 for phase in phases),
     }
-    path = common.write_result("e2e", result, args.output)
+    path = report.write_result("e2e", result, args.output)
     print_summary(result)
     print(f"results: {path}")
     return result

@@ -20,11 +20,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench import common, pipeline
+from bench import datasets, environment, pipeline, report, stats
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_dataset_arguments(parser)
+    datasets.add_dataset_arguments(parser)
     parser.add_argument("--max-tenants", type=int, help="export only the first N tenants (default: all)")
     parser.add_argument("--pg-url", help="PostgreSQL server URL (default: an embedded pgserver in a temp dir)")
     parser.add_argument("--output", help="result JSON path (default bench/results/export.json)")
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        **common.dataset_config(args),
+        **datasets.dataset_config(args),
     }
     config["exported_tenants"] = min(args.max_tenants or config["tenants"], config["tenants"])
     if min(config["conversations"], config["tenants"], config["exported_tenants"]) < 1:
@@ -70,23 +70,23 @@ def summarize(per_tenant: list[dict[str, Any]]) -> dict[str, Any]:
         "rows": rows,
         "total_seconds": round(total, 3),
         "rows_per_second_overall": round(rows / total) if total else None,
-        "seconds_p50": round(common.percentile(seconds, 50), 3) if seconds else None,
+        "seconds_p50": round(stats.percentile(seconds, 50), 3) if seconds else None,
         "seconds_max": round(max(seconds), 3) if seconds else None,
-        "rows_per_second_p50": round(common.percentile(rates, 50)) if rates else None,
-        "export_over_copy_p50": round(common.percentile(ratios, 50), 2) if ratios else None,
+        "rows_per_second_p50": round(stats.percentile(rates, 50)) if rates else None,
+        "export_over_copy_p50": round(stats.percentile(ratios, 50), 2) if ratios else None,
     }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ingest.dbt_env import run_dbt
+    from ingest.dbt_command import run_dbt
     from ingest.export import export_tenant
     from ingest.sync import sync
 
     config = resolve(args)
     config["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-    with common.postgres_databases(args.pg_url, "op", "wh") as (database_url, warehouse_url), \
+    with environment.postgres_databases(args.pg_url, "op", "wh") as (database_url, warehouse_url), \
             tempfile.TemporaryDirectory(prefix="niochat-bench-export-") as out_dir:
-        common.log(f"generating {config['conversations']:,} conversations, {config['tenants']} tenants; sync; dbt run")
+        report.log(f"generating {config['conversations']:,} conversations, {config['tenants']} tenants; sync; dbt run")
         generate_s = pipeline.populate(database_url, config["conversations"], config["tenants"],
                                        config["messages_per_conversation"])
         sync(database_url, warehouse_url, full=True)
@@ -104,15 +104,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "rows_per_second": round(rows / result.seconds) if result.seconds else None,
                 "file_mb": round(result.path.stat().st_size / 2**20, 2),
                 "copy_out_seconds": round(floor_s, 3), "copy_out_rows": floor_rows,
-                "export_over_copy": common.ratio(result.seconds, floor_s, 2),
+                "export_over_copy": stats.ratio(result.seconds, floor_s, 2),
                 "rows_per_table": result.rows,
             })
-            common.log(f"{slug}: {rows:,} rows in {result.seconds:.2f} s (plain COPY out {floor_s:.2f} s)")
-        machine = common.machine_info(database_url)
+            report.log(f"{slug}: {rows:,} rows in {result.seconds:.2f} s (plain COPY out {floor_s:.2f} s)")
+        machine = report.machine_info(database_url)
     summary = summarize(per_tenant)
     result = {
         "benchmark": "export",
-        "started_at": common.utc_stamp(),
+        "started_at": report.utc_stamp(),
         "config": {**config, "generate_seconds": round(generate_s, 2)},
         "machine": machine,
         "per_tenant": per_tenant,
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": {"export_over_plain_copy_out_p50": summary["export_over_copy_p50"]},
         "ok": all(tenant["rows"] == tenant["copy_out_rows"] for tenant in per_tenant),
     }
-    path = common.write_result("export", result, args.output)
+    path = report.write_result("export", result, args.output)
     print_summary(result)
     print(f"results: {path}")
     return result

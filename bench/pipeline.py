@@ -27,7 +27,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.dbt_env import run_dbt  # noqa: E402
+from ingest.dbt_command import run_dbt  # noqa: E402
 from ingest.export import export_tenant  # noqa: E402
 from ingest.sync import sync  # noqa: E402
 from niochat import migrate  # noqa: E402

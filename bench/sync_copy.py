@@ -25,13 +25,13 @@ from typing import Any
 import psycopg
 from psycopg import IsolationLevel, sql
 
-from bench import common, pipeline
+from bench import datasets, environment, pipeline, report, stats
 
 SCHEMA = "copy_bench"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_dataset_arguments(parser)
+    datasets.add_dataset_arguments(parser)
     parser.add_argument("--repeat", type=int, help="full runs of each, best kept (default 3; --quick 1)")
     parser.add_argument("--pg-url", help="PostgreSQL server URL (default: an embedded pgserver in a temp dir)")
     parser.add_argument("--output", help="result JSON path (default bench/results/sync_copy.json)")
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     config = {
-        **common.dataset_config(args),
+        **datasets.dataset_config(args),
         "repeat": args.repeat or (1 if args.quick else 3),
     }
     if min(config["conversations"], config["tenants"], config["repeat"], config["messages_per_conversation"]) < 1:
@@ -133,8 +133,8 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config = resolve(args)
     config["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-    with common.postgres_databases(args.pg_url, "op", "wh") as (database_url, warehouse_url):
-        common.log(f"generating {config['conversations']:,} conversations x {config['messages_per_conversation']} "
+    with environment.postgres_databases(args.pg_url, "op", "wh") as (database_url, warehouse_url):
+        report.log(f"generating {config['conversations']:,} conversations x {config['messages_per_conversation']} "
                    f"messages, {config['tenants']} tenants")
         generate_s = pipeline.populate(database_url, config["conversations"], config["tenants"],
                                        config["messages_per_conversation"])
@@ -148,38 +148,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if not runs["sync"]:
                         timed_sync(database_url, warehouse_url, full=True)
                     runs[kind].append(plain_copy(database_url, warehouse_url, masked=kind == "copy_masked"))
-                common.log(f"full {kind} {attempt + 1}/{config['repeat']}: {runs[kind][-1]['seconds']} s")
+                report.log(f"full {kind} {attempt + 1}/{config['repeat']}: {runs[kind][-1]['seconds']} s")
         new = max(1, config["conversations"] // 100)
-        common.log(f"incremental: {new:,} new conversations (1%)")
+        report.log(f"incremental: {new:,} new conversations (1%)")
         first = config["conversations"]
         pipeline.generate(database_url, first, first + new - 1, config["tenants"], config["messages_per_conversation"])
         since = watermarks_minus_overlap(warehouse_url)
         incremental_copy = plain_copy(database_url, warehouse_url, since)
         incremental_sync = timed_sync(database_url, warehouse_url, full=False)
-        machine = common.machine_info(database_url)
+        machine = report.machine_info(database_url)
     full_sync, full_copy, full_masked = best(runs["sync"]), best(runs["copy"]), best(runs["copy_masked"])
     result = {
         "benchmark": "sync_copy",
-        "started_at": common.utc_stamp(),
+        "started_at": report.utc_stamp(),
         "config": {**config, "generate_seconds": round(generate_s, 2)},
         "machine": machine,
         "full": {"sync": full_sync, "copy": full_copy, "copy_masked": full_masked},
         "incremental": {"new_conversations": new, "sync": incremental_sync, "copy": incremental_copy},
         "ratios": {
-            "full_sync_over_copy_rows_per_second": common.ratio(full_sync["rows_per_second"],
+            "full_sync_over_copy_rows_per_second": stats.ratio(full_sync["rows_per_second"],
                                                                 full_copy["rows_per_second"]),
-            "incremental_sync_over_copy_rows_per_second": common.ratio(incremental_sync["rows_per_second"],
+            "incremental_sync_over_copy_rows_per_second": stats.ratio(incremental_sync["rows_per_second"],
                                                                        incremental_copy["rows_per_second"]),
             # how much of the gap is the masking of documents (the same COPY, reading with the sync's query)
-            "full_masked_copy_over_copy_rows_per_second": common.ratio(full_masked["rows_per_second"],
+            "full_masked_copy_over_copy_rows_per_second": stats.ratio(full_masked["rows_per_second"],
                                                                        full_copy["rows_per_second"]),
-            "full_sync_over_masked_copy_rows_per_second": common.ratio(full_sync["rows_per_second"],
+            "full_sync_over_masked_copy_rows_per_second": stats.ratio(full_sync["rows_per_second"],
                                                                        full_masked["rows_per_second"]),
         },
         "ok": full_sync["rows"] == full_copy["rows"] == full_masked["rows"]
         and incremental_sync["rows"] == incremental_copy["rows"],
     }
-    path = common.write_result("sync_copy", result, args.output)
+    path = report.write_result("sync_copy", result, args.output)
     print_summary(result)
     print(f"results: {path}")
     return result

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import common
+from bench import customer_messages, environment, process_memory, report, servers, stats
 
 TENANT_BUDGET = 4000  # requests per tenant per run: under PER_TENANT (6000/minute) whatever the speed
 CONTACT_BUDGET = 40  # PER_CONTACT is 40/minute
@@ -63,22 +63,22 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     if args.rate:
         per_contact = min(per_contact, math.ceil(args.rate * 60 / customers))
     if per_contact > CONTACT_BUDGET:
-        common.log(f"warning: {per_contact} requests per customer in a minute exceed the per-contact "
+        report.log(f"warning: {per_contact} requests per customer in a minute exceed the per-contact "
                    f"limit of {CONTACT_BUDGET}/minute: expect 429s")
     return {"customers": customers, "requests": requests, "warmup": warmup, "tenants": tenants,
             "api_procs": args.api_procs, "rate": args.rate, "timeout_s": args.timeout, "quick": bool(args.quick),
             "bare": not args.no_bare}
 
 
-def build_requests(channels: list[common.Channel], customers: int, requests: int,
+def build_requests(channels: list[environment.Channel], customers: int, requests: int,
                    first_customer: int = 0) -> list[list[Request]]:
     """Per customer, the webhooks it posts in order: distinct phones, distinct message ids, tenants round-robin."""
     per_customer: list[list[Request]] = [[] for _ in range(customers)]
     for n in range(requests):
         c = n % customers
         channel = channels[(first_customer + c) % len(channels)]
-        phone = common.customer_phone(first_customer + c)
-        payload = common.uazapi_inbound_payload(channel.instance, channel.token, phone, f"oi, mensagem {n}")
+        phone = customer_messages.customer_phone(first_customer + c)
+        payload = customer_messages.uazapi_inbound_payload(channel.instance, channel.token, phone, f"oi, mensagem {n}")
         per_customer[c].append(Request(channel.webhook_path(), json.dumps(payload).encode()))
     return per_customer
 
@@ -155,7 +155,7 @@ async def post_all(base_url: str, per_customer: list[list[Request]], timeout: fl
         "exceptions": dict(exceptions),
         "elapsed_s": round(elapsed, 3),
         "throughput_rps": round(ok / elapsed, 1) if elapsed else None,
-        "latency": common.latency_summary(latencies),
+        "latency": stats.latency_summary(latencies),
         "warmup_status_counts": dict(warm),
     }
 
@@ -174,10 +174,10 @@ def cpu_seconds(pids: list[int]) -> float:
 def measure(base_url: str, server_pid: int, warmup: list[list[Request]], load: list[list[Request]],
             timeout: float, rate: float | None = None) -> dict[str, Any]:
     """Warm-up on the same connections (fills caches), then the measured load with RSS and CPU sampled."""
-    pids = common.tree_pids(server_pid)
+    pids = process_memory.tree_pids(server_pid)
     me = psutil.Process()
     cpu: dict[str, float] = {}
-    rss = common.RssSampler([server_pid])
+    rss = process_memory.RssSampler([server_pid])
 
     def on_start() -> None:
         cpu["client"], cpu["server"] = sum(me.cpu_times()[:2]), cpu_seconds(pids)
@@ -197,12 +197,12 @@ def measure(base_url: str, server_pid: int, warmup: list[list[Request]], load: l
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config = resolve(args)
-    loop = common.install_uvloop()
+    loop = servers.install_uvloop()
     config["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
-    common.raise_fd_limit(config["customers"] * 2 + 256)
-    with common.environment(keep=args.keep) as env:
-        channels = common.provision(env, config["tenants"])
-        common.log(f"building {config['requests'] + config['warmup']} Uazapi payloads for {config['customers']} "
+    servers.raise_fd_limit(config["customers"] * 2 + 256)
+    with environment.environment(keep=args.keep) as env:
+        channels = environment.provision(env, config["tenants"])
+        report.log(f"building {config['requests'] + config['warmup']} Uazapi payloads for {config['customers']} "
                    f"customers over {config['tenants']} tenant(s)")
         started = time.perf_counter()
         load = build_requests(channels, config["customers"], config["requests"])
@@ -210,34 +210,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if config["warmup"] else []
         build_s = time.perf_counter() - started
 
-        common.log(f"API: {config['api_procs']} uvicorn process(es); {config['requests']} webhooks from "
+        report.log(f"API: {config['api_procs']} uvicorn process(es); {config['requests']} webhooks from "
                    f"{config['customers']} concurrent customers, {_pace(config)}")
-        api, api_url = common.serve(env, "api", "api.app:app_factory", procs=config["api_procs"],
+        api, api_url = servers.serve(env, "api", "api.app:app_factory", procs=config["api_procs"],
                                     ready_path="/readyz")
         webhook = measure(api_url, api.pid, warmup, load, config["timeout_s"], config["rate"])
         env.stop(api)
-        common.log(_line("webhook", webhook))
+        report.log(_line("webhook", webhook))
 
         bare = None
         if config["bare"]:
-            common.log("bare FastAPI endpoint, same load")
-            process, bare_url = common.serve(env, "bare", "bench.bare:app_factory", procs=config["api_procs"])
+            report.log("bare FastAPI endpoint, same load")
+            process, bare_url = servers.serve(env, "bare", "bench.bare:app_factory", procs=config["api_procs"])
             bare = measure(bare_url, process.pid, warmup, load, config["timeout_s"], config["rate"])
             env.stop(process)
-            common.log(_line("bare", bare))
-        machine = common.machine_info(env.database_url, env.redis_url)
+            report.log(_line("bare", bare))
+        machine = report.machine_info(env.database_url, env.redis_url)
         services = {"embedded": env.embedded}
 
     ratios = {}
     if bare is not None:
         ratios = {
-            "throughput_webhook_over_bare": common.ratio(webhook["throughput_rps"], bare["throughput_rps"]),
-            **{f"{p}_webhook_over_bare": common.ratio(webhook["latency"][f"{p}_ms"], bare["latency"][f"{p}_ms"])
+            "throughput_webhook_over_bare": stats.ratio(webhook["throughput_rps"], bare["throughput_rps"]),
+            **{f"{p}_webhook_over_bare": stats.ratio(webhook["latency"][f"{p}_ms"], bare["latency"][f"{p}_ms"])
                for p in ("p50", "p95", "p99")},
         }
     result = {
         "benchmark": "webhook",
-        "started_at": common.utc_stamp(),
+        "started_at": report.utc_stamp(),
         "config": {**config, "client_loop": loop, "payload_build_s": round(build_s, 2),
                    "payload_bytes": len(load[0][0].body)},
         "machine": machine,
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "bare": bare,
         "ratios": ratios,
     }
-    path = common.write_result("webhook", result, args.output)
+    path = report.write_result("webhook", result, args.output)
     print_summary(result)
     print(f"results: {path}")
     return result

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from cli.context import console, ensure_schema, fail, load_settings, running_services
-from niochat import admin, channel_keys
+from niochat import accounts, channel_keys
 from niochat.database import sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring, load_secret_key
@@ -41,7 +41,7 @@ def _run(action: Callable[..., None], with_urls: bool = False) -> None:
     try:
         with _transaction() as (conn, settings, urls):
             action(conn, settings, urls) if with_urls else action(conn, settings)
-    except admin.AdminError as exc:
+    except accounts.AdminError as exc:
         raise fail(str(exc)) from None
 
 
@@ -53,7 +53,7 @@ def tenant_create(
 ) -> None:
     """Create a tenant (an internet provider)."""
     def create(conn: Connection, _) -> None:
-        tenant_id = admin.create_tenant(conn, slug, name, timezone)
+        tenant_id = accounts.create_tenant(conn, slug, name, timezone)
         console.print(f"tenant [bold]{slug}[/] created: {tenant_id}")
 
     _run(create)
@@ -83,7 +83,7 @@ def tenant_sgp_private_network(
     unless this is on). Loopback, link-local and the cloud metadata service stay refused either way.
     """
     def change(conn: Connection, _) -> None:
-        admin.set_sgp_private_network(conn, slug, allow)
+        accounts.set_sgp_private_network(conn, slug, allow)
         state = "may" if allow else "may not"
         console.print(f"tenant [bold]{slug}[/]: its SGP {state} be on a private network")
 
@@ -98,7 +98,7 @@ def team_create(
 ) -> None:
     """Create a team in a tenant."""
     def create(conn: Connection, _) -> None:
-        admin.create_team(conn, tenant, slug, name)
+        accounts.create_team(conn, tenant, slug, name)
         console.print(f"team [bold]{slug}[/] created in tenant {tenant}")
 
     _run(create)
@@ -122,7 +122,7 @@ def user_create(
 ) -> None:
     """Create a user who logs in to the API and the dashboard."""
     def create(conn: Connection, _) -> None:
-        admin.create_user(conn, tenant, email, name, password, role, tuple(team))
+        accounts.create_user(conn, tenant, email, name, password, role, tuple(team))
         console.print(f"user [bold]{email}[/] ({role}) created in tenant {tenant}")
 
     _run(create)
@@ -150,9 +150,9 @@ def channel_create(
 
     def create(conn: Connection, settings) -> None:
         keyring = Keyring(load_secret_key(settings))
-        admin.check_channel_input(conn, tenant, provider, base_url, instance, token)
+        accounts.check_channel_input(conn, tenant, provider, base_url, instance, token)
         keys = _check_with_provider(settings, provider, base_url, instance, token.strip())
-        created = admin.create_channel(
+        created = accounts.create_channel(
             conn, keyring, settings.public_url, tenant, provider, name, base_url, instance, token,
             webhook_token=keys.webhook_token, connection_status=keys.connection,
         )
@@ -184,7 +184,7 @@ def channel_setup(
         row = _channel_row(conn, tenant, instance, provider)
         key = typer.prompt("token", hide_input=True).strip() if new_token else keyring.decrypt(row.token_encrypted)
         if not key:
-            raise admin.AdminError("token must not be empty")
+            raise accounts.AdminError("token must not be empty")
         keys = _check_with_provider(settings, row.provider, row.base_url, row.instance, key)
         values = {"token_encrypted": keyring.encrypt(key),
                   "webhook_token_encrypted": keyring.encrypt(keys.webhook_token) if keys.webhook_token else None}
@@ -199,7 +199,7 @@ def channel_setup(
             return
         try:
             url, notices = _rotate(conn, settings, urls, row, key, keys.webhook_token or key)
-        except admin.AdminError as exc:  # the key check above is still worth keeping
+        except accounts.AdminError as exc:  # the key check above is still worth keeping
             console.print(f"[yellow]{escape(str(exc))}[/]")
             return
         typer.echo(url)
@@ -244,10 +244,10 @@ def _channel_row(conn: Connection, tenant: str, instance: str, provider: str):
         query = query.where(channels.c.provider == provider)
     rows = conn.execute(query.with_for_update(of=channels)).all()
     if not rows:
-        raise admin.AdminError(f"tenant '{tenant}' has no channel for instance '{instance}'"
+        raise accounts.AdminError(f"tenant '{tenant}' has no channel for instance '{instance}'"
                                + (f" on {provider}" if provider else ""))
     if len(rows) > 1:
-        raise admin.AdminError(f"tenant '{tenant}' has instance '{instance}' on both providers: add --provider")
+        raise accounts.AdminError(f"tenant '{tenant}' has instance '{instance}' on both providers: add --provider")
     return rows[0]
 
 
@@ -271,7 +271,7 @@ def _rotate(conn: Connection, settings, urls: ServiceUrls, row, api_key: str,
     try:
         marks.set(channel_keys.revoked_mark(row.webhook_key_sha256), 1, ex=channel_keys.REVOKED_SECONDS)
     except redis.RedisError as exc:
-        raise admin.AdminError(f"cannot reach Redis to retire the old key ({type(exc).__name__}): nothing was "
+        raise accounts.AdminError(f"cannot reach Redis to retire the old key ({type(exc).__name__}): nothing was "
                                "changed") from None
     finally:
         marks.close()
@@ -288,9 +288,9 @@ def _rotate(conn: Connection, settings, urls: ServiceUrls, row, api_key: str,
     try:
         notices = asyncio.run(register())
     except (ProviderError, httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise admin.AdminError(f"{row.provider} did not take the new webhook URL ({exc}): the key was not changed "
+        raise accounts.AdminError(f"{row.provider} did not take the new webhook URL ({exc}): the key was not changed "
                                "and the current webhook URL keeps working") from None
-    admin.replace_webhook_key(conn, row.id, key, _operator())
+    accounts.replace_webhook_key(conn, row.id, key, _operator())
     return url, notices
 
 
@@ -308,7 +308,7 @@ def _check_with_provider(settings, provider: str, base_url: str, instance: str, 
     try:
         return asyncio.run(check())
     except SetupError as exc:
-        raise admin.AdminError(f"{exc}\nNothing was changed.") from None
+        raise accounts.AdminError(f"{exc}\nNothing was changed.") from None
 
 
 def _tell(keys, provider: str, instance: str) -> None:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from niochat.readiness import Exited, NoAnswer, answers_below_500, wait_until_answers
 
 GRACE_SECONDS = 20
 
@@ -64,22 +64,15 @@ class Children:
         self.running.append(child)
         return child
 
-    def wait_ready(self, child: Child, url: str, seconds: float, ok=lambda response: response.status_code < 500):
+    def wait_ready(self, child: Child, url: str, seconds: float, ok=answers_below_500):
         """Until `url` answers as `ok` says; fails when the child exits or the time is up."""
-        deadline = time.monotonic() + seconds
-        with httpx.Client(timeout=2) as http:
-            while True:
-                if child.process.poll() is not None:
-                    raise child.exited()
-                try:
-                    if ok(http.get(url)):
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise StepFailed(f"the {child.name} did not answer on {url} within {seconds:.0f} s; "
-                                     f"the end of {child.log}:\n{child.tail()}")
-                time.sleep(0.2)
+        try:
+            wait_until_answers(url, seconds, process=child.process, ok=ok)
+        except Exited:
+            raise child.exited() from None
+        except NoAnswer:
+            raise StepFailed(f"the {child.name} did not answer on {url} within {seconds:.0f} s; "
+                             f"the end of {child.log}:\n{child.tail()}") from None
 
     def first_exited(self) -> Child | None:
         return next((child for child in self.running if child.process.poll() is not None), None)

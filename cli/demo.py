@@ -30,6 +30,7 @@ from cli.demo_banner import print_ready
 from cli.ports import ensure_port_free
 from cli.simulate import DEFAULT_MIX, parse_mix
 from niochat import migrate, provisioning as provision
+from niochat.readiness import answers_200
 from niochat.secrets import Keyring, load_demo_password, load_secret_key
 from niochat.settings import Settings
 
@@ -131,7 +132,7 @@ def _start_dagster(children: Children, settings: Settings, port: int) -> None:
                                               "-p", str(port)], "dagster.log", stop_signal=signal.SIGINT,
                                extra_env={"DAGSTER_HOME": str(home)})
         children.wait_ready(child, f"http://127.0.0.1:{port}/server_info", 180,
-                            ok=lambda response: response.status_code == 200)
+                            ok=answers_200)
 
 
 def _keep_serving(children: Children) -> None:
@@ -168,7 +169,7 @@ def _run(settings: Settings, options: DemoOptions) -> None:
         api = f"http://{settings.api_host}:{settings.api_port}"
         with _step("starting the API and a worker", f"API and worker on {api}"):
             child = children.start("API and worker", [*NIOCHAT, "serve"], "api.log")
-            children.wait_ready(child, f"{api}/readyz", 90, ok=lambda response: response.status_code == 200)
+            children.wait_ready(child, f"{api}/readyz", 90, ok=answers_200)
         if options.history_days:
             from cli.demo_history import backfill
 
@@ -188,7 +189,7 @@ def _run(settings: Settings, options: DemoOptions) -> None:
         with _step("starting the dashboards", f"dashboards on http://127.0.0.1:{settings.dash_port}"):
             child = children.start("dashboards", [*NIOCHAT, "dash"], "dash.log")
             children.wait_ready(child, f"http://127.0.0.1:{settings.dash_port}/login", 90,
-                                ok=lambda response: response.status_code == 200)
+                                ok=answers_200)
         if options.dagster_port:
             _start_dagster(children, settings, options.dagster_port)
         print_ready(settings, provision.DEMO_TENANTS, None if settings.demo_password else password, exports,

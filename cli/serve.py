@@ -17,6 +17,7 @@ from cli.ports import ensure_port_free
 from niochat import provisioning as provision
 from niochat.embedded import ServiceUrls
 from niochat.metrics import enable_multiprocess
+from niochat.readiness import wait_until_answers
 from niochat.secrets import Keyring, load_demo_password, load_secret_key
 from niochat.settings import Settings
 
@@ -50,8 +51,8 @@ def _sandboxes_with_tenant_demo(stack: ExitStack, settings: Settings, urls: Serv
     stack.enter_context(_child(["sandbox"], env, "sandboxes"))
     sandbox_url = f"http://127.0.0.1:{settings.wa_sandbox_port}"
     sgp_url = f"http://127.0.0.1:{settings.sgp_sandbox_port}"
-    datasets.wait_until_up(f"{sandbox_url}/sandbox/instances")
-    datasets.wait_until_up(f"{sgp_url}/sandbox/calls")
+    wait_until_answers(f"{sandbox_url}/sandbox/instances", 20, interval=0.1)
+    wait_until_answers(f"{sgp_url}/sandbox/calls", 20, interval=0.1)
     keyring = Keyring(load_secret_key(settings))
     password = load_demo_password(settings)
     rows = provision.provision_demo(urls.database_url, settings, keyring, password, sandbox_url)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from niochat import admin
+from niochat import accounts
 from niochat.database import sync_engine
 from niochat.passwords import hash_password, verify_password
 from niochat.secrets import Keyring
@@ -95,24 +95,24 @@ def _ensure_tenant(conn: Connection, spec: DemoTenant, password: str, keyring: K
                    sandbox_url: str | None) -> None:
     tenant_id = conn.scalar(select(tenants.c.id).where(tenants.c.slug == spec.slug))
     if tenant_id is None:
-        tenant_id = admin.create_tenant(conn, spec.slug, spec.name, spec.timezone)
+        tenant_id = accounts.create_tenant(conn, spec.slug, spec.name, spec.timezone)
         if spec.settings:
             conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(settings=spec.settings))
     existing_teams = set(conn.scalars(select(teams.c.slug).where(teams.c.tenant_id == tenant_id)))
     for slug, name in spec.teams.items():
         if slug not in existing_teams:
-            admin.create_team(conn, spec.slug, slug, name)
+            accounts.create_team(conn, spec.slug, slug, name)
     for user in spec.users:
         row = conn.execute(select(users.c.id, users.c.password_hash).where(users.c.email == user.email)).first()
         if row is None:
-            admin.create_user(conn, spec.slug, user.email, user.name, password, user.role, user.teams)
+            accounts.create_user(conn, spec.slug, user.email, user.name, password, user.role, user.teams)
         elif not verify_password(row.password_hash, password):
             conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
     if sandbox_url:
         existing_channels = set(conn.scalars(select(channels.c.provider).where(channels.c.tenant_id == tenant_id)))
         for provider, instance in spec.channels.items():
             if provider not in existing_channels:
-                admin.create_channel(conn, keyring, public_url, spec.slug, provider, f"WhatsApp ({provider})",
+                accounts.create_channel(conn, keyring, public_url, spec.slug, provider, f"WhatsApp ({provider})",
                                      sandbox_url, instance, secrets.token_urlsafe(16))
         # the sandbox may listen on another port than last time (NIOCHAT_WA_SANDBOX_PORT)
         conn.execute(update(channels).where(channels.c.tenant_id == tenant_id,

@@ -9,7 +9,7 @@ from typing import Any
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Config, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from ingest.dbt_env import dbt_env
+from ingest.dbt_command import dbt_env
 from ingest.warehouse import exclusive
 from pipelines.project import dbt_project
 from pipelines.raw import raw_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
-from ingest.dbt_env import dbt_executable
+from ingest.dbt_command import dbt_executable
 from pipelines.dbt import niochat_dbt
 from pipelines.exports import tenant_duckdb
 from pipelines.jobs import every_five_minutes, export_job, full_refresh_job, nightly_full_refresh, refresh_job

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from ingest.dbt_env import dbt_executable, dbt_project_dir
+from ingest.dbt_command import dbt_executable, dbt_project_dir
 
 
 def parse_manifest(project_dir: Path) -> Path:

@@ -7,7 +7,7 @@ from typing import Protocol
 from dagster import ConfigurableResource
 
 from niochat.settings import Settings
-from pipelines.services import DatabaseUrls, configured_urls
+from pipelines.database_urls import DatabaseUrls, configured_urls
 
 
 class NiochatDatabases(ConfigurableResource):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
-from niochat import admin
+from niochat import accounts
 from niochat.secrets import Keyring
 from niochat.tables import (
     ai_configs,
@@ -47,16 +47,16 @@ def _add(conn: Connection, rows: TenantRows, table, **values) -> uuid.UUID:
 def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> TenantRows:
     """A tenant with at least one row in every tenant table."""
     slug = unique_slug()
-    rows = TenantRows(slug, admin.create_tenant(conn, slug, f"Provedor {slug}"))
+    rows = TenantRows(slug, accounts.create_tenant(conn, slug, f"Provedor {slug}"))
     rows.ids["tenants"] = [rows.tenant_id]
-    team_id = admin.create_team(conn, slug, "suporte", "Suporte")
+    team_id = accounts.create_team(conn, slug, "suporte", "Suporte")
     rows.ids["teams"] = [team_id]
-    user_id = admin.create_user(conn, slug, f"agent@{slug}.test", "Agente", PASSWORD, "agent")
+    user_id = accounts.create_user(conn, slug, f"agent@{slug}.test", "Agente", PASSWORD, "agent")
     rows.ids["users"] = [user_id]
     conn.execute(insert(team_members).values(tenant_id=rows.tenant_id, team_id=team_id, user_id=user_id))
     rows.ids["team_members"] = [team_id]
     keyring = Keyring(TEST_SECRET)
-    channel = admin.create_channel(
+    channel = accounts.create_channel(
         conn, keyring, public_url, slug, "uazapi", "WhatsApp", "http://127.0.0.1:8100", slug, "tok-" + slug
     )
     rows.ids["channels"] = [channel.id]

@@ -35,9 +35,10 @@ import httpx
 import redis
 from sqlalchemy import func, select, text
 
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import ensure_database, sync_engine
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
+from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
 from niochat.redis import QUEUE_NAME
 from niochat.secrets import Keyring
 from niochat.tables import channels, contacts, conversations, messages
@@ -95,18 +96,13 @@ class Proc:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(self.ready_url, timeout=3).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} not ready on {self.ready_url} within {timeout:.0f} s:\n{self.tail()}")
-            time.sleep(0.2)
+        try:
+            wait_until_answers(self.ready_url, timeout, process=self.popen, ok=answers_200, request_timeout=3)
+        except Exited as exc:
+            raise RuntimeError(f"{self.name} exited with {exc.returncode}:\n{self.tail()}") from None
+        except NoAnswer:
+            raise RuntimeError(f"{self.name} not ready on {self.ready_url} within {timeout:.0f} s:\n{self.tail()}") \
+                from None
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -265,13 +261,13 @@ class World:
         slug = f"{prefix}-{os.urandom(3).hex()}"
         created: list[tuple[Channel, uuid.UUID, str]] = []
         with self.engine.begin() as conn:
-            tenant_id = admin.create_tenant(conn, slug, "Fibra Teste")
+            tenant_id = accounts.create_tenant(conn, slug, "Fibra Teste")
             for team in ("financeiro", "suporte"):
-                admin.create_team(conn, slug, team, team.title())
+                accounts.create_team(conn, slug, team, team.title())
             for api_index in range(self.api_count):
                 for provider in providers:
                     instance = f"{slug}-{provider}-{api_index}"
-                    channel = admin.create_channel(conn, self.keyring, self.api_url(api_index), slug, provider,
+                    channel = accounts.create_channel(conn, self.keyring, self.api_url(api_index), slug, provider,
                                                    provider, self.sandbox_url, instance, f"tk-{instance}")
                     created.append((Channel(slug, provider, instance, api_index), channel.id, channel.webhook_key))
         self.tenants[slug] = tenant_id

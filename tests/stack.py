@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.whatsapp.sandbox_channels import connect_to_sandbox
-from niochat import admin
+from niochat import accounts
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -98,13 +98,13 @@ def _provision(engine, public_url: str, sandbox_url: str):
     slug = unique_slug("e2e")
     keyring = Keyring(TEST_SECRET)
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Fibra Teste")
+        tenant_id = accounts.create_tenant(conn, slug, "Fibra Teste")
         for team in ("financeiro", "suporte"):
-            admin.create_team(conn, slug, team, team.title())
+            accounts.create_team(conn, slug, team, team.title())
         instances, keys = {}, {}
         for provider in ("uazapi", "evolution"):
             instances[provider] = f"{slug}-{provider}"
-            created = admin.create_channel(
+            created = accounts.create_channel(
                 conn,
                 keyring,
                 public_url,

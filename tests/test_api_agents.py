@@ -23,7 +23,7 @@ from websockets.sync.client import connect as ws_connect
 from api.app import create_app
 from api.security import issue_token
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI
-from niochat import admin
+from niochat import accounts
 from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -114,10 +114,10 @@ def make_desk(api: httpx.Client, engine) -> Desk:
     """A new tenant with agent (suporte), agent2 (financeiro), a manager and an admin, and their tokens."""
     with engine.begin() as conn:
         rows = full_tenant(conn)
-        other_team = admin.create_team(conn, rows.slug, "financeiro", "Financeiro")
+        other_team = accounts.create_team(conn, rows.slug, "financeiro", "Financeiro")
         people = {"agent": rows.ids["users"][0]}
         for who, role in (("agent2", "agent"), ("manager", "manager"), ("admin", "admin")):
-            people[who] = admin.create_user(conn, rows.slug, f"{who}@{rows.slug}.test", who.title(), PASSWORD, role)
+            people[who] = accounts.create_user(conn, rows.slug, f"{who}@{rows.slug}.test", who.title(), PASSWORD, role)
         conn.execute(
             insert(team_members).values(tenant_id=rows.tenant_id, team_id=other_team, user_id=people["agent2"])
         )
@@ -798,7 +798,7 @@ def full_tenant_desk(api, engine) -> Desk:
     """A second, unrelated tenant with a manager."""
     with engine.begin() as conn:
         rows = full_tenant(conn)
-        manager = admin.create_user(conn, rows.slug, f"manager@{rows.slug}.test", "Gerente", PASSWORD, "manager")
+        manager = accounts.create_user(conn, rows.slug, f"manager@{rows.slug}.test", "Gerente", PASSWORD, "manager")
     desk = Desk(api, rows, rows.ids["channels"][0], rows.ids["teams"][0], rows.ids["teams"][0],
                 {"agent": rows.ids["users"][0], "manager": manager})
     desk.tokens = {who: _token(user_id, rows.tenant_id) for who, user_id in desk.people.items()}

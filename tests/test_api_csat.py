@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, update
 
 from api.app import create_app
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -56,7 +56,7 @@ def _shop(conn, *, keep_factory_survey: bool) -> Shop:
         conn.execute(delete(csat_requests).where(csat_requests.c.tenant_id == rows.tenant_id))
     shop = Shop(rows, {"agent": rows.ids["users"][0]})
     for who, role in (("agent2", "agent"), ("manager", "manager"), ("admin", "admin")):
-        shop.people[who] = admin.create_user(conn, rows.slug, f"{who}@{rows.slug}.test", who.title(), PASSWORD, role)
+        shop.people[who] = accounts.create_user(conn, rows.slug, f"{who}@{rows.slug}.test", who.title(), PASSWORD, role)
     shop.tokens = {who: issue_token(KEYRING, user_id, rows.tenant_id, 60) for who, user_id in shop.people.items()}
     return shop
 

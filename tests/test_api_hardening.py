@@ -14,7 +14,7 @@ from sqlalchemy import update
 from api.app import create_app
 from api.bodylimit import MAX_API_BODY_BYTES
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -43,10 +43,10 @@ def people(engine):
     """An active agent, a disabled user, a user of a disabled tenant, an admin (for a token)."""
     with engine.begin() as conn:
         rows, off = full_tenant(conn), full_tenant(conn)
-        disabled = admin.create_user(conn, rows.slug, f"off@{rows.slug}.test", "Off", PASSWORD, "manager")
+        disabled = accounts.create_user(conn, rows.slug, f"off@{rows.slug}.test", "Off", PASSWORD, "manager")
         conn.execute(update(users).where(users.c.id == disabled).values(is_active=False))
         conn.execute(update(tenants).where(tenants.c.id == off.tenant_id).values(is_active=False))
-        admin_id = admin.create_user(conn, rows.slug, f"admin@{rows.slug}.test", "Admin", PASSWORD, "admin")
+        admin_id = accounts.create_user(conn, rows.slug, f"admin@{rows.slug}.test", "Admin", PASSWORD, "admin")
     token = issue_token(Keyring(TEST_SECRET), admin_id, rows.tenant_id, 60)
     return {"agent": f"agent@{rows.slug}.test", "disabled": f"off@{rows.slug}.test",
             "other_tenant": f"agent@{off.slug}.test", "token": token}

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 
 from api.app import create_app
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -98,10 +98,10 @@ def world(engine) -> World:
     with engine.begin() as conn:
         a, b = full_tenant(conn), full_tenant(conn)
         people = {
-            role: admin.create_user(conn, a.slug, f"{role}@{a.slug}.test", role.title(), PASSWORD, role)
+            role: accounts.create_user(conn, a.slug, f"{role}@{a.slug}.test", role.title(), PASSWORD, role)
             for role in ("admin", "superadmin", "manager")
         }
-        b_admin = admin.create_user(conn, b.slug, f"admin@{b.slug}.test", "Admin B", PASSWORD, "admin")
+        b_admin = accounts.create_user(conn, b.slug, f"admin@{b.slug}.test", "Admin B", PASSWORD, "admin")
         b.ids["users"].append(b_admin)
         contact = conn.execute(
             insert(contacts).values(tenant_id=a.tenant_id, phone="5511988880000", name="Cliente A")

@@ -99,3 +99,40 @@ def test_the_repository_stands_alone():
         if any(marker in text for marker in OUTSIDE):
             outside.append(str(relative))
     assert not outside, f"files that point outside the repository: {outside}"
+
+
+def _module_imports(path: Path, known: set[str]) -> set[str]:
+    """The modules of `known` a module imports, TYPE_CHECKING imports included (a cycle hidden there is one)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= set(names) & known
+    return found
+
+
+def _cycles(package: str) -> list[list[str]]:
+    """Every pair of modules of `package` that reach each other through their imports."""
+    modules = {".".join(path.with_suffix("").parts): ROOT / path for path in _modules(package)
+               if path.name != "__init__.py"}
+    graph = {name: _module_imports(path, set(modules)) - {name} for name, path in modules.items()}
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for following in graph[todo.pop()] - seen:
+                seen.add(following)
+                todo.append(following)
+        return seen
+
+    reached = {name: reach(name) for name in graph}
+    return sorted(sorted((a, b)) for a in graph for b in reached[a] if a < b and a in reached[b])
+
+
+def test_the_brain_modules_import_each_other_one_way():
+    """The turn's types and the toolbox once imported each other (issue #23): the shared Handoff lives apart."""
+    assert _cycles("api/brain") == []

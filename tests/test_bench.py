@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import common, dash, e2e, export, sync_copy, webhook
+from bench import customer_messages, dash, e2e, environment, export, process_memory, stats, sync_copy, webhook
 from bench.__main__ import _parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,43 +30,43 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_percentile_interpolates_between_closest_ranks(values, q, expected):
-    assert common.percentile(values, q) == pytest.approx(expected)
+    assert stats.percentile(values, q) == pytest.approx(expected)
 
 
 def test_percentile_edges():
-    assert common.percentile([], 50) is None
+    assert stats.percentile([], 50) is None
     with pytest.raises(ValueError):
-        common.percentile([1.0], 101)
+        stats.percentile([1.0], 101)
 
 
 def test_latency_summary_is_in_milliseconds():
-    summary = common.latency_summary([0.001, 0.002, 0.003, 0.004])
+    summary = stats.latency_summary([0.001, 0.002, 0.003, 0.004])
     assert summary["count"] == 4
     assert summary["p50_ms"] == pytest.approx(2.5)
     assert summary["max_ms"] == pytest.approx(4.0)
     assert summary["mean_ms"] == pytest.approx(2.5)
-    assert common.latency_summary([])["p99_ms"] is None
+    assert stats.latency_summary([])["p99_ms"] is None
 
 
 def test_ratio():
-    assert common.ratio(50, 200) == 0.25
-    assert common.ratio(None, 2) is None
-    assert common.ratio(1, 0) is None
+    assert stats.ratio(50, 200) == 0.25
+    assert stats.ratio(None, 2) is None
+    assert stats.ratio(1, 0) is None
 
 
 def test_customer_phones_are_distinct_brazilian_mobiles():
-    phones = {common.customer_phone(n) for n in range(1000)}
+    phones = {customer_messages.customer_phone(n) for n in range(1000)}
     assert len(phones) == 1000
     assert all(len(p) == 13 and p.startswith("55119") for p in phones)
     with pytest.raises(ValueError):
-        common.customer_phone(100_000_000)
+        customer_messages.customer_phone(100_000_000)
 
 
 def test_payload_is_a_uazapi_inbound_the_api_parses():
     from api.webhooks import uazapi
     from api.webhooks.events import InboundMessage
 
-    payload = common.uazapi_inbound_payload("inst-1", "tok-1", "5511900000001", "oi")
+    payload = customer_messages.uazapi_inbound_payload("inst-1", "tok-1", "5511900000001", "oi")
     assert payload["EventType"] == "messages" and payload["token"] == "tok-1"
     assert payload["message"]["fromMe"] is False and payload["message"]["text"] == "oi"
     parsed = uazapi.parse(json.loads(json.dumps(payload)))
@@ -76,7 +76,7 @@ def test_payload_is_a_uazapi_inbound_the_api_parses():
 
 
 def test_build_requests_spreads_customers_tenants_and_message_ids():
-    channels = [common.Channel(f"t{n}", n, f"inst-{n}", f"tok-{n}", f"key-{n}") for n in range(2)]
+    channels = [environment.Channel(f"t{n}", n, f"inst-{n}", f"tok-{n}", f"key-{n}") for n in range(2)]
     per_customer = webhook.build_requests(channels, customers=3, requests=7)
     assert [len(r) for r in per_customer] == [3, 2, 2]
     ids, phones_by_customer = set(), []
@@ -212,19 +212,19 @@ def test_tiny_dash_run_writes_the_expected_json(tmp_path):
 
 def test_vm_hwm_is_read_from_proc_status():
     status = "Name:\tpython\nVmPeak:\t  300000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t  100000 kB\n"
-    assert common.parse_vm_hwm(status) == 123456 * 1024
-    assert common.parse_vm_hwm("Name:\tkthreadd\n") is None  # kernel threads have no VmHWM
+    assert process_memory.parse_vm_hwm(status) == 123456 * 1024
+    assert process_memory.parse_vm_hwm("Name:\tkthreadd\n") is None  # kernel threads have no VmHWM
     with pytest.raises(ValueError):
-        common.parse_vm_hwm("VmHWM:\t 1 MB\n")
-    assert common.vm_hwm_bytes(os.getpid()) > 0
-    assert common.vm_hwm_bytes(2**22 + 1) is None  # no such process
+        process_memory.parse_vm_hwm("VmHWM:\t 1 MB\n")
+    assert process_memory.vm_hwm_bytes(os.getpid()) > 0
+    assert process_memory.vm_hwm_bytes(2**22 + 1) is None  # no such process
 
 
 def test_high_water_summary_sums_and_labels_per_process():
-    summary = common.high_water_summary({10: 100 * 2**20, 11: 50 * 2**20}, {10: "10 uvicorn"})
+    summary = process_memory.high_water_summary({10: 100 * 2**20, 11: 50 * 2**20}, {10: "10 uvicorn"})
     assert summary == {"vmhwm_max_mb": 100.0, "vmhwm_sum_mb": 150.0,
                        "vmhwm_per_process_mb": {"10 uvicorn": 100.0, "11": 50.0}}
-    assert common.high_water_summary({})["vmhwm_max_mb"] == 0
+    assert process_memory.high_water_summary({})["vmhwm_max_mb"] == 0
 
 
 def test_sync_copy_and_export_defaults_and_quick():

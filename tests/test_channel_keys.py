@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from api.app import create_app
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -79,9 +79,9 @@ class World:
 
 def _tenant(conn, keyring: Keyring) -> Tenant:
     slug = unique_slug("keys")
-    tenant = Tenant(slug, admin.create_tenant(conn, slug, f"Provedor {slug}"))
+    tenant = Tenant(slug, accounts.create_tenant(conn, slug, f"Provedor {slug}"))
     for role in ("admin", "manager", "agent"):
-        user_id = admin.create_user(conn, slug, f"{role}@{slug}.test", role.title(), PASSWORD, role)
+        user_id = accounts.create_user(conn, slug, f"{role}@{slug}.test", role.title(), PASSWORD, role)
         tenant.tokens[role] = issue_token(keyring, user_id, tenant.tenant_id, 60)
     return tenant
 
@@ -297,7 +297,7 @@ def test_when_the_provider_refuses_the_new_url_nothing_changes(world, engine):
 
     # unreachable (a channel whose provider is gone): the same
     with engine.begin() as conn:
-        gone = admin.create_channel(conn, KEYRING, "http://x", world.a.slug, "evolution", "gone",
+        gone = accounts.create_channel(conn, KEYRING, "http://x", world.a.slug, "evolution", "gone",
                                     f"http://127.0.0.1:{free_port()}", f"evo-gone-{suffix}", "tok-gone")
     refused = world.rotate(world.a, str(gone.id))
     assert refused.status_code == 502 and "(cannot reach http://127.0.0.1:" in refused.json()["detail"], refused.text
@@ -333,7 +333,7 @@ def test_the_lookup_function_takes_the_hash_not_the_key(world, engine):
     """The security-definer lookup the webhook route calls finds a channel by its key's hash only."""
     suffix = uuid.uuid4().hex[:8]
     with engine.begin() as conn:
-        created = admin.create_channel(conn, KEYRING, "http://x", world.a.slug, "uazapi", "lookup",
+        created = accounts.create_channel(conn, KEYRING, "http://x", world.a.slug, "uazapi", "lookup",
                                        "http://127.0.0.1:9", f"uaz-lookup-{suffix}", "tok-lookup")
         by_key = conn.execute(text("select channel_id from niochat_channel_by_key(:v)"),
                               {"v": created.webhook_key}).all()

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI, ChannelAccess, client_for
 from api.whatsapp.sandbox_channels import connect_to_sandbox
-from niochat import admin
+from niochat import accounts
 from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -77,7 +77,7 @@ def servers(tmp_path_factory, database_url, redis_url):
 def tenant(engine) -> str:
     slug = unique_slug("setup")
     with engine.begin() as conn:
-        admin.create_tenant(conn, slug, "Fibra Setup")
+        accounts.create_tenant(conn, slug, "Fibra Setup")
     return slug
 
 
@@ -153,7 +153,7 @@ def test_channel_setup_mends_a_channel_stored_with_the_global_key_alone(servers,
     instance = f"{tenant}-antigo"
     sandbox_instance(servers, "evolution", instance, f"tok-antigo-{tenant}")
     with engine.begin() as conn:
-        created = admin.create_channel(conn, KEYRING, servers["api"], tenant, "evolution", "antigo",
+        created = accounts.create_channel(conn, KEYRING, servers["api"], tenant, "evolution", "antigo",
                                        servers["sandbox"], instance, GLOBAL_KEY)
     with servers["new_api"]() as old_api:  # an API process that met the channel as it was (it remembers 30 s)
 
@@ -289,7 +289,7 @@ def test_the_demo_sets_evolution_up_with_the_global_key_and_by_events_reaches_th
     names = {"uazapi": f"{tenant}-uaz", "evolution": f"{tenant}-evo"}
     with engine.begin() as conn:
         for provider, name in names.items():
-            admin.create_channel(conn, KEYRING, servers["api"], tenant, provider, provider, servers["sandbox"], name,
+            accounts.create_channel(conn, KEYRING, servers["api"], tenant, provider, provider, servers["sandbox"], name,
                                  f"tok-{name}")
         rows = conn.execute(select(channels).where(channels.c.instance.in_(list(names.values())))).all()
     urls = asyncio.run(connect_to_sandbox(servers["sandbox"], servers["api"], KEYRING, rows,

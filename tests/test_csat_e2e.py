@@ -183,13 +183,13 @@ def test_unreadable_answer_gets_one_clarifying_question_then_gives_up(stack, eng
 
 
 def _agent_token(stack, engine) -> str:
-    from niochat import admin
+    from niochat import accounts
     from tests.factories import PASSWORD
 
     email = f"gerente@{stack.tenant_slug}.test"
     with engine.begin() as conn:
         if conn.scalar(select(func.count()).select_from(users).where(users.c.email == email)) == 0:
-            admin.create_user(conn, stack.tenant_slug, email, "Gerente", PASSWORD, "manager")
+            accounts.create_user(conn, stack.tenant_slug, email, "Gerente", PASSWORD, "manager")
     response = httpx.post(f"{stack.api_url}/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     return response.json()["access_token"]
 

@@ -19,9 +19,9 @@ import pytest
 import redis
 from sqlalchemy import insert
 
-from ingest.dbt_env import run_dbt
+from ingest.dbt_command import run_dbt
 from ingest.sync import sync
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -70,15 +70,15 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
     marker = f"exclusivo-{letter}-{slug[-4:]}"
     now = datetime.now(UTC).replace(microsecond=0)
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, name, "America/Sao_Paulo")
-        admin.create_team(conn, slug, "suporte", "Suporte")
+        tenant_id = accounts.create_tenant(conn, slug, name, "America/Sao_Paulo")
+        accounts.create_team(conn, slug, "suporte", "Suporte")
         manager_email = f"gestor@{slug}.test"
-        admin.create_user(conn, slug, manager_email, f"Gestora {letter.upper()}", PASSWORD, "manager")
+        accounts.create_user(conn, slug, manager_email, f"Gestora {letter.upper()}", PASSWORD, "manager")
         agent_email = f"agente@{slug}.test"
         agent_names = [f"Agente {letter.upper()} {slug[-4:]}", f"Outra Agente {letter.upper()} {slug[-4:]}"]
-        agents = [admin.create_user(conn, slug, agent_email, agent_names[0], PASSWORD, "agent"),
-                  admin.create_user(conn, slug, f"agente2@{slug}.test", agent_names[1], PASSWORD, "agent")]
-        channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
+        agents = [accounts.create_user(conn, slug, agent_email, agent_names[0], PASSWORD, "agent"),
+                  accounts.create_user(conn, slug, f"agente2@{slug}.test", agent_names[1], PASSWORD, "agent")]
+        channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         for index in range(conversations_count):
             created = now - timedelta(days=index % 20, hours=rng.randint(1, 12), minutes=rng.randint(0, 59))
@@ -356,7 +356,7 @@ def test_a_disabled_user_loses_access_at_once(app, warehouse):
     engine = sync_engine(warehouse.urls.database_url)
     email = f"temp-{uuid.uuid4().hex[:6]}@{a.slug}.test"
     with engine.begin() as conn:
-        user_id = admin.create_user(conn, a.slug, email, "Temp", PASSWORD, "admin")
+        user_id = accounts.create_user(conn, a.slug, email, "Temp", PASSWORD, "admin")
     client = app.server.test_client()
     assert login(client, email).status_code == 302
     assert client.get("/_dash-layout").status_code == 200
@@ -467,7 +467,7 @@ def test_every_intent_the_brains_record_has_a_label_and_an_accepted_value():
     import yaml
 
     from dash_app.pages.ai_sgp import INTENTS
-    from ingest.dbt_env import dbt_project_dir
+    from ingest.dbt_command import dbt_project_dir
     from niochat.vocabulary import INTENTS as recorded  # the brains' own (tests/test_vocabulary.py)
 
     assert set(INTENTS) == recorded

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from api.security import issue_token
-from ingest.dbt_env import dbt_project_dir, run_dbt
+from ingest.dbt_command import dbt_project_dir, run_dbt
 from ingest.sync import sync
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, libpq_url, sync_engine
 from niochat.secrets import Keyring
 from niochat.tables import (
@@ -82,11 +82,11 @@ def _known_tenant(engine) -> Known:
     """
     slug = unique_slug("kpi")
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Provedor Conhecido", "America/Sao_Paulo")
-        admin.create_team(conn, slug, "suporte", "Suporte")
-        agent_id = admin.create_user(conn, slug, f"ana@{slug}.test", "Ana", "correct-horse-1", "agent",
+        tenant_id = accounts.create_tenant(conn, slug, "Provedor Conhecido", "America/Sao_Paulo")
+        accounts.create_team(conn, slug, "suporte", "Suporte")
+        agent_id = accounts.create_user(conn, slug, f"ana@{slug}.test", "Ana", "correct-horse-1", "agent",
                                      ("suporte",))
-        channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
+        channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         ids = {"agent": agent_id, "channel": channel.id}
 
@@ -175,7 +175,7 @@ def _engine_conversations(tmp_path: Path, database_url: str, redis_url: str, eng
         stack.start_worker()
         with engine.begin() as conn:
             # a manager: agents only see their own and their teams' queues
-            agent_id = admin.create_user(conn, stack.tenant_slug, f"gerente@{stack.tenant_slug}.test", "Agente",
+            agent_id = accounts.create_user(conn, stack.tenant_slug, f"gerente@{stack.tenant_slug}.test", "Agente",
                                          "correct-horse-1", "manager")
         api = exits.enter_context(httpx.Client(
             base_url=f"{stack.api_url}/api/v1", timeout=20,

@@ -34,7 +34,7 @@ from api.sgp.models import SgpError
 from api.sgp.tsmx import TsmxSgp
 from api.whatsapp.clients import ChannelAccess, MediaTooLarge, ProviderError, UazapiClient, client_for
 from api.whatsapp.media import DownloadedMedia
-from niochat import admin
+from niochat import accounts
 from niochat.egress import EgressPolicy, EgressRefused, category, check_url, guarded_client, parse_allow
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -407,8 +407,8 @@ async def test_a_provider_error_keeps_the_status_and_drops_the_body(net, guard):
 def api(tmp_path_factory, database_url, redis_url, engine, net):
     slug = unique_slug("egress")
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Egress")
-        admin_id = admin.create_user(conn, slug, f"admin@{slug}.test", "Admin", PASSWORD, "admin")
+        tenant_id = accounts.create_tenant(conn, slug, "Egress")
+        admin_id = accounts.create_user(conn, slug, f"admin@{slug}.test", "Admin", PASSWORD, "admin")
     settings = Settings(data_dir=tmp_path_factory.mktemp("egress-api"), secret_key=TEST_SECRET,
                         egress_allow=f"127.0.0.1:{net['hostile_port']}", _env_file=None)
     token = issue_token(Keyring(TEST_SECRET), admin_id, tenant_id, 60)
@@ -450,7 +450,7 @@ def test_a_private_sgp_needs_the_operators_permission_not_the_admins(api, engine
     for field in ({"sgp": {**sgp, "private_network": True}}, {"sgp_private_network": True}):
         assert httpx.patch(url, json=field, headers=headers).status_code == 422
     with engine.begin() as conn:
-        admin.set_sgp_private_network(conn, api["slug"], True)  # what `niochat tenant sgp-private-network` does
+        accounts.set_sgp_private_network(conn, api["slug"], True)  # what `niochat tenant sgp-private-network` does
     try:
         assert httpx.patch(url, json={"sgp": sgp}, headers=headers).status_code == 200
         internal = httpx.patch(url, json={"sgp": {"base_url": "http://sgp.provedor.internal:8080", "token": "t"}},
@@ -464,7 +464,7 @@ def test_a_private_sgp_needs_the_operators_permission_not_the_admins(api, engine
         assert model.status_code == 422  # the permission is for the SGP only
     finally:
         with engine.begin() as conn:
-            admin.set_sgp_private_network(conn, api["slug"], False)
+            accounts.set_sgp_private_network(conn, api["slug"], False)
 
 
 def test_the_cli_sets_the_private_sgp_permission(api, engine, database_url, redis_url, tmp_path):
@@ -538,7 +538,7 @@ def test_the_worker_uses_the_private_client_only_for_a_permitted_tenant(engine, 
 
     slug = unique_slug("egress")
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Egress")
+        tenant_id = accounts.create_tenant(conn, slug, "Egress")
     configure_sgp(engine, tenant_id, "http://10.0.0.5", "app", "token")
     settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None)
 

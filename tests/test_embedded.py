@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis, Services
+from niochat.readiness import Exited, answers_200, wait_until_answers
 from niochat.settings import Settings
 from tests.servers import free_port
 
@@ -96,16 +97,10 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert demo.poll() is None, demo.stdout.read()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "demo did not become ready"
-            time.sleep(0.3)
+        try:
+            wait_until_answers(f"{base}/readyz", 120, process=demo, ok=answers_200, interval=0.3)
+        except Exited:
+            pytest.fail(demo.stdout.read())
         password = (tmp_path / "demo" / "demo-password").read_text().strip()
         login = httpx.post(
             f"{base}/api/v1/auth/token", data={"username": "admin@demo.local", "password": password}, timeout=10
@@ -151,16 +146,10 @@ def test_serve_on_a_fresh_data_dir_migrates_the_embedded_database_and_answers(tm
     serve = subprocess.Popen([sys.executable, "-m", "niochat", "serve", "--sandbox"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert serve.poll() is None, serve.stdout.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.3)
+        try:
+            wait_until_answers(f"http://127.0.0.1:{port}/readyz", 120, process=serve, ok=answers_200, interval=0.3)
+        except Exited:
+            pytest.fail(serve.stdout.read())
         sent = httpx.post(f"http://127.0.0.1:{sandbox_port}/sandbox/inbound", timeout=10, json={
             "instance": "demo-uazapi", "from": "5511912340001", "name": "Maria", "text": "oi", "lid_only": False})
         assert sent.json()["webhook_status"] == 200, sent.text

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, update
 from typer.testing import CliRunner
 
 from ingest import export as export_module
-from ingest.dbt_env import run_dbt
+from ingest.dbt_command import run_dbt
 from ingest.export import TABLES, ExportError, export_tenant
 from ingest.sync import sync
 from niochat import migrate

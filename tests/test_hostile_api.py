@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -61,7 +61,8 @@ HOSTILE_VALUES = [
 def tenants(engine) -> dict[str, TenantRows]:
     with engine.begin() as conn:
         ours, foreign = full_tenant(conn), full_tenant(conn)
-        ours.ids["admin"] = [admin.create_user(conn, ours.slug, f"admin@{ours.slug}.test", "Admin", PASSWORD, "admin")]
+        ours.ids["admin"] = [accounts.create_user(conn, ours.slug, f"admin@{ours.slug}.test", "Admin", PASSWORD,
+                                                  "admin")]
     return {"ours": ours, "foreign": foreign}
 
 

@@ -15,12 +15,12 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, insert, select, update
 
 from api.brain import replies
-from api.brain.base import BrainInput, Persona
 from api.brain.model import ModelBrain, _describe, system_prompt
 from api.brain.rules import RulesBrain
 from api.brain.tools import CONTACT_ATTEMPTS, DOCUMENT_ATTEMPTS, Outcome, Toolbox
+from api.brain.turn import BrainInput, Persona
 from api.sgp import TsmxSgp
-from niochat import admin
+from niochat import accounts
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring
 from niochat.tables import audit_log, contacts, conversations, tool_calls
@@ -71,8 +71,8 @@ class Chat:
         if tenant_id is None:
             slug = unique_slug()
             with engine.begin() as conn:
-                tenant_id = admin.create_tenant(conn, slug, f"Provedor {slug}")
-                admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
+                tenant_id = accounts.create_tenant(conn, slug, f"Provedor {slug}")
+                accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                      "http://127.0.0.1:8100", slug, "tok-" + slug)
         self.tenant_id = tenant_id
         with engine.begin() as conn:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from ingest.history import HistoryImportError, import_history, import_history_file
-from niochat import admin
+from niochat import accounts
 from niochat.tables import audit_log, contacts, conversations, csat_responses, messages, tenants, tool_calls
 from tests.conftest import TEST_SECRET
 from tests.factories import full_tenant
@@ -140,7 +140,7 @@ def test_import_history_command(engine, tenant, tmp_path, database_url, redis_ur
 
     rows, _ = tenant
     with engine.begin() as conn:
-        admin.create_team(conn, rows.slug, "financeiro", "Financeiro")
+        accounts.create_team(conn, rows.slug, "financeiro", "Financeiro")
     env = {"NIOCHAT_DATABASE_URL": database_url, "NIOCHAT_REDIS_URL": redis_url,
            "NIOCHAT_SECRET_KEY": TEST_SECRET, "NIOCHAT_DATA_DIR": str(tmp_path)}
     good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"

@@ -41,12 +41,13 @@ from sqlalchemy import insert, select
 from validate_docbr import CPF
 
 from api.whatsapp.sandbox_channels import connect_to_sandbox
-from ingest.dbt_env import run_dbt
+from ingest.dbt_command import run_dbt
 from ingest.export import TABLES
 from ingest.sync import sync
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
+from niochat.readiness import Exited, NoAnswer, answers_200, wait_until_answers
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 from niochat.tables import (
@@ -150,16 +151,13 @@ class Processes:
 
     def wait_up(self, name: str, url: str, timeout: float = 90) -> None:
         process = dict(self.running)[name]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"{name} exited:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}"
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{name} not up at {url}:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}")
+        try:
+            wait_until_answers(url, timeout, process=process, ok=answers_200)
+        except Exited:
+            raise AssertionError(f"{name} exited:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}") from None
+        except NoAnswer:
+            raise AssertionError(f"{name} not up at {url}:\n{(self.log_dir / f'{name}.log').read_text()[-3000:]}") \
+                from None
 
     def stop_all(self) -> None:
         for _, process in reversed(self.running):
@@ -190,16 +188,16 @@ def _dataset(tenant: Tenant, directory: Path) -> Path:
 def _provision(engine, keyring: Keyring, tenant: Tenant, api_url: str, sandbox_url: str, sgp_url: str,
                model_url: str) -> tuple[list, dict]:
     with engine.begin() as conn:
-        tenant.tenant_id = admin.create_tenant(conn, tenant.slug, tenant.name)
-        admin.create_team(conn, tenant.slug, "suporte", "Suporte")
-        tenant.admin_id = admin.create_user(conn, tenant.slug, tenant.email("admin"), f"Admin {tenant.marker}",
+        tenant.tenant_id = accounts.create_tenant(conn, tenant.slug, tenant.name)
+        accounts.create_team(conn, tenant.slug, "suporte", "Suporte")
+        tenant.admin_id = accounts.create_user(conn, tenant.slug, tenant.email("admin"), f"Admin {tenant.marker}",
                                             tenant.password, "admin")
-        admin.create_user(conn, tenant.slug, tenant.email("gestor"), f"Gestor {tenant.marker}", tenant.password,
+        accounts.create_user(conn, tenant.slug, tenant.email("gestor"), f"Gestor {tenant.marker}", tenant.password,
                           "manager")
         keys = {}  # the webhook keys, known only here: they are stored as hashes
         for provider in ("uazapi", "evolution"):
             tenant.channel_tokens[provider] = f"tok-{provider}-{secrets.token_urlsafe(16)}"
-            created = admin.create_channel(conn, keyring, api_url, tenant.slug, provider, provider.title(),
+            created = accounts.create_channel(conn, keyring, api_url, tenant.slug, provider, provider.title(),
                                            sandbox_url, f"{tenant.slug}-{provider}", tenant.channel_tokens[provider])
             keys[created.id] = created.webhook_key
         tenant.webhook_keys = set(keys.values())

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from api.app import create_app as create_api
 from api.security import issue_token
 from dash_app import theme
-from ingest.dbt_env import dbt_project_dir
+from ingest.dbt_command import dbt_project_dir
 from niochat import kpis
 from niochat.database import libpq_url, sync_engine
 from niochat.secrets import Keyring

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 
 from api.brain import replies
 from api.security import issue_token
-from niochat import admin
+from niochat import accounts
 from niochat.secrets import Keyring
 from niochat.tables import contacts, conversations, messages, teams
 from sandbox.sgp import create_app as create_sgp
@@ -114,7 +114,7 @@ def _decode_qr(message: dict) -> str:
 def _as_admin(engine, stack) -> dict:
     """Headers of a fresh admin of the stack's tenant (the REST API agents use)."""
     with engine.begin() as conn:
-        user_id = admin.create_user(conn, stack.tenant_slug, f"admin-{time.monotonic_ns()}@media.test", "Admin",
+        user_id = accounts.create_user(conn, stack.tenant_slug, f"admin-{time.monotonic_ns()}@media.test", "Admin",
                                     "senha-forte-123", "admin")
     return {"Authorization": f"Bearer {issue_token(Keyring(TEST_SECRET), user_id, stack.tenant_id, 10)}"}
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from cli import app as cli_app
-from niochat import admin, privacy
+from niochat import accounts, privacy
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
@@ -71,12 +71,12 @@ def uazapi_message(message_id: str, text: str = "Oi") -> dict:
 def _history(engine, api: httpx.Client, name: str) -> Person:
     slug = unique_slug("lgpd")
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, f"Provedor {name}")
+        tenant_id = accounts.create_tenant(conn, slug, f"Provedor {name}")
         CREATED.append(tenant_id)
-        channel = admin.create_channel(conn, KEYRING, "http://x", slug, "uazapi", "WhatsApp", "http://127.0.0.1:9",
+        channel = accounts.create_channel(conn, KEYRING, "http://x", slug, "uazapi", "WhatsApp", "http://127.0.0.1:9",
                                        f"{slug}-uazapi", "tok-uazapi")
         for role in ("admin", "manager", "agent"):
-            admin.create_user(conn, slug, f"{role}@{slug}.test", role.title(), PASSWORD, role)
+            accounts.create_user(conn, slug, f"{role}@{slug}.test", role.title(), PASSWORD, role)
     # Maria writes: her contact and open conversation come from the real webhook route
     stored = api.post(f"/webhooks/uazapi/{channel.webhook_key}", json=uazapi_message(f"{slug}-first"))
     assert stored.status_code == 200 and stored.json()["results"] == ["stored"], stored.text

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from api.webhooks import identity
 from cli import app
-from ingest.dbt_env import run_dbt
-from niochat import admin, migrate
+from ingest.dbt_command import run_dbt
+from niochat import accounts, migrate
 from niochat.database import async_engine, drop_database, ensure_database, libpq_url, sync_engine, tenant_transaction
 from niochat.secrets import Keyring
 from niochat.tables import contacts, conversations, csat_requests, csat_responses, messages, tool_calls
@@ -54,8 +54,8 @@ def _history(engine) -> dict:
     slug = unique_slug("wh")
     start = datetime.now(UTC) - timedelta(hours=3)
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Provedor Armazém")
-        channel = admin.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "uazapi", "WhatsApp",
+        tenant_id = accounts.create_tenant(conn, slug, "Provedor Armazém")
+        channel = accounts.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:9", slug, "tok")
         ids = {"slug": slug, "tenant": tenant_id}
 

@@ -19,7 +19,7 @@ import redis
 from sqlalchemy import func, insert, select
 
 from api.app import create_app
-from niochat import admin, migrate
+from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -58,9 +58,9 @@ def _tenant_with_history(engine) -> dict:
     100 days old, a message of today, and a send still queued from 400 days ago."""
     slug = unique_slug("ret")
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, "Provedor Retenção")
-        admin.create_user(conn, slug, f"admin@{slug}.test", "Admin", PASSWORD, "admin")
-        channel = admin.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "uazapi", "WhatsApp",
+        tenant_id = accounts.create_tenant(conn, slug, "Provedor Retenção")
+        accounts.create_user(conn, slug, f"admin@{slug}.test", "Admin", PASSWORD, "admin")
+        channel = accounts.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:9", slug, "tok")
         contact = conn.execute(insert(contacts).values(tenant_id=tenant_id, phone="5511900001111", name="Ana")
                                .returning(contacts.c.id)).scalar_one()

@@ -81,6 +81,13 @@ def test_openai_brain_passes_every_scenario_it_claims(tmp_path, database_url, re
     assert len(report.claimed) >= 15
 
 
+def test_the_commands_default_scenarios_are_this_suite():
+    """`niochat eval` without --scenarios runs tests/scenarios (the move to cli/ once pointed it outside the repo)."""
+    from cli.evaluation.scenarios import DEFAULT_SCENARIOS
+
+    assert DEFAULT_SCENARIOS.resolve() == SCENARIOS.resolve()
+
+
 def test_a_scenario_file_with_a_typo_is_refused():
     with pytest.raises(ValueError, match="unknown key"):
         parse_scenario({"customer": {"phone": "5511912340001"}, "turns": [{"say": "oi", "expcet": {}}]}, "typo")

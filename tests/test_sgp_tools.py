@@ -12,12 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from api.brain.base import BrainInput, Persona
 from api.brain.model import ModelBrain, system_prompt
 from api.brain.rules import RulesBrain
 from api.brain.tools import Outcome, Toolbox
+from api.brain.turn import BrainInput, Persona
 from api.sgp import TsmxSgp, UnlockResult
-from niochat import admin
+from niochat import accounts
 from niochat.database import async_engine, tenant_transaction
 from niochat.secrets import Keyring
 from niochat.tables import contacts, conversations, tool_calls
@@ -48,8 +48,8 @@ def conversation(engine, phone: str, name: str = "Cliente", lid: str | None = No
     """A tenant with one WhatsApp contact and its conversation with the bot, as the webhooks leave them."""
     slug = unique_slug()
     with engine.begin() as conn:
-        tenant_id = admin.create_tenant(conn, slug, f"Provedor {slug}")
-        channel = admin.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
+        tenant_id = accounts.create_tenant(conn, slug, f"Provedor {slug}")
+        channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         contact_id = conn.execute(insert(contacts).values(tenant_id=tenant_id, phone=phone, name=name,
                                                           whatsapp_lid=lid).returning(contacts.c.id)).scalar_one()

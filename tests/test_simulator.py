@@ -17,7 +17,7 @@ from api.brain import replies
 from cli import app as niochat_app
 from cli.simulate import DEFAULT_MIX, customers_from_dataset, parse_mix
 from ingest.history import import_history, parse_lines
-from niochat import admin
+from niochat import accounts
 from niochat.tables import audit_log, contacts, conversations, csat_responses, messages, teams, tenants, tool_calls
 from niochat.vocabulary import INTENTS, TOOL_OUTCOMES, TOOLS
 from sandbox.sgp import create_app as create_sgp
@@ -55,7 +55,7 @@ def test_simulated_customers_and_agent_complete_their_conversations(tmp_path, da
         configure_sgp(engine, stack.tenant_id, sgp_url, dataset["app"], dataset["token"])
         agent = f"agente@{stack.tenant_slug}.test"
         with engine.begin() as conn:
-            admin.create_user(conn, stack.tenant_slug, agent, "Carla Souza", PASSWORD, "manager")
+            accounts.create_user(conn, stack.tenant_slug, agent, "Carla Souza", PASSWORD, "manager")
         stack.start_worker()
         config = SimulationConfig(
             sandbox_url=stack.sandbox_url,

@@ -5,10 +5,10 @@ import ast
 from pathlib import Path
 
 from api.brain import tools
-from api.brain.base import EXTRA_INTENTS
 from api.brain.model import TOOL_INTENTS
 from api.brain.nlu import Intent
 from api.brain.rules import RulesBrain
+from api.brain.turn import EXTRA_INTENTS
 from niochat.vocabulary import BRAINS, INTENTS, TOOL_OUTCOMES, TOOLS
 
 

@@ -20,7 +20,7 @@ from api.app import create_app
 from api.webhooks import routes
 from api.webhooks.intake import ChannelDirectory
 from api.webhooks.routes import MAX_BODY_BYTES
-from niochat import admin
+from niochat import accounts
 from niochat.database import async_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
@@ -50,10 +50,10 @@ def channel_keys(engine):
     slug = unique_slug("wh")
     keyring = Keyring(TEST_SECRET)
     with engine.begin() as conn:
-        admin.create_tenant(conn, slug, "Webhook Net")
+        accounts.create_tenant(conn, slug, "Webhook Net")
         keys = {}
         for provider in ("uazapi", "evolution"):
-            created = admin.create_channel(
+            created = accounts.create_channel(
                 conn,
                 keyring,
                 "http://x",
@@ -249,8 +249,8 @@ def test_evolution_webhooks_carry_the_instance_token_not_the_global_key(api, eng
     which is what Evolution puts in `apikey`; the JWT option still works with it."""
     slug = unique_slug("whg")
     with engine.begin() as conn:
-        admin.create_tenant(conn, slug, "Global Net")
-        created = admin.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "evolution", "evo",
+        accounts.create_tenant(conn, slug, "Global Net")
+        created = accounts.create_channel(conn, Keyring(TEST_SECRET), "http://x", slug, "evolution", "evo",
                                        "http://127.0.0.1:9", f"{slug}-evo", "chave-global", webhook_token="tok-inst")
     payload = load(EVOLUTION_TEXT)
     payload["data"]["key"]["id"] = f"WH-GLOBAL-{slug}"
@@ -505,8 +505,8 @@ async def test_channel_directory_remembers_active_channels_for_its_ttl_only(engi
     slug = unique_slug("chcache")
     keyring = Keyring(TEST_SECRET)
     with engine.begin() as conn:
-        admin.create_tenant(conn, slug, "Cache Net")
-        created = admin.create_channel(conn, keyring, "http://x", slug, "uazapi", "uazapi", "http://127.0.0.1:9",
+        accounts.create_tenant(conn, slug, "Cache Net")
+        created = accounts.create_channel(conn, keyring, "http://x", slug, "uazapi", "uazapi", "http://127.0.0.1:9",
                                        f"{slug}-i", "tok-cache")
     aengine = async_engine(database_url)
     directory = ChannelDirectory(aengine, keyring, ttl=0.5)

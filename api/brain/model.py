@@ -15,8 +15,8 @@ import httpx
 from openai import AsyncOpenAI, OpenAIError
 
 from api.brain import nlu, replies
-from api.brain.base import IDENTIFY, BrainInput, BrainReply
 from api.brain.tools import Outcome, Toolbox
+from api.brain.turn import IDENTIFY, BrainInput, BrainReply
 from api.sgp.occurrences import KINDS
 from niochat.logging import get_logger
 
@@ -71,7 +71,7 @@ TOOLS = [
 ]
 
 
-# The request each tool serves, in the NLU's words (see api/brain/base.py for the vocabulary).
+# The request each tool serves, in the NLU's words (see api/brain/turn.py for the vocabulary).
 TOOL_INTENTS = {
     "second_copy": "second_copy",
     "connection_status": "connection_down",

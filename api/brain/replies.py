@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from api.brain.base import Persona
+from api.brain.turn import Persona
 from api.sgp.models import ConnectionStatus, Invoice, UnlockResult
 
 MENU_OPTIONS = (

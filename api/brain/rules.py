@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from api.brain import nlu, replies
-from api.brain.base import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
 from api.brain.tools import Toolbox
+from api.brain.turn import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
 
 ACTIONS = ("second_copy", "connection_down", "trust_unlock", "open_ticket")
 PROTOCOL = re.compile(r"\bproto?c+o?l+o?s?\b|\bprotocol\w*")  # "protocolo", "protoclo", "protocolos"

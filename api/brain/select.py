@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.brain.base import Brain
 from api.brain.rules import RulesBrain
+from api.brain.turn import Brain
 from api.engine.deps import WorkerDeps
 from api.sgp.models import SgpAdapter
 from niochat.tables import ai_configs, sgp_configs, tenants

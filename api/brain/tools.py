@@ -21,7 +21,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.brain import nlu
-from api.brain.base import Handoff
+from api.brain.handoff import Handoff
 from api.brain.phones import registered
 from api.engine import audit
 from api.sgp.models import (

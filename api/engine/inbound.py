@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.brain.base import BrainInput, BrainReply, Persona
 from api.brain.replies import without_emojis
 from api.brain.select import brain_for, sgp_for
 from api.brain.tools import Toolbox
+from api.brain.turn import BrainInput, BrainReply, Persona
 from api.csat import survey
 from api.engine import handoff, hours, live
 from api.engine.deps import WorkerDeps

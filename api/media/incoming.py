@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.brain import replies
-from api.brain.base import BrainInput, BrainReply, Handoff
+from api.brain.handoff import Handoff
+from api.brain.turn import BrainInput, BrainReply
 from api.engine.deps import WorkerDeps
 from api.media.transcribe import transcribe
 from api.whatsapp.clients import ChannelAccess, MediaTooLarge, ProviderError, client_for

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from niochat.admin import SLUG
+from niochat.accounts import SLUG
 
 
 class TeamOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from niochat.admin import EMAIL
+from niochat.accounts import EMAIL
 from niochat.passwords import MIN_LENGTH
 
 Role = Literal["superadmin", "admin", "manager", "agent"]  # niochat.tables.tenancy.ROLES; a test keeps them equal

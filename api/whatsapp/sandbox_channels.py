@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from api.whatsapp.clients import ChannelAccess
 from api.whatsapp.setup import check_channel, register_webhook
-from niochat import admin, channel_keys
+from niochat import accounts, channel_keys
 from niochat.database import sync_engine
 from niochat.secrets import Keyring
 from niochat.tables import channels
@@ -49,7 +49,7 @@ async def connect_to_sandbox(sandbox_url: str, public_url: str, keyring: Keyring
             if database_url and row.provider == "evolution":
                 _store_keys(database_url, keyring, row.id, found.api_key, found.webhook_token)
             webhook_key = keys.get(row.id) or _new_webhook_key(database_url, row.id)
-            url = admin.webhook_url(public_url, row.provider, webhook_key)
+            url = accounts.webhook_url(public_url, row.provider, webhook_key)
             old_hash = row.webhook_key_sha256
             await register_webhook(
                 http, ChannelAccess(row.provider, sandbox_url, row.instance, key), url, secret=instance_token,
@@ -70,7 +70,7 @@ def _new_webhook_key(database_url: str | None, channel_id) -> str:
     key, engine = channel_keys.new_key(), sync_engine(database_url)
     try:
         with engine.begin() as conn:
-            admin.replace_webhook_key(conn, channel_id, key, "demo")
+            accounts.replace_webhook_key(conn, channel_id, key, "demo")
     finally:
         engine.dispose()
     return key

@@ -19,7 +19,7 @@ CATEGORIES = {"invoice": "Fatura / 2ª via", "ticket": "Chamado", "unlock": "Des
               "connection": "Status da conexão", "identify": "Identificação do cliente",
               "handoff": "Transferência", "close": "Encerramento", "other": "Outras"}
 
-# fct_messages.intent: the NLU's intents plus the brains' own (api/brain/base.py); tests keep the two in step.
+# fct_messages.intent: the NLU's intents plus the brains' own (api/brain/turn.py); tests keep the two in step.
 INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem conexão",
            "trust_unlock": "Desbloqueio de confiança", "open_ticket": "Abrir chamado",
            "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",

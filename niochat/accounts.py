@@ -1,4 +1,5 @@
-"""Provisioning: tenants, users, channels. Shared by the `niochat` command and the sandbox/demo setup.
+"""Tenant accounts: creating tenants, teams, users and channels. Shared by the `niochat` commands (cli/admin.py)
+and the sandbox/demo setup (niochat/provisioning.py).
 
 Runs as the database owner (the operator), with clear errors for bad input and duplicates.
 """

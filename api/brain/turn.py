@@ -1,4 +1,4 @@
-"""What a brain gets and gives. Brains decide the words and the actions; the engine persists and sends."""
+"""One turn: what a brain gets and gives. Brains decide the words and the actions; the engine persists and sends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
+from api.brain.handoff import Handoff
+
+if TYPE_CHECKING:  # the toolbox needs the database; a turn's types do not
     from api.brain.tools import Toolbox
 
 
@@ -28,12 +30,6 @@ class BrainInput:
     first_contact: bool = False  # no reply was ever sent in this conversation
     business_hours: str = ""  # "seg a sex, 08:00–18:00; sáb, 08:00–12:00"
     humans_available: bool = True
-
-
-@dataclass(frozen=True)
-class Handoff:
-    reason: str
-    team_slug: str | None = None  # None: the tenant's general queue
 
 
 # What a turn was about, besides the NLU's intents (api/brain/nlu Intent values). The engine stores it on the

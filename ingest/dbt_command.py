@@ -1,5 +1,6 @@
-"""The dbt project's location, the environment its profiles.yml reads (derived from the warehouse URL), and a
-plain way to run dbt against a warehouse (tests, benchmarks; Dagster runs it through dagster-dbt)."""
+"""The dbt command line: the project's location, the environment its profiles.yml reads (derived from the
+warehouse URL), and a plain way to run dbt against a warehouse (tests, benchmarks; Dagster runs it through
+dagster-dbt)."""
 
 from __future__ import annotations
 

@@ -221,4 +221,19 @@ def demo(
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         pass  # Ctrl-C (or SIGTERM) is how a demo ends: everything above was stopped on the way out
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        # Ctrl-C landed inside a database call (the history, the pipeline): the driver's cleanup then fails
+        # ("connection in transaction status ACTIVE") and hides the interrupt; it is still just a stop.
     console.print("NioChat demo stopped.")
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -35,7 +35,7 @@ def traffic_configs(settings: Settings, specs: tuple[DemoTenant, ...], password:
             api_url=api_url,
             agent_email=spec.email_of("agent"),
             agent_password=password,
-            csat_wait=csat_delay + 90,  # at most: a busy machine sends surveys late; the wait ends when one comes
+            csat_wait=csat_delay + 45,  # at most: a busy machine sends surveys late; the wait ends when one comes
             seed=None if seed is None else seed + index,
         )
         for index, spec in enumerate(specs)

@@ -153,7 +153,7 @@ def test_the_demo_runs_everything_and_stops_cleanly(data_dir):
     )
     output = _Output(demo)
     try:
-        output.ready.wait(timeout=150)
+        output.ready.wait(timeout=300)  # a deadline: two loaded cores; a quiet run is ready in about 90 s
         assert demo.poll() is None and READY in output.text, output.text
         with httpx.Client(base_url=f"http://127.0.0.1:{ports['api']}", timeout=10) as api:
             assert api.get("/readyz").status_code == 200

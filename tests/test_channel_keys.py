@@ -23,6 +23,7 @@ from api.security import issue_token
 from niochat import accounts
 from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
+from niochat.logging import configure_logging
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 from niochat.tables import audit_log, channels, messages
@@ -146,6 +147,9 @@ def test_a_webhook_without_the_providers_secret_is_refused_logged_and_counted(wo
     uazapi = world.channel(world.a, "uazapi", f"uaz-{suffix}", f"tok-uaz-{suffix}")
     evolution_path, uazapi_path = _path(evolution["webhook_url"]), _path(uazapi["webhook_url"])
     before = {provider: _webhook_count(world.api, provider, "missing_token") for provider in ("evolution", "uazapi")}
+    # The in-process API logs where logging was last configured: an earlier test of this worker may have pointed
+    # it at a stream long gone. Point it at this test's standard error (captured), as `niochat serve` does.
+    configure_logging()
     capfd.readouterr()
 
     for body in (_evolution(f"NOSECRET-{suffix}"), {k: v for k, v in _evolution(f"NOKEY-{suffix}").items()
@@ -159,7 +163,8 @@ def test_a_webhook_without_the_providers_secret_is_refused_logged_and_counted(wo
 
     assert _webhook_count(world.api, "evolution", "missing_token") == before["evolution"] + 2
     assert _webhook_count(world.api, "uazapi", "missing_token") == before["uazapi"] + 1
-    logged = capfd.readouterr().out
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err
     assert logged.count("webhook refused") >= 3 and "missing_token" in logged and evolution["id"] in logged
     assert _stored(engine, f"NOSECRET-{suffix}") is None and _stored(engine, f"NOTOKEN-{suffix}") is None
 

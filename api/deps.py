@@ -58,6 +58,20 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def token_user(conn, claims) -> CurrentUser | None:
+    """The token's user, if still active in an active tenant and at the token's version. Checked on every request
+    and socket, so disabling a user or a tenant, a new password or a logout everywhere takes effect at once."""
+    row = (
+        await conn.execute(
+            select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
+            .join(tenants, tenants.c.id == users.c.tenant_id)
+            .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
+                   users.c.token_version == claims.version)
+        )
+    ).one_or_none()
+    return CurrentUser(**row._mapping) if row else None
+
+
 async def tenant_context(
     request: Request, token: Annotated[str, Depends(oauth2_scheme)]
 ) -> AsyncIterator[TenantContext]:
@@ -67,20 +81,11 @@ async def tenant_context(
     except InvalidToken:
         raise _unauthorized("invalid or expired token") from None
     async with tenant_transaction(state.engine, claims.tenant_id) as conn:
-        # Checked on every request, so disabling a user or a tenant, a new password or a logout everywhere (the
-        # user's token_version moves on) takes effect at once.
-        row = (
-            await conn.execute(
-                select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
-                .join(tenants, tenants.c.id == users.c.tenant_id)
-                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
-                       users.c.token_version == claims.version)
-            )
-        ).one_or_none()
-        if row is None:
+        user = await token_user(conn, claims)
+        if user is None:
             raise _unauthorized("token revoked, or user disabled or unknown")
         try:
-            yield TenantContext(CurrentUser(**row._mapping), conn)
+            yield TenantContext(user, conn)
         except DBAPIError as exc:  # raised by the route: a 422 for the caller's text instead of a 500
             if is_unstorable_text(exc):
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, UNSTORABLE_TEXT) from None

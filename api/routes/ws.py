@@ -24,18 +24,16 @@ import time
 from fastapi import APIRouter, WebSocket
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, token_user
 from api.engine.live import events_channel
 from api.routes.live_scope import EventScope
 from api.security import InvalidToken, decode_token
 from api.state import AppState
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
-from niochat.tables import tenants, users
 
 router = APIRouter(tags=["live"])
 log = get_logger(__name__)
@@ -76,15 +74,7 @@ async def _user_of(state: AppState, token: str | None) -> CurrentUser | None:
     except InvalidToken:
         return None
     async with tenant_transaction(state.engine, claims.tenant_id) as conn:
-        row = (
-            await conn.execute(
-                select(users.c.id, users.c.tenant_id, users.c.email, users.c.name, users.c.role)
-                .join(tenants, tenants.c.id == users.c.tenant_id)
-                .where(users.c.id == claims.user_id, users.c.is_active, tenants.c.is_active,
-                       users.c.token_version == claims.version)
-            )
-        ).one_or_none()
-    return CurrentUser(**row._mapping) if row else None
+        return await token_user(conn, claims)
 
 
 def _text(message: dict | None) -> str | None:

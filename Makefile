@@ -10,7 +10,7 @@ LOCK := requirements.lock
 AUDIT_UNAVAILABLE ?= fail
 AUDIT_ARGS ?=
 
-.PHONY: demo test lint install lock audit clean
+.PHONY: demo test fuzz lint install lock audit clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ PYTEST_WORKERS ?= auto
 test: lint
 	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --tb=native $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+# The property tests with fresh random examples (the suite's own draw is fixed: tests/conftest.py).
+FUZZ_TESTS := tests/test_masking.py tests/test_webhook_parsing.py tests/test_webhooks.py tests/test_ingest_sync.py \
+	tests/test_hostile_api.py
+fuzz: $(STAMP)
+	NIOCHAT_HYPOTHESIS_PROFILE=explore $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --tb=native $(FUZZ_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,6 +11,19 @@ import structlog
 from niochat.masking import mask_documents_in
 
 _SECRET_KEYS = {"password", "token", "api_key", "apikey", "secret", "authorization"}
+# A UUID's digit groups ("e6a8f115-5896-4740-...") can add up to eleven digits, a CPF's count: ids are left whole
+# so that a log line still finds its channel or conversation.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _mask_text(text: str) -> str:
+    """Documents masked everywhere in a log text except inside UUIDs."""
+    parts, position = [], 0
+    for match in _UUID.finditer(text):
+        parts += [mask_documents_in(text[position:match.start()]), match.group(0)]
+        position = match.end()
+    parts.append(mask_documents_in(text[position:]))
+    return "".join(parts)
 
 
 def _mask(_, __, event_dict: dict) -> dict:
@@ -18,7 +31,7 @@ def _mask(_, __, event_dict: dict) -> dict:
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = "***"
         elif isinstance(value, str):
-            event_dict[key] = mask_documents_in(value)
+            event_dict[key] = _mask_text(value)
     return event_dict
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings as hypothesis_settings
 
 from niochat import migrate
 from niochat.database import drop_database, ensure_database, server_url_for, sync_engine
@@ -27,6 +28,12 @@ TEST_SECRET = "test-secret-key-" + "x" * 32
 # allowed: every Settings and worker of the session allows exactly that address (127.0.0.2 and the rest of
 # loopback stay refused; tests/test_egress.py builds its own policies).
 os.environ["NIOCHAT_EGRESS_ALLOW"] = "127.0.0.1"
+
+# The suite draws the same examples on every run, so that a red run is a change's fault and can be re-run;
+# `make fuzz` draws new ones to look for what the fixed draw does not reach.
+hypothesis_settings.register_profile("suite", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", database=None)
+hypothesis_settings.load_profile(os.environ.get("NIOCHAT_HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,18 @@ def test_logs_never_carry_full_documents_or_secrets(capsys):
     assert "***.654.321-**" in lines[1]["event"]
 
 
+def test_log_lines_keep_ids_whole_even_when_their_digits_count_as_a_cpf(root_logging_restored, capsys):
+    """e6a8f115-5896-4740-...: the groups 115, 5896 and 4740 hold eleven digits; masked, no log line would find
+    its channel. A CPF next to the id is still masked."""
+    configure_logging("json", "INFO")
+    channel = "e6a8f115-5896-4740-a6cc-6a493929b2f6"
+    get_logger("test").warning("webhook refused", channel_id=channel, text=f"{channel} cpf 529.982.247-25")
+    logging.getLogger("uvicorn.access").info('"POST /api/v1/conversations/%s/take HTTP/1.1" 200', channel)
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert lines[0]["channel_id"] == channel and lines[0]["text"] == f"{channel} cpf ***.982.247-**"
+    assert channel in lines[1]["event"]
+
+
 @pytest.fixture
 def root_logging_restored():
     """configure_logging binds the root handler to the current stderr, which pytest closes after the test."""
@@ -212,8 +224,10 @@ def ordinary_numbers(draw) -> str:
 
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(phones(), ordinary_numbers()), min_size=1, max_size=3),
-       st.lists(st.sampled_from(["oi", "meu", "número", "é", "e", "o", "valor", "ok", "."]), min_size=1, max_size=3))
+       st.lists(st.sampled_from(["oi", "meu", "número", "é", "e", "o", "valor", "ok", ","]), min_size=1, max_size=3))
 def test_phones_and_ordinary_numbers_are_never_masked(numbers, words):
+    # Not "." between two numbers: "01/01/2000 . 000000" is one run of 14 digits, a CNPJ's count, masked by rule 1
+    # on purpose (a document typed with spaced dots looks just like it).
     text = " ".join(word for pair in zip(words * 3, numbers, strict=False) for word in pair)
     assert mask_documents_in(text) == text
 

@@ -1,7 +1,7 @@
 """The live counters the engine keeps in Redis (api/engine: the sweeper's hash, per-minute message counters).
 
 Key names are the engine's (api/engine/live.py); they are repeated here because dash_app/ stands on the floor and
-does not import api/. tests/test_dash_callbacks.py checks both agree.
+does not import api/. tests/integration/test_dash_callbacks.py checks both agree.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What is copied from each operational table into `raw`: an allow-list of columns, never secrets.
 
 Columns are listed explicitly (not "everything but the secrets") so that a column added by a future migration
-stays out of the warehouse until someone decides it belongs there; `tests/test_ingest_sync.py` fails when a
+stays out of the warehouse until someone decides it belongs there; `tests/integration/test_ingest_sync.py` fails when a
 source column is neither copied nor deliberately excluded.
 """
 

@@ -1,8 +1,9 @@
 """The CSAT counts as the marts make them, in SQL over the operational tables, for a reader that must not wait for
 the warehouse (the API's summary, on an agent's screen). The marts' definitions (int_csat_surveys_joined,
 fct_csat_responses and the CSAT columns of agg_tenant_daily_kpis / agg_agent_daily_kpis), written once more here
-because they run on another database; tests/test_kpi_agreement.py checks both give the same figures for the same
-rows. The counts come out under the marts' column names, so niochat/kpis.py divides them as it divides the marts'.
+because they run on another database; tests/integration/test_kpi_agreement.py checks both give the same
+figures for the same rows. The counts come out under the marts' column names, so niochat/kpis.py divides them
+as it divides the marts'.
 
 - An answer counts at its own time (csat_responses.created_at); satisfied means rated 4 or 5.
 - A survey counts as sent when it has a send time or an answer (an answered survey was sent, even when the engine

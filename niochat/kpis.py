@@ -6,7 +6,7 @@ period, several agents, an API summary) a figure is sum(numerator) / sum(denomin
 rates, and it is divided here with the macros' formula and rounding: percentages 100 * n / d to 2 decimals,
 averages to their mart column's scale, half away from zero as PostgreSQL's round(), null when there is nothing
 to divide by. So a one-day period shows exactly the mart's own number, and every column's formula is named
-once, below, by the mart columns it divides (tests/test_kpi_agreement.py holds them to the marts' YAML).
+once, below, by the mart columns it divides (tests/integration/test_kpi_agreement.py holds them to the marts' YAML).
 
 On the floor because two rooms need it: the dashboards divide mart sums, and the API's CSAT summary divides counts
 it reads live from the operational database (niochat/csat_counts.py counts them as the marts do). Neither divides

@@ -1,7 +1,7 @@
 """Names stored in the operational tables that more than one part writes: the intent on a customer message,
 the tool, outcome and brain of a tool call, the sentiment of a satisfaction answer. The live brains and the
 survey (api/) and the history import (ingest/) both write them and the marts group by them, so they live here,
-on the floor; tests/test_vocabulary.py checks that the brains use exactly these."""
+on the floor; tests/unit/test_vocabulary.py checks that the brains use exactly these."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ NIOCHAT_TEST_PG_URL (a server URL; each session creates and drops its own databa
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 import uuid
@@ -22,11 +21,11 @@ from niochat import migrate
 from niochat.database import drop_database, ensure_database, server_url_for, sync_engine
 from niochat.embedded import EmbeddedPostgres, EmbeddedRedis
 from niochat.settings import Settings
+from tests.support.basics import TEST_SECRET
 
-TEST_SECRET = "test-secret-key-" + "x" * 32
 # The sandboxes and test servers listen on 127.0.0.1, which the egress guard (niochat.egress) refuses unless
 # allowed: every Settings and worker of the session allows exactly that address (127.0.0.2 and the rest of
-# loopback stay refused; tests/test_egress.py builds its own policies).
+# loopback stay refused; tests/integration/test_egress.py builds its own policies).
 os.environ["NIOCHAT_EGRESS_ALLOW"] = "127.0.0.1"
 
 # The suite draws the same examples on every run, so that a red run is a change's fault and can be re-run;
@@ -115,16 +114,7 @@ def settings(tmp_path, database_url, redis_url) -> Settings:
     )
 
 
-def unique_slug(prefix: str = "t") -> str:
-    return f"{prefix}-{secrets.token_hex(4)}"
 
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def fixtures_dir() -> Path:
-    """The provider captures and SGP responses kept in the repository (tests/fixtures/README.md)."""
-    return FIXTURES
 
 
 # --- the SGP sandbox and the fake model as real servers (a module may define its own of the same name) -------
@@ -133,7 +123,7 @@ def fixtures_dir() -> Path:
 @pytest.fixture(scope="module")
 def sgp_url():
     from sandbox.sgp import create_app as create_sgp
-    from tests.servers import serving
+    from tests.support.servers import serving
 
     with serving(create_sgp()) as base:
         yield base
@@ -141,8 +131,8 @@ def sgp_url():
 
 @pytest.fixture(scope="module")
 def model_url():
-    from tests.fake_openai import create_app as create_fake_openai
-    from tests.servers import serving
+    from tests.support.fake_openai import create_app as create_fake_openai
+    from tests.support.servers import serving
 
     with serving(create_fake_openai()) as base:
         yield base

@@ -9,12 +9,12 @@ Create Date: 2026-12-04
 
 from alembic import op
 
-# niochat.masking's patterns, frozen here (tests/test_masking.py checks they are still the same): a run of digits
+# niochat.masking's patterns, frozen here (tests/unit/test_masking.py checks they are still the same): a run of digits
 # joined by single separators, and a run holding at least 11 digits.
 RUN = r"[0-9]+(?:(?: ?[./-] ?| )[0-9]+)*"
 MAYBE = r"[0-9](?:(?: ?[./-] ?| )?[0-9]){10}"
 
-# The rules of niochat.masking (read its docstring), step by step; tests/test_masking.py checks both agree.
+# The rules of niochat.masking (read its docstring), step by step; tests/unit/test_masking.py checks both agree.
 MASKING = r"""
     create function niochat_valid_document(d text) returns boolean
     language plpgsql immutable strict parallel safe as $$

@@ -13,6 +13,7 @@ import flask
 from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
+from dash_app.pages.ai_sgp import reason_label
 from dash_app.workspace import inbox
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
@@ -95,14 +96,14 @@ def layout(**query):
                     html.Div([
                         dcc.Dropdown(id="ws-assign-user", placeholder="Atribuir a…", className="ws-filter"),
                         html.Button("Atribuir", id="ws-assign", n_clicks=0, className="action"),
-                    ], className="action-row", style=None if manager else HIDDEN, id="ws-assign-row"),
+                    ], className="action-grid assign-grid", style=None if manager else HIDDEN, id="ws-assign-row"),
                     html.Div([
                         dcc.Dropdown(id="ws-transfer-team", placeholder="Transferir para a equipe…",
                                      className="ws-filter"),
                         dcc.Input(id="ws-transfer-note", placeholder="Nota da transferência (opcional)",
                                   className="ws-input", maxLength=500),
                         html.Button("Transferir", id="ws-transfer", n_clicks=0, className="action"),
-                    ], className="action-row"),
+                    ], className="action-grid"),
                     dcc.Textarea(id="ws-composer", placeholder="Escreva a resposta ao cliente ou uma nota interna…",
                                  className="composer", maxLength=4000),
                     html.Div([
@@ -324,7 +325,7 @@ def _header(conv: dict, target: int) -> html.Div:
     if clock := inbox.waiting_clock(conv, target):
         details.append(html.Span(clock[0], className=f"sla sla-{clock[1]}"))
     if conv.get("handoff_reason"):
-        details.append(html.Span(f"motivo: {conv['handoff_reason']}", className="muted small"))
+        details.append(html.Span(f"motivo: {reason_label(conv['handoff_reason'])}", className="muted small"))
     return html.Div([html.H3(inbox.contact_label(conv["contact"]), id="ws-conv-contact"),
                      html.Div(details, className="inbox-meta")], **{"data-conversation": conv["id"]})
 

@@ -13,8 +13,9 @@ from dash_app.workspace.client import ApiClient
 VIEWS = {"aguardando": "Aguardando atendimento", "minhas": "Minhas", "equipes": "Minhas equipes", "todas": "Todas"}
 STATUS_LABELS = {"bot": "Com o robô", "waiting": "Aguardando", "open": "Em atendimento", "closed": "Encerrada"}
 SENDERS = {"customer": "Cliente", "bot": "Robô", "agent": "Atendente", "system": "Sistema"}
-MEDIA = {"image": "📷 Imagem", "audio": "🎤 Áudio", "document": "📄 Documento", "video": "🎬 Vídeo",
-         "sticker": "Figurinha", "location": "📍 Localização", "contact": "Contato"}
+# Words, not emoji: not every browser/OS has a font with them (dash_app/theme.py)
+MEDIA = {"image": "Imagem", "audio": "Áudio", "document": "Documento", "video": "Vídeo", "sticker": "Figurinha",
+         "location": "Localização", "contact": "Contato"}
 NEAR = 0.75  # of the target: the clock turns amber
 LIST_LIMIT = 100
 
@@ -105,13 +106,13 @@ def contact_label(contact: dict) -> str:
     return f"{name} · {number}" if name and number else name or number or "Cliente sem nome"
 
 
-def preview(last: dict | None, me_id: str | None = None) -> str:
+def preview(last: dict | None) -> str:
     if not last:
         return "Sem mensagens"
     who = SENDERS.get(last["sender_kind"], last["sender_kind"])
     body = (last.get("text") or "").strip()
     if last["content_type"] != "text":
-        body = f"{MEDIA.get(last['content_type'], last['content_type'])}{' · ' + body if body else ''}"
+        body = f"[{MEDIA.get(last['content_type'], last['content_type'])}]{' ' + body if body else ''}"
     return f"{who}: {body or '—'}"
 
 

@@ -39,7 +39,7 @@ def _content(message: dict) -> list:
                             target="_blank", rel="noopener noreferrer"))
     elif kind == "audio":
         parts.append(html.Audio(src=url, controls=True, className="msg-audio") if url
-                     else html.Span("🎤 Áudio (arquivo indisponível)", className="muted"))
+                     else html.Span("Áudio (arquivo indisponível)", className="muted"))
         if message.get("transcript"):
             parts.append(html.Div([html.Span("Transcrição: ", className="muted"), message["transcript"]],
                                   className="msg-transcript"))
@@ -47,8 +47,8 @@ def _content(message: dict) -> list:
         parts.append(html.Video(src=url, controls=True, className="msg-video"))
     elif kind in ("document", "image", "video", "sticker"):
         name = message.get("media_file_name") or {"document": "documento"}.get(kind, kind)
-        parts.append(html.A(f"📄 {name}", href=url, target="_blank", rel="noopener noreferrer", className="msg-doc")
-                     if url else html.Span(f"📄 {name} (arquivo indisponível)", className="muted"))
+        link = html.A(f"Documento: {name}", href=url, target="_blank", rel="noopener noreferrer", className="msg-doc")
+        parts.append(link if url else html.Span(f"{name} (arquivo indisponível)", className="muted"))
     if text and kind != "audio":
         parts.append(html.Div(text, className="msg-text"))
     elif text and kind == "audio" and not message.get("transcript"):
@@ -87,7 +87,7 @@ def message_view(message: dict, names: dict[str, str], me_id: str, zone) -> html
 
 def note_view(note: dict, zone) -> html.Div:
     return html.Div(html.Div([
-        html.Div("🔒 Nota interna · só a equipe vê, nunca é enviada ao cliente", className="note-label"),
+        html.Div("Nota interna · só a equipe vê, nunca é enviada ao cliente", className="note-label"),
         html.Div(note["text"], className="msg-text"),
         html.Div([html.Span(note.get("author_name") or "Atendente", className="msg-who"),
                   html.Span(when(note["created_at"], zone), className="msg-time")], className="msg-footer"),

@@ -125,7 +125,7 @@ def conversation(engine, desk: Desk, status: str, *, name: str, assignee: str | 
         return str(conn.execute(insert(conversations).values(
             tenant_id=desk.tenant_id, channel_id=desk.channel_id, contact_id=contact_id, status=status,
             assignee_id=desk.people[assignee] if assignee else None, team_id=team_id,
-            last_message_at=now, **values,
+            **{"last_message_at": now, **values},
         ).returning(conversations.c.id)).scalar_one())
 
 
@@ -394,3 +394,31 @@ def test_a_manager_without_an_api_token_is_told_so(app, desk, urls, tmp_path):
     refused = client.post("/login", data={"email": email_of(desk, "agent"), "password": PASSWORD,
                                           "csrf_token": token})
     assert refused.status_code == 503 and "Sem conexão com a API" in refused.get_data(as_text=True)
+
+
+# --- what the API added for the inbox ----------------------------------------------------------------------
+
+
+def test_the_list_filters_by_channel_orders_a_queue_and_previews_the_last_message(desk, engine):
+    newer = conversation(engine, desk, "waiting", name="Nina Nova", handoff_minutes_ago=2)
+    now = datetime.now(UTC)
+    older = conversation(engine, desk, "waiting", name="Otto Antigo", handoff_minutes_ago=30,
+                         last_message_at=now - timedelta(minutes=20))
+    message(engine, desk, older, text="primeira", created_at=now - timedelta(minutes=31))
+    message(engine, desk, older, direction="outbound", sender_kind="bot", status="sent", text="x" * 500,
+            created_at=now - timedelta(minutes=30))
+    message(engine, desk, newer, content_type="image", media_url="https://media.example/a.jpg", text=None,
+            created_at=now - timedelta(minutes=2))
+    queue = desk.get("manager", "/conversations", params={"status": "waiting", "order": "waiting"}).json()
+    assert [item["id"] for item in queue["items"]] == [older, newer]
+    by_activity = desk.get("manager", "/conversations", params={"status": "waiting"}).json()
+    assert [item["id"] for item in by_activity["items"]] == [newer, older]  # the default: newest activity first
+    last = {item["id"]: item["last_message"] for item in queue["items"]}
+    assert last[older]["sender_kind"] == "bot" and last[older]["text"] == "x" * 200  # a preview, not the text
+    assert last[newer] == {"sender_kind": "customer", "content_type": "image", "text": None,
+                           "created_at": last[newer]["created_at"]}
+    assert desk.get("manager", f"/conversations/{older}").json()["last_message"]["sender_kind"] == "bot"
+    assert desk.get("manager", "/conversations", params={"channel_id": str(uuid.uuid4())}).json()["total"] == 0
+    assert desk.get("manager", "/conversations", params={"channel_id": str(desk.channel_id), "status": "waiting"}
+                    ).json()["total"] == 2
+    assert desk.get("manager", "/conversations", params={"order": "sideways"}).status_code == 422

@@ -178,8 +178,8 @@ def test_a_handoff_arrives_live_one_agent_takes_it_replies_and_notes(world, brow
     won.click("#ws-send-note")
     won.wait_for_selector("#ws-feedback:has-text('Nota interna registrada')", timeout=15000)
     won.wait_for_selector(".msg-note:has-text('cliente já ligou duas vezes')", timeout=15000)
-    won.wait_for_selector(".msg-agent .delivery-sent, .msg-agent .delivery-delivered, .msg-agent .delivery-read",
-                          timeout=30000)  # the delivery's outcome arrives live too
+    # the receipt arrives live too: the provider's "delivered" webhook -> the API's event -> this screen
+    won.wait_for_selector(".msg-agent .delivery-delivered, .msg-agent .delivery-read", timeout=30000)
     assert won.locator(".msg-customer:has-text('quero falar com um atendente humano')").count() == 1
     assert won.locator(".msg-bot").count() >= 1
     won.wait_for_timeout(300)

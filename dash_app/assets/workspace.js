@@ -10,10 +10,28 @@
     if (el) { el.textContent = text; el.dataset.state = text; }
   }
 
-  function emit(event) {
-    if (window.dash_clientside && window.dash_clientside.set_props) {
+  // A burst of events (a busy tenant, a supervisor seeing them all) becomes one refresh: events within
+  // COALESCE_MS go together, naming their conversation only when they all share one.
+  var COALESCE_MS = 250, pending = null, timer = null;
+
+  function flush() {
+    timer = null;
+    var event = pending;
+    pending = null;
+    if (event && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props("ws-event", {data: Object.assign({at: Date.now()}, event)});
     }
+  }
+
+  function emit(event) {
+    if (pending === null) {
+      pending = {type: event.type, conversation_id: event.conversation_id || null, count: 1};
+    } else {
+      pending.count += 1;
+      pending.type = pending.type === event.type ? pending.type : "many";
+      if (pending.conversation_id !== (event.conversation_id || null)) { pending.conversation_id = null; }
+    }
+    if (timer === null) { timer = setTimeout(flush, COALESCE_MS); }
   }
 
   function connect(tokenUrl, mine) {

@@ -10,7 +10,8 @@ from dash_app.workspace.inbox import parse_time
 
 DELIVERY = {"queued": "na fila", "sending": "enviando", "sent": "enviada", "delivered": "entregue", "read": "lida",
             "failed": "falhou"}
-FAILURES = {"number_not_on_whatsapp": "o número não tem WhatsApp"}
+FAILURES = {"number_not_on_whatsapp": "o número não tem WhatsApp",
+            "provider reported delivery failure": "o WhatsApp informou que não entregou"}
 WHO = {"customer": "Cliente", "bot": "Robô", "system": "Sistema"}
 SAFE_SCHEMES = ("https://", "http://")
 

@@ -84,6 +84,9 @@ def _value(item: dict, period: dict, pathname: str):
         item["property"])
 
 
+WORKSPACE_IDS = ("ws-", "nav-workspace")
+
+
 def payload(output: str, spec: dict, period: dict, pathname: str = "/") -> dict:
     """The body the browser posts to /_dash-update-component for this callback."""
     parts = outputs_of(output)
@@ -102,6 +105,8 @@ def plan(app, pages, period: dict) -> list[dict]:
     for output, spec in app.callback_map.items():
         if "callback" not in spec or output.startswith(BARE):  # clientside (nothing on the server), or the floor
             continue
+        if any(part["id"].startswith(WORKSPACE_IDS) for part in outputs_of(output)):
+            continue  # the agents' workspace: its time is the API's, measured by the API's own benchmarks
         outputs = {part["id"] for part in outputs_of(output)}
         page = next((name for name, ids in ids_of.items() if outputs & ids), "shell")
         on_click = any(item["property"] == "n_clicks" for item in spec["inputs"])
@@ -205,7 +210,9 @@ def dash_app(env: environment.Environment):
     from niochat.embedded import ServiceUrls
     from niochat.settings import Settings
 
-    settings = Settings(data_dir=env.data_dir, secret_key=env.secret_key, _env_file=None)
+    # no API here: the workspace's callbacks are left out of the plan (a closed port, so none is reached by chance)
+    settings = Settings(data_dir=env.data_dir, secret_key=env.secret_key, _env_file=None,
+                        workspace_api_url="http://127.0.0.1:9")
     app = create_app(settings, ServiceUrls(env.database_url, env.warehouse_url, env.redis_url))
 
     @app.callback(Output(BARE, "children"), Input("periodo", "data"))

@@ -11,7 +11,8 @@ from niochat.provisioning import DemoTenant
 from niochat.settings import Settings
 
 READY = "NioChat demo ready"  # tests and scripts wait for this line
-ROLES = {"admin": "admin: API and dashboards", "manager": "manager: dashboards, API", "agent": "agent: API"}
+ROLES = {"admin": "admin: dashboards, workspace, API", "manager": "manager: dashboards, workspace, API",
+         "agent": "agent: workspace (Atendimento), API"}
 
 
 def _table() -> Table:
@@ -28,6 +29,7 @@ def print_ready(settings: Settings, specs: tuple[DemoTenant, ...], password: str
     where.add_row("API", f"{api}/docs")
     where.add_row("Health", f"{api}/readyz  {api}/metrics")
     where.add_row("Dashboards", f"http://127.0.0.1:{settings.dash_port}/")
+    where.add_row("Workspace", f"http://127.0.0.1:{settings.dash_port}/atendimento  (agents land here)")
     if dagster_port:
         where.add_row("Dagster", f"http://127.0.0.1:{dagster_port}/")
     where.add_row("WhatsApp", f"http://127.0.0.1:{settings.wa_sandbox_port}/sandbox/messages")

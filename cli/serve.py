@@ -82,6 +82,8 @@ def _run(settings: Settings, urls: ServiceUrls, sandbox: bool, worker: bool) -> 
         if worker:
             stack.enter_context(_child(["worker"], env, "worker"))
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /readyz)")
+        console.print(f"Agents' workspace: `niochat dash` serves it on http://127.0.0.1:{settings.dash_port}/atendimento"
+                      " and calls this API (NIOCHAT_WORKSPACE_API_URL when it runs elsewhere)")
         uvicorn.run(
             create_app(settings, urls),
             host=settings.api_host,

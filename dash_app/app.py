@@ -11,14 +11,16 @@ import redis
 from dash import Dash, Input, Output, State, dcc, html
 
 from dash_app import auth, components
-from dash_app.auth import Accounts, current_user, require_tenant
+from dash_app.auth import Accounts, current_user, require_tenant, require_user
 from dash_app.components import empty_state, render_table
 from dash_app.deps import Deps, TableSpec, default_period, parse_period, today
-from dash_app.pages import PAGES
+from dash_app.pages import PAGES, WORKSPACE
 from dash_app.warehouse import Marts
+from dash_app.workspace.client import ApiClient
+from dash_app.workspace.tokens import TokenStore
 from niochat.database import API_LOGIN, login_url, sync_engine
 from niochat.embedded import ServiceUrls
-from niochat.secrets import load_secret_key
+from niochat.secrets import Keyring, load_secret_key
 from niochat.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -26,8 +28,10 @@ SESSION_HOURS = 12
 
 
 def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 60.0) -> Dash:
+    """The dashboards and the agents' workspace; the workspace calls the API at settings.api_url_for_workspace()."""
     server = flask.Flask("dash_app")
-    signing_key, fallbacks = auth.session_key(load_secret_key(settings))
+    secret_key = load_secret_key(settings)
+    signing_key, fallbacks = auth.session_key(secret_key)
     server.config.update(
         SECRET_KEY=signing_key,
         SECRET_KEY_FALLBACKS=fallbacks,
@@ -44,8 +48,11 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
         # the operational database through the API's login: RLS-bound, the login lookup its only cross-tenant read
         accounts=Accounts(sync_engine(login_url(urls.database_url, API_LOGIN, settings.database_api_password),
                                       pool_size=3, max_overflow=3), redis_client),
+        api=ApiClient(settings.api_url_for_workspace()),
+        tokens=TokenStore(redis_client, Keyring(secret_key)),
+        ws_url=settings.ws_url_for_workspace(),
     )
-    auth.install(server, deps.accounts)
+    auth.install(server, deps.accounts, deps.api, deps.tokens, frozenset(page.PATH for page in PAGES))
 
     app = Dash(
         "dash_app",
@@ -53,17 +60,17 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
         use_pages=True,
         pages_folder="",
         assets_folder=str(HERE / "assets"),
-        title="NioChat · Painéis",
+        title="NioChat",
         update_title=None,
         suppress_callback_exceptions=True,
     )
     app.niochat = deps  # for tests and benchmarks
-    for page in PAGES:
+    for page in [*PAGES, WORKSPACE]:
         dash.register_page(page.__name__, path=page.PATH, name=page.NAME, order=page.ORDER,
                            title=f"{page.TITLE} · NioChat", layout=page.layout)
     app.layout = _shell
     _register_shell_callbacks(app)
-    for page in PAGES:
+    for page in [*PAGES, WORKSPACE]:
         page.register(app, deps)
         for spec in page.TABLES:
             _register_table(app, deps, spec)
@@ -75,14 +82,16 @@ def _shell():
     if user is None:  # the guard refuses anonymous requests first; never render data without a session
         return html.Div("Entre para ver os painéis.", id="anonymous")
     period = default_period()
+    workspace_link = dcc.Link(WORKSPACE.NAME, href=WORKSPACE.PATH, id="nav-workspace", className="nav-link")
+    dashboards = [dcc.Link(page.NAME, href=page.PATH, id=f"nav-{page.__name__.rsplit('.', 1)[-1]}",
+                           className="nav-link") for page in PAGES] if user.sees_dashboards else []
     return html.Div([
         dcc.Location(id="url"),
         dcc.Store(id="periodo", data=period),
         html.Header([
             html.Div([html.Span(className="brand-dot"), html.Span("NioChat", className="brand"),
                       html.Span(user.tenant_name, className="tenant", id="tenant-name")], className="brand-box"),
-            html.Nav([dcc.Link(page.NAME, href=page.PATH, id=f"nav-{page.__name__.rsplit('.', 1)[-1]}",
-                               className="nav-link") for page in PAGES], className="nav"),
+            html.Nav([workspace_link, *dashboards], className="nav"),
             html.Div([html.Span(user.name, className="user"),
                       html.Form([dcc.Input(type="hidden", name="csrf_token", value=auth.csrf_token(),
                                            id="logout-csrf"),
@@ -90,7 +99,19 @@ def _shell():
                                 method="post", action="/logout", className="logout-form")],
                      className="user-box"),
         ], className="topbar"),
-        html.Div([
+        _period_bar(period) if user.sees_dashboards else html.Div(id="filter-bar", style={"display": "none"}),
+        html.Main(dash.page_container, className="content"),
+        html.Footer(FOOTER if user.sees_dashboards else "Atendimento: as conversas e as ações vêm da API do NioChat, "
+                    "ao vivo.", className="footer"),
+    ])
+
+
+FOOTER = ("Os indicadores vêm do warehouse (rode `niochat pipeline run` para atualizá-los); os da página Ao vivo, "
+          "do atendimento em tempo real; o Atendimento, da API, ao vivo.")
+
+
+def _period_bar(period: dict) -> html.Div:
+    return html.Div([
             html.Label("Período", htmlFor="periodo-picker"),
             html.Div(dcc.DatePickerRange(
                 id="periodo-picker", start_date=period["start"], end_date=period["end"],
@@ -100,11 +121,7 @@ def _shell():
                 persistence=True, persistence_type="session",
             ), className="picker"),
             html.Span(id="periodo-label", className="muted"),
-        ], className="filter-bar"),
-        html.Main(dash.page_container, className="content"),
-        html.Footer("Os indicadores vêm do warehouse (rode `niochat pipeline run` para atualizá-los); "
-                    "os da página Ao vivo, do atendimento em tempo real.", className="footer"),
-    ])
+        ], className="filter-bar", id="filter-bar")
 
 
 def _register_shell_callbacks(app: Dash) -> None:
@@ -123,6 +140,12 @@ def _register_shell_callbacks(app: Dash) -> None:
     def highlight(pathname):
         require_tenant()
         return ["nav-link active" if page.PATH == (pathname or "/") else "nav-link" for page in PAGES]
+
+    @app.callback(Output("nav-workspace", "className"), Output("filter-bar", "style"), Input("url", "pathname"))
+    def workspace_nav(pathname):
+        require_user()
+        here = (pathname or "/").startswith(WORKSPACE.PATH)
+        return "nav-link active" if here else "nav-link", {"display": "none"} if here else None
 
 
 def _register_table(app: Dash, deps: Deps, spec: TableSpec) -> None:

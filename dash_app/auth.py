@@ -1,6 +1,10 @@
 """Login against the operational users table (same argon2 hashes as the API), the signed Flask session, and the
 guard that refuses anonymous requests to every page, layout and callback.
 
+Admins and managers see the dashboards and the agents' workspace; agents the workspace only (they land on it,
+and the dashboards' pages and callbacks refuse them). At login the same credentials also log in to the API,
+whose token the workspace uses (dash_app.workspace.tokens keeps it server-side).
+
 The session cookie holds the user id and the tenant id only. The tenant of every dashboard query comes from
 here, never from a request parameter. Each request re-checks (cached for a few seconds) that the user is still
 active, still a dashboard role, and its tenant still active, so disabling someone takes effect at once.
@@ -22,13 +26,20 @@ import redis
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import Forbidden, Unauthorized
 
+from dash_app.workspace.client import ApiClient, ApiError
+from dash_app.workspace.tokens import SESSION_KEY, TokenStore
 from niochat.database import APP_ROLE, TENANT_SETTING
 from niochat.lockout import SyncLockout, minutes_text
+from niochat.logging import get_logger
 from niochat.passwords import DUMMY_HASH, verify_password
 
 DASHBOARD_ROLES = frozenset({"superadmin", "admin", "manager"})
+WORKSPACE_ROLES = DASHBOARD_ROLES | {"agent"}
+WORKSPACE_PATH = "/atendimento"
+LIVE_TOKEN_PATH = "/atendimento/live-token"  # fetched by the browser's script: answers 401, not a redirect
+DEFAULT_FIRST_RESPONSE_MINUTES = 15
 PUBLIC_PREFIXES = ("/login", "/logout", "/healthz", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    "/favicon.ico")
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -42,6 +53,12 @@ class SessionUser:
     name: str
     role: str
     tenant_name: str
+    first_response_minutes: int = DEFAULT_FIRST_RESPONSE_MINUTES  # the tenant's target for a person's first reply
+    timezone: str = "America/Sao_Paulo"
+
+    @property
+    def sees_dashboards(self) -> bool:
+        return self.role in DASHBOARD_ROLES
 
 
 def session_key(secret_key: str) -> tuple[str, list[str]]:
@@ -99,7 +116,7 @@ class Accounts:
             return "invalid", None
         if not (found.user_active and found.tenant_active):
             return "disabled", found
-        if found.role not in DASHBOARD_ROLES:
+        if found.role not in WORKSPACE_ROLES:
             return "forbidden", found
         self._audit(found)
         return "ok", found
@@ -121,7 +138,7 @@ class Accounts:
                      {"name": TENANT_SETTING, "tenant": str(tenant_id)})
 
     def current(self, user_id: str, tenant_id: str, version: int) -> SessionUser | None:
-        """The session's user if still allowed to see dashboards (checked as the tenant, under RLS): active, of a
+        """The session's user if still allowed in (checked as the tenant, under RLS): active, of a workspace or
         dashboard role, and with the token version the session was opened with (a new password, a disabled user
         or a logout everywhere ends the session)."""
         key = (user_id, tenant_id, version)
@@ -134,18 +151,28 @@ class Accounts:
             self._bind(conn, tenant_id)
             row = conn.execute(text(
                 "select u.name, u.role, u.is_active, u.token_version, t.name as tenant_name,"
-                " t.is_active as tenant_active"
+                " t.is_active as tenant_active, t.settings ->> 'first_response_target_minutes' as target, t.timezone"
                 " from users u join tenants t on t.id = u.tenant_id where u.id = :user and u.tenant_id = :tenant"),
                 {"user": user_id, "tenant": tenant_id}).one_or_none()
         user = None
-        if (row and row.is_active and row.tenant_active and row.role in DASHBOARD_ROLES
+        if (row and row.is_active and row.tenant_active and row.role in WORKSPACE_ROLES
                 and row.token_version == version):
-            user = SessionUser(user_id, tenant_id, row.name, row.role, row.tenant_name)
+            user = SessionUser(user_id, tenant_id, row.name, row.role, row.tenant_name, _minutes(row.target),
+                               row.timezone or "America/Sao_Paulo")
         with self._lock:
             self._checked[key] = (now + CHECK_SECONDS, user)
             if len(self._checked) > 5000:
                 self._checked.clear()
         return user
+
+
+def _minutes(value: str | None) -> int:
+    """The tenant's first-response target in minutes (settings JSON; a missing or malformed value: the default)."""
+    try:
+        minutes = int(float(value)) if value is not None else DEFAULT_FIRST_RESPONSE_MINUTES
+    except ValueError:
+        return DEFAULT_FIRST_RESPONSE_MINUTES
+    return minutes if minutes > 0 else DEFAULT_FIRST_RESPONSE_MINUTES
 
 
 def _session_ids() -> tuple[str, str, int] | None:
@@ -164,11 +191,20 @@ def current_user() -> SessionUser | None:
 
 
 def require_tenant() -> str:
-    """The session's tenant, for a callback; anonymous -> 401 (the guard refuses first; this is the backstop)."""
+    """The session's tenant, for a dashboard callback; anonymous -> 401 (the guard refuses first; this is the
+    backstop), an agent -> 403 (the dashboards are for admins and managers)."""
+    user = require_user()
+    if not user.sees_dashboards:
+        raise Forbidden("dashboards are for admins and managers")
+    return user.tenant_id
+
+
+def require_user() -> SessionUser:
+    """The session's user, for a workspace callback (any role allowed in); anonymous -> 401."""
     user = current_user()
     if user is None:
         raise Unauthorized("login required")
-    return user.tenant_id
+    return user
 
 
 LOGIN_PAGE = """<!doctype html>
@@ -176,7 +212,8 @@ LOGIN_PAGE = """<!doctype html>
 <title>Entrar · NioChat Painéis</title><link rel="stylesheet" href="/assets/style.css"></head>
 <body class="login-body"><main class="login-card">
 <h1><span class="brand-dot"></span> NioChat <small>Painéis</small></h1>
-<p class="muted">Entre com o mesmo e-mail e senha do NioChat. Os painéis são para administradores e gestores.</p>
+<p class="muted">Entre com o mesmo e-mail e senha do NioChat: atendentes vão para o atendimento; administradores e
+gestores também veem os painéis.</p>
 {message}
 <form method="post" action="/login">
 <input type="hidden" name="csrf_token" value="{csrf}">
@@ -190,12 +227,12 @@ LOGIN_PAGE = """<!doctype html>
 MESSAGES = {
     "invalid": "E-mail ou senha incorretos.",
     "disabled": "Este usuário ou o provedor está desativado. Fale com o administrador do NioChat.",
-    "forbidden": "Os painéis são para administradores e gestores. Atendentes usam o NioChat para atender; "
-                 "peça acesso ao gestor do seu provedor se precisar dos indicadores.",
+    "forbidden": "Seu perfil não tem acesso ao NioChat na web. Fale com o gestor do seu provedor.",
     "rate": "Muitas tentativas de login. Aguarde um minuto e tente de novo.",
     "csrf": "A página de login expirou. Entre de novo.",
     "locked": "Muitas senhas erradas para este e-mail. Por segurança, tente de novo em {minutes}.",
     "unavailable": "O login está indisponível neste momento. Tente de novo em alguns segundos.",
+    "api": "O atendimento está indisponível neste momento ({reason}). Tente de novo em alguns segundos.",
     "logout": "Você saiu. Até logo!",
 }
 
@@ -237,9 +274,11 @@ def _login_page(kind: str | None = None, email: str = "", status: int = 200, **v
     return flask.Response(body, status=status, mimetype="text/html")
 
 
-def install(server: flask.Flask, accounts: Accounts) -> None:
+def install(server: flask.Flask, accounts: Accounts, api: ApiClient, tokens: TokenStore,
+            dashboard_paths: frozenset[str] = frozenset()) -> None:
     """Login and logout routes, and the guard in front of everything else."""
     server.session_interface = RequestSchemeSessions()
+    log = get_logger("dash_app.auth")
 
     @server.before_request
     def guard():
@@ -251,10 +290,12 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
         if user is None:
             flask.session.pop("uid", None)
             flask.session.pop("tid", None)
-            if path.startswith("/_dash-") or flask.request.method != "GET":
+            if path.startswith(("/_dash-", LIVE_TOKEN_PATH)) or flask.request.method != "GET":
                 return flask.jsonify({"error": "login required"}), 401
             return flask.redirect("/login")
         flask.g.niochat_user = user
+        if not user.sees_dashboards and flask.request.method == "GET" and path in dashboard_paths:
+            return flask.redirect(WORKSPACE_PATH)  # agents land on the workspace
         return None
 
     @server.route("/login", methods=["GET", "POST"])
@@ -277,13 +318,25 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
         accounts.record(email, outcome)
         if outcome != "ok":
             return _login_page(outcome, email, {"invalid": 401}.get(outcome, 403))
+        sid = None
+        try:
+            token, seconds = api.login(email, password)
+            sid = tokens.keep(token, seconds)
+        except (ApiError, redis.RedisError) as exc:
+            log.warning("workspace token not obtained at login", error=str(exc))
+            if found.role not in DASHBOARD_ROLES:  # an agent has nothing to do here without the API
+                reason = getattr(exc, "message", "") or "o armazenamento de sessões não respondeu"
+                return _login_page("api", email, 503, reason=reason.rstrip("."))
+        tokens.drop(flask.session.get(SESSION_KEY))
         flask.session.clear()  # a new session (and a new token) for the logged-in user: no fixation
         flask.session.permanent = True
         flask.session["uid"] = str(found.user_id)
         flask.session["tid"] = str(found.tenant_id)
         flask.session["ver"] = found.token_version
+        if sid:
+            flask.session[SESSION_KEY] = sid
         csrf_token()
-        return flask.redirect("/")
+        return flask.redirect("/" if found.role in DASHBOARD_ROLES else WORKSPACE_PATH)
 
     # POST with the session's token only: a link or an image on another site cannot log anyone out. GET is
     # answered here (Dash's page route would take it otherwise) and changes nothing.
@@ -293,6 +346,7 @@ def install(server: flask.Flask, accounts: Accounts) -> None:
             return flask.Response("use the Sair button (POST)\n", status=405, headers={"Allow": "POST"})
         if not _csrf_ok():
             return flask.redirect("/")
+        tokens.drop(flask.session.get(SESSION_KEY))
         flask.session.clear()
         return flask.redirect("/login?saiu=1")
 

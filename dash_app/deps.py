@@ -1,4 +1,5 @@
-"""What the callbacks need, built once per app: the marts, Redis, the accounts; and the shared period."""
+"""What the callbacks need, built once per app: the marts, Redis, the accounts, the API client and the sessions'
+API tokens; and the shared period."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import redis
 from dash_app.auth import Accounts
 from dash_app.components import Column
 from dash_app.warehouse import Marts
+from dash_app.workspace.client import ApiClient
+from dash_app.workspace.tokens import TokenStore
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -23,6 +26,9 @@ class Deps:
     marts: Marts
     redis: redis.Redis
     accounts: Accounts
+    api: ApiClient  # the workspace's way to the API
+    tokens: TokenStore  # each session's API token
+    ws_url: str  # where browsers open the API's live socket
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     dash_port: int = Field(8050, ge=1, le=65535)
+    workspace_api_url: str | None = Field(None, description="The API as the agents' workspace (dash_app) calls it; "
+                                          "unset: http://NIOCHAT_API_HOST:NIOCHAT_API_PORT")
+    workspace_ws_url: str | None = Field(None, description="The API's WebSocket as the agents' browsers reach it; "
+                                         "unset: NIOCHAT_WORKSPACE_API_URL's, ws(s)://.../api/v1/ws")
     wa_sandbox_port: int = Field(8100, ge=1, le=65535)
     sgp_sandbox_port: int = Field(8200, ge=1, le=65535)
     log_format: Literal["console", "json"] = "console"
@@ -80,6 +84,32 @@ class Settings(BaseSettings):
 
         parse_allow(value)  # a typo must fail at start, not let everything (or nothing) through
         return value
+
+    @field_validator("workspace_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("workspace_ws_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    def api_url_for_workspace(self) -> str:
+        """Where the workspace's server side reaches the API."""
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return self.workspace_api_url or f"http://{host}:{self.api_port}"
+
+    def ws_url_for_workspace(self) -> str:
+        """Where an agent's browser opens the API's live socket."""
+        if self.workspace_ws_url:
+            return self.workspace_ws_url
+        base = self.api_url_for_workspace()
+        return "ws" + base.removeprefix("http") + "/api/v1/ws"
 
     @field_validator("public_url")
     @classmethod

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.deps import CurrentUser
-from api.schemas.conversations import ContactBrief, ConversationOut, MessageOut
+from api.schemas.conversations import ContactBrief, ConversationOut, LastMessageBrief, MessageOut
 from niochat.tables import contacts, conversations, messages, team_members, teams, users
 
 
@@ -58,8 +58,20 @@ def contact_visible_to(user: CurrentUser) -> ColumnElement[bool]:
     )
 
 
+PREVIEW_CHARS = 200
+
+
 def conversation_select() -> Select:
     assignee = users.alias("assignee")
+    # the newest message, for the inbox's preview: one index probe per row (messages_conversation_idx)
+    last = (
+        select(messages.c.sender_kind, messages.c.content_type, func.left(messages.c.text, PREVIEW_CHARS).label("text"),
+               messages.c.created_at)
+        .where(messages.c.tenant_id == conversations.c.tenant_id, messages.c.conversation_id == conversations.c.id)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(1)
+        .lateral("last_message")
+    )
     return (
         select(
             conversations,
@@ -68,10 +80,15 @@ def conversation_select() -> Select:
             contacts.c.whatsapp_lid.label("contact_lid"),
             assignee.c.name.label("assignee_name"),
             teams.c.name.label("team_name"),
+            last.c.sender_kind.label("last_sender_kind"),
+            last.c.content_type.label("last_content_type"),
+            last.c.text.label("last_text"),
+            last.c.created_at.label("last_created_at"),
         )
         .join(contacts, contacts.c.id == conversations.c.contact_id)
         .outerjoin(assignee, assignee.c.id == conversations.c.assignee_id)
         .outerjoin(teams, teams.c.id == conversations.c.team_id)
+        .outerjoin(last, true())
     )
 
 
@@ -79,7 +96,9 @@ def conversation_out(row) -> ConversationOut:
     values = dict(row._mapping)
     contact = ContactBrief(id=values["contact_id"], name=values.pop("contact_name"), phone=values.pop("contact_phone"),
                            whatsapp_lid=values.pop("contact_lid"))
-    return ConversationOut.model_validate({**values, "contact": contact})
+    last = {key: values.pop(f"last_{key}") for key in ("sender_kind", "content_type", "text", "created_at")}
+    last_message = LastMessageBrief(**last) if last["created_at"] is not None else None
+    return ConversationOut.model_validate({**values, "contact": contact, "last_message": last_message})
 
 
 async def load_conversation(conn: AsyncConnection, conversation_id: uuid.UUID) -> ConversationOut:

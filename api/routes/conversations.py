@@ -19,6 +19,7 @@ from niochat.tables import conversations, messages
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
 Status = Literal["bot", "waiting", "open", "closed"]  # niochat.tables.conversations.STATUSES
+Order = Literal["activity", "waiting"]
 
 
 @router.get("", response_model=Page[ConversationOut], summary="Conversations, newest activity first")
@@ -29,8 +30,11 @@ async def list_conversations(
     assignee_id: Annotated[uuid.UUID | None, Query()] = None,
     team_id: Annotated[uuid.UUID | None, Query()] = None,
     contact_id: Annotated[uuid.UUID | None, Query()] = None,
+    channel_id: Annotated[uuid.UUID | None, Query()] = None,
     created_from: Annotated[date | None, Query(description="First day (tenant's timezone), inclusive")] = None,
     created_to: Annotated[date | None, Query(description="Last day (tenant's timezone), inclusive")] = None,
+    order: Annotated[Order, Query(description="activity: newest activity first; waiting: longest waiting for a "
+                                              "person first (by handoff time), as a queue is worked")] = "activity",
 ) -> Page[ConversationOut]:
     """Agents see their own conversations and the waiting queues of their teams; managers see everything."""
     start, end = await day_bounds(ctx.conn, created_from, created_to)
@@ -38,6 +42,7 @@ async def list_conversations(
     for column, value in (
         (conversations.c.status, status), (conversations.c.assignee_id, assignee_id),
         (conversations.c.team_id, team_id), (conversations.c.contact_id, contact_id),
+        (conversations.c.channel_id, channel_id),
     ):
         if value is not None:
             where.append(column == value)
@@ -46,9 +51,13 @@ async def list_conversations(
     if end is not None:
         where.append(conversations.c.created_at < end)
     total = await ctx.conn.scalar(select(func.count()).select_from(conversations).where(*where))
-    activity = func.coalesce(conversations.c.last_message_at, conversations.c.created_at)
+    if order == "waiting":
+        sort = (func.coalesce(conversations.c.handoff_at, conversations.c.created_at).asc(), conversations.c.id.asc())
+    else:
+        activity = func.coalesce(conversations.c.last_message_at, conversations.c.created_at)
+        sort = (activity.desc(), conversations.c.id.desc())
     rows = await ctx.conn.execute(
-        conversation_select().where(*where).order_by(activity.desc(), conversations.c.id.desc())
+        conversation_select().where(*where).order_by(*sort)
         .limit(pages.limit).offset(pages.offset)
     )
     return Page(items=[conversation_out(row) for row in rows], total=total, limit=pages.limit, offset=pages.offset)

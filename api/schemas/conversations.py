@@ -15,6 +15,13 @@ class ContactBrief(BaseModel):
     whatsapp_lid: str | None = None
 
 
+class LastMessageBrief(BaseModel):
+    sender_kind: str = Field(description="customer | bot | agent | system")
+    content_type: str
+    text: str | None = Field(description="Its first 200 characters (or the caption), for a preview")
+    created_at: datetime
+
+
 class ConversationOut(BaseModel):
     id: uuid.UUID
     status: str = Field(description="bot | waiting | open | closed")
@@ -36,6 +43,7 @@ class ConversationOut(BaseModel):
     handoff_at: datetime | None
     assigned_at: datetime | None
     closed_at: datetime | None
+    last_message: LastMessageBrief | None = Field(None, description="The newest message, for an inbox's preview")
 
 
 class MessageOut(BaseModel):

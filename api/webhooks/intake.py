@@ -330,8 +330,8 @@ async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: 
     return True
 
 
-async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: StatusUpdate) -> int:
-    """Record delivery/read receipts on our outbound messages; returns how many rows changed."""
+async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: StatusUpdate) -> list:
+    """Record delivery/read receipts on our outbound messages; returns the rows changed (id, conversation_id)."""
     target = messages.c.channel_id == channel.id
     ids = messages.c.provider_message_id.in_(event.provider_message_ids)
     if event.status == "failed":
@@ -344,8 +344,9 @@ async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: Status
         update(messages)
         .where(target, ids, messages.c.direction == "outbound", messages.c.status.in_(allowed))
         .values(**values)
+        .returning(messages.c.id, messages.c.conversation_id)
     )
-    return result.rowcount
+    return list(result.all())
 
 
 async def apply_connection(conn: AsyncConnection, channel: ChannelRef, event: ConnectionUpdate) -> None:

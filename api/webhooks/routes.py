@@ -296,7 +296,12 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
             result = await _handle_message(state, channel, event)
         elif isinstance(event, StatusUpdate):
             async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-                result = f"status:{await apply_status(conn, channel, event)}"
+                changed = await apply_status(conn, channel, event)
+            result = f"status:{len(changed)}"
+            for row in changed:  # the agents' screens show each reply's delivery state live
+                await live.publish(state.redis, channel.tenant_id, "message.updated",
+                                   conversation_id=str(row.conversation_id), message_id=str(row.id), action="status",
+                                   status=event.status)
         elif isinstance(event, ContactUpdate):
             async with tenant_transaction(state.engine, channel.tenant_id) as conn:
                 revealed = await identity.reveal(conn, channel.tenant_id, phone=event.phone, lid=event.lid,

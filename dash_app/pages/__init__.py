@@ -1,6 +1,8 @@
 """The dashboard pages, in menu order. Each module has PATH, NAME, ORDER, TITLE, layout(), TABLES and
-register(app, deps) for its figure callbacks (tables and their CSV downloads are wired by dash_app.app)."""
+register(app, deps) for its figure callbacks (tables and their CSV downloads are wired by dash_app.app).
+PAGES are the managers' dashboards; WORKSPACE is the agents' workspace, which every role logged in sees."""
 
-from dash_app.pages import agents, ai_sgp, csat, live, overview, volume
+from dash_app.pages import agents, ai_sgp, csat, live, overview, volume, workspace
 
 PAGES = [overview, volume, csat, ai_sgp, agents, live]
+WORKSPACE = workspace

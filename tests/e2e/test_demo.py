@@ -28,6 +28,21 @@ from tests.support.servers import free_port
 
 PASSWORD = "senha-da-demo-1"
 TENANTS = {"demo": "admin@demo.local", "veloz": "admin@veloz.local"}
+AGENT = "carla@demo.local"  # README: the demo's agent login opens the workspace
+
+
+def _check_agent_workspace(dash_url: str, api_url: str) -> None:
+    import re
+
+    with httpx.Client(base_url=dash_url, timeout=20) as dash:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', dash.get("/login").text).group(1)
+        landed = dash.post("/login", data={"email": AGENT, "password": PASSWORD, "csrf_token": token})
+        assert landed.status_code == 302 and landed.headers["location"] == "/atendimento", landed.text[:500]
+        assert dash.get("/atendimento").status_code == 200
+        live = dash.get("/atendimento/live-token").json()
+    me = httpx.get(f"{api_url}/api/v1/auth/me", headers={"Authorization": f"Bearer {live['token']}"}, timeout=10)
+    assert me.status_code == 200 and me.json()["email"] == AGENT
+    assert live["url"] == "ws" + api_url.removeprefix("http") + "/api/v1/ws"
 
 
 @pytest.fixture
@@ -162,6 +177,7 @@ def test_the_demo_runs_everything_and_stops_cleanly(data_dir):
         _check_evolution_channels(f"http://127.0.0.1:{ports['wa']}")
         login = httpx.get(f"http://127.0.0.1:{ports['dash']}/login", timeout=10)
         assert login.status_code == 200 and "Entrar" in login.text
+        _check_agent_workspace(f"http://127.0.0.1:{ports['dash']}", f"http://127.0.0.1:{ports['api']}")
         for slug in TENANTS:
             _check_export(data_dir / "exports" / f"{slug}.duckdb")
         assert all(email in output.text for email in TENANTS.values())

@@ -120,9 +120,9 @@ def test_anonymous_requests_are_refused_everywhere(app):
 def test_agents_wrong_passwords_and_forged_cookies_are_refused(app, warehouse):
     a, b = warehouse.tenants["a"], warehouse.tenants["b"]
     client = app.server.test_client()
-    response = login(client, a.agent_email)
-    assert response.status_code == 403
-    assert "gestores" in response.get_data(as_text=True)
+    response = login(client, a.agent_email)  # agents work through the API: without it they are not let in
+    assert response.status_code == 503
+    assert "atendimento está indisponível" in response.get_data(as_text=True)
     assert client.get("/_dash-layout").status_code == 401
     assert login(client, a.manager_email, "wrong-password").status_code == 401
     assert login(client, "nobody@nowhere.test").status_code == 401
@@ -133,7 +133,7 @@ def test_agents_wrong_passwords_and_forged_cookies_are_refused(app, warehouse):
     # the session holds only the ids, and switching tenant in it would need the signing key
     login(client, b.manager_email)
     with client.session_transaction() as session:
-        assert set(session) <= {"uid", "tid", "ver", "_permanent", "csrf"}
+        assert set(session) <= {"uid", "tid", "ver", "_permanent", "csrf", "sid"}
         assert session["tid"] == str(b.tenant_id)
 
 

@@ -161,8 +161,11 @@ def dash_warehouse(pg_server_url: str, redis_url: str):
         drop_database(pg_server_url, wh_name)
 
 
-def dash_settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None)
+NO_API = "http://127.0.0.1:9"  # nothing listens there: these tests run the dashboards without the API
+
+
+def dash_settings(tmp_path, api_url: str = NO_API) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None, workspace_api_url=api_url)
 
 
 def set_live_counters(redis_url: str, tenant: DashTenant, base: int) -> None:

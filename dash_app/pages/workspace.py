@@ -1,0 +1,338 @@
+"""Atendimento: the agents' workspace. The inbox (waiting, mine, my teams', everything for supervisors) beside the
+selected conversation, its history, the composer and the actions. Everything is asked of the API with the
+session's token (dash_app.workspace.client); live events come from the API's WebSocket, held by the browser
+(assets/workspace.js), and only tell the callbacks when to ask again."""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+import dash
+import flask
+from dash import Input, Output, State, dcc, html
+
+from dash_app.auth import LIVE_TOKEN_PATH, require_user
+from dash_app.pages.ai_sgp import reason_label
+from dash_app.workspace import inbox
+from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
+from dash_app.workspace.timeline import timeline
+from dash_app.workspace.tokens import SESSION_KEY, TokenStore
+
+PATH, NAME, ORDER = "/atendimento", "Atendimento", 0
+TITLE = "Atendimento"
+TABLES: list = []
+MESSAGE_PAGE = 200
+NOTIFY_LIMIT = 50
+
+NO_TOKEN = ("O atendimento não está conectado à API do NioChat (ela não respondeu quando você entrou). "
+            "Saia e entre de novo.")
+ACTIONS = ("ws-take", "ws-send-reply", "ws-send-note", "ws-assign", "ws-transfer", "ws-handback", "ws-close",
+           "ws-reopen")
+DONE = {"ws-take": "Conversa assumida.", "ws-send-reply": "Resposta enviada ao cliente.",
+        "ws-send-note": "Nota interna registrada (não foi enviada ao cliente).", "ws-assign": "Conversa atribuída.",
+        "ws-transfer": "Conversa transferida.", "ws-handback": "Conversa devolvida ao robô.",
+        "ws-close": "Conversa encerrada; a pesquisa de satisfação foi agendada.", "ws-reopen": "Conversa reaberta."}
+HIDDEN = {"display": "none"}
+
+
+def _selected_from(query: dict) -> str | None:
+    try:
+        return str(uuid.UUID(str(query.get("conversa"))))
+    except ValueError:
+        return None
+
+
+def layout(**query):
+    user = require_user()
+    manager = user.sees_dashboards
+    views = inbox.views_for(user.role)
+    return html.Div([
+        dcc.Store(id="ws-live-config", data={"token_url": LIVE_TOKEN_PATH}),
+        dcc.Store(id="ws-event"),
+        dcc.Store(id="ws-notify"),
+        dcc.Store(id="ws-known-waiting"),
+        dcc.Store(id="ws-selected", data=_selected_from(query)),
+        dcc.Store(id="ws-done", data=0),
+        html.Div(id="ws-notify-sink", style=HIDDEN),
+        html.Div([
+            html.H2(TITLE),
+            html.Div([
+                html.Span("conectando…", id="ws-live-status", className="live-status"),
+                html.Button("Ativar notificações", id="ws-notify-button", className="csv-button", n_clicks=0),
+                dcc.Checklist(id="ws-mute", options=[{"label": " silenciar som", "value": "mute"}], value=[],
+                              persistence=True, persistence_type="local", className="mute"),
+            ], className="ws-live-box"),
+        ], className="ws-head"),
+        html.Div([
+            dcc.RadioItems(id="ws-view", options=[{"label": inbox.VIEWS[v], "value": v} for v in views],
+                           value="aguardando", persistence=True, persistence_type="session",
+                           className="ws-views", inputClassName="ws-view-input", labelClassName="ws-view"),
+            html.Div([
+                dcc.Dropdown(id="ws-team", placeholder="Todas as equipes", clearable=True, persistence=True,
+                             persistence_type="session", className="ws-filter"),
+                dcc.Dropdown(id="ws-channel", placeholder="Todos os canais", clearable=True, persistence=True,
+                             persistence_type="session", className="ws-filter"),
+                dcc.Dropdown(id="ws-status", placeholder="Todas as situações", clearable=True, persistence=True,
+                             persistence_type="session", className="ws-filter",
+                             options=[{"label": label, "value": value}
+                                      for value, label in inbox.STATUS_LABELS.items()]),
+            ], className="ws-filters"),
+        ], className="ws-toolbar"),
+        html.Div([
+            html.Div([html.Div(id="ws-list-error"), html.Div(id="ws-list", className="inbox-list")],
+                     className="panel ws-inbox"),
+            html.Div([
+                html.Div(id="ws-conv-header", className="conv-header"),
+                html.Div(id="ws-timeline", className="timeline"),
+                html.Div(id="ws-feedback", role="status"),
+                html.Div([
+                    html.Div([
+                        html.Button("Assumir", id="ws-take", n_clicks=0, className="action primary"),
+                        html.Button("Devolver ao robô", id="ws-handback", n_clicks=0, className="action"),
+                        html.Button("Encerrar", id="ws-close", n_clicks=0, className="action danger"),
+                        html.Button("Reabrir", id="ws-reopen", n_clicks=0, className="action"),
+                    ], className="action-row"),
+                    html.Div([
+                        dcc.Dropdown(id="ws-assign-user", placeholder="Atribuir a…", className="ws-filter"),
+                        html.Button("Atribuir", id="ws-assign", n_clicks=0, className="action"),
+                    ], className="action-grid assign-grid", style=None if manager else HIDDEN, id="ws-assign-row"),
+                    html.Div([
+                        dcc.Dropdown(id="ws-transfer-team", placeholder="Transferir para a equipe…",
+                                     className="ws-filter"),
+                        dcc.Input(id="ws-transfer-note", placeholder="Nota da transferência (opcional)",
+                                  className="ws-input", maxLength=500),
+                        html.Button("Transferir", id="ws-transfer", n_clicks=0, className="action"),
+                    ], className="action-grid"),
+                    dcc.Textarea(id="ws-composer", placeholder="Escreva a resposta ao cliente ou uma nota interna…",
+                                 className="composer", maxLength=4000),
+                    html.Div([
+                        html.Button("Enviar ao cliente", id="ws-send-reply", n_clicks=0, className="action primary"),
+                        html.Button("Salvar como nota interna", id="ws-send-note", n_clicks=0,
+                                    className="action note"),
+                    ], className="action-row"),
+                ], id="ws-actions", style=HIDDEN),
+            ], className="panel ws-conversation"),
+        ], className="ws-grid"),
+    ], className="workspace")
+
+
+# --- talking to the API with the session's token -------------------------------------------------------------
+
+
+class NoToken(Exception):
+    pass
+
+
+def _token(tokens: TokenStore) -> str:
+    token = tokens.get(flask.session.get(SESSION_KEY))
+    if token is None:
+        raise NoToken()
+    return token
+
+
+def _relogin(tokens: TokenStore, where: str) -> dcc.Location:
+    """The API no longer takes the token (expired, password changed, user disabled): end this session too."""
+    tokens.drop(flask.session.get(SESSION_KEY))
+    flask.session.clear()
+    return dcc.Location(id=f"ws-relogin-{where}", href="/login", refresh=True)
+
+
+def _error(text: str) -> html.Div:
+    return html.Div(text, className="error", role="alert")
+
+
+def _teams(api: ApiClient, token: str, user_id: str) -> tuple[list[dict], list[str]]:
+    teams = api.get(token, "/teams")
+    return teams, [team["id"] for team in teams if user_id in team["member_ids"]]
+
+
+def register(app, deps) -> None:
+    api: ApiClient = deps.api
+    tokens: TokenStore = deps.tokens
+
+    @app.server.route(LIVE_TOKEN_PATH)
+    def live_token():
+        """For the browser's live socket (same origin, the session cookie): the token and where to connect.
+        The guard has refused anonymous requests already."""
+        token = tokens.get(flask.session.get(SESSION_KEY))
+        if token is None:
+            return flask.jsonify({"error": "no API token; log in again"}), 401
+        response = flask.jsonify({"token": token, "url": deps.ws_url})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.callback(Output("ws-team", "options"), Output("ws-channel", "options"),
+                  Output("ws-transfer-team", "options"), Output("ws-assign-user", "options"),
+                  Input("ws-live-config", "data"))
+    def filter_options(_config):
+        user = require_user()
+        try:
+            token = _token(tokens)
+            teams, mine = _teams(api, token, user.user_id)
+            team_options = [{"label": team["name"] + (" (sua)" if team["id"] in mine else ""), "value": team["id"]}
+                            for team in teams]
+            people = []
+            if user.sees_dashboards:
+                channels = api.get(token, "/channels")
+                channel_options = [{"label": c["name"] or c["instance"], "value": c["id"]} for c in channels]
+                people = [{"label": u["name"], "value": u["id"]} for u in api.get(token, "/users")
+                          if u["is_active"]]
+            else:  # agents may not list channels: the ones their conversations came by
+                seen = api.get(token, "/conversations", limit=200)["items"]
+                ids = sorted({row["channel_id"] for row in seen})
+                channel_options = [{"label": f"WhatsApp ··{cid[-4:]}", "value": cid} for cid in ids]
+        except (NoToken, SessionExpired, ApiError):
+            return [], [], [], []  # the list's callback says what went wrong
+        return team_options, channel_options, team_options, people
+
+    @app.callback(Output("ws-view", "options"), Output("ws-list", "children"), Output("ws-list-error", "children"),
+                  Output("ws-known-waiting", "data"), Output("ws-notify", "data"),
+                  Input("ws-view", "value"), Input("ws-team", "value"), Input("ws-channel", "value"),
+                  Input("ws-status", "value"), Input("ws-event", "data"), Input("ws-done", "data"),
+                  Input("ws-selected", "data"), State("ws-known-waiting", "data"))
+    def refresh_inbox(view, team, channel, status, _event, _done, selected, known):
+        user = require_user()
+        views = inbox.views_for(user.role)
+        view = view if view in views else "aguardando"
+        labels = [{"label": inbox.VIEWS[v], "value": v} for v in views]
+        try:
+            token = _token(tokens)
+            _, mine = _teams(api, token, user.user_id)
+            filters = inbox.Filters(team or None, channel or None, status or None)
+            counts, rows = {}, []
+            for name in views:
+                wanted = name == view or name == "aguardando"
+                limit = inbox.LIST_LIMIT if name == view else NOTIFY_LIMIT if wanted else 1
+                found, total = inbox.fetch_view(api, token, inbox.queries(name, user.user_id, mine, filters), limit)
+                counts[name] = total
+                if name == view:
+                    rows = found
+                if name == "aguardando":
+                    waiting_ids = sorted(row["id"] for row in found)
+        except NoToken:
+            return labels, [], _error(NO_TOKEN), known, dash.no_update
+        except SessionExpired:
+            return labels, [], _relogin(tokens, "list"), known, dash.no_update
+        except ApiError as exc:
+            return labels, dash.no_update, _error(exc.message), known, dash.no_update
+        labels = [{"label": f"{inbox.VIEWS[v]} ({counts[v]})", "value": v} for v in views]
+        rows = inbox.order_rows(view, rows)
+        listed = [inbox.row_view(row, user.first_response_minutes, selected) for row in rows] or [
+            html.Div("Nenhuma conversa aqui agora.", className="empty-state", id="ws-list-empty")]
+        new = sorted(set(waiting_ids) - set(known)) if isinstance(known, list) else []
+        notify = {"count": len(new), "ids": new} if new else dash.no_update
+        return labels, listed, "", waiting_ids, notify
+
+    @app.callback(Output("ws-conv-header", "children"), Output("ws-timeline", "children"),
+                  Output("ws-actions", "style"), Output("ws-take", "style"), Output("ws-handback", "style"),
+                  Output("ws-close", "style"), Output("ws-reopen", "style"),
+                  Input("ws-selected", "data"), Input("ws-event", "data"), Input("ws-done", "data"))
+    def show_conversation(selected, event, _done):
+        user = require_user()
+        hidden = (HIDDEN,) * 5
+        if dash.ctx.triggered_id == "ws-event" and isinstance(event, dict) and selected:
+            if event.get("conversation_id") not in (None, selected):
+                raise dash.exceptions.PreventUpdate  # someone else's conversation changed
+        if not selected:
+            return (html.Div("Escolha uma conversa na lista.", className="muted", id="ws-no-selection"), [],
+                    *hidden)
+        try:
+            token = _token(tokens)
+            conv = api.get(token, f"/conversations/{selected}")
+            page = api.get(token, f"/conversations/{selected}/messages", limit=MESSAGE_PAGE)
+            if page["total"] > MESSAGE_PAGE:  # the newest page: the history's end is what the agent needs
+                page = api.get(token, f"/conversations/{selected}/messages", limit=MESSAGE_PAGE,
+                               offset=page["total"] - MESSAGE_PAGE)
+            notes = api.get(token, f"/conversations/{selected}/notes")
+        except NoToken:
+            return _error(NO_TOKEN), [], *hidden
+        except SessionExpired:
+            return _relogin(tokens, "conversation"), [], *hidden
+        except ApiError as exc:
+            return _error(exc.message), [], *hidden
+        names = {user.user_id: user.name}
+        if conv.get("assignee_id") and conv.get("assignee_name"):
+            names[conv["assignee_id"]] = conv["assignee_name"]
+        zone = ZoneInfo(user.timezone)
+        items = timeline(page["items"], notes, names, user.user_id, zone)
+        if page["total"] > MESSAGE_PAGE:
+            items.insert(0, html.Div(f"{page['total'] - MESSAGE_PAGE} mensagens anteriores não exibidas.",
+                                     className="muted small"))
+        return (_header(conv, user.first_response_minutes), items, {}, *_buttons(conv))
+
+    @app.callback(Output("ws-feedback", "children"), Output("ws-done", "data"), Output("ws-composer", "value"),
+                  Output("ws-transfer-note", "value"),
+                  *[Input(action, "n_clicks") for action in ACTIONS],
+                  State("ws-selected", "data"), State("ws-composer", "value"), State("ws-assign-user", "value"),
+                  State("ws-transfer-team", "value"), State("ws-transfer-note", "value"), State("ws-done", "data"),
+                  prevent_initial_call=True)
+    def act(*args):
+        require_user()
+        selected, text, assignee, team, note, done = args[len(ACTIONS):]
+        action = dash.ctx.triggered_id
+        if action not in ACTIONS or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
+            raise dash.exceptions.PreventUpdate
+        keep = dash.no_update
+        if not selected:
+            return _error("Escolha uma conversa na lista primeiro."), keep, keep, keep
+        text = (text or "").strip()
+        if action in ("ws-send-reply", "ws-send-note") and not text:
+            return _error("Escreva o texto antes de enviar."), keep, keep, keep
+        if action == "ws-assign" and not assignee:
+            return _error("Escolha a quem atribuir."), keep, keep, keep
+        if action == "ws-transfer" and not team:
+            return _error("Escolha a equipe da transferência."), keep, keep, keep
+        path = f"/conversations/{selected}"
+        call = {
+            "ws-take": (f"{path}/take", None),
+            "ws-send-reply": (f"{path}/reply", {"text": text}),
+            "ws-send-note": (f"{path}/notes", {"text": text}),
+            "ws-assign": (f"{path}/assign", {"user_id": assignee}),
+            "ws-transfer": (f"{path}/transfer", {"team_id": team, "reason": (note or "").strip() or None}),
+            "ws-handback": (f"{path}/handback", None),
+            "ws-close": (f"{path}/close", None),
+            "ws-reopen": (f"{path}/reopen", None),
+        }[action]
+        try:
+            api.post(_token(tokens), *call)
+        except NoToken:
+            return _error(NO_TOKEN), keep, keep, keep
+        except SessionExpired:
+            return _relogin(tokens, "action"), keep, keep, keep
+        except ApiError as exc:
+            # a lost race (409) changes the screen too: show who has the conversation now
+            return _error(exc.message), (done or 0) + 1, keep, keep
+        cleared = "" if action in ("ws-send-reply", "ws-send-note") else keep
+        return (html.Div(DONE[action], className="notice", id="ws-feedback-ok"), (done or 0) + 1, cleared,
+                "" if action == "ws-transfer" else keep)
+
+    app.clientside_callback(dash.ClientsideFunction("niochat", "live"), Output("ws-live-status", "children"),
+                            Input("ws-live-config", "data"))
+    app.clientside_callback(dash.ClientsideFunction("niochat", "notify"), Output("ws-notify-sink", "children"),
+                            Input("ws-notify", "data"), State("ws-mute", "value"), prevent_initial_call=True)
+    app.clientside_callback(dash.ClientsideFunction("niochat", "permission"), Output("ws-notify-button", "title"),
+                            Input("ws-notify-button", "n_clicks"), prevent_initial_call=True)
+
+
+def _header(conv: dict, target: int) -> html.Div:
+    status = inbox.STATUS_LABELS.get(conv["status"], conv["status"])
+    details = [html.Span(status, className=f"badge badge-{conv['status']}", id="ws-conv-status")]
+    if conv.get("team_name"):
+        details.append(html.Span(conv["team_name"], className="badge badge-team"))
+    details.append(html.Span(f"com {conv['assignee_name']}" if conv.get("assignee_name") else "sem atendente",
+                             className="muted", id="ws-conv-assignee"))
+    if clock := inbox.waiting_clock(conv, target):
+        details.append(html.Span(clock[0], className=f"sla sla-{clock[1]}"))
+    if conv.get("handoff_reason"):
+        details.append(html.Span(f"motivo: {reason_label(conv['handoff_reason'])}", className="muted small"))
+    return html.Div([html.H3(inbox.contact_label(conv["contact"]), id="ws-conv-contact"),
+                     html.Div(details, className="inbox-meta")], **{"data-conversation": conv["id"]})
+
+
+def _buttons(conv: dict) -> tuple[dict | None, ...]:
+    """Which actions make sense now (the API still decides: a stale screen gets its refusal, shown)."""
+    closed = conv["status"] == "closed"
+    unheld = conv["status"] in ("bot", "waiting") or conv.get("assignee_id") is None
+    show = lambda visible: None if visible else HIDDEN  # noqa: E731
+    return show(unheld and not closed), show(not closed and conv["status"] != "bot"), show(not closed), show(closed)

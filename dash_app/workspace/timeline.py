@@ -1,0 +1,102 @@
+"""A conversation's whole history as the agent reads it: customer, bot, agent and system told apart; images inline,
+audio with a player (and its transcript), documents as links; each outbound message's delivery state; internal
+notes clearly marked (they come from the notes route and are never messages: nothing sends them)."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dash_app.workspace.inbox import parse_time
+
+DELIVERY = {"queued": "na fila", "sending": "enviando", "sent": "enviada", "delivered": "entregue", "read": "lida",
+            "failed": "falhou"}
+FAILURES = {"number_not_on_whatsapp": "o número não tem WhatsApp",
+            "provider reported delivery failure": "o WhatsApp informou que não entregou"}
+WHO = {"customer": "Cliente", "bot": "Robô", "system": "Sistema"}
+SAFE_SCHEMES = ("https://", "http://")
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only web addresses become links and players (a javascript: or data: URL from a payload never does)."""
+    return url if isinstance(url, str) and url.lower().startswith(SAFE_SCHEMES) else None
+
+
+def when(value: str | None, zone) -> str:
+    moment = parse_time(value)
+    return moment.astimezone(zone).strftime("%d/%m %H:%M") if moment else ""
+
+
+def failure_reason(error: str | None) -> str:
+    if not error:
+        return "motivo não informado"
+    return FAILURES.get(error, error)
+
+
+def _content(message: dict) -> list:
+    kind, text, url = message["content_type"], message.get("text"), safe_url(message.get("media_url"))
+    parts: list = []
+    if kind == "image" and url:
+        parts.append(html.A(html.Img(src=url, className="msg-image", alt=text or "imagem"), href=url,
+                            target="_blank", rel="noopener noreferrer"))
+    elif kind == "audio":
+        parts.append(html.Audio(src=url, controls=True, className="msg-audio") if url
+                     else html.Span("Áudio (arquivo indisponível)", className="muted"))
+        if message.get("transcript"):
+            parts.append(html.Div([html.Span("Transcrição: ", className="muted"), message["transcript"]],
+                                  className="msg-transcript"))
+    elif kind == "video" and url:
+        parts.append(html.Video(src=url, controls=True, className="msg-video"))
+    elif kind in ("document", "image", "video", "sticker"):
+        name = message.get("media_file_name") or {"document": "documento"}.get(kind, kind)
+        link = html.A(f"Documento: {name}", href=url, target="_blank", rel="noopener noreferrer", className="msg-doc")
+        parts.append(link if url else html.Span(f"{name} (arquivo indisponível)", className="muted"))
+    if text and kind != "audio":
+        parts.append(html.Div(text, className="msg-text"))
+    elif text and kind == "audio" and not message.get("transcript"):
+        parts.append(html.Div(text, className="msg-text"))
+    if not parts:
+        parts.append(html.Div("—", className="msg-text muted"))
+    return parts
+
+
+def _delivery(message: dict) -> html.Span | None:
+    if message["direction"] != "outbound":
+        return None
+    state = message["status"]
+    label = DELIVERY.get(state, state)
+    if state == "failed":
+        label = f"falhou: {failure_reason(message.get('error'))}"
+    return html.Span(label, className=f"delivery delivery-{state}", title=message.get("error") or "")
+
+
+def message_view(message: dict, names: dict[str, str], me_id: str, zone) -> html.Div:
+    kind = message["sender_kind"]
+    if kind == "agent":
+        sender = message.get("sender_user_id")
+        who = "Você" if sender == me_id else names.get(sender or "", "Atendente")
+    else:
+        who = WHO.get(kind, kind)
+    footer = [html.Span(who, className="msg-who"), html.Span(when(message["created_at"], zone), className="msg-time")]
+    if (delivery := _delivery(message)) is not None:
+        footer.append(delivery)
+    if message.get("edited_at"):
+        footer.append(html.Span("editada", className="muted small"))
+    return html.Div(html.Div([*_content(message), html.Div(footer, className="msg-footer")],
+                             className="msg-bubble"),
+                    className=f"msg msg-{kind}", **{"data-kind": kind, "data-status": message["status"]})
+
+
+def note_view(note: dict, zone) -> html.Div:
+    return html.Div(html.Div([
+        html.Div("Nota interna · só a equipe vê, nunca é enviada ao cliente", className="note-label"),
+        html.Div(note["text"], className="msg-text"),
+        html.Div([html.Span(note.get("author_name") or "Atendente", className="msg-who"),
+                  html.Span(when(note["created_at"], zone), className="msg-time")], className="msg-footer"),
+    ], className="msg-bubble"), className="msg msg-note", **{"data-kind": "note"})
+
+
+def timeline(messages: list[dict], notes: list[dict], names: dict[str, str], me_id: str, zone) -> list:
+    items = [(m["created_at"], 0, message_view(m, names, me_id, zone)) for m in messages]
+    items += [(n["created_at"], 1, note_view(n, zone)) for n in notes]
+    items.sort(key=lambda item: (parse_time(item[0]), item[1]))
+    return [view for _, _, view in items] or [html.Div("Nenhuma mensagem ainda.", className="muted")]

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import Request
 
-from sandbox.whatsapp.delivery import WebhookPoster
 from sandbox.whatsapp.ids import api_message_id, digits, jid_for, now
+from sandbox.whatsapp.poster import WebhookPoster
 from sandbox.whatsapp.state import DEFAULT_EVOLUTION_API_KEY, Instance, SandboxState, SentMedia, SentMessage
 
 

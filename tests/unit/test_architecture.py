@@ -123,7 +123,9 @@ def _module_imports(path: Path, known: set[str]) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & known
+            # `from package import module` imports that module; the package's __init__ is not a neighbour
+            names = sorted(submodules) if len(submodules) == len(node.names) else [node.module, *submodules]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
@@ -133,9 +135,13 @@ def _module_imports(path: Path, known: set[str]) -> set[str]:
 
 
 def _cycles(package: str) -> list[list[str]]:
+    return _cycles_under(ROOT, package)
+
+
+def _cycles_under(root: Path, package: str) -> list[list[str]]:
     """Every pair of modules of `package` that reach each other through their imports."""
-    modules = {".".join(path.with_suffix("").parts): ROOT / path for path in _modules(package)
-               if path.name != "__init__.py"}
+    modules = {".".join(path.relative_to(root).with_suffix("").parts): path
+               for path in sorted((root / package).rglob("*.py")) if path.name != "__init__.py"}
     graph = {name: _module_imports(path, set(modules)) - {name} for name, path in modules.items()}
 
     def reach(start: str) -> set[str]:
@@ -153,3 +159,18 @@ def _cycles(package: str) -> list[list[str]]:
 def test_the_brain_modules_import_each_other_one_way():
     """The turn's types and the toolbox once imported each other (issue #23): the shared Handoff lives apart."""
     assert _cycles("api/brain") == []
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_no_two_modules_import_each_other(package):
+    """Inside each part too, imports go one way (a cycle hidden behind TYPE_CHECKING is one)."""
+    assert _cycles(package) == []
+
+
+def test_the_cycle_finder_sees_a_cycle(tmp_path):
+    package = tmp_path / "loop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from loop.b import B\nA = 1\n")
+    (package / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from loop.a import A\n")
+    assert _cycles_under(tmp_path, "loop") == [["loop.a", "loop.b"]]

@@ -27,7 +27,7 @@ from api.routes import (
 )
 from api.state import AppState
 from api.webhooks import routes as webhooks
-from api.webhooks.intake import ChannelDirectory
+from api.webhooks.channels import ChannelDirectory
 from niochat.database import API_LOGIN, async_engine, login_url
 from niochat.embedded import Services, ServiceUrls
 from niochat.logging import configure_logging

@@ -5,7 +5,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.ratelimit import RateLimits
-from api.webhooks.intake import ChannelDirectory
+from api.webhooks.channels import ChannelDirectory
 from niochat.secrets import Keyring
 from niochat.settings import Settings
 

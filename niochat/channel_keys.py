@@ -57,5 +57,5 @@ def stored(key: str) -> dict[str, str]:
 
 def revoked_mark(hashed: str) -> str:
     """The Redis key marking a webhook key (by its hash) as being replaced: API processes then ask the database
-    instead of using what they remember of it (api.webhooks.intake.ChannelDirectory)."""
+    instead of using what they remember of it (api.webhooks.channels.ChannelDirectory)."""
     return f"niochat:channel-key:revoked:{hashed}"

@@ -1,6 +1,9 @@
-"""Webhook intake: find the channel by its key, then store what the provider delivered under its tenant.
+"""The webhook pipeline's (pipeline.py) statements for a customer and for the channel's updates: who sent a
+message id we already hold (both paths dedup by it), a customer's message with its contact and conversation
+(found or created), an edit, delivery receipts, the connection's state.
 
-Nothing slow happens here: one short transaction per message, then a job is enqueued for the worker.
+Each function runs its statements on the tenant-scoped connection it is given; the pipeline holds the short
+transaction and decides which function an event needs.
 """
 
 from __future__ import annotations
@@ -9,30 +12,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cachetools import TTLCache
-from sqlalchemy import and_, bindparam, func, or_, select, text, union_all, update
+from sqlalchemy import and_, bindparam, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.csat import survey
 from api.webhooks import identity
+from api.webhooks.channels import ChannelRef
 from api.webhooks.events import ConnectionUpdate, InboundMessage, StatusUpdate
-from niochat.channel_keys import REVOKED_SECONDS, key_hash, revoked_mark
-from niochat.database import app_transaction
-from niochat.secrets import Keyring
 from niochat.tables import audit_log, channels, contacts, conversations, messages, tenants
 
 # Outbound statuses only move forward: a late "delivered" never overwrites "read".
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-@dataclass(frozen=True)
-class ChannelRef:
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    provider: str
-    instance: str
-    token: str
 
 
 class Duplicate(Exception):
@@ -46,47 +37,16 @@ class StoredMessage:
     conversation_status: str
 
 
-async def find_channel(engine: AsyncEngine, keyring: Keyring, hashed: str) -> ChannelRef | None:
-    """The active channel whose webhook key hashes to `hashed` (niochat.channel_keys.key_hash)."""
-    async with app_transaction(engine) as conn:
-        row = (await conn.execute(text("select * from niochat_channel_by_key(:hashed)"),
-                                  {"hashed": hashed})).one_or_none()
-    if row is None or not row.is_active:
+async def known_sender(conn: AsyncConnection, channel: ChannelRef, provider_message_id: str) -> str | None:
+    """Who sent the message with this id, if we recorded it: "bot"/"agent" for the echo of a send already
+    confirmed, "phone" for a phone message delivered again; None for an id we never saw."""
+    row = (await conn.execute(
+        select(messages.c.sender_kind, messages.c.sender_user_id)
+        .where(messages.c.channel_id == channel.id, messages.c.provider_message_id == provider_message_id)
+    )).first()
+    if row is None:
         return None
-    return ChannelRef(row.channel_id, row.tenant_id, row.provider, row.instance, keyring.decrypt(row.token_encrypted))
-
-
-class ChannelDirectory:
-    """Active channels by the hash of their webhook key, remembered for a few seconds per API process.
-
-    Every webhook needs its channel, and a channel changes only when it is provisioned: a database transaction
-    per webhook for it was the largest single cost of the intake path. A deactivated channel is refused at most
-    `ttl` seconds later. A rotated key is refused at once: the rotation marks the old hash in Redis (`revoke`),
-    and a remembered channel is only used while its hash is not marked. Unknown keys are not remembered, so a new
-    channel works at once."""
-
-    def __init__(self, engine: AsyncEngine, keyring: Keyring, redis=None, ttl: float = 30.0,
-                 maxsize: int = 10_000):
-        self._engine, self._keyring, self._redis, self.ttl = engine, keyring, redis, ttl
-        self._known: TTLCache[str, ChannelRef] = TTLCache(maxsize=maxsize, ttl=ttl)
-
-    async def find(self, key: str) -> ChannelRef | None:
-        hashed = key_hash(key)
-        if (channel := self._known.get(hashed)) is not None:
-            if self._redis is None or not await self._redis.exists(revoked_mark(hashed)):
-                return channel
-            self._known.pop(hashed, None)
-        channel = await find_channel(self._engine, self._keyring, hashed)
-        if channel is not None:
-            self._known[hashed] = channel
-        return channel
-
-    async def revoke(self, hashed: str) -> None:
-        """Before a key is replaced: no process may keep using what it remembers of it (the mark outlives any
-        entry remembered before the replacement commits)."""
-        self._known.pop(hashed, None)
-        if self._redis is not None:
-            await self._redis.set(revoked_mark(hashed), 1, ex=REVOKED_SECONDS)
+    return "phone" if row.sender_kind == "agent" and row.sender_user_id is None else row.sender_kind
 
 
 def _contact_statement(key):
@@ -280,54 +240,6 @@ async def apply_edit(conn: AsyncConnection, channel: ChannelRef, message: Inboun
         .returning(messages.c.id, messages.c.conversation_id)
     )).first()
     return EditedMessage(row.id, row.conversation_id) if row else None
-
-
-async def confirm_own_send(conn: AsyncConnection, channel: ChannelRef, message: InboundMessage) -> bool:
-    """The provider's echo of a message we sent: record it as sent if the worker has not yet (it may have died
-    during the provider call). Uazapi carries our id in track_id; for Evolution, the text (or a media's caption)
-    of a message of unknown outcome to that contact identifies it: in flight ('sending'), waiting for a retry
-    after an ambiguous failure, or given up on moments ago. False when nothing of ours matched."""
-    other = messages.alias("other")
-    other_has_id = (
-        select(1)
-        .where(other.c.channel_id == channel.id, other.c.provider_message_id == message.provider_message_id,
-               other.c.id != messages.c.id)
-        .exists()
-    )
-    ours = and_(messages.c.channel_id == channel.id, messages.c.direction == "outbound", ~other_has_id)
-    if message.track_id:
-        try:
-            target = and_(ours, messages.c.id == uuid.UUID(message.track_id),
-                          messages.c.status.in_(["queued", "sending", "failed"]))
-        except ValueError:
-            return False
-    else:
-        in_flight_to_contact = (
-            select(conversations.c.id)
-            .join(contacts, contacts.c.id == conversations.c.contact_id)
-            .where(identity.same_customer(message.phone, message.lid), conversations.c.channel_id == channel.id)
-        )
-        maybe_sent = or_(
-            messages.c.status == "sending",
-            and_(messages.c.status == "queued", messages.c.attempts > 0),
-            and_(messages.c.status == "failed", messages.c.updated_at > func.now() - timedelta(minutes=10)),
-        )
-        target = and_(ours, maybe_sent, messages.c.text == message.text,
-                      messages.c.conversation_id.in_(in_flight_to_contact))
-    found = (
-        await conn.execute(
-            select(messages.c.id).where(target).order_by(messages.c.created_at).limit(1).with_for_update()
-        )
-    ).scalar_one_or_none()
-    if found is None:
-        return False
-    await conn.execute(
-        update(messages)
-        .where(messages.c.id == found)
-        .values(status="sent", provider_message_id=message.provider_message_id, sent_at=func.now(), error=None,
-                next_attempt_at=None)
-    )
-    return True
 
 
 async def apply_status(conn: AsyncConnection, channel: ChannelRef, event: StatusUpdate) -> list:

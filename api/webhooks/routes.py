@@ -1,4 +1,5 @@
-"""POST /webhooks/{uazapi,evolution}/{channel_key}: authenticate, validate, dedup, persist, enqueue, 200.
+"""POST /webhooks/{uazapi,evolution}/{channel_key}, the HTTP side: find the channel by its key, read the body
+(capped), parse it, check the provider's secret, hand the events to the pipeline (pipeline.py), answer.
 Evolution's "webhook by events" posts to /webhooks/evolution/{channel_key}/{event-name}: the same route.
 
 Status codes are the contract with the providers, which retry 5xx and not 4xx: unknown key 404, missing or wrong
@@ -24,31 +25,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTim
 from starlette.requests import ClientDisconnect
 
 from api.deps import state_of
-from api.engine import live
-from api.engine.queue import enqueue_inbound
-from api.ratelimit import PER_CONTACT, PER_TENANT
 from api.routes.common import error_responses
 from api.state import AppState
-from api.webhooks import evolution, identity, inline_media, uazapi
-from api.webhooks.attendant import known_sender, store_phone_reply, typed_on_phone
-from api.webhooks.events import (
-    ConnectionUpdate,
-    ContactUpdate,
-    Ignored,
-    InboundMessage,
-    MalformedPayload,
-    StatusUpdate,
-)
-from api.webhooks.intake import (
-    ChannelRef,
-    Duplicate,
-    apply_connection,
-    apply_edit,
-    apply_status,
-    confirm_own_send,
-    store_inbound,
-)
-from niochat.database import tenant_transaction
+from api.webhooks import evolution, inline_media, pipeline, uazapi
+from api.webhooks.channels import ChannelRef
+from api.webhooks.events import MalformedPayload
 from niochat.logging import get_logger
 
 router = APIRouter(tags=["webhooks"])
@@ -61,7 +42,6 @@ MAX_BODY_BYTES = 1_000_000
 DRAIN_MAX_BYTES = 64_000_000
 DRAIN_MAX_SECONDS = 15.0
 SPOOL_IN_MEMORY_BYTES = 4_000_000  # a larger body waits on disk while it is parsed
-DEDUP_TTL_SECONDS = 7 * 24 * 3600
 PARSERS = {"uazapi": uazapi.parse, "evolution": evolution.parse}
 WEBHOOKS = Counter("niochat_webhooks_total", "Webhook deliveries by outcome", ["provider", "outcome"])
 WEBHOOK_EVENTS = Counter("niochat_webhook_events_total", "Webhook events by result", ["provider", "result"])
@@ -196,82 +176,6 @@ def _check_token(channel: ChannelRef, token: str | None, request: Request) -> No
                        "with one (rotate the channel's key to register it again)")
 
 
-async def _handle_own_number(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
-    """fromMe: the echo of one of our sends, or a person typing on the instance's phone (an agent reply)."""
-    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-        if await confirm_own_send(conn, channel, message):
-            return "own:confirmed"
-        if not typed_on_phone(message):
-            return "ignored:own_message"
-        if known := await known_sender(conn, channel, message.provider_message_id):
-            return "duplicate" if known == "phone" else "ignored:own_message"
-        try:
-            reply = await store_phone_reply(conn, channel, message)
-        except Duplicate:
-            return "duplicate"
-    await live.message_event(state.redis, channel.tenant_id, "outbound", "message.created",
-                             conversation_id=str(reply.conversation_id), message_id=str(reply.message_id),
-                             direction="outbound")
-    if reply.taken:
-        await live.publish(state.redis, channel.tenant_id, "conversation.updated",
-                           conversation_id=str(reply.conversation_id), action="phone_takeover", status="open")
-    return "agent:phone"
-
-
-async def _already_stored(state: AppState, channel: ChannelRef, message: InboundMessage) -> bool:
-    """A dedup key without its row means the process that set it died before committing (kill -9, OOM): the
-    provider's retry must be stored, not dropped as a duplicate."""
-    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-        return await known_sender(conn, channel, message.provider_message_id) is not None
-
-
-async def _handle_edit(state: AppState, channel: ChannelRef, message: InboundMessage) -> bool:
-    async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-        edited = await apply_edit(conn, channel, message)
-    if edited is not None:
-        await live.publish(state.redis, channel.tenant_id, "message.updated",
-                           conversation_id=str(edited.conversation_id), message_id=str(edited.message_id),
-                           action="edited")
-    return edited is not None
-
-
-async def _handle_message(state: AppState, channel: ChannelRef, message: InboundMessage) -> str:
-    if message.is_group:
-        return "ignored:group"
-    if message.edit_of and await _handle_edit(state, channel, message):
-        return "edited"  # an edit of a message we never stored is kept as a message of its own, below
-    if message.from_me:
-        return await _handle_own_number(state, channel, message)
-    dedup_key = f"niochat:dedup:{channel.id}:{message.provider_message_id}"
-    if not await state.redis.set(dedup_key, 1, nx=True, ex=DEDUP_TTL_SECONDS) and await _already_stored(
-        state, channel, message
-    ):
-        return "duplicate"
-    flooded = not await state.limits.allow(PER_CONTACT, str(channel.tenant_id), message.address) or (
-        not await state.limits.allow(PER_TENANT, str(channel.tenant_id))
-    )
-    # A reaction is kept with the conversation but is nothing to answer.
-    not_answered = "rate_limited" if flooded else "reaction" if message.content_type == "reaction" else None
-    try:
-        async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-            stored = await store_inbound(
-                conn, channel, message, status="ignored" if not_answered else "received", error=not_answered,
-            )
-    except Duplicate:
-        return "duplicate"
-    except BaseException:
-        await state.redis.delete(dedup_key)  # not stored: the provider's retry must get through
-        raise
-    await live.message_event(state.redis, channel.tenant_id, "inbound", "message.created",
-                             conversation_id=str(stored.conversation_id), message_id=str(stored.message_id),
-                             direction="inbound")
-    if not_answered:
-        return not_answered
-    await enqueue_inbound(state.arq, channel.tenant_id, stored.conversation_id, stored.message_id,
-                          state.settings.debounce_seconds)
-    return "stored"
-
-
 async def _handle(state: AppState, provider: str, channel_key: str, request: Request,
                   url_event: str | None = None) -> dict:
     # The channel first: a stranger without a key is not worth reading a large body for (answered, and closed).
@@ -291,28 +195,7 @@ async def _handle(state: AppState, provider: str, channel_key: str, request: Req
         log.warning("webhook refused", provider=provider, outcome=exc.outcome, channel_id=str(channel.id))
         raise
     results = []
-    for event in parsed.events:
-        if isinstance(event, InboundMessage):
-            result = await _handle_message(state, channel, event)
-        elif isinstance(event, StatusUpdate):
-            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-                changed = await apply_status(conn, channel, event)
-            result = f"status:{len(changed)}"
-            for row in changed:  # the agents' screens show each reply's delivery state live
-                await live.publish(state.redis, channel.tenant_id, "message.updated",
-                                   conversation_id=str(row.conversation_id), message_id=str(row.id), action="status",
-                                   status=event.status)
-        elif isinstance(event, ContactUpdate):
-            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-                revealed = await identity.reveal(conn, channel.tenant_id, phone=event.phone, lid=event.lid,
-                                                 name=event.name)
-            result = f"contact:{revealed}"
-        elif isinstance(event, ConnectionUpdate):
-            async with tenant_transaction(state.engine, channel.tenant_id) as conn:
-                await apply_connection(conn, channel, event)
-            result = f"connection:{event.state}"
-        else:
-            result = f"ignored:{event.reason}" if isinstance(event, Ignored) else "ignored"
+    async for result in pipeline.receive(state, channel, parsed.events):
         WEBHOOK_EVENTS.labels(provider, result.split(":")[0]).inc()
         results.append(result)
     if "rate_limited" in results:

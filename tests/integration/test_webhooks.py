@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from api.app import create_app
 from api.webhooks import routes
-from api.webhooks.intake import ChannelDirectory
+from api.webhooks.channels import ChannelDirectory
 from api.webhooks.routes import MAX_BODY_BYTES
 from niochat import accounts
 from niochat.database import async_engine

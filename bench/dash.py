@@ -119,7 +119,7 @@ def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[st
     import psycopg
 
     from bench import pipeline
-    from ingest.dbt_command import run_dbt
+    from ingest.dbt_command import BUILD_WITHOUT_TESTS, run_dbt
     from ingest.sync import sync
     from niochat.database import libpq_url
 
@@ -133,9 +133,9 @@ def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[st
     generated = time.perf_counter()
     sync(env.database_url, env.warehouse_url, full=True)
     synced = time.perf_counter()
-    built = run_dbt(env.warehouse_url, "run")
+    built = run_dbt(env.warehouse_url, *BUILD_WITHOUT_TESTS)  # seeds and models
     if built.returncode != 0:
-        raise RuntimeError("dbt run failed:\n" + built.stdout[-4000:])
+        raise RuntimeError("dbt seed and run failed:\n" + built.stdout[-4000:])
     marts = pipeline.count_rows(env.warehouse_url, "marts", ["fct_conversations", "fct_messages",
                                                              "agg_tenant_daily_intents", "dim_users"])
     return {"generate_seconds": round(generated - started, 2), "sync_seconds": round(synced - generated, 2),
@@ -184,7 +184,7 @@ def live_counters(redis_url: str, tenant_id: str) -> None:
     """What the worker keeps in Redis, so the live page has numbers to draw."""
     import redis
 
-    from dash_app import live
+    from niochat import live_keys as live
 
     client = redis.Redis.from_url(redis_url)
     try:

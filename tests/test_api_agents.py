@@ -40,7 +40,7 @@ from niochat.tables import (
     tenants,
     users,
 )
-from niochat.tables.tenancy import ROLES
+from niochat.vocabulary import ROLES
 from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, TenantRows, full_tenant

@@ -18,7 +18,7 @@ from niochat.tables import conversations, messages
 
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
-Status = Literal["bot", "waiting", "open", "closed"]  # niochat.tables.conversations.STATUSES
+Status = Literal["bot", "waiting", "open", "closed"]  # niochat.vocabulary (tests/test_vocabulary.py)
 
 
 @router.get("", response_model=Page[ConversationOut], summary="Conversations, newest activity first")

@@ -89,6 +89,12 @@ MESSAGE_STATUSES = ("received", "processed", "ignored", "queued", "sending", "se
 ROLES = ("superadmin", "admin", "manager", "agent")
 PROVIDERS = ("uazapi", "evolution")  # WhatsApp APIs a channel speaks
 CSAT_RATINGS = (1, 2, 3, 4, 5)
+# conversations.handoff_reason as the brains, the media reader and the phone-attendant detection write it. A model
+# brain or an agent may write their own words too, so the marts group by it without testing it against these.
+HANDOFF_REASONS = frozenset({
+    "customer_request", "identity_unverified", "not_understood", "contract_cancelled", "cancel", "sales",
+    "billing_issue", "payment_receipt", "customer_media", "agent_on_phone", "agent_took", "ticket_type_unknown",
+})
 
 Sentiment = Literal["negative", "neutral", "positive"]
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")

@@ -23,6 +23,7 @@ from niochat.vocabulary import (
     CONVERSATION_STATUSES,
     CSAT_RATINGS,
     ENUMERATIONS,
+    HANDOFF_REASONS,
     INTENTS,
     OUTCOME_CATALOGUE,
     OUTCOME_KINDS,
@@ -151,3 +152,32 @@ def test_the_live_counters_are_the_statuses_an_agent_can_hold_now():
 
 def test_every_sentiment_is_what_some_rating_says():
     assert {sentiment_of(rating) for rating in CSAT_RATINGS} == set(SENTIMENTS)
+
+
+def _values(node: ast.AST) -> set[str]:
+    """The strings an expression can evaluate to: a literal, or either side of a conditional of them."""
+    if isinstance(node, ast.IfExp):
+        return _values(node.body) | _values(node.orelse)
+    return {node.value} if isinstance(node, ast.Constant) and isinstance(node.value, str) else set()
+
+
+def test_the_handoff_reasons_the_code_writes_are_the_vocabularys_and_each_has_a_label():
+    from dash_app.pages.ai_sgp import HANDOFF_REASONS as labels
+
+    written = set()
+    api = Path(tools.__file__).parents[1]
+    for module in ("brain/rules.py", "brain/tools.py", "media/incoming.py", "engine/handoff.py"):
+        for node in ast.walk(ast.parse((api / module).read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == "person_request":
+                written |= _strings(node) - {"human"}  # a person asked for about a topic: the topic is the reason
+            if not isinstance(node, ast.Call):
+                continue
+            if getattr(node.func, "attr", "") == "handoff" and node.args:  # brain.handoff(reason, intent)
+                written |= _values(node.args[0])
+            if getattr(node.func, "id", "") == "Handoff":  # Handoff(reason=...): a code, or the model's words
+                written |= {found for keyword in node.keywords if keyword.arg == "reason"
+                            for found in _strings(keyword.value)}
+            if getattr(node.func, "attr", "") == "coalesce":  # the phone attendant's, unless one was recorded
+                written |= _strings(node)
+    assert written <= HANDOFF_REASONS and len(written) >= 10, written ^ HANDOFF_REASONS
+    assert set(labels) == HANDOFF_REASONS

@@ -3,7 +3,7 @@ benchmark's data, called through Flask's test client with a real logged-in sessi
 cookie, the guard's per-request check, RLS-bound warehouse reads).
 
 Data: bench/pipeline.py's generator (conversations, messages, tool calls, CSAT spread over 90 days, evenly over
-the tenants), intents on the inbound messages, then ingest.sync and `dbt run`; a manager logs in to one tenant
+the tenants), intents on the inbound messages, then ingest.sync and dbt (seeds, models); a manager logs in to one tenant
 and the period is the data's 90 days. Each round calls every callback once, page by page (a page's total = its
 callbacks that fire when it loads, one after another: what one server process spends to render it). Two phases:
 `uncached` (the marts cache off: each call queries PostgreSQL, as at the first view of a period) and `cached`

@@ -1,7 +1,7 @@
 """DuckDB export per tenant (ingest/export.py, what `niochat export` runs) on the pipeline benchmark's data.
 
 bench/pipeline.py's generator (default 100k conversations, 1M messages, 50 tenants; --quick 2k, 5 tenants) in a
-fresh operational database, a full sync and `dbt run` into a fresh warehouse (the marts), then every tenant (or
+fresh operational database, a full sync and dbt (seeds, models) into a fresh warehouse, then every tenant (or
 --max-tenants of them) is exported one after another to its own .duckdb file. The floor beside each export: the
 same rows read with a plain `COPY (select ... where tenant_id = ...) TO STDOUT` and thrown away, i.e. what
 leaving PostgreSQL costs before DuckDB does anything. Prints per-tenant seconds, rows/s and export/COPY ratios;

@@ -10,7 +10,7 @@ LOCK := requirements.lock
 AUDIT_UNAVAILABLE ?= fail
 AUDIT_ARGS ?=
 
-.PHONY: demo test fuzz lint install lock audit clean
+.PHONY: demo test fuzz lint install lock vocabulary audit clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-strip-markers --no-strip-extras --quiet \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--custom-compile-command 'make lock' --output-file $(LOCK) $(LOCK_ARGS)
+
+# dbt's copy of niochat/vocabulary.py (tools, outcomes, statuses...): the seeds in dbt_project/seeds/. Run it after
+# changing the vocabulary and commit what it wrote; tests/unit/test_vocabulary_seeds.py fails while they differ.
+vocabulary: $(STAMP)
+	$(BIN)/python -m ingest.vocabulary_seeds
 
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py --unavailable $(AUDIT_UNAVAILABLE) $(LOCK) $(AUDIT_ARGS)

@@ -3,7 +3,7 @@ benchmark's data, called through Flask's test client with a real logged-in sessi
 cookie, the guard's per-request check, RLS-bound warehouse reads).
 
 Data: bench/pipeline.py's generator (conversations, messages, tool calls, CSAT spread over 90 days, evenly over
-the tenants), intents on the inbound messages, then ingest.sync and `dbt run`; a manager logs in to one tenant
+the tenants), intents on the inbound messages, then ingest.sync and dbt (seeds, models); a manager logs in to one tenant
 and the period is the data's 90 days. Each round calls every callback once, page by page (a page's total = its
 callbacks that fire when it loads, one after another: what one server process spends to render it). Two phases:
 `uncached` (the marts cache off: each call queries PostgreSQL, as at the first view of a period) and `cached`
@@ -124,7 +124,7 @@ def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[st
     import psycopg
 
     from bench import pipeline
-    from ingest.dbt_command import run_dbt
+    from ingest.dbt_command import BUILD_WITHOUT_TESTS, run_dbt
     from ingest.sync import sync
     from niochat.database import libpq_url
 
@@ -138,9 +138,9 @@ def build_marts(env: environment.Environment, config: dict[str, Any]) -> dict[st
     generated = time.perf_counter()
     sync(env.database_url, env.warehouse_url, full=True)
     synced = time.perf_counter()
-    built = run_dbt(env.warehouse_url, "run")
+    built = run_dbt(env.warehouse_url, *BUILD_WITHOUT_TESTS)  # seeds and models
     if built.returncode != 0:
-        raise RuntimeError("dbt run failed:\n" + built.stdout[-4000:])
+        raise RuntimeError("dbt seed and run failed:\n" + built.stdout[-4000:])
     marts = pipeline.count_rows(env.warehouse_url, "marts", ["fct_conversations", "fct_messages",
                                                              "agg_tenant_daily_intents", "dim_users"])
     return {"generate_seconds": round(generated - started, 2), "sync_seconds": round(synced - generated, 2),
@@ -189,7 +189,7 @@ def live_counters(redis_url: str, tenant_id: str) -> None:
     """What the worker keeps in Redis, so the live page has numbers to draw."""
     import redis
 
-    from dash_app import live
+    from niochat import live_keys as live
 
     client = redis.Redis.from_url(redis_url)
     try:

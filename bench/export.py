@@ -1,7 +1,7 @@
 """DuckDB export per tenant (ingest/export.py, what `niochat export` runs) on the pipeline benchmark's data.
 
 bench/pipeline.py's generator (default 100k conversations, 1M messages, 50 tenants; --quick 2k, 5 tenants) in a
-fresh operational database, a full sync and `dbt run` into a fresh warehouse (the marts), then every tenant (or
+fresh operational database, a full sync and dbt (seeds, models) into a fresh warehouse, then every tenant (or
 --max-tenants of them) is exported one after another to its own .duckdb file. The floor beside each export: the
 same rows read with a plain `COPY (select ... where tenant_id = ...) TO STDOUT` and thrown away, i.e. what
 leaving PostgreSQL costs before DuckDB does anything. Prints per-tenant seconds, rows/s and export/COPY ratios;
@@ -78,7 +78,7 @@ def summarize(per_tenant: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ingest.dbt_command import run_dbt
+    from ingest.dbt_command import BUILD_WITHOUT_TESTS, run_dbt
     from ingest.export import export_tenant
     from ingest.sync import sync
 
@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         generate_s = pipeline.populate(database_url, config["conversations"], config["tenants"],
                                        config["messages_per_conversation"])
         sync(database_url, warehouse_url, full=True)
-        built = run_dbt(warehouse_url, "run")
+        built = run_dbt(warehouse_url, *BUILD_WITHOUT_TESTS)
         if built.returncode != 0:
-            raise RuntimeError(f"dbt run failed:\n{built.stdout[-3000:]}")
+            raise RuntimeError(f"dbt seed and run failed:\n{built.stdout[-3000:]}")
         per_tenant = []
         for n in range(1, config["exported_tenants"] + 1):
             slug = f"bench-{n}"

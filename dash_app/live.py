@@ -1,8 +1,5 @@
-"""The live counters the engine keeps in Redis (api/engine: the sweeper's hash, per-minute message counters).
-
-Key names are the engine's (api/engine/live.py); they are repeated here because dash_app/ stands on the floor and
-does not import api/. tests/integration/test_dash_callbacks.py checks both agree.
-"""
+"""The live counters the engine keeps in Redis (api/engine: the sweeper's hash, per-minute message counters), read
+by the keys both build from the floor (niochat/live_keys.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +8,7 @@ import uuid
 
 import redis
 
-STATUSES = ("bot", "waiting", "open", "assigned")
-
-
-def counters_key(tenant_id: uuid.UUID | str) -> str:
-    return f"niochat:live:{tenant_id}"
-
-
-def minute_key(tenant_id: uuid.UUID | str, direction: str, minute: int) -> str:
-    return f"niochat:live:{tenant_id}:{direction}:{minute}"
+from niochat.live_keys import COUNTERS, REFRESHED_AT, counters_key, minute_key
 
 
 def read_live(client: redis.Redis, tenant_id: str, minutes: int = 30, now: float | None = None) -> dict:
@@ -36,8 +25,8 @@ def read_live(client: redis.Redis, tenant_id: str, minutes: int = 30, now: float
         raw, inbound, outbound = pipe.execute()
     raw = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
            for k, v in (raw or {}).items()}
-    counters = {status: int(raw.get(status) or 0) for status in STATUSES} if raw else None
-    refreshed = int(raw["refreshed_at"]) if raw.get("refreshed_at") else None
+    counters = {status: int(raw.get(status) or 0) for status in COUNTERS} if raw else None
+    refreshed = int(raw[REFRESHED_AT]) if raw.get(REFRESHED_AT) else None
     return {
         "counters": counters,
         "age_seconds": None if refreshed is None else max(0, int(now) - refreshed),

@@ -20,7 +20,7 @@ from niochat.channel_keys import webhook_url
 from niochat.passwords import hash_password
 from niochat.secrets import Keyring
 from niochat.tables import audit_log, channels, team_members, teams, tenants, users
-from niochat.tables.tenancy import PROVIDERS, ROLES
+from niochat.vocabulary import PROVIDERS, ROLES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")  # syntax only: local demo domains (.local) are fine

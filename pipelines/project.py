@@ -34,8 +34,8 @@ def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
         return True
     built = manifest.stat().st_mtime
     sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in ("models", "macros", "tests"):
-        sources.extend(path for path in (project_dir / folder).rglob("*") if path.suffix in (".sql", ".yml"))
+    for folder in ("models", "macros", "tests", "seeds"):
+        sources.extend(path for path in (project_dir / folder).rglob("*") if path.suffix in (".sql", ".yml", ".csv"))
     return any(path.stat().st_mtime > built for path in sources if path.exists())
 
 

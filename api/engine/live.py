@@ -8,6 +8,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
+from niochat import live_keys
 from niochat.logging import get_logger
 
 log = get_logger(__name__)
@@ -18,13 +19,9 @@ def events_channel(tenant_id: uuid.UUID | str) -> str:
     return f"niochat:events:{tenant_id}"
 
 
-def counters_key(tenant_id: uuid.UUID | str) -> str:
-    return f"niochat:live:{tenant_id}"
-
-
 def minute_key(tenant_id: uuid.UUID | str, direction: str, minute: int | None = None) -> str:
-    minute = minute if minute is not None else int(time.time() // 60)
-    return f"niochat:live:{tenant_id}:{direction}:{minute}"
+    """The live per-minute counter's key (niochat/live_keys.py), this minute unless told."""
+    return live_keys.minute_key(tenant_id, direction, minute if minute is not None else int(time.time() // 60))
 
 
 async def publish(redis: aioredis.Redis, tenant_id: uuid.UUID | str, event: str, **data) -> None:

@@ -20,6 +20,7 @@ from api.engine import handoff, live
 from api.engine.delivery import CONFIRM_AFTER_SECONDS
 from api.engine.deps import WorkerDeps
 from api.engine.queue import enqueue_inbound, enqueue_job, enqueue_send
+from niochat import live_keys
 from niochat.database import app_transaction, tenant_transaction
 from niochat.logging import get_logger
 
@@ -101,7 +102,7 @@ async def _hand_back(deps: WorkerDeps, tenant_id, conversation_id, seen_phone_ag
 
 
 async def _refresh_live_counts(deps: WorkerDeps, counts) -> None:
-    per_tenant: dict = defaultdict(lambda: {"bot": 0, "waiting": 0, "open": 0, "assigned": 0})
+    per_tenant: dict = defaultdict(lambda: dict.fromkeys(live_keys.COUNTERS, 0))
     for row in counts:
         per_tenant[row.tenant_id]  # every active tenant gets its zeros, so no count goes stale
         if row.status is None:
@@ -112,8 +113,9 @@ async def _refresh_live_counts(deps: WorkerDeps, counts) -> None:
     try:
         async with deps.redis.pipeline(transaction=False) as pipe:
             for tenant_id, values in per_tenant.items():
-                pipe.hset(live.counters_key(tenant_id), mapping={**values, "refreshed_at": int(time.time())})
-                pipe.expire(live.counters_key(tenant_id), 600)
+                key = live_keys.counters_key(tenant_id)
+                pipe.hset(key, mapping={**values, live_keys.REFRESHED_AT: int(time.time())})
+                pipe.expire(key, 600)
             await pipe.execute()
     except Exception as exc:  # noqa: BLE001 - counters are a view; the next sweep refreshes them
         log.warning("live counters not refreshed", error=type(exc).__name__)

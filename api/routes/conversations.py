@@ -18,7 +18,7 @@ from niochat.tables import conversations, messages
 
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
-Status = Literal["bot", "waiting", "open", "closed"]  # niochat.tables.conversations.STATUSES
+Status = Literal["bot", "waiting", "open", "closed"]  # niochat.vocabulary (tests/unit/test_vocabulary.py)
 Order = Literal["activity", "waiting"]
 
 

@@ -47,7 +47,7 @@ def http_url(value: str) -> str:
 
 class ChannelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    provider: Literal["uazapi", "evolution"]  # niochat.tables.tenancy.PROVIDERS
+    provider: Literal["uazapi", "evolution"]  # niochat.vocabulary.PROVIDERS (tests/unit/test_vocabulary.py)
     name: str = Field("", max_length=200, description="Defaults to the instance")
     base_url: str = Field(max_length=500, description="The provider's API, e.g. https://acme.uazapi.com")
     instance: str = Field(min_length=1, max_length=200)

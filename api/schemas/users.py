@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from niochat.accounts import EMAIL
 from niochat.passwords import MIN_LENGTH
 
-Role = Literal["superadmin", "admin", "manager", "agent"]  # niochat.tables.tenancy.ROLES; a test keeps them equal
+Role = Literal["superadmin", "admin", "manager", "agent"]  # niochat.vocabulary.ROLES; a test keeps them equal
 
 
 class UserOut(BaseModel):

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
+from niochat.vocabulary import CONVERSATION_STATUSES as STATUSES, PROVIDERS
+
 BRAINS = ("rules", "openai")
-PROVIDERS = ("uazapi", "evolution")
-STATUSES = ("bot", "waiting", "open", "closed")
 TEAMS = {"financeiro": "Financeiro", "suporte": "Suporte técnico", "comercial": "Comercial"}
 TIMEZONE = "America/Sao_Paulo"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

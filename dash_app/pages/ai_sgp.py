@@ -28,13 +28,14 @@ INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem 
            "payment_notice": "Aviso de pagamento / comprovante", "billing_issue": "Cobrança / negociação"}
 # Turns that are part of any conversation rather than a request: listed after the requests, left out of the chart.
 SMALL_TALK = frozenset({"greeting", "thanks_bye", "yes", "no", "identify"})
-# conversations.handoff_reason as the brains, the media reader and the phone-attendant detection write it; a
-# model brain's or an agent's own words are shown as they are.
+# conversations.handoff_reason codes (niochat.vocabulary.HANDOFF_REASONS); a model brain's or an agent's own words
+# are shown as they are.
 HANDOFF_REASONS = {"customer_request": "Cliente pediu um atendente", "identity_unverified": "Identidade não confirmada",
                    "not_understood": "O bot não entendeu", "contract_cancelled": "Contrato cancelado",
                    "cancel": "Pedido de cancelamento", "sales": "Assunto comercial",
                    "payment_receipt": "Comprovante de pagamento", "customer_media": "Foto, vídeo ou documento",
-                   "agent_on_phone": "Atendente respondeu pelo celular", "billing_issue": "Cobrança / negociação",
+                   "agent_on_phone": "Atendente respondeu pelo celular",
+                   "agent_took": "Atendente assumiu a conversa", "billing_issue": "Cobrança / negociação",
                    "ticket_type_unknown": "Tipo de chamado do SGP não configurado"}
 # tool_calls.outcome (niochat.vocabulary.TOOL_OUTCOMES)
 OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contratos", "not_found": "não encontrado",

@@ -14,9 +14,6 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from niochat.tables.base import id_column, metadata, tenant_column, tenant_fk, timestamps, ts
 
-STATUSES = ("bot", "waiting", "open", "closed")
-
-
 contacts = Table(
     "contacts",
     metadata,

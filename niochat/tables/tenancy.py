@@ -15,9 +15,6 @@ from sqlalchemy.dialects.postgresql import JSONB, REAL, UUID
 
 from niochat.tables.base import id_column, metadata, tenant_column, timestamps, ts
 
-ROLES = ("superadmin", "admin", "manager", "agent")
-PROVIDERS = ("uazapi", "evolution")
-
 tenants = Table(
     "tenants",
     metadata,

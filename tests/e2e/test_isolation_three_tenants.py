@@ -41,7 +41,7 @@ from sqlalchemy import insert, select
 from validate_docbr import CPF
 
 from api.whatsapp.sandbox_channels import connect_to_sandbox
-from ingest.dbt_command import run_dbt
+from ingest.dbt_command import BUILD_WITHOUT_TESTS, run_dbt
 from ingest.export import TABLES
 from ingest.sync import sync
 from niochat import accounts, migrate
@@ -378,7 +378,7 @@ def world(tmp_path_factory, pg_server_url, redis_url):
                 _collect_known(engine, tenant)
 
             sync(urls.database_url, urls.warehouse_url)
-            built = run_dbt(urls.warehouse_url, "run")
+            built = run_dbt(urls.warehouse_url, *BUILD_WITHOUT_TESTS)
             assert built.returncode == 0, built.stdout[-4000:]
             yield World(tenants, urls, api_url, log_dir, secret_key, env)
     finally:

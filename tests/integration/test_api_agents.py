@@ -31,7 +31,7 @@ from niochat.tables import (
     tenants,
     users,
 )
-from niochat.tables.tenancy import ROLES
+from niochat.vocabulary import ROLES
 from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.support.desk import (
     KEYRING,

@@ -167,13 +167,22 @@ def test_a_disabled_user_loses_access_at_once(app, warehouse):
     engine.dispose()
 
 
-def test_live_keys_match_the_engines():
+def test_live_counters_are_read_where_the_engine_writes_them(redis_client):
+    """The sweeper's hash and the per-minute counters, written through the engine's own key builders (both
+    build them from niochat/live_keys.py), are what the dashboards read."""
     from api.engine import live as engine_live
     from dash_app import live as dash_live
+    from niochat import live_keys
 
-    tenant = uuid.uuid4()
-    assert dash_live.counters_key(tenant) == engine_live.counters_key(tenant)
-    assert dash_live.minute_key(tenant, "inbound", 123) == engine_live.minute_key(tenant, "inbound", 123)
+    tenant, now = str(uuid.uuid4()), time.time()
+    minute = int(now // 60)
+    redis_client.hset(live_keys.counters_key(tenant),
+                      mapping={"bot": 4, "waiting": 3, "open": 2, "assigned": 1, live_keys.REFRESHED_AT: int(now) - 7})
+    redis_client.set(engine_live.minute_key(tenant, "inbound", minute), 5)
+    redis_client.set(engine_live.minute_key(tenant, "outbound", minute - 1), 6)
+    read = dash_live.read_live(redis_client, tenant, minutes=2, now=now)
+    assert read["counters"] == {"bot": 4, "waiting": 3, "open": 2, "assigned": 1} and read["age_seconds"] == 7
+    assert read["inbound"] == [0, 5] and read["outbound"] == [6, 0]
 
 
 def test_the_warehouse_role_is_what_protects_the_marts(app, warehouse):
@@ -268,13 +277,23 @@ def test_every_intent_the_brains_record_has_a_label_and_an_accepted_value():
 
     from dash_app.pages.ai_sgp import INTENTS
     from ingest.dbt_command import dbt_project_dir
-    from niochat.vocabulary import INTENTS as recorded  # the brains' own (tests/unit/test_vocabulary.py)
+    from niochat.vocabulary import (
+        ENUMERATIONS,
+        INTENTS as recorded,  # the brains' own (tests/unit/test_vocabulary.py)
+    )
 
     assert set(INTENTS) == recorded
     model = yaml.safe_load((dbt_project_dir() / "models" / "marts" / "fct_messages.yml").read_text())["models"][0]
     (column,) = [column for column in model["columns"] if column["name"] == "intent"]
-    (accepted,) = [test["accepted_values"] for test in column["data_tests"] if "accepted_values" in test]
-    assert set(accepted["arguments"]["values"]) == recorded
+    (tested,) = [test["in_vocabulary"] for test in column["data_tests"] if "in_vocabulary" in test]
+    assert set(ENUMERATIONS[tested["arguments"]["enumeration"]]) == recorded
+
+
+def test_every_tool_category_has_a_label():
+    from dash_app.pages.ai_sgp import CATEGORIES
+    from niochat.vocabulary import TOOL_CATEGORIES
+
+    assert set(CATEGORIES) == set(TOOL_CATEGORIES)
 
 
 # --- the dashboard's own defences, over real HTTP ------------------------------------------------------------

@@ -85,6 +85,11 @@ def test_definitions_load_with_raw_tables_upstream_of_dbt():
     for table in TABLES:  # every dbt source is the raw asset ingest materializes, not a loose external asset
         staging = AssetKey(["staging", f"stg_niochat__{table.name}"])
         assert graph.get(staging).parent_keys == {AssetKey(["raw", table.name])}
+    # the vocabulary's seeds are assets of their own, upstream of the classification that reads them
+    seeds = {AssetKey(["reference", name]) for name in ("tool_vocabulary", "outcome_vocabulary", "value_vocabulary")}
+    assert seeds <= set(niochat_dbt.keys)
+    classified = graph.get(AssetKey(["intermediate", "int_tool_calls_classified"])).parent_keys
+    assert {AssetKey(["reference", "tool_vocabulary"]), AssetKey(["reference", "outcome_vocabulary"])} <= classified
     assert len(list(niochat_dbt.check_keys)) >= 60, "dbt tests are asset checks"
     assert every_five_minutes.cron_schedule == "*/5 * * * *"
     assert nightly_full_refresh.job_name == full_refresh_job.name

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 from sqlalchemy import insert
 
-from ingest.dbt_command import run_dbt
+from ingest.dbt_command import BUILD_WITHOUT_TESTS, run_dbt
 from ingest.sync import sync
 from niochat import accounts, migrate
 from niochat.database import drop_database, ensure_database, sync_engine
@@ -152,7 +152,7 @@ def dash_warehouse(pg_server_url: str, redis_url: str):
         migrate.upgrade(database_url)
         tenants = {"a": _tenant_data(engine, "a", 24, 11), "b": _tenant_data(engine, "b", 41, 22)}
         sync(database_url, warehouse_url)
-        built = run_dbt(warehouse_url, "run")
+        built = run_dbt(warehouse_url, *BUILD_WITHOUT_TESTS)
         assert built.returncode == 0, built.stdout[-4000:]
         yield DashWarehouse(ServiceUrls(database_url, warehouse_url, redis_url), tenants)
     finally:

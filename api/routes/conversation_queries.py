@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, and_, func, literal_column, or_, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.deps import CurrentUser
 from api.schemas.conversations import ContactBrief, ConversationOut, MessageOut
-from niochat.tables import contacts, conversations, messages, team_members, teams, users
+from niochat.tables import (
+    contacts,
+    conversation_labels,
+    conversations,
+    labels,
+    messages,
+    team_members,
+    teams,
+    users,
+)
 
 
 def sees_everything(user: CurrentUser) -> bool:
@@ -58,6 +68,19 @@ def contact_visible_to(user: CurrentUser) -> ColumnElement[bool]:
     )
 
 
+def _labels_of_conversation():
+    """Its labels as a JSON array [{id, name, color}], by name: one correlated subquery per listed row."""
+    entry = func.json_build_object(literal_column("'id'"), labels.c.id, literal_column("'name'"), labels.c.name,
+                                   literal_column("'color'"), labels.c.color)
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(entry, labels.c.name)), literal_column("'[]'::json")))
+        .select_from(conversation_labels.join(labels, labels.c.id == conversation_labels.c.label_id))
+        .where(conversation_labels.c.conversation_id == conversations.c.id)
+        .correlate(conversations)
+        .scalar_subquery()
+    )
+
+
 def conversation_select() -> Select:
     assignee = users.alias("assignee")
     return (
@@ -68,6 +91,7 @@ def conversation_select() -> Select:
             contacts.c.whatsapp_lid.label("contact_lid"),
             assignee.c.name.label("assignee_name"),
             teams.c.name.label("team_name"),
+            _labels_of_conversation().label("labels"),
         )
         .join(contacts, contacts.c.id == conversations.c.contact_id)
         .outerjoin(assignee, assignee.c.id == conversations.c.assignee_id)

@@ -54,7 +54,7 @@ def expand(template: str, values: Values) -> str:
     missing = sorted({name for name in VARIABLE.findall(template) if values.of(name) is None})
     if missing:
         raise ExpansionError(f"no value for {', '.join('{' + name + '}' for name in missing)} in this conversation "
-                             f"({'; '.join(VARIABLES[name] + ' is unknown' for name in missing)}); nothing was sent")
+                             f"({'; '.join(VARIABLES[name] + ' is unknown' for name in missing)})")
     return VARIABLE.sub(lambda match: values.of(match.group(1)) or "", template)
 
 

@@ -45,4 +45,5 @@ async def expand_quick_reply(ctx: TenantContext, conversation, shortcut: str) ->
     try:
         return Content(expand(found.text, values), found.media_url)
     except ExpansionError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"quick reply /{shortcut}: {exc}") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"quick reply /{shortcut}: {exc}; nothing was sent") from None

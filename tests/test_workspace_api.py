@@ -335,7 +335,7 @@ def test_hostile_searches_are_words_or_a_clear_422(desk, engine):
     conversation_id = _conversation(engine, desk, "open", assignee="agent", team="suporte")
     _message(engine, desk, conversation_id, "texto comum")
     for q in ("' or 1=1 --", "a & b | !c", "fatura:*", "((", "\"", "'; drop table messages; --", "<b>x</b>",
-              "ção 🤩 ñ 你好 \u202e", "*", "\\", "%", "_", "-", "or", "a" * 200):
+              "ção 🤩 ñ 你好 \u202e", "*", "\\", "%", "_", "-", "-1", "-texto", "texto -texto", "or", "a" * 200):
         response = desk.get("agent", "/search", params={"q": q})
         assert response.status_code == 200, (q, response.text)
         assert response.json()["total"] == 0, q

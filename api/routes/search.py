@@ -54,7 +54,9 @@ def _hits(ctx: Tenant, q: str):
                .label("headline"),
                messages.c.text.label("original"), messages.c.created_at.label("at"))
         .join(conversations, conversations.c.id == messages.c.conversation_id)
-        .where(message_vector().op("@@")(words), messages.c.redacted_at.is_(None), visible_to(ctx.user))
+        # querytree is 'T' for a query of exclusions only ("-boleto"): that would list every other message
+        .where(func.querytree(words) != "T", message_vector().op("@@")(words), messages.c.redacted_at.is_(None),
+               visible_to(ctx.user))
     )
     latest = (select(conversations.c.id).where(conversations.c.contact_id == contacts.c.id, visible_to(ctx.user))
               .order_by(_activity().desc()).limit(1).correlate(contacts).scalar_subquery())

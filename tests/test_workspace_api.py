@@ -372,3 +372,13 @@ def test_the_first_response_target_is_a_validated_tenant_setting(desk, engine):
         assert response.status_code == 422, (bad, response.text)
     assert desk.patch("admin", "/settings", {"first_response_target_minutes": 1440}).status_code == 200
     assert desk.patch("agent", "/settings", {"first_response_target_minutes": 20}).status_code == 403
+
+
+# --- LGPD --------------------------------------------------------------------------------------------------
+
+
+def test_a_persons_export_names_the_labels_on_their_conversations(desk):
+    exported = desk.post("admin", "/privacy/export", {"phone": "5511999990000"})  # full_tenant's contact
+    assert exported.status_code == 200, exported.text
+    talks = exported.json()["conversations"]
+    assert [talk["labels"] for talk in talks] == [["Financeiro"]]

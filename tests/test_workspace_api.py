@@ -358,6 +358,17 @@ def test_the_message_search_uses_its_index(engine, desk):
     assert "messages_search_idx" in plan, plan
 
 
+def test_the_snippets_folding_is_the_databases(engine):
+    """The route finds the headline in the original text by folding it as niochat_unaccent_pt does."""
+    from api.routes.search import _FOLD
+
+    letters = "".join(chr(code) for code in range(0xC0, 0x180)) + "abc ABC 123"
+    with engine.connect() as conn:
+        folded = conn.scalar(text("select niochat_unaccent_pt(:letters)"), {"letters": letters})
+    assert folded == letters.translate(_FOLD) and len(folded) == len(letters)
+    assert "conexão à instalação".translate(_FOLD) == "conexao a instalacao"
+
+
 # --- first-response target ---------------------------------------------------------------------------------
 
 

@@ -25,12 +25,6 @@ COLUMNS = [getattr(labels.c, name) for name in LabelOut.model_fields]
 NAME_KEY = "labels_name_key"
 
 
-def _taken(exc: IntegrityError, name: str):
-    if is_unique_violation(exc, NAME_KEY):
-        return conflict(f"a label named '{name}' already exists")
-    raise exc
-
-
 async def _audit(ctx: TenantContext, action: str, label_id: uuid.UUID, **details) -> None:
     await audit.record(ctx.conn, ctx.user.tenant_id, action, actor_kind="user", actor_user_id=ctx.user.id,
                        entity_type="label", entity_id=label_id, **details)
@@ -49,7 +43,9 @@ async def create_label(body: LabelCreate, ctx: Admin) -> LabelOut:
             row = (await ctx.conn.execute(insert(labels).values(tenant_id=ctx.user.tenant_id, name=body.name,
                                                                 color=body.color).returning(*COLUMNS))).one()
     except IntegrityError as exc:
-        raise _taken(exc, body.name) from None
+        if is_unique_violation(exc, NAME_KEY):
+            raise conflict(f"a label named '{body.name}' already exists") from None
+        raise
     await _audit(ctx, "label.create", row.id, name=body.name, color=body.color)
     await commit(ctx)
     return LabelOut.model_validate(dict(row._mapping))
@@ -64,7 +60,9 @@ async def patch_label(label_id: uuid.UUID, body: LabelPatch, ctx: Admin) -> Labe
             row = (await ctx.conn.execute(statement.values(**values) if values else
                                           select(*COLUMNS).where(labels.c.id == label_id))).one_or_none()
     except IntegrityError as exc:
-        raise _taken(exc, body.name or "") from None
+        if is_unique_violation(exc, NAME_KEY):
+            raise conflict(f"a label named '{body.name}' already exists") from None
+        raise
     if row is None:
         raise not_found("label")
     if values:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,7 +29,7 @@ SHORTCUT_KEY = "quick_replies_tenant_id_shortcut_key"
 def usable_by(user: CurrentUser) -> ColumnElement[bool]:
     """Managers and admins may use every quick reply; an agent the tenant-wide ones and their teams'."""
     if sees_everything(user):
-        return quick_replies.c.id.is_not(None)
+        return true()
     my_teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
     return or_(quick_replies.c.team_id.is_(None), quick_replies.c.team_id.in_(my_teams))
 
@@ -37,12 +37,6 @@ def usable_by(user: CurrentUser) -> ColumnElement[bool]:
 async def _team_exists(ctx: TenantContext, team_id: uuid.UUID | None) -> None:
     if team_id is not None and not await ctx.conn.scalar(select(teams.c.id).where(teams.c.id == team_id)):
         raise not_found("team")
-
-
-def _conflict_or_raise(exc: IntegrityError, shortcut: str | None):
-    if is_unique_violation(exc, SHORTCUT_KEY):
-        return conflict(f"the shortcut /{shortcut} is already taken")
-    raise exc
 
 
 async def _audit(ctx: TenantContext, action: str, quick_reply_id: uuid.UUID, **details) -> None:
@@ -65,7 +59,9 @@ async def create_quick_reply(body: QuickReplyCreate, ctx: Admin) -> QuickReplyOu
             row = (await ctx.conn.execute(insert(quick_replies).values(
                 tenant_id=ctx.user.tenant_id, **body.model_dump()).returning(*COLUMNS))).one()
     except IntegrityError as exc:
-        raise _conflict_or_raise(exc, body.shortcut) from None
+        if is_unique_violation(exc, SHORTCUT_KEY):
+            raise conflict(f"the shortcut /{body.shortcut} is already taken") from None
+        raise
     await _audit(ctx, "quick_reply.create", row.id, shortcut=row.shortcut)
     await commit(ctx)
     return QuickReplyOut.model_validate(dict(row._mapping))
@@ -83,7 +79,9 @@ async def patch_quick_reply(quick_reply_id: uuid.UUID, body: QuickReplyPatch, ct
                 update(quick_replies).where(quick_replies.c.id == quick_reply_id).values(**values).returning(*COLUMNS)
                 if values else select(*COLUMNS).where(quick_replies.c.id == quick_reply_id))).one()
     except IntegrityError as exc:
-        raise _conflict_or_raise(exc, body.shortcut) from None
+        if is_unique_violation(exc, SHORTCUT_KEY):
+            raise conflict(f"the shortcut /{body.shortcut} is already taken") from None
+        raise
     if values:
         await _audit(ctx, "quick_reply.update", quick_reply_id, changed=",".join(sorted(values)))
     await commit(ctx)

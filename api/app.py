@@ -19,7 +19,10 @@ from api.routes import (
     conversations,
     csat as csat_routes,
     health,
+    labels,
     privacy as privacy_routes,
+    quick_replies,
+    search,
     settings as settings_routes,
     teams,
     users,
@@ -87,6 +90,10 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(settings_routes.router, prefix="/api/v1")
     app.include_router(ws.router, prefix="/api/v1")
     app.include_router(privacy_routes.router, prefix="/api/v1")
+    app.include_router(labels.router, prefix="/api/v1")
+    app.include_router(labels.on_conversations, prefix="/api/v1")
+    app.include_router(quick_replies.router, prefix="/api/v1")
+    app.include_router(search.router, prefix="/api/v1")
     return app
 
 

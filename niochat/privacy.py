@@ -37,10 +37,12 @@ from niochat.tables import (
     audit_log,
     channels,
     contacts,
+    conversation_labels,
     conversation_notes,
     conversations,
     csat_requests,
     csat_responses,
+    labels,
     messages,
     teams,
     tenants,
@@ -235,6 +237,12 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         .where(conversation_notes.c.conversation_id.in_(conversation_ids))
         .order_by(conversation_notes.c.created_at, conversation_notes.c.id)
     ))
+    tagged = (await conn.execute(
+        select(conversation_labels.c.conversation_id, labels.c.name)
+        .join(labels, labels.c.id == conversation_labels.c.label_id)
+        .where(conversation_labels.c.conversation_id.in_(conversation_ids))
+        .order_by(labels.c.name)
+    )).all()
     audit = _rows(await conn.execute(
         select(audit_log.c.id, audit_log.c.created_at, audit_log.c.action, audit_log.c.actor_kind,
                audit_log.c.entity_type, audit_log.c.entity_id, audit_log.c.details)
@@ -249,8 +257,10 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
     for talk in talks:
         talk["channel"] = {"provider": talk.pop("channel_provider"), "instance": talk.pop("channel_instance"),
                            "name": talk.pop("channel_name")}
-        talk.update(messages=[], tool_calls=[], csat=None, notes=[])
+        talk.update(messages=[], tool_calls=[], csat=None, notes=[], labels=[])
         by_conversation[talk["id"]] = talk
+    for label in tagged:  # how the provider's agents classified the conversation (label names)
+        by_conversation[str(label.conversation_id)]["labels"].append(label.name)
     for message in said:
         media = {key: message.pop(f"media_{key}") for key in ("url", "mime", "file_name", "size", "seconds")}
         message["media"] = media if any(value is not None for value in media.values()) else None

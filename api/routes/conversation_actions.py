@@ -19,10 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import CurrentUser, Tenant, TenantContext, state_of
 from api.engine import audit, handoff, live
 from api.engine.handoff import Actor, TransitionError
-from api.engine.outbound import queue_text
+from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_send
+from api.engine.quick_replies import outbound_media
 from api.routes.common import commit, conflict, error_responses, is_unique_violation, not_found
 from api.routes.conversation_queries import in_queues_of, load_conversation, load_message, visible_to
+from api.routes.quick_reply_sending import Content, expand_quick_reply, typed_shortcut
 from api.schemas.conversations import (
     AssignIn,
     CloseIn,
@@ -53,7 +55,7 @@ def _transition() -> Iterator[None]:
         raise conflict(str(exc)) from None
 
 
-async def _locked(ctx: TenantContext, conversation_id: uuid.UUID):
+async def locked(ctx: TenantContext, conversation_id: uuid.UUID):
     """The conversation, locked for this transaction, if the user may see it; else 404."""
     row = (
         await ctx.conn.execute(
@@ -74,7 +76,7 @@ async def _active_user(ctx: TenantContext, user_id: uuid.UUID) -> None:
         raise conflict("that user is disabled")
 
 
-async def _changed(request: Request, ctx: TenantContext, conversation_id: uuid.UUID, action: str,
+async def changed(request: Request, ctx: TenantContext, conversation_id: uuid.UUID, action: str,
                    sends: tuple[uuid.UUID, ...] = ()) -> ConversationOut:
     """Read the result, commit, then tell the worker and the live channel."""
     result = await load_conversation(ctx.conn, conversation_id)
@@ -92,19 +94,28 @@ async def _changed(request: Request, ctx: TenantContext, conversation_id: uuid.U
 @router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=status.HTTP_201_CREATED,
              summary="Send a WhatsApp message as the agent (takes the conversation if nobody has it)")
 async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request: Request) -> MessageOut:
-    conv = await _locked(ctx, conversation_id)
+    """`quick_reply` (or the text "/shortcut" alone) sends that quick reply, its variables filled in from the
+    contact, the conversation and the agent; one it cannot fill is a 422 and nothing is sent."""
+    conv = await locked(ctx, conversation_id)
     if conv.status == "closed":
         raise conflict("conversation is closed; reopen it first")
+    shortcut = body.quick_reply or typed_shortcut(body.text)
+    content = await expand_quick_reply(ctx, conv, shortcut) if shortcut else Content(body.text or "")
     if conv.status in ("bot", "waiting") or conv.assignee_id is None:
         with _transition():
             await handoff.assign(ctx.conn, conv.id, ctx.user.id, actor=_actor(ctx.user))
-    message_id = await queue_text(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, body.text,
-                                  sender_kind="agent", sender_user_id=ctx.user.id)
+    if content.media_url:
+        message_id = await queue_media(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id,
+                                       outbound_media(content.media_url, content.text), fallback_text=content.text,
+                                       sender_kind="agent", sender_user_id=ctx.user.id)
+    else:
+        message_id = await queue_text(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, content.text,
+                                      sender_kind="agent", sender_user_id=ctx.user.id)
     await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.reply", actor_kind="user",
                        actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id,
-                       message_id=message_id)
+                       message_id=message_id, **({"quick_reply": shortcut} if shortcut else {}))
     message = await load_message(ctx.conn, message_id)
-    await _changed(request, ctx, conv.id, "reply", sends=(message_id,))
+    await changed(request, ctx, conv.id, "reply", sends=(message_id,))
     return message
 
 
@@ -113,17 +124,17 @@ async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request:
 async def assign(conversation_id: uuid.UUID, body: AssignIn, ctx: Tenant, request: Request) -> ConversationOut:
     if ctx.user.role == "agent" and body.user_id != ctx.user.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "agents can only assign conversations to themselves")
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     await _active_user(ctx, body.user_id)
     with _transition():
         await handoff.assign(ctx.conn, conv.id, body.user_id, actor=_actor(ctx.user))
-    return await _changed(request, ctx, conv.id, "assign")
+    return await changed(request, ctx, conv.id, "assign")
 
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationOut,
              summary="Transfer to a team's queue (or the general queue), or straight to an agent")
 async def transfer(conversation_id: uuid.UUID, body: TransferIn, ctx: Tenant, request: Request) -> ConversationOut:
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     actor = _actor(ctx.user)
     reason = body.reason or "transfer"
     sends: tuple[uuid.UUID, ...] = ()
@@ -141,26 +152,26 @@ async def transfer(conversation_id: uuid.UUID, body: TransferIn, ctx: Tenant, re
             notice = await handoff.to_queue(ctx.conn, conv.id, actor=actor, reason=reason, team_id=body.team_id)
         message_id = await queue_text(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, notice, sender_kind="bot")
         sends = (message_id,) if message_id else ()
-    return await _changed(request, ctx, conv.id, "transfer", sends=sends)
+    return await changed(request, ctx, conv.id, "transfer", sends=sends)
 
 
 @router.post("/{conversation_id}/close", response_model=ConversationOut, summary="Close the conversation")
 async def close(
     conversation_id: uuid.UUID, ctx: Tenant, request: Request, body: CloseIn | None = None
 ) -> ConversationOut:
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     with _transition():
         await handoff.close(
             ctx.conn, conv.id, actor=_actor(ctx.user), reason=body.reason if body else None,
             csat_delay=timedelta(seconds=state_of(request).settings.csat_delay_seconds),
         )
-    return await _changed(request, ctx, conv.id, "close")
+    return await changed(request, ctx, conv.id, "close")
 
 
 @router.post("/{conversation_id}/reopen", response_model=ConversationOut,
              summary="Reopen a closed conversation, assigned to whoever reopens it")
 async def reopen(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> ConversationOut:
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     try:
         with _transition():
             await handoff.reopen(ctx.conn, conv.id, actor=_actor(ctx.user))
@@ -168,7 +179,7 @@ async def reopen(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> C
         if is_unique_violation(exc, ONE_ACTIVE):
             raise conflict("the contact already has another active conversation on this channel") from None
         raise
-    return await _changed(request, ctx, conv.id, "reopen")
+    return await changed(request, ctx, conv.id, "reopen")
 
 
 @router.post("/{conversation_id}/take", response_model=ConversationOut,
@@ -177,7 +188,7 @@ async def take(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> Con
     """One conditional update: if another agent took it first, or it is closed, 409 says so and who holds it
     (in Portuguese, for the agent's screen); nothing changes."""
     if await handoff.take(ctx.conn, conversation_id, ctx.user.id, actor=_actor(ctx.user), visible=visible_to(ctx.user)):
-        return await _changed(request, ctx, conversation_id, "take")
+        return await changed(request, ctx, conversation_id, "take")
     conv = (await ctx.conn.execute(select(conversations.c.status, users.c.name).select_from(
         conversations.outerjoin(users, users.c.id == conversations.c.assignee_id))
         .where(conversations.c.id == conversation_id, or_(visible_to(ctx.user), in_queues_of(ctx.user))))
@@ -194,10 +205,10 @@ async def take(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> Con
 async def hand_back(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> ConversationOut:
     """The bot answers the customer's next message; nothing is sent now. Agents hand back what they may see (theirs,
     or waiting in their teams' queues); managers any conversation."""
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     with _transition():
         await handoff.hand_back(ctx.conn, conv.id, actor=_actor(ctx.user))
-    return await _changed(request, ctx, conv.id, "handback")
+    return await changed(request, ctx, conv.id, "handback")
 
 
 def _note_select():
@@ -211,7 +222,7 @@ def _note_select():
 @router.post("/{conversation_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
              summary="An internal note: for the team, never sent to the customer")
 async def add_note(conversation_id: uuid.UUID, body: NoteIn, ctx: Tenant, request: Request) -> NoteOut:
-    conv = await _locked(ctx, conversation_id)
+    conv = await locked(ctx, conversation_id)
     note_id = await ctx.conn.scalar(
         conversation_notes.insert().values(tenant_id=ctx.user.tenant_id, conversation_id=conv.id,
                                            author_user_id=ctx.user.id, text=body.text)

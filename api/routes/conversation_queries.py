@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, func, literal_column, or_, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.deps import CurrentUser
 from api.schemas.conversations import ContactBrief, ConversationOut, LastMessageBrief, MessageOut
-from niochat.tables import contacts, conversations, messages, team_members, teams, users
+from niochat.tables import (
+    contacts,
+    conversation_labels,
+    conversations,
+    labels,
+    messages,
+    team_members,
+    teams,
+    users,
+)
 
 
 def sees_everything(user: CurrentUser) -> bool:
@@ -61,6 +71,19 @@ def contact_visible_to(user: CurrentUser) -> ColumnElement[bool]:
 PREVIEW_CHARS = 200
 
 
+def _labels_of_conversation():
+    """Its labels as a JSON array [{id, name, color}], by name: one correlated subquery per listed row."""
+    entry = func.json_build_object(literal_column("'id'"), labels.c.id, literal_column("'name'"), labels.c.name,
+                                   literal_column("'color'"), labels.c.color)
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(entry, labels.c.name)), literal_column("'[]'::json")))
+        .select_from(conversation_labels.join(labels, labels.c.id == conversation_labels.c.label_id))
+        .where(conversation_labels.c.conversation_id == conversations.c.id)
+        .correlate(conversations)
+        .scalar_subquery()
+    )
+
+
 def conversation_select() -> Select:
     assignee = users.alias("assignee")
     # the newest message, for the inbox's preview: one index probe per row (messages_conversation_idx)
@@ -84,6 +107,7 @@ def conversation_select() -> Select:
             last.c.content_type.label("last_content_type"),
             last.c.text.label("last_text"),
             last.c.created_at.label("last_created_at"),
+            _labels_of_conversation().label("labels"),
         )
         .join(contacts, contacts.c.id == conversations.c.contact_id)
         .outerjoin(assignee, assignee.c.id == conversations.c.assignee_id)

@@ -14,7 +14,7 @@ from api.routes.common import Pages, day_bounds, error_responses, not_found
 from api.routes.conversation_queries import MESSAGE_COLUMNS, conversation_out, conversation_select, visible_to
 from api.schemas.common import Page
 from api.schemas.conversations import ConversationOut, MessageOut
-from niochat.tables import conversations, messages
+from niochat.tables import conversation_labels, conversations, messages
 
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
@@ -31,6 +31,8 @@ async def list_conversations(
     team_id: Annotated[uuid.UUID | None, Query()] = None,
     contact_id: Annotated[uuid.UUID | None, Query()] = None,
     channel_id: Annotated[uuid.UUID | None, Query()] = None,
+    label_id: Annotated[uuid.UUID | None, Query(description="Only conversations with this label")] = None,
+    unassigned: Annotated[bool | None, Query(description="true: nobody holds them; false: somebody does")] = None,
     created_from: Annotated[date | None, Query(description="First day (tenant's timezone), inclusive")] = None,
     created_to: Annotated[date | None, Query(description="Last day (tenant's timezone), inclusive")] = None,
     order: Annotated[Order, Query(description="activity: newest activity first; waiting: longest waiting for a "
@@ -46,6 +48,12 @@ async def list_conversations(
     ):
         if value is not None:
             where.append(column == value)
+    if label_id is not None:
+        where.append(select(conversation_labels.c.label_id).where(
+            conversation_labels.c.conversation_id == conversations.c.id, conversation_labels.c.label_id == label_id,
+        ).exists())
+    if unassigned is not None:
+        where.append(conversations.c.assignee_id.is_(None) if unassigned else conversations.c.assignee_id.is_not(None))
     if start is not None:
         where.append(conversations.c.created_at >= start)
     if end is not None:

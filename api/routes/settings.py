@@ -20,6 +20,7 @@ from api.engine.handoff import PHONE_HANDBACK_MINUTES
 from api.engine.hours import DEFAULT_HOURS
 from api.routes.common import Admin, commit, error_responses
 from api.schemas.settings import (
+    FIRST_RESPONSE_TARGET_MINUTES,
     AiSettingsOut,
     Persona,
     Retention,
@@ -54,6 +55,7 @@ async def _read(conn: AsyncConnection) -> SettingsOut:
         business_hours=stored.get("business_hours") or DEFAULT_HOURS,
         reopen_window_minutes=int(stored.get("reopen_window_minutes") or 0),
         phone_handback_minutes=stored.get("phone_handback_minutes", PHONE_HANDBACK_MINUTES),
+        first_response_target_minutes=stored.get("first_response_target_minutes", FIRST_RESPONSE_TARGET_MINUTES),
         timezone=tenant.timezone,
         ai=None if ai is None else AiSettingsOut(
             base_url=ai.base_url, model=ai.model, api_key_set=ai.api_key_encrypted is not None,
@@ -88,6 +90,9 @@ async def _save_tenant(conn: AsyncConnection, patch: SettingsPatch) -> list[str]
     if patch.phone_handback_minutes is not None:
         stored["phone_handback_minutes"] = patch.phone_handback_minutes
         changed.append("phone_handback_minutes")
+    if patch.first_response_target_minutes is not None:
+        stored["first_response_target_minutes"] = patch.first_response_target_minutes
+        changed.append("first_response_target_minutes")
     if "retention" in patch.model_fields_set:
         retention = {} if patch.retention is None else {
             **(stored.get("retention") or {}), **patch.retention.model_dump(exclude_unset=True)}

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.schemas.labels import LabelBrief
+
 
 class ContactBrief(BaseModel):
     id: uuid.UUID
@@ -44,6 +46,7 @@ class ConversationOut(BaseModel):
     assigned_at: datetime | None
     closed_at: datetime | None
     last_message: LastMessageBrief | None = Field(None, description="The newest message, for an inbox's preview")
+    labels: list[LabelBrief] = Field(default_factory=list, description="Its labels, by name")
 
 
 class MessageOut(BaseModel):
@@ -70,7 +73,16 @@ class MessageOut(BaseModel):
 
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    text: str = Field(min_length=1, max_length=4096, description="What the customer receives on WhatsApp")
+    text: str | None = Field(None, min_length=1, max_length=4096, description="What the customer receives on "
+                             "WhatsApp; \"/shortcut\" alone sends that quick reply")
+    quick_reply: str | None = Field(None, min_length=1, max_length=41, description="A quick reply's shortcut "
+                                    "(with or without the /): its text is sent, variables filled in")
+
+    @model_validator(mode="after")
+    def one_content(self) -> ReplyIn:
+        if (self.text is None) == (self.quick_reply is None):
+            raise ValueError("give text or quick_reply (one of them)")
+        return self
 
 
 class AssignIn(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.schemas.channels import http_url
 from api.sgp.occurrences import KINDS
 
+FIRST_RESPONSE_TARGET_MINUTES = 15
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 Span = list[str]
 
@@ -196,6 +197,9 @@ class SettingsOut(BaseModel):
     phone_handback_minutes: float = Field(
         30, description="After an attendant answering on the instance's phone is silent this long, the bot answers "
         "again (0: never)")
+    first_response_target_minutes: int = Field(
+        FIRST_RESPONSE_TARGET_MINUTES, description="The time an agent should take to answer first after a handoff "
+        "(the workspace shows conversations waiting longer)")
     timezone: str
     ai: AiSettingsOut | None = Field(description="null: no model configured, the rules brain answers")
     sgp: SgpSettingsOut | None
@@ -210,6 +214,7 @@ class SettingsPatch(BaseModel):
     business_hours: BusinessHours | None = Field(None, description="null goes back to the default week")
     reopen_window_minutes: int | None = Field(None, ge=0, le=7 * 24 * 60)
     phone_handback_minutes: float | None = Field(None, ge=0, le=7 * 24 * 60)
+    first_response_target_minutes: int | None = Field(None, ge=1, le=24 * 60)
     timezone: str | None = None
     ai: AiSettingsPatch | None = None
     sgp: SgpSettingsPatch | None = None

@@ -142,6 +142,9 @@ messages = Table(
     Index("messages_sync_idx", "updated_at", "id"),
     Index("messages_retention_idx", "tenant_id", "created_at", postgresql_where=text("redacted_at IS NULL")),
     Index("messages_media_retention_idx", "tenant_id", "created_at", postgresql_where=text("media_url IS NOT NULL")),
+    # full-text search (migration 0016): api.routes.search repeats this expression to use it
+    Index("messages_search_idx", text("to_tsvector('portuguese'::regconfig, niochat_unaccent_pt(text))"),
+          postgresql_using="gin"),
 )
 
 # Agents' internal notes (migration 0015): a table of its own, which nothing that sends ever reads.

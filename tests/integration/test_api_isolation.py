@@ -31,7 +31,7 @@ from tests.support.servers import serving
 API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
-                   "channel_id": "channels"}
+                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies"}
 
 
 @dataclass
@@ -61,6 +61,12 @@ CALLS = {
     ("POST", "/api/v1/conversations/{conversation_id}/handback"): lambda w: None,
     ("GET", "/api/v1/conversations/{conversation_id}/notes"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): lambda w: {"text": "nota de invasor"},
+    ("POST", "/api/v1/conversations/{conversation_id}/labels"): lambda w: {"label_id": str(w.a.ids["labels"][0])},
+    ("DELETE", "/api/v1/conversations/{conversation_id}/labels/{label_id}"): lambda w: None,
+    ("PATCH", "/api/v1/labels/{label_id}"): lambda w: {"name": "Invasor", "color": "#000000"},
+    ("DELETE", "/api/v1/labels/{label_id}"): lambda w: None,
+    ("PATCH", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: {"text": "invasor"},
+    ("DELETE", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,

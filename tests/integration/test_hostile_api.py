@@ -113,7 +113,8 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 # Known failures, each a bug to fix where the route lives (strict: the test says so once it is fixed).
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
-OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users"}
+OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
+           "quick_reply_id": "quick_replies"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -194,6 +195,12 @@ VALID_BODIES = {
                                                                            "reason": "para o suporte"},
     "POST /api/v1/conversations/{conversation_id}/close": lambda ours: {"reason": "resolvido"},
     "POST /api/v1/conversations/{conversation_id}/notes": lambda ours: {"text": "nota interna"},
+    "POST /api/v1/conversations/{conversation_id}/labels": lambda ours: {"label_id": str(ours.ids["labels"][0])},
+    "POST /api/v1/labels": lambda ours: {"name": "Urgente", "color": "#e11d48"},
+    "PATCH /api/v1/labels/{label_id}": lambda ours: {"name": "Cobrança"},
+    "POST /api/v1/quick-replies": lambda ours: {"shortcut": "boas-vindas", "text": "Olá {primeiro_nome}!",
+                                                "media_url": "https://example.com/boas-vindas.png"},
+    "PATCH /api/v1/quick-replies/{quick_reply_id}": lambda ours: {"text": "Segue a segunda via, {nome}."},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},
@@ -221,9 +228,25 @@ def test_every_json_write_route_has_a_valid_body_to_break():
     assert not set(VALID_BODIES) - set(JSON_BODY_OPERATIONS), "VALID_BODIES names routes that no longer exist"
 
 
-def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants, whatsapp):
+def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
+    """A label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's."""
+    from sqlalchemy import insert
+
+    from niochat.tables import labels, quick_replies
+
+    with engine.begin() as conn:
+        label = conn.execute(insert(labels).values(tenant_id=ours.tenant_id, name="Rótulo novo", color="#123456")
+                             .returning(labels.c.id)).scalar_one()
+        reply = conn.execute(insert(quick_replies).values(tenant_id=ours.tenant_id, shortcut="resposta-nova",
+                                                          text="Olá!").returning(quick_replies.c.id)).scalar_one()
+    ours.ids["labels"].insert(0, label)
+    ours.ids["quick_replies"].insert(0, reply)
+
+
+def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants, whatsapp, engine):
     """PostgreSQL text cannot hold \\u0000: a NUL in any string of any write route is the caller's error."""
     ours = tenants["ours"]
+    _fresh_workspace_rows(engine, ours)
     own = {name: str(ours.ids[kind][0]) for name, kind in OWN_IDS.items()}
     with httpx.Client(base_url=api_url, headers=admin_headers, timeout=30) as client:
         conversation = client.get(f"/api/v1/conversations/{own['conversation_id']}").json()

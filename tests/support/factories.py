@@ -15,11 +15,14 @@ from niochat.tables import (
     ai_usage,
     audit_log,
     contacts,
+    conversation_labels,
     conversation_notes,
     conversations,
     csat_requests,
     csat_responses,
+    labels,
     messages,
+    quick_replies,
     sgp_configs,
     team_members,
     tool_calls,
@@ -111,6 +114,11 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     _add(conn, rows, audit_log, actor_kind="system", action="test")
     _add(conn, rows, conversation_notes, conversation_id=conversation_id, author_user_id=user_id, text="nota")
     _add(conn, rows, ai_usage, conversation_id=conversation_id, model="gpt-test", outcome="ok")
+    label_id = _add(conn, rows, labels, name="Financeiro", color="#16a34a")
+    conn.execute(insert(conversation_labels).values(tenant_id=rows.tenant_id, conversation_id=conversation_id,
+                                                    label_id=label_id, added_by_user_id=user_id))
+    rows.ids["conversation_labels"] = [label_id]
+    _add(conn, rows, quick_replies, shortcut="segunda-via", text="Olá {primeiro_nome}, segue a segunda via.")
     # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
     gone = conn.execute(insert(messages).values(
         tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel.id, direction="inbound",

@@ -57,8 +57,8 @@ test: lint
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 # The property tests with fresh random examples (the suite's own draw is fixed: tests/conftest.py).
-FUZZ_TESTS := tests/unit/test_masking.py tests/unit/test_webhook_captures.py tests/integration/test_webhooks.py tests/integration/test_ingest_sync.py \
-	tests/integration/test_hostile_api.py
+FUZZ_TESTS := tests/unit/test_masking.py tests/unit/test_webhook_fuzzing.py tests/integration/test_webhooks.py \
+	tests/integration/test_ingest_sync.py tests/integration/test_hostile_api.py
 fuzz: $(STAMP)
 	NIOCHAT_HYPOTHESIS_PROFILE=explore $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --tb=native $(FUZZ_TESTS)
 

@@ -8,26 +8,10 @@ import threading
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
-from niochat.embedded import ServiceUrls
 from niochat.tables import audit_log, conversation_notes, conversations, messages
-from tests.support.desk import Desk, add_conversation, api_settings, audit_rows, make_desk, row_of
-from tests.support.servers import serving
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, database_url, redis_url):
-    app = create_app(api_settings(tmp_path_factory), ServiceUrls(database_url, database_url, redis_url))
-    with serving(app) as base_url, httpx.Client(base_url=base_url, timeout=20) as client:
-        yield client
-
-
-@pytest.fixture
-def desk(api, engine) -> Desk:
-    return make_desk(api, engine)
+from tests.support.desk import Desk, add_conversation, audit_rows, make_desk, row_of
 
 
 def _at_once(desk: Desk, calls: list[tuple[str, str]]) -> list[httpx.Response]:

@@ -13,27 +13,11 @@ import secrets
 import uuid
 
 import httpx
-import pytest
 import redis
 
-from api.app import create_app
 from api.engine.live import events_channel
-from niochat.embedded import ServiceUrls
 from niochat.tables import conversations
-from tests.support.desk import Desk, add_conversation, api_settings, ids_of, make_desk, open_live, row_of
-from tests.support.servers import serving
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, database_url, redis_url):
-    app = create_app(api_settings(tmp_path_factory), ServiceUrls(database_url, database_url, redis_url))
-    with serving(app) as base_url, httpx.Client(base_url=base_url, timeout=20) as client:
-        yield client
-
-
-@pytest.fixture
-def desk(api, engine) -> Desk:
-    return make_desk(api, engine)
+from tests.support.desk import Desk, add_conversation, ids_of, open_live, row_of
 
 
 def _contact_of(engine, conversation_id: uuid.UUID) -> str:

@@ -21,7 +21,6 @@ from api.app import create_app
 from api.whatsapp.clients import WEBHOOK_EVENTS_UAZAPI
 from niochat import accounts
 from niochat.channel_keys import key_hash
-from niochat.embedded import ServiceUrls
 from niochat.tables import (
     ai_configs,
     channels,
@@ -41,7 +40,6 @@ from tests.support.desk import (
     api_settings,
     audit_rows,
     ids_of,
-    make_desk,
     next_event,
     open_live,
     row_of,
@@ -52,27 +50,11 @@ from tests.support.servers import free_port, serving
 
 
 @pytest.fixture(scope="module")
-def urls(database_url, redis_url) -> ServiceUrls:
-    return ServiceUrls(database_url, database_url, redis_url)
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, urls):
-    with serving(create_app(api_settings(tmp_path_factory), urls)) as base_url:
-        with httpx.Client(base_url=base_url, timeout=20) as client:
-            yield client
-
-
-@pytest.fixture(scope="module")
 def queue(redis_url):
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
 
-
-@pytest.fixture
-def desk(api, engine) -> Desk:
-    return make_desk(api, engine)
 
 
 # --- conversations: reading -------------------------------------------------------------------------------

@@ -11,12 +11,9 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
-from api.app import create_app as create_api
-from niochat.embedded import ServiceUrls
 from niochat.settings import Settings
 from niochat.tables import (
     contacts,
@@ -30,19 +27,6 @@ from tests.support.basics import TEST_SECRET
 from tests.support.dashboard import form_token
 from tests.support.desk import Desk, make_desk
 from tests.support.factories import PASSWORD, clear_login_limits
-from tests.support.servers import serving
-
-
-@pytest.fixture(scope="module")
-def urls(database_url, redis_url) -> ServiceUrls:
-    return ServiceUrls(database_url, database_url, redis_url)
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, urls):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("api"), secret_key=TEST_SECRET, _env_file=None)
-    with serving(create_api(settings, urls)) as base_url, httpx.Client(base_url=base_url, timeout=20) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +44,6 @@ def no_login_limits(redis_url):
     yield
     clear_login_limits(redis_url)
 
-
-@pytest.fixture
-def desk(api, engine) -> Desk:
-    return make_desk(api, engine)
 
 
 def email_of(desk: Desk, who: str) -> str:

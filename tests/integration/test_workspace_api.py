@@ -7,27 +7,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import func, insert, select, text, update
 
-from api.app import create_app
 from api.routes.search import message_vector
-from niochat.embedded import ServiceUrls
 from niochat.tables import conversation_labels, conversations, messages, quick_replies
-from tests.support.desk import Desk, add_conversation, api_settings, audit_rows, make_desk, row_of
-from tests.support.servers import serving
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, database_url, redis_url):
-    app = create_app(api_settings(tmp_path_factory), ServiceUrls(database_url, database_url, redis_url))
-    with serving(app) as base_url, httpx.Client(base_url=base_url, timeout=20) as client:
-        yield client
-
-
-@pytest.fixture
-def desk(api, engine) -> Desk:
-    return make_desk(api, engine)
+from tests.support.desk import Desk, add_conversation, audit_rows, make_desk, row_of
 
 
 def _delete(desk: Desk, who: str, path: str) -> httpx.Response:

@@ -30,7 +30,8 @@ def _get_routes(api: httpx.Client) -> list[str]:
 
 
 def test_an_agent_sees_only_the_contacts_of_conversations_they_may_see(desk, engine, api):
-    tag = desk.rows.slug
+    # No digits in the names: a search's digits also match phones (a random phone holding "123" would match)
+    tag = desk.rows.slug.translate(str.maketrans("0123456789", "ghijklmnop"))
 
     def person(label: str, status: str, **values) -> tuple[uuid.UUID, str, str]:
         phone = f"55219{secrets.randbelow(10**8):08d}"

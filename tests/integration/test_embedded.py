@@ -121,6 +121,8 @@ def test_demo_answers_a_customer_and_stops_cleanly(tmp_path, stop_signal):
         ).raise_for_status()
         deadline = time.monotonic() + 60  # generous: a loaded machine; a healthy run answers in a second
         while True:
+            if demo.poll() is not None:  # the demo stopped by itself: what it said is the diagnosis
+                pytest.fail(f"the demo exited with {demo.returncode} before answering:\n{demo.stdout.read()}")
             sent = httpx.get(f"{sandbox}/sandbox/messages", params={"number": "5511912340001"}, timeout=5).json()
             if len(sent) >= 3 or time.monotonic() > deadline:
                 break

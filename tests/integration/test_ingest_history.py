@@ -82,7 +82,7 @@ def test_a_valid_file_is_imported_with_derived_times_and_a_source(engine, tenant
     with engine.connect() as conn:
         conv = conn.execute(
             select(conversations).join(contacts, contacts.c.id == conversations.c.contact_id)
-            .where(contacts.c.phone == "5511987654321")).one()
+            .where(contacts.c.phone == "5511987654321", contacts.c.tenant_id == rows.tenant_id)).one()
         assert conv.status == "closed" and not conv.is_generated and conv.close_reason == "imported"
         assert conv.first_bot_reply_at.isoformat() == "2025-10-01T12:00:04+00:00"
         assert conv.first_human_reply_at.isoformat() == "2025-10-01T12:07:00+00:00"
@@ -164,7 +164,8 @@ def test_intents_and_tool_calls_are_imported_like_live_ones(engine, tenant):
     with engine.connect() as conn:
         conv, old_conv = (conn.execute(
             select(conversations.c.id).join(contacts, contacts.c.id == conversations.c.contact_id)
-            .where(contacts.c.phone == phone)).scalar_one() for phone in ("5511900002222", "5511987654321"))
+            .where(contacts.c.phone == phone, contacts.c.tenant_id == rows.tenant_id)).scalar_one()
+            for phone in ("5511900002222", "5511987654321"))
         intents, old_intents = (conn.scalars(select(messages.c.intent).where(messages.c.conversation_id == c)
                                              .order_by(messages.c.created_at)).all() for c in (conv, old_conv))
         calls = conn.execute(select(tool_calls).where(tool_calls.c.conversation_id == conv)

@@ -55,30 +55,34 @@ class QuickReplyOut(BaseModel):
     updated_at: datetime
 
 
-class QuickReplyCreate(BaseModel):
+class _Checked(BaseModel):
+    """The same checks on a new quick reply and on a change to one."""
+
+    @field_validator("shortcut", check_fields=False)
+    @classmethod
+    def valid_shortcut(cls, value: str | None) -> str | None:
+        return _shortcut(value)
+
+    @field_validator("text", check_fields=False)
+    @classmethod
+    def valid_text(cls, value: str | None) -> str | None:
+        return _template(value)
+
+    @field_validator("media_url", check_fields=False)
+    @classmethod
+    def valid_media(cls, value: str | None) -> str | None:
+        return _media(value)
+
+
+class QuickReplyCreate(_Checked):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     shortcut: str = Field(description="Typed as /shortcut; unique in the tenant", examples=["segunda-via"])
     text: str = Field(min_length=1, max_length=4096, description=TEXT_HELP)
     media_url: str | None = Field(None, max_length=2000, description=MEDIA_HELP)
     team_id: uuid.UUID | None = Field(None, description="Only this team's agents may use it; null: everyone")
 
-    @field_validator("shortcut")
-    @classmethod
-    def valid_shortcut(cls, value: str | None) -> str | None:
-        return _shortcut(value)
 
-    @field_validator("text")
-    @classmethod
-    def valid_text(cls, value: str | None) -> str | None:
-        return _template(value)
-
-    @field_validator("media_url")
-    @classmethod
-    def valid_media(cls, value: str | None) -> str | None:
-        return _media(value)
-
-
-class QuickReplyPatch(BaseModel):
+class QuickReplyPatch(_Checked):
     """Only the keys given change; null removes the media or makes it the whole tenant's."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -86,21 +90,6 @@ class QuickReplyPatch(BaseModel):
     text: str | None = Field(None, min_length=1, max_length=4096, description=TEXT_HELP)
     media_url: str | None = Field(None, max_length=2000, description=MEDIA_HELP)
     team_id: uuid.UUID | None = None
-
-    @field_validator("shortcut")
-    @classmethod
-    def valid_shortcut(cls, value: str | None) -> str | None:
-        return _shortcut(value)
-
-    @field_validator("text")
-    @classmethod
-    def valid_text(cls, value: str | None) -> str | None:
-        return _template(value)
-
-    @field_validator("media_url")
-    @classmethod
-    def valid_media(cls, value: str | None) -> str | None:
-        return _media(value)
 
     @model_validator(mode="after")
     def no_nulls(self) -> QuickReplyPatch:

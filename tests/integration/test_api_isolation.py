@@ -31,7 +31,8 @@ from tests.support.servers import serving
 API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
-                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies"}
+                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
+                   "invoice_id": "conversations"}  # an SGP invoice's id: any of B's, B's conversation decides
 
 
 @dataclass
@@ -70,6 +71,8 @@ CALLS = {
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,
+    ("GET", "/api/v1/conversations/{conversation_id}/customer"): lambda w: None,
+    ("POST", "/api/v1/conversations/{conversation_id}/invoices/{invoice_id}/send"): lambda w: None,
 }
 
 

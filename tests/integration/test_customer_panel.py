@@ -1,0 +1,216 @@
+"""The customer panel beside the chat (issue #18): GET /conversations/{id}/customer and POST
+/conversations/{id}/invoices/{invoice_id}/send through the real API over HTTP, the real SGP sandbox, and the
+WhatsApp sandbox receiving what the real delivery job sends. The customer is bound by the bot's own Toolbox (a
+registered phone), as a conversation with the bot leaves it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+from sqlalchemy import insert, select, update
+
+from api.app import create_app
+from api.brain.tools import Toolbox
+from api.engine.delivery import send_message
+from api.engine.deps import WorkerDeps
+from api.sgp import TsmxSgp
+from niochat import accounts
+from niochat.database import async_engine, tenant_transaction
+from niochat.egress import guarded_client
+from niochat.settings import Settings
+from niochat.tables import contacts, conversations, messages, sgp_configs
+from sandbox.whatsapp import create_app as create_whatsapp_sandbox
+from tests.support.basics import TEST_SECRET
+from tests.support.desk import KEYRING, Desk, audit_rows
+from tests.support.servers import serving
+
+APP, TOKEN = "niochat", "sandbox-token"
+MARIA = ("5511912340001", "529.982.247-25")  # contract 10269 (FIBRA 300MB, offline), invoice 64009
+STRANGER = "5511944440001"
+
+
+def loopback_settings(tmp_path_factory) -> Settings:
+    """The sandboxes listen on loopback, which the egress guard refuses unless allowed."""
+    return Settings(data_dir=tmp_path_factory.mktemp("api"), secret_key=TEST_SECRET, egress_allow="127.0.0.1",
+                    _env_file=None)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, urls):
+    with serving(create_app(loopback_settings(tmp_path_factory), urls)) as base_url:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def whatsapp():
+    with serving(create_whatsapp_sandbox()) as url:
+        yield url
+
+
+@pytest.fixture
+def panel_desk(desk: Desk, engine, sgp, sgp_url, whatsapp):
+    """The desk's tenant with its SGP pointed at the sandbox and a channel on the WhatsApp sandbox."""
+    instance = f"painel-{desk.rows.slug}"
+    httpx.post(f"{whatsapp}/sandbox/instances", json={"provider": "uazapi", "instance": instance,
+                                                      "token": f"tok-{instance}"}).raise_for_status()
+    with engine.begin() as conn:
+        conn.execute(update(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id).values(
+            base_url=sgp_url, app=APP, token_encrypted=KEYRING.encrypt(TOKEN), is_active=True, timeout_seconds=2))
+        channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", desk.rows.slug, "uazapi",
+                                          "WhatsApp painel", whatsapp, instance, f"tok-{instance}")
+    desk.channel_id = channel.id
+    return desk
+
+
+def new_conversation(engine, desk: Desk, phone: str, *, assignee: str = "agent") -> tuple[uuid.UUID, uuid.UUID]:
+    with engine.begin() as conn:
+        contact_id = conn.execute(insert(contacts).values(tenant_id=desk.tenant_id, phone=phone, name="Maria")
+                                  .returning(contacts.c.id)).scalar_one()
+        conversation_id = conn.execute(insert(conversations).values(
+            tenant_id=desk.tenant_id, channel_id=desk.channel_id, contact_id=contact_id, status="open",
+            assignee_id=desk.people[assignee]).returning(conversations.c.id)).scalar_one()
+    return conversation_id, contact_id
+
+
+async def _bot_turn(database_url, sgp_url, desk: Desk, conversation_id, contact_id, phone: str, document: str,
+                    *, ticket: bool) -> None:
+    """The bot's tools identify the customer from the typed CPF (and open a ticket), the state kept as the
+    worker keeps it."""
+    engine = async_engine(database_url, pool_size=1)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            sgp = TsmxSgp(http, sgp_url, APP, TOKEN, 5, None, str(desk.tenant_id))
+            async with tenant_transaction(engine, desk.tenant_id) as conn:
+                state: dict = {}
+                tools = Toolbox(conn, tenant_id=desk.tenant_id, conversation_id=conversation_id,
+                                contact_id=contact_id, phone=phone, brain="rules", message_id=None, sgp=sgp,
+                                keyring=KEYRING, state=state, customer_texts=[f"meu cpf é {document}"])
+                await tools.identify_customer(document)
+                if ticket:
+                    await tools.open_ticket("Estou sem internet desde ontem", "sem_conexao")
+                await conn.execute(update(conversations).where(conversations.c.id == conversation_id)
+                                   .values(bot_state=state))
+    finally:
+        await engine.dispose()
+
+
+def bot_talks(database_url, sgp_url, desk, conversation_id, contact_id, phone, document, *, ticket=False):
+    asyncio.run(_bot_turn(database_url, sgp_url, desk, conversation_id, contact_id, phone, document, ticket=ticket))
+
+
+def verified_conversation(engine, database_url, sgp_url, desk, *, ticket=False) -> uuid.UUID:
+    conversation_id, contact_id = new_conversation(engine, desk, MARIA[0])
+    bot_talks(database_url, sgp_url, desk, conversation_id, contact_id, MARIA[0], MARIA[1], ticket=ticket)
+    return conversation_id
+
+
+async def _deliver(database_url, redis_url, tenant_id, message_ids) -> None:
+    """The worker's delivery job, as the queue would run it, for each message the route queued."""
+    settings = Settings(secret_key=TEST_SECRET, egress_allow="127.0.0.1", _env_file=None)
+    redis = aioredis.from_url(redis_url)
+    deps = WorkerDeps(settings=settings, engine=async_engine(database_url, pool_size=2), redis=redis,
+                      arq=ArqRedis(connection_pool=redis.connection_pool), http=guarded_client(settings),
+                      keyring=KEYRING)
+    try:
+        for message_id in message_ids:
+            await send_message({"deps": deps}, str(tenant_id), str(message_id))
+    finally:
+        await deps.http.aclose()
+        await deps.engine.dispose()
+        await redis.aclose()
+
+
+def test_a_verified_customer_shows_contracts_invoices_connection_and_tickets(panel_desk, engine, database_url,
+                                                                              sgp_url):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk, ticket=True)
+    response = panel_desk.get("agent", f"/conversations/{conversation_id}/customer")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["verified"] is True and "error" not in body, body
+    assert body["name"] == "MARIA DA SILVA"
+    assert body["document"] == "***.982.247-**" and "529.982.247-25" not in response.text
+    assert "52998224725" not in response.text
+    [contract] = body["contracts"]
+    assert contract["id"] == "10269" and contract["plan"] == "FIBRA 300MB" and contract["bound"] is True
+    assert contract["situation"] == "ativo"
+    assert contract["connection"]["status"] == "offline"
+    [invoice] = body["invoices"]
+    assert invoice["id"] == "64009" and invoice["contract_id"] == "10269" and invoice["amount"] == "99.90"
+    assert invoice["status"] == "em_aberto" and invoice["has_pix"] and invoice["has_digitable_line"]
+    [ticket] = body["tickets"]
+    assert ticket["protocol"] and ticket["opened_at"]
+
+
+def test_an_unverified_contact_gets_nothing_but_not_verified(panel_desk, engine, database_url, sgp_url, sgp):
+    """Maria's CPF typed from a number that is not hers: the bot did not bind anyone, the panel shows nobody."""
+    conversation_id, contact_id = new_conversation(engine, panel_desk, STRANGER)
+    bot_talks(database_url, sgp_url, panel_desk, conversation_id, contact_id, STRANGER, MARIA[1])
+    sgp.delete("/sandbox/calls")
+    response = panel_desk.get("agent", f"/conversations/{conversation_id}/customer")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"verified": False}
+    assert sgp.get("/sandbox/calls").json() == []  # not even asked
+    sent = panel_desk.post("agent", f"/conversations/{conversation_id}/invoices/64009/send")
+    assert sent.status_code == 409 and "não está verificado" in sent.json()["detail"]
+
+
+def test_another_agents_conversation_is_not_found(panel_desk, engine, database_url, sgp_url):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk)
+    response = panel_desk.get("agent2", f"/conversations/{conversation_id}/customer")
+    assert response.status_code == 404
+    assert "MARIA" not in response.text
+    sent = panel_desk.post("agent2", f"/conversations/{conversation_id}/invoices/64009/send")
+    assert sent.status_code == 404
+    assert panel_desk.get("manager", f"/conversations/{conversation_id}/customer").json()["verified"] is True
+
+
+@pytest.mark.parametrize("mode", ["error", "timeout"])
+def test_the_sgp_down_or_slow_is_an_error_field_not_a_500(panel_desk, engine, database_url, sgp_url, sgp, mode):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk)
+    sgp.post("/sandbox/faults", json={"count": 50, "mode": mode, "status": 503}).raise_for_status()
+    try:
+        response = panel_desk.get("agent", f"/conversations/{conversation_id}/customer")
+        sent = panel_desk.post("agent", f"/conversations/{conversation_id}/invoices/64009/send")
+    finally:
+        sgp.post("/sandbox/reset").raise_for_status()
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["verified"] is True and "SGP não respondeu" in body["error"]
+    assert body["document"] == "***.982.247-**"
+    assert sent.status_code == 502 and "SGP não respondeu" in sent.json()["detail"]
+
+
+def test_send_again_sends_exactly_that_invoices_messages_as_the_agent(panel_desk, engine, database_url, sgp_url,
+                                                                      redis_url, whatsapp):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk)
+    unknown = panel_desk.post("agent", f"/conversations/{conversation_id}/invoices/99999/send")
+    assert unknown.status_code == 404 and "Fatura não encontrada" in unknown.json()["detail"]
+    response = panel_desk.post("agent", f"/conversations/{conversation_id}/invoices/64009/send")
+    assert response.status_code == 201, response.text
+    queued = response.json()
+    assert {m["sender_kind"] for m in queued} == {"agent"}
+    assert {m["sender_user_id"] for m in queued} == {str(panel_desk.people["agent"])}
+    asyncio.run(_deliver(database_url, redis_url, panel_desk.tenant_id, [m["id"] for m in queued]))
+
+    with engine.connect() as conn:
+        stored = conn.execute(select(messages.c.status, messages.c.content_type).where(
+            messages.c.conversation_id == conversation_id, messages.c.direction == "outbound")
+            .order_by(messages.c.created_at)).all()
+    assert [row.status for row in stored] == ["sent"] * len(queued)
+    received = httpx.get(f"{whatsapp}/sandbox/messages", params={"number": MARIA[0],
+                                                                "instance": f"painel-{panel_desk.rows.slug}"}).json()
+    texts = [m["text"] for m in received if m["kind"] == "text"]
+    assert texts[0].startswith("Aqui está sua fatura de *R$ 99,90*")
+    assert texts[1].startswith("PIX copia e cola:\n00020101021226650014br.gov.bcb.pix")
+    assert texts[2] == "Linha digitável do boleto:\n23793381280006400900000102059100000000000099900"
+    assert len(texts) == 3
+    assert [m["kind"] for m in received] == [row.content_type for row in stored]
+    [entry] = audit_rows(engine, panel_desk, "conversation.invoice_resent")
+    assert entry.entity_id == str(conversation_id)
+    assert entry.details["invoice_id"] == "64009" and entry.details["document"] == "***.982.247-**"

@@ -6,13 +6,14 @@ registered phone), as a conversation with the bot leaves it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from api.app import create_app
 from api.brain.tools import Toolbox
@@ -26,7 +27,9 @@ from niochat.settings import Settings
 from niochat.tables import contacts, conversations, messages, sgp_configs
 from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.support.basics import TEST_SECRET
+from tests.support.dashboard import form_token
 from tests.support.desk import KEYRING, Desk, audit_rows
+from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
 APP, TOKEN = "niochat", "sandbox-token"
@@ -214,3 +217,96 @@ def test_send_again_sends_exactly_that_invoices_messages_as_the_agent(panel_desk
     [entry] = audit_rows(engine, panel_desk, "conversation.invoice_resent")
     assert entry.entity_id == str(conversation_id)
     assert entry.details["invoice_id"] == "64009" and entry.details["document"] == "***.982.247-**"
+
+
+# --- the panel in the workspace (the real Dash app, logged in, over HTTP to the API) -------------------------
+
+
+@pytest.fixture(scope="module")
+def dash(api, urls, tmp_path_factory):
+    from dash_app import create_app
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dash"), secret_key=TEST_SECRET, _env_file=None,
+                        workspace_api_url=str(api.base_url).rstrip("/"))
+    return create_app(settings, urls)
+
+
+@pytest.fixture
+def agent_session(dash, panel_desk, redis_url):
+    clear_login_limits(redis_url)
+    client = dash.server.test_client()
+    token = form_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": f"agent@{panel_desk.rows.slug}.test", "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def _callback(dash, output_part: str):
+    [(output, spec)] = [(key, spec) for key, spec in dash.callback_map.items()
+                        if output_part in key and "callback" in spec]
+    return output, spec
+
+
+def _outputs(output: str) -> list[dict] | dict:
+    parts = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
+             for p in (output[2:-2].split("...") if output.startswith("..") else [output])]
+    return parts if output.startswith("..") else parts[0]
+
+
+def show_panel(client, dash, conversation_id) -> str:
+    """The panel's callback for the selected conversation; its components as JSON text."""
+    output, spec = _callback(dash, "ws-customer.children")
+    values = {"ws-selected.data": str(conversation_id)}
+    inputs = [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in spec["inputs"]]
+    response = client.post("/_dash-update-component", json={
+        "output": output, "outputs": _outputs(output), "inputs": inputs, "state": [],
+        "changedPropIds": ["ws-selected.data"]})
+    assert response.status_code == 200, response.get_data(as_text=True)[:800]
+    return json.dumps(response.get_json()["response"], ensure_ascii=False)
+
+
+def press_send_again(client, dash, conversation_id, invoice_id: str) -> str:
+    output, spec = _callback(dash, "ws-customer-feedback.children")
+    button = {"invoice": invoice_id, "type": "ws-resend"}
+    state = [{**item, "value": str(conversation_id) if item["id"] == "ws-selected" else 0} for item in spec["state"]]
+    response = client.post("/_dash-update-component", json={
+        "output": output, "outputs": _outputs(output),
+        "inputs": [[{"id": button, "property": "n_clicks", "value": 1}]], "state": state,
+        "changedPropIds": [json.dumps(button, sort_keys=True, separators=(",", ":")) + ".n_clicks"]})
+    assert response.status_code == 200, response.get_data(as_text=True)[:800]
+    return json.dumps(response.get_json()["response"], ensure_ascii=False)
+
+
+def test_the_panel_shows_the_verified_customer_and_sends_an_invoice_again(agent_session, dash, panel_desk, engine,
+                                                                          database_url, sgp_url):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk, ticket=True)
+    shown = show_panel(agent_session, dash, conversation_id)
+    for words in ("MARIA DA SILVA", "***.982.247-**", "Contrato 10269", "FIBRA 300MB", "Ativo", "Offline",
+                  "R$ 99,90", "Enviar de novo", "Chamados desta conversa", "Faturas em aberto"):
+        assert words in shown, words
+    assert "529.982.247-25" not in shown
+    answer = press_send_again(agent_session, dash, conversation_id, "64009")
+    assert "Fatura enviada de novo ao cliente" in answer
+    with engine.connect() as conn:
+        sent = conn.scalar(select(func.count()).select_from(messages).where(
+            messages.c.conversation_id == conversation_id, messages.c.sender_kind == "agent"))
+    assert sent >= 3
+    refused = press_send_again(agent_session, dash, conversation_id, "99999")
+    assert "Fatura não encontrada entre as faturas em aberto" in refused
+
+
+def test_the_panel_of_an_unverified_contact_says_not_verified(agent_session, dash, panel_desk, engine):
+    conversation_id, _ = new_conversation(engine, panel_desk, STRANGER)
+    shown = show_panel(agent_session, dash, conversation_id)
+    assert "Não verificado" in shown and "MARIA" not in shown and "Enviar de novo" not in shown
+
+
+def test_the_panel_says_when_the_sgp_is_down(agent_session, dash, panel_desk, engine, database_url, sgp_url, sgp):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk)
+    sgp.post("/sandbox/faults", json={"count": 50, "mode": "error", "status": 503}).raise_for_status()
+    try:
+        shown = show_panel(agent_session, dash, conversation_id)
+    finally:
+        sgp.post("/sandbox/reset").raise_for_status()
+    assert "O SGP não respondeu agora" in shown and "ws-customer-error" in shown

@@ -13,26 +13,24 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from api.app import create_app
-from api.brain.tools import Toolbox
 from api.engine.delivery import send_message
 from api.engine.deps import WorkerDeps
-from api.sgp import TsmxSgp
 from niochat import accounts
-from niochat.database import async_engine, tenant_transaction
+from niochat.database import async_engine
 from niochat.egress import guarded_client
 from niochat.settings import Settings
-from niochat.tables import contacts, conversations, messages, sgp_configs
+from niochat.tables import contacts, conversations, messages
 from sandbox.whatsapp import create_app as create_whatsapp_sandbox
 from tests.support.basics import TEST_SECRET
+from tests.support.customer import bot_identifies, point_sgp_at
 from tests.support.dashboard import form_token
 from tests.support.desk import KEYRING, Desk, audit_rows
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
-APP, TOKEN = "niochat", "sandbox-token"
 MARIA = ("5511912340001", "529.982.247-25")  # contract 10269 (FIBRA 300MB, offline), invoice 64009
 STRANGER = "5511944440001"
 
@@ -62,9 +60,8 @@ def panel_desk(desk: Desk, engine, sgp, sgp_url, whatsapp):
     instance = f"painel-{desk.rows.slug}"
     httpx.post(f"{whatsapp}/sandbox/instances", json={"provider": "uazapi", "instance": instance,
                                                       "token": f"tok-{instance}"}).raise_for_status()
+    point_sgp_at(engine, desk.tenant_id, sgp_url)
     with engine.begin() as conn:
-        conn.execute(update(sgp_configs).where(sgp_configs.c.tenant_id == desk.tenant_id).values(
-            base_url=sgp_url, app=APP, token_encrypted=KEYRING.encrypt(TOKEN), is_active=True, timeout_seconds=2))
         channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", desk.rows.slug, "uazapi",
                                           "WhatsApp painel", whatsapp, instance, f"tok-{instance}")
     desk.channel_id = channel.id
@@ -81,35 +78,10 @@ def new_conversation(engine, desk: Desk, phone: str, *, assignee: str = "agent")
     return conversation_id, contact_id
 
 
-async def _bot_turn(database_url, sgp_url, desk: Desk, conversation_id, contact_id, phone: str, document: str,
-                    *, ticket: bool) -> None:
-    """The bot's tools identify the customer from the typed CPF (and open a ticket), the state kept as the
-    worker keeps it."""
-    engine = async_engine(database_url, pool_size=1)
-    try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            sgp = TsmxSgp(http, sgp_url, APP, TOKEN, 5, None, str(desk.tenant_id))
-            async with tenant_transaction(engine, desk.tenant_id) as conn:
-                state: dict = {}
-                tools = Toolbox(conn, tenant_id=desk.tenant_id, conversation_id=conversation_id,
-                                contact_id=contact_id, phone=phone, brain="rules", message_id=None, sgp=sgp,
-                                keyring=KEYRING, state=state, customer_texts=[f"meu cpf é {document}"])
-                await tools.identify_customer(document)
-                if ticket:
-                    await tools.open_ticket("Estou sem internet desde ontem", "sem_conexao")
-                await conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                                   .values(bot_state=state))
-    finally:
-        await engine.dispose()
-
-
-def bot_talks(database_url, sgp_url, desk, conversation_id, contact_id, phone, document, *, ticket=False):
-    asyncio.run(_bot_turn(database_url, sgp_url, desk, conversation_id, contact_id, phone, document, ticket=ticket))
-
-
 def verified_conversation(engine, database_url, sgp_url, desk, *, ticket=False) -> uuid.UUID:
     conversation_id, contact_id = new_conversation(engine, desk, MARIA[0])
-    bot_talks(database_url, sgp_url, desk, conversation_id, contact_id, MARIA[0], MARIA[1], ticket=ticket)
+    bot_identifies(database_url, sgp_url, desk.tenant_id, conversation_id, contact_id, MARIA[0], MARIA[1],
+                   ticket=ticket)
     return conversation_id
 
 
@@ -153,7 +125,7 @@ def test_a_verified_customer_shows_contracts_invoices_connection_and_tickets(pan
 def test_an_unverified_contact_gets_nothing_but_not_verified(panel_desk, engine, database_url, sgp_url, sgp):
     """Maria's CPF typed from a number that is not hers: the bot did not bind anyone, the panel shows nobody."""
     conversation_id, contact_id = new_conversation(engine, panel_desk, STRANGER)
-    bot_talks(database_url, sgp_url, panel_desk, conversation_id, contact_id, STRANGER, MARIA[1])
+    bot_identifies(database_url, sgp_url, panel_desk.tenant_id, conversation_id, contact_id, STRANGER, MARIA[1])
     sgp.delete("/sandbox/calls")
     response = panel_desk.get("agent", f"/conversations/{conversation_id}/customer")
     assert response.status_code == 200, response.text

@@ -6,6 +6,7 @@ bound (api/routes/customer_lookup.py); an unverified contact gets `{"verified": 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -22,6 +23,7 @@ from api.routes.conversation_actions import changed, locked
 from api.routes.conversation_queries import load_message, visible_to
 from api.routes.customer_lookup import (
     GONE_FROM_SGP,
+    PANEL_SECONDS,
     SGP_NOT_CONFIGURED,
     Bound,
     bound_customer,
@@ -61,7 +63,6 @@ async def customer(conversation_id: uuid.UUID, ctx: Tenant, request: Request) ->
     conv = await _visible(ctx, conversation_id)
     bound = bound_customer(conv, state.keyring)
     if bound is None:
-        await commit(ctx)
         return CustomerOut(verified=False)
     tickets = await tickets_of(ctx.conn, conv.id)
     async with tenant_sgp(ctx.conn, state, ctx.user.tenant_id) as sgp:
@@ -73,11 +74,12 @@ async def _open_invoice(sgp: SgpAdapter | None, bound: Bound, invoice_id: str) -
     if sgp is None:
         raise conflict(SGP_NOT_CONFIGURED)
     try:
-        found = await customer_of(sgp, bound)
-        if found is None:
-            raise conflict(GONE_FROM_SGP)
-        invoices = await open_invoices(sgp, bound, found.contracts)
-    except SgpError as exc:
+        async with asyncio.timeout(PANEL_SECONDS):
+            found = await customer_of(sgp, bound)
+            if found is None:
+                raise conflict(GONE_FROM_SGP)
+            invoices = await open_invoices(sgp, bound, found.contracts)
+    except (SgpError, TimeoutError) as exc:
         raise HTTPException(SGP_UNREACHABLE, sgp_failure(exc)) from None
     invoice = next((invoice for invoice in invoices if invoice.id == invoice_id), None)
     if invoice is None:

@@ -22,6 +22,9 @@ EXPIRED = "Sua sessão expirou: entre de novo."
 SITUATIONS = {"ativo": "Ativo", "suspenso": "Suspenso", "reduzido": "Velocidade reduzida", "cancelado": "Cancelado"}
 CONNECTIONS = {"online": ("Online", "open"), "offline": ("Offline", "closed"), "manutencao": ("Em manutenção",
                "waiting"), "suspenso": ("Bloqueada (contrato suspenso)", "waiting")}
+# Live events that never change the customer (each reload asks the SGP again): messages and notes coming and going.
+# A bot turn that binds a customer or opens a ticket ends with "conversation.updated".
+QUIET_EVENTS = {"message.created", "message.sent", "message.updated", "note.created"}
 NOT_VERIFIED = ("O robô ainda não confirmou quem é este contato (telefone cadastrado no contrato ou segundo "
                 "fator). Nenhum dado do SGP é mostrado.")
 
@@ -140,8 +143,8 @@ def register(app, deps) -> None:
     def show_customer(selected, event, _sent):
         user = require_user()
         if dash.ctx.triggered_id == "ws-event" and isinstance(event, dict) and selected:
-            if event.get("conversation_id") not in (None, selected):
-                raise dash.exceptions.PreventUpdate  # another conversation changed
+            if event.get("conversation_id") not in (None, selected) or event.get("type") in QUIET_EVENTS:
+                raise dash.exceptions.PreventUpdate  # another conversation, or nothing the SGP would answer anew
         if not selected:
             return html.Div("Escolha uma conversa para ver o cliente.", className="muted small")
         token = _token(tokens)

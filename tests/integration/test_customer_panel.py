@@ -226,16 +226,17 @@ def _outputs(output: str) -> list[dict] | dict:
     return parts if output.startswith("..") else parts[0]
 
 
-def show_panel(client, dash, conversation_id) -> str:
-    """The panel's callback for the selected conversation; its components as JSON text."""
+def show_panel(client, dash, conversation_id, event: dict | None = None) -> str:
+    """The panel's callback for the selected conversation (or a live event about it); its components as JSON
+    text, "" when it did not redraw."""
     output, spec = _callback(dash, "ws-customer.children")
-    values = {"ws-selected.data": str(conversation_id)}
+    values = {"ws-selected.data": str(conversation_id), "ws-event.data": event}
     inputs = [{**item, "value": values.get(f"{item['id']}.{item['property']}")} for item in spec["inputs"]]
     response = client.post("/_dash-update-component", json={
         "output": output, "outputs": _outputs(output), "inputs": inputs, "state": [],
-        "changedPropIds": ["ws-selected.data"]})
-    assert response.status_code == 200, response.get_data(as_text=True)[:800]
-    return json.dumps(response.get_json()["response"], ensure_ascii=False)
+        "changedPropIds": ["ws-event.data" if event else "ws-selected.data"]})
+    assert response.status_code in (200, 204), response.get_data(as_text=True)[:800]
+    return "" if response.status_code == 204 else json.dumps(response.get_json()["response"], ensure_ascii=False)
 
 
 def press_send_again(client, dash, conversation_id, invoice_id: str) -> str:
@@ -282,3 +283,14 @@ def test_the_panel_says_when_the_sgp_is_down(agent_session, dash, panel_desk, en
     finally:
         sgp.post("/sandbox/reset").raise_for_status()
     assert "O SGP não respondeu agora" in shown and "ws-customer-error" in shown
+
+
+def test_the_panel_reloads_on_its_conversations_updates_only(agent_session, dash, panel_desk, engine, database_url,
+                                                            sgp_url):
+    conversation_id = verified_conversation(engine, database_url, sgp_url, panel_desk)
+    about_it = {"type": "conversation.updated", "conversation_id": str(conversation_id)}
+    assert "MARIA DA SILVA" in show_panel(agent_session, dash, conversation_id, about_it)
+    elsewhere = {"type": "conversation.updated", "conversation_id": str(uuid.uuid4())}
+    assert show_panel(agent_session, dash, conversation_id, elsewhere) == ""
+    a_message = {"type": "message.created", "conversation_id": str(conversation_id)}
+    assert show_panel(agent_session, dash, conversation_id, a_message) == ""  # the SGP is not asked for each one

@@ -1,7 +1,8 @@
 """The customer panel beside the chat in headless Chromium (Debian's /usr/bin/chromium via playwright): an agent
 opens a conversation whose customer the bot identified (a registered phone, the real SGP sandbox), sees the
 customer's contract, plan, situation, open invoice, connection now and the ticket opened in this conversation,
-presses "Enviar de novo" and is told it went; an unverified contact's panel says "Não verificado". The screenshot
+presses "Enviar de novo" and is told it went; an unverified contact's panel says "Não verificado" (Chromium:
+tests/browser/conftest.py). The screenshot
 goes to NIOCHAT_SCREENSHOTS_DIR (docs/img for the README's:
 `NIOCHAT_SCREENSHOTS_DIR=docs/img .venv/bin/pytest tests/browser/test_customer_panel_browser.py`)."""
 
@@ -30,7 +31,6 @@ from tests.support.desk import make_desk
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-customer-"))
 MARIA = ("5511912340001", "529.982.247-25")
 CHAT = (("customer", "oi, a internet caiu e preciso da segunda via da fatura"),
@@ -75,22 +75,6 @@ def _conversation(engine, desk, phone: str, name: str, chat=()) -> tuple:
                 status="processed" if who == "customer" else "delivered",
                 created_at=now - timedelta(minutes=6 - index)))
     return conversation_id, contact_id
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium): the workspace's browser test must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _agent_page(browser, base: str, email: str, conversation_id):

@@ -114,7 +114,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
 OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
-           "quick_reply_id": "quick_replies"}
+           "quick_reply_id": "quick_replies", "team_id": "teams"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -202,6 +202,7 @@ VALID_BODIES = {
                                                 "media_url": "https://example.com/boas-vindas.png"},
     "PATCH /api/v1/quick-replies/{quick_reply_id}": lambda ours: {"text": "Segue a segunda via, {nome}."},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
+    "PATCH /api/v1/teams/{team_id}": lambda ours: {"name": "Suporte técnico"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},
     "PATCH /api/v1/users/{user_id}": lambda ours: {"name": "Outro Nome"},

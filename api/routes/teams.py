@@ -1,4 +1,4 @@
-"""Teams: everyone reads them (to transfer); admins create, rename and delete them.
+"""Teams: everyone reads them (to transfer); admins create, rename and delete them, and put people in and out.
 
 A team that conversations were ever in is kept (their history and the metrics name it): it can be renamed only.
 Deleting one takes its memberships and its quick replies with it.
@@ -11,13 +11,14 @@ from collections import defaultdict
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import Tenant, TenantContext
 from api.engine import audit
 from api.routes.common import Admin, commit, conflict, error_responses, is_unique_violation, not_found
 from api.schemas.teams import TeamCreate, TeamOut, TeamPatch
-from niochat.tables import team_members, teams
+from niochat.tables import team_members, teams, users
 
 router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(400, 401, 403, 404, 409, 422))
 COLUMNS = [teams.c.id, teams.c.slug, teams.c.name, teams.c.created_at]
@@ -88,3 +89,42 @@ async def delete_team(team_id: uuid.UUID, ctx: Admin) -> Response:
                        entity_type="team", entity_id=team_id, slug=slug)
     await commit(ctx)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _team_and_user(ctx: TenantContext, team_id: uuid.UUID, user_id: uuid.UUID):
+    team = (await ctx.conn.execute(select(*COLUMNS).where(teams.c.id == team_id))).one_or_none()
+    if team is None:
+        raise not_found("team")
+    if not await ctx.conn.scalar(select(users.c.id).where(users.c.id == user_id)):
+        raise not_found("user")
+    return team
+
+
+@router.put("/{team_id}/members/{user_id}", response_model=TeamOut,
+            summary="Put a user in the team (nothing changes if they are in it already) (admin)")
+async def add_member(team_id: uuid.UUID, user_id: uuid.UUID, ctx: Admin) -> TeamOut:
+    team = await _team_and_user(ctx, team_id, user_id)
+    added = await ctx.conn.scalar(
+        pg_insert(team_members).values(tenant_id=ctx.user.tenant_id, team_id=team_id, user_id=user_id)
+        .on_conflict_do_nothing().returning(team_members.c.user_id))
+    if added:
+        await audit.record(ctx.conn, ctx.user.tenant_id, "team.member_add", actor_kind="user",
+                           actor_user_id=ctx.user.id, entity_type="team", entity_id=team_id, user_id=user_id)
+    result = TeamOut(**team._mapping, member_ids=await _members(ctx, team_id))
+    await commit(ctx)
+    return result
+
+
+@router.delete("/{team_id}/members/{user_id}", response_model=TeamOut,
+               summary="Take a user out of the team (nothing changes if they are not in it) (admin)")
+async def remove_member(team_id: uuid.UUID, user_id: uuid.UUID, ctx: Admin) -> TeamOut:
+    team = await _team_and_user(ctx, team_id, user_id)
+    removed = await ctx.conn.scalar(
+        delete(team_members).where(team_members.c.team_id == team_id, team_members.c.user_id == user_id)
+        .returning(team_members.c.user_id))
+    if removed:
+        await audit.record(ctx.conn, ctx.user.tenant_id, "team.member_remove", actor_kind="user",
+                           actor_user_id=ctx.user.id, entity_type="team", entity_id=team_id, user_id=user_id)
+    result = TeamOut(**team._mapping, member_ids=await _members(ctx, team_id))
+    await commit(ctx)
+    return result

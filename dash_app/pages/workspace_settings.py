@@ -28,7 +28,7 @@ REPLY_ACTIONS = ("cfg-reply-create", "cfg-reply-save", "cfg-reply-delete")
 
 
 def _input(component_id: str, placeholder: str, **props) -> dcc.Input:
-    return dcc.Input(id=component_id, placeholder=placeholder, className="ws-input", debounce=False, **props)
+    return dcc.Input(id=component_id, placeholder=placeholder, **{"className": "ws-input", **props})
 
 
 def _button(component_id: str, text: str, kind: str = "") -> html.Button:
@@ -70,7 +70,7 @@ def _teams_section() -> html.Section:
         "transferir; o nome pode mudar.",
         html.Div(id="cfg-teams-list"),
         html.Div([
-            dcc.Dropdown(id="cfg-team-pick", placeholder="Escolha uma equipe para alterar…", className="ws-filter"),
+            dcc.Dropdown(id="cfg-team-pick", placeholder="Equipe a alterar…", className="ws-filter"),
             _input("cfg-team-name", "Nome (ex.: Suporte técnico)", maxLength=200),
             _input("cfg-team-slug", "Identificador (ex.: suporte)", maxLength=63),
         ], className="cfg-form"),
@@ -89,7 +89,7 @@ def _labels_section() -> html.Section:
         "Etiquetas", "Marcas que os atendentes põem nas conversas (ex.: Financeiro, Urgente).",
         html.Div(id="cfg-labels-list"),
         html.Div([
-            dcc.Dropdown(id="cfg-label-pick", placeholder="Escolha uma etiqueta para alterar…", className="ws-filter"),
+            dcc.Dropdown(id="cfg-label-pick", placeholder="Etiqueta a alterar…", className="ws-filter"),
             _input("cfg-label-name", "Nome (ex.: Urgente)", maxLength=50),
             _input("cfg-label-color", "Cor: #rrggbb (ex.: #d1495b)", maxLength=7),
         ], className="cfg-form"),
@@ -253,16 +253,10 @@ def register(app, deps) -> None:
         return run("teams", done, work)
 
     def _membership(token: str, add: bool, team_id: str, user_id: str) -> str:
-        """The user's teams with this one added or taken out (PATCH /users/{id} sets all of them)."""
-        person = next((user for user in api.get(token, "/users") if user["id"] == user_id), None)
-        if person is None:
-            raise ApiError(404, "user not found", "Usuário não encontrado.")
-        current = set(person["team_ids"])
-        wanted = current | {team_id} if add else current - {team_id}
-        if wanted == current:
-            return f"{person['name']} já {'está' if add else 'não está'} nesta equipe."
-        api.patch(token, f"/users/{user_id}", {"team_ids": sorted(wanted)})
-        return f"{person['name']} {'entrou na' if add else 'saiu da'} equipe."
+        path = f"/teams/{team_id}/members/{user_id}"
+        team = api.put(token, path) if add else api.delete(token, path)
+        name = next((person["name"] for person in api.get(token, "/users") if person["id"] == user_id), "A pessoa")
+        return f"{name} {'está' if add else 'não está mais'} na equipe “{team['name']}”."
 
     # --- Etiquetas ---------------------------------------------------------------------------------------------
 

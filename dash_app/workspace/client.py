@@ -97,6 +97,9 @@ class ApiClient:
     def post(self, token: str, path: str, json: dict | None = None):
         return self._send("POST", path, token, json=json)
 
+    def put(self, token: str, path: str, json: dict | None = None):
+        return self._send("PUT", path, token, json=json)
+
     def patch(self, token: str, path: str, json: dict):
         return self._send("PATCH", path, token, json=json)
 

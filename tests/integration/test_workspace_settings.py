@@ -57,6 +57,13 @@ def text_of(result: dict) -> str:
     return json.dumps(result, ensure_ascii=False)
 
 
+def page(client, app) -> str:
+    """The page's layout as Dash's page container renders it for this session."""
+    return text_of(call(client, app, "_pages_content.children", {
+        "_pages_location.pathname": "/atendimento/configuracoes", "_pages_location.search": ""},
+        trigger="_pages_location.pathname"))
+
+
 def options(result: dict, component: str) -> dict[str, str]:
     return {option["label"]: option["value"] for option in result[component]["options"]}
 
@@ -80,9 +87,15 @@ def test_agents_are_refused_and_managers_read_only(app, desk):
     admin = as_(app, desk, "admin")
     assert "nav-settings" in admin.get("/_dash-layout").get_data(as_text=True)
     assert admin.get("/atendimento/configuracoes").status_code == 200
+    layout = page(admin, app)
+    for part in ("Configurações do atendimento", "Equipes", "Etiquetas", "Respostas rápidas",
+                 "Meta de primeira resposta", "cfg-reply-preview"):
+        assert part in layout, part
+    assert "cfg-read-only" not in layout
 
     manager = as_(app, desk, "manager")
     assert "nav-settings" in manager.get("/_dash-layout").get_data(as_text=True)
+    assert "cfg-read-only" in page(manager, app)
     listed = shown(manager, app, "cfg-labels-list.children")
     assert "Financeiro" in text_of(listed)  # full_tenant's label: managers read
     kind, said = act(manager, app, "labels", "cfg-label-create", label_name="Urgente", label_color="#d1495b")
@@ -119,15 +132,14 @@ def test_admins_create_rename_staff_and_delete_teams(app, desk, engine):
         "ok", "Equipe renomeada para “Vendas e planos”.")
     agent2 = str(desk.people["agent2"])
     assert act(admin, app, "teams", "cfg-member-add", team_pick=vendas, member_user=agent2) == (
-        "ok", "Agent2 entrou na equipe.")
+        "ok", "Agent2 está na equipe “Vendas e planos”.")
     user = next(u for u in desk.get("admin", "/users").json() if u["id"] == agent2)
     assert set(user["team_ids"]) == {str(desk.other_team_id), vendas}  # the other team kept
     rows = shown(admin, app, "cfg-teams-list.children")["cfg-teams-list"]["children"]
     assert "Vendas e planos" in text_of(rows) and "Agent2" in text_of(rows)
-    assert act(admin, app, "teams", "cfg-member-add", team_pick=vendas, member_user=agent2)[1] == (
-        "Agent2 já está nesta equipe.")
+    assert act(admin, app, "teams", "cfg-member-add", team_pick=vendas, member_user=agent2)[0] == "ok"  # again
     assert act(admin, app, "teams", "cfg-member-remove", team_pick=vendas, member_user=agent2) == (
-        "ok", "Agent2 saiu da equipe.")
+        "ok", "Agent2 não está mais na equipe “Vendas e planos”.")
     user = next(u for u in desk.get("admin", "/users").json() if u["id"] == agent2)
     assert user["team_ids"] == [str(desk.other_team_id)]
 

@@ -4,7 +4,7 @@ is told so, writes a quick reply and sees it filled in for the example customer.
 NIOCHAT_SCREENSHOTS_DIR (docs/img for the docs':
 `NIOCHAT_SCREENSHOTS_DIR=docs/img .venv/bin/pytest tests/browser/test_workspace_settings_browser.py`).
 
-Where Chromium or playwright is missing this fails, it does not skip."""
+Chromium comes from tests/browser/conftest.py (where it is missing this fails, it does not skip)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from tests.support.desk import api_settings, make_desk
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-settings-"))
 
 
@@ -62,19 +61,6 @@ def _a_tenant_in_use(desk) -> None:
                   "team_id": str(desk.team_id)}):
         assert desk.post("admin", "/quick-replies", body).status_code == 201
     assert desk.patch("admin", "/settings", {"first_response_target_minutes": 10}).status_code == 200
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium): the settings' browser test must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 def test_an_admin_keeps_the_workspace_settings(world, browser):

@@ -29,3 +29,10 @@ class TeamCreate(BaseModel):
         if not SLUG.match(value):
             raise ValueError("slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
         return value
+
+
+class TeamPatch(BaseModel):
+    """The name only: the slug is what the brain hands over by, so it stays."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200)

@@ -114,7 +114,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
 OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
-           "quick_reply_id": "quick_replies"}
+           "quick_reply_id": "quick_replies", "team_id": "teams"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -202,6 +202,7 @@ VALID_BODIES = {
                                                 "media_url": "https://example.com/boas-vindas.png"},
     "PATCH /api/v1/quick-replies/{quick_reply_id}": lambda ours: {"text": "Segue a segunda via, {nome}."},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
+    "PATCH /api/v1/teams/{team_id}": lambda ours: {"name": "Suporte técnico"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},
     "PATCH /api/v1/users/{user_id}": lambda ours: {"name": "Outro Nome"},
@@ -229,16 +230,20 @@ def test_every_json_write_route_has_a_valid_body_to_break():
 
 
 def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
-    """A label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's."""
+    """A team, a label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's (a
+    team once its conversation left it)."""
     from sqlalchemy import insert
 
-    from niochat.tables import labels, quick_replies
+    from niochat.tables import labels, quick_replies, teams
 
     with engine.begin() as conn:
+        team = conn.execute(insert(teams).values(tenant_id=ours.tenant_id, slug="equipe-nova", name="Equipe nova")
+                            .returning(teams.c.id)).scalar_one()
         label = conn.execute(insert(labels).values(tenant_id=ours.tenant_id, name="Rótulo novo", color="#123456")
                              .returning(labels.c.id)).scalar_one()
         reply = conn.execute(insert(quick_replies).values(tenant_id=ours.tenant_id, shortcut="resposta-nova",
                                                           text="Olá!").returning(quick_replies.c.id)).scalar_one()
+    ours.ids["teams"].insert(0, team)
     ours.ids["labels"].insert(0, label)
     ours.ids["quick_replies"].insert(0, reply)
 

@@ -14,8 +14,9 @@ its phone, LID, name, document and SGP id; its messages lose their text, transcr
 calls their arguments and errors; survey answers their words; audit entries about it their details. Agents'
 notes and the labels on its conversations are deleted (judgements about the person). What the metrics count
 stays: conversations with their times and statuses, messages as rows (direction, sender, kind, times, intent),
-tool outcomes, ratings. Every other change is an UPDATE, so `updated_at` moves, and every deletion leaves a
-tombstone: the next incremental pipeline run carries both to the warehouse, the marts and the DuckDB files.
+tool outcomes, ratings. Every other change is an UPDATE, so `updated_at` moves, and the labels leave tombstones
+(notes never reach the warehouse): the next incremental pipeline run carries both to the warehouse, the marts and
+the DuckDB files.
 """
 
 from __future__ import annotations

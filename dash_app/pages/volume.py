@@ -54,8 +54,8 @@ def layout(**_):
         html.Div([graph("volume-hour-graph"), graph("volume-heatmap")], className="grid-2"),
         table_block("volume-daily", "Volume por dia"),
         table_block("volume-hourly", "Volume por dia da semana e hora"),
-        graph("volume-labels-graph"),
-        table_block("volume-labels", "Conversas por etiqueta"),
+        html.Div([graph("volume-labels-graph"), table_block("volume-labels", "Conversas por etiqueta")],
+                 className="grid-2"),
     ])
 
 
@@ -110,7 +110,7 @@ def register(app, deps: Deps) -> None:
         fig.add_bar(y=[row["label_name"] for row in rows], x=[row["conversations"] for row in rows],
                     orientation="h", marker_color=[row["label_color"] for row in rows],
                     hovertemplate="%{y}: %{x} conversas<extra></extra>")
-        fig.update_yaxes(autorange="reversed")
+        fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ")  # names up to 50 characters
         theme.integer_axis(fig, [row["conversations"] for row in rows], axis="x")
         if not rows:
             _no_data(fig)

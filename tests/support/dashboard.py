@@ -92,7 +92,8 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
         # one label only this tenant has, one with a name both tenants use
         label_names = {"billing": f"Cobrança {marker}", "support": "Suporte técnico"}
-        label_ids = {key: conn.execute(insert(labels).values(tenant_id=tenant_id, name=name, color="#0f766e")
+        colors = {"billing": "#b45309", "support": "#0f766e"}
+        label_ids = {key: conn.execute(insert(labels).values(tenant_id=tenant_id, name=name, color=colors[key])
                                        .returning(labels.c.id)).scalar_one() for key, name in label_names.items()}
         for index in range(conversations_count):
             created = now - timedelta(days=index % 20, hours=rng.randint(1, 12), minutes=rng.randint(0, 59))

@@ -191,6 +191,14 @@ class Marts:
             group by intent order by conversations desc, inbound_messages desc, intent""", start=start, end=end)
         return [kpis.with_ratios("agg_tenant_daily_intents", row) for row in rows]
 
+    def labels(self, tenant_id, start: date, end: date) -> list[dict]:
+        """Per label (its current name and colour): the conversations started in the period that carry it."""
+        return self._cached("labels", tenant_id, f"""
+            select label_id, label_name, label_color, sum(conversations) as conversations
+            from {MARTS}.agg_tenant_daily_labels
+            where activity_date between :start and :end
+            group by 1, 2, 3 order by conversations desc, label_name, label_id""", start=start, end=end)
+
     def agents(self, tenant_id, start: date, end: date) -> list[dict]:
         """Per agent (agg_agent_daily_kpis) with their name (dim_users): counts summed and rates divided over the
         period."""

@@ -31,7 +31,9 @@ TABLES = (
     "dim_tenants",
     "dim_contacts",
     "dim_users",
+    "dim_labels",
     "fct_conversations",
+    "fct_conversation_labels",
     "fct_messages",
     "fct_csat_responses",
     "fct_tool_calls",
@@ -41,6 +43,7 @@ TABLES = (
     "agg_tenant_daily_intents",
     "agg_tenant_daily_tool_outcomes",
     "agg_tenant_daily_handoff_reasons",
+    "agg_tenant_daily_labels",
 )
 _SIMPLE_TYPES = {
     "uuid": "UUID",

@@ -75,6 +75,14 @@ TABLES: tuple[RawTable, ...] = (
         excluded={"bot_state": "the bot's dialog state: holds the customer's encrypted document"},
         indexed=("contact_id",),
     ),
+    # The agents' labels and which conversations carry them (after conversations: the same snapshot holds every
+    # conversation a label row names). Keyed by the surrogate id, so removals travel by tombstone like the rest.
+    RawTable("labels", _cols("id", "tenant_id", "name", "color")),
+    RawTable(
+        "conversation_labels",
+        _cols("id", "tenant_id", "conversation_id", "label_id", "added_by_user_id"),
+        indexed=("conversation_id", "label_id"),
+    ),
     RawTable(
         "messages",
         _cols(
@@ -133,9 +141,9 @@ TABLES: tuple[RawTable, ...] = (
 )
 
 BY_NAME = {table.name: table for table in TABLES}
-# The tables whose deleted rows leave a tombstone in `deleted_rows` (the trigger of migration 0011).
-TOMBSTONED = frozenset({"users", "teams", "channels", "contacts", "conversations", "messages", "tool_calls",
-                        "csat_requests", "csat_responses", "audit_log"})
+# The tables whose deleted rows leave a tombstone in `deleted_rows` (the trigger of migrations 0011 and 0019).
+TOMBSTONED = frozenset({"users", "teams", "channels", "contacts", "conversations", "labels", "conversation_labels",
+                        "messages", "tool_calls", "csat_requests", "csat_responses", "audit_log"})
 
 
 def select(names: list[str] | tuple[str, ...] | None) -> tuple[RawTable, ...]:

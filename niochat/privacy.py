@@ -11,10 +11,12 @@ contacts whose `document_hash` (a keyed HMAC of the digits, `Keyring.fingerprint
 
 Erasure anonymises in place rather than deleting (docs/operator-guide.md, "LGPD / privacy"): the contact loses
 its phone, LID, name, document and SGP id; its messages lose their text, transcript and media references; tool
-calls their arguments and errors; survey answers their words; audit entries about it their details. What the
-metrics count stays: conversations with their times and statuses, messages as rows (direction, sender, kind,
-times, intent), tool outcomes, ratings. Every change is an UPDATE, so `updated_at` moves and the next incremental
-pipeline run carries it to the warehouse, the marts and the DuckDB files.
+calls their arguments and errors; survey answers their words; audit entries about it their details. Agents'
+notes and the labels on its conversations are deleted (judgements about the person). What the metrics count
+stays: conversations with their times and statuses, messages as rows (direction, sender, kind, times, intent),
+tool outcomes, ratings. Every other change is an UPDATE, so `updated_at` moves, and the labels leave tombstones
+(notes never reach the warehouse): the next incremental pipeline run carries both to the warehouse, the marts and
+the DuckDB files.
 """
 
 from __future__ import annotations
@@ -335,6 +337,8 @@ async def plan_erasure(conn: AsyncConnection, who: Lookup, *, lock: bool = False
                                      conn=conn),
         "notes": await _count(conversation_notes, conversation_notes.c.conversation_id.in_(conversation_ids),
                               conn=conn),
+        "labels": await _count(conversation_labels, conversation_labels.c.conversation_id.in_(conversation_ids),
+                               conn=conn),
         "audit_entries": await _count(audit_log, _about(contact_ids, conversation_ids),
                                       not_(audit_log.c.action.like("privacy.%")), conn=conn),
     }
@@ -393,6 +397,10 @@ async def erase(conn: AsyncConnection, who: Lookup, *, actor_kind: str, actor_us
         # agents' notes are about the person and counted by no metric: they go
         await conn.execute(delete(conversation_notes).where(
             conversation_notes.c.conversation_id.in_(conversation_ids)))
+        # so do the labels agents put on them ("inadimplente", "reclamou na Anatel"...): judgements about the
+        # person. Deleted, they leave tombstones, so the warehouse and the label marts lose them at the next run
+        await conn.execute(delete(conversation_labels).where(
+            conversation_labels.c.conversation_id.in_(conversation_ids)))
     await conn.execute(update(audit_log).where(_about(contact_ids, conversation_ids),
                                                not_(audit_log.c.action.like("privacy.%")))
                        .values(details=literal({}, JSONB)))

@@ -59,7 +59,7 @@ class ErasureOut(BaseModel):
     contacts: list[ErasedContact] = Field(description="The person's contacts, as they were before the erasure")
     counts: dict[str, int] = Field(description="contacts, conversations, open_conversations (closed by the "
                                    "erasure), messages (content removed), media, transcripts, tool_calls, "
-                                   "csat_answers, audit_entries")
+                                   "csat_answers, notes and labels (deleted), audit_entries")
 
 
 EXPORT_EXAMPLE: dict[str, Any] = {

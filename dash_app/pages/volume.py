@@ -1,4 +1,5 @@
-"""Volume: messages and conversations per day and per hour, and the weekday x hour heatmap."""
+"""Volume: messages and conversations per day and per hour, the weekday x hour heatmap, and conversations per
+label (the agents' labels, counted on the day each conversation started)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ TABLES = [
                Column("outbound", "Mensagens enviadas", theme.number),
                Column("handoffs", "Transferências", theme.number)],
               _hourly, "Nenhuma mensagem no período.", filename="volume-por-hora"),
+    TableSpec("volume-labels", "Conversas por etiqueta",
+              [Column("label_name", "Etiqueta"), Column("conversations", "Conversas", theme.number)],
+              lambda deps, tenant, start, end: deps.marts.labels(tenant, start, end),
+              "Nenhuma conversa com etiqueta no período.",
+              "As etiquetas que os atendentes põem nas conversas aparecem aqui.", filename="conversas-por-etiqueta"),
 ]
 
 
@@ -48,6 +54,8 @@ def layout(**_):
         html.Div([graph("volume-hour-graph"), graph("volume-heatmap")], className="grid-2"),
         table_block("volume-daily", "Volume por dia"),
         table_block("volume-hourly", "Volume por dia da semana e hora"),
+        html.Div([graph("volume-labels-graph"), table_block("volume-labels", "Conversas por etiqueta")],
+                 className="grid-2"),
     ])
 
 
@@ -90,3 +98,20 @@ def register(app, deps: Deps) -> None:
             _no_data(per_hour)
             _no_data(heatmap)
         return per_day, per_hour, heatmap
+
+    @app.callback(Output("volume-labels-graph", "figure"), Input("periodo", "data"))
+    def labels(period):
+        tenant = require_tenant()
+        start, end = parse_period(period)
+        rows = deps.marts.labels(tenant, start, end)
+        fig = theme.figure("Conversas por etiqueta", showlegend=False, xaxis_title="conversas",
+                           margin=dict(l=170, r=16, t=48, b=40))
+        # each bar in the label's own colour, as agents see it in the workspace
+        fig.add_bar(y=[row["label_name"] for row in rows], x=[row["conversations"] for row in rows],
+                    orientation="h", marker_color=[row["label_color"] for row in rows],
+                    hovertemplate="%{y}: %{x} conversas<extra></extra>")
+        fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ")  # names up to 50 characters
+        theme.integer_axis(fig, [row["conversations"] for row in rows], axis="x")
+        if not rows:
+            _no_data(fig)
+        return fig

@@ -1,4 +1,4 @@
-"""The agents' workspace (migration 0016): labels put on conversations, and quick replies."""
+"""The agents' workspace (migrations 0016, 0019): labels put on conversations, and quick replies."""
 
 from sqlalchemy import CheckConstraint, Column, Index, Table, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import UUID
@@ -27,6 +27,9 @@ conversation_labels = Table(
     Column("label_id", UUID(as_uuid=True), primary_key=True),
     Column("added_by_user_id", UUID(as_uuid=True)),
     *timestamps(),
+    # the warehouse's key for the row's tombstone when it is removed (migration 0019)
+    Column("id", UUID(as_uuid=True), nullable=False, server_default=text("gen_random_uuid()")),
+    UniqueConstraint("id", name="conversation_labels_id_key"),
     tenant_fk("conversation_id", "conversations", "CASCADE"),
     tenant_fk("label_id", "labels", "CASCADE"),
     tenant_fk("added_by_user_id", "users"),

@@ -24,6 +24,7 @@ from tests.support.dashboard import (
     dash_warehouse,
     form_token,
     intent_of,
+    labels_of,
     login,
     set_live_counters,
     wide_period,
@@ -240,6 +241,31 @@ def test_intents_are_counted_per_conversation_for_the_tenant(app, warehouse):
     body = client.post("/_dash-update-component", json=figure).get_json()
     bars = body["response"]["ai-intents-graph"]["figure"]["data"][0]
     assert dict(zip(bars["y"], map(str, bars["x"]), strict=True)) == expected
+
+
+def test_conversations_per_label_are_the_tenants_own(app, warehouse):
+    """The volume page's "Conversas por etiqueta": each tenant's labels by name, its conversations counted once
+    per label (a name both tenants use counts each tenant's own), in the table, its CSV and the bar chart."""
+    for letter, other in (("a", "b"), ("b", "a")):
+        tenant, stranger = warehouse.tenants[letter], warehouse.tenants[other]
+        client = app.server.test_client()
+        login(client, tenant.manager_email)
+        header, *rows = _csv_rows(client, app, "volume-labels")
+        assert header == ["Etiqueta", "Conversas"]
+        expected = {name: str(sum(1 for index in range(tenant.conversations) if key in labels_of(index)))
+                    for key, name in tenant.label_names.items()}
+        assert {row[0]: row[1] for row in rows} == expected
+        payload = dict(callback_payloads(app, wide_period()))["volume-labels-graph.figure"]
+        bars = client.post("/_dash-update-component", json=payload).get_json()["response"]["volume-labels-graph"]
+        shown = bars["figure"]["data"][0]
+        assert dict(zip(shown["y"], map(str, shown["x"]), strict=True)) == expected
+        assert stranger.markers[0] not in json.dumps(bars)
+    # a period before any conversation: nothing labelled in it
+    client = app.server.test_client()
+    login(client, warehouse.tenants["a"].manager_email)
+    payload = dict(callback_payloads(app, {"start": "2020-01-01", "end": "2020-01-31"}))["volume-labels-table.children"]
+    body = client.post("/_dash-update-component", json=payload).get_data(as_text=True)
+    assert "Nenhuma conversa com etiqueta no período." in body
 
 
 def test_handoff_reasons_and_tool_outcomes_are_shown_in_portuguese(app, warehouse):

@@ -31,9 +31,11 @@ from niochat.secrets import Keyring
 from niochat.tables import (
     channels,
     contacts,
+    conversation_labels,
     conversations,
     csat_requests,
     csat_responses,
+    labels,
     messages,
     tool_calls,
 )
@@ -41,9 +43,10 @@ from tests.support.basics import TEST_SECRET, unique_slug
 from tests.support.stack import start_stack
 
 KEYRING = Keyring(TEST_SECRET)
-MARTS = ("dim_tenants", "dim_contacts", "dim_users", "fct_conversations", "fct_messages", "fct_csat_responses",
-         "fct_tool_calls", "agg_tenant_daily_kpis", "agg_agent_daily_kpis", "agg_tenant_daily_intents",
-         "agg_tenant_daily_tool_outcomes", "agg_tenant_daily_handoff_reasons", "agg_tenant_hourly_volume")
+MARTS = ("dim_tenants", "dim_contacts", "dim_users", "dim_labels", "fct_conversations", "fct_messages",
+         "fct_csat_responses", "fct_tool_calls", "fct_conversation_labels", "agg_tenant_daily_kpis",
+         "agg_agent_daily_kpis", "agg_tenant_daily_intents", "agg_tenant_daily_tool_outcomes",
+         "agg_tenant_daily_handoff_reasons", "agg_tenant_hourly_volume", "agg_tenant_daily_labels")
 
 
 @dataclass
@@ -78,7 +81,7 @@ def _known_tenant(engine) -> Known:
     k3 23:30 local (02:30 UTC next day): bot in 10 s, handed off, still waiting. Asked for a second copy.
     k4 11:00 local: bot in 1 s, closed by the system at 01:00 local on March 3; survey sent then, never answered.
        Asked for a trust unlock.
-    Agent Ana is in team Suporte.
+    Agent Ana is in team Suporte. Labels: Financeiro on k1, k2 and k3; Urgente on k2.
     """
     slug = unique_slug("kpi")
     with engine.begin() as conn:
@@ -155,6 +158,13 @@ def _known_tenant(engine) -> Known:
         message("k4", "2026-03-02T14:00:01Z", "outbound", "bot")
         tool("k4", "2026-03-02T14:00:01Z", "trust_unlock", "granted")
         survey("k4", "2026-03-03T04:01:30Z")
+
+        for label, color, talks in (("Financeiro", "#16a34a", ("k1", "k2", "k3")), ("Urgente", "#dc2626", ("k2",))):
+            ids[label] = conn.execute(insert(labels).values(tenant_id=tenant_id, name=label, color=color)
+                                      .returning(labels.c.id)).scalar_one()
+            for conv in talks:
+                conn.execute(insert(conversation_labels).values(tenant_id=tenant_id, conversation_id=ids[conv],
+                                                                label_id=ids[label], added_by_user_id=agent_id))
     return Known(slug, tenant_id, ids)
 
 
@@ -439,6 +449,28 @@ def test_users_dimension_names_agents_without_contact_data(built):
                   (built.known.tenant_id,))
     assert rows == [{"tenant_id": built.known.tenant_id, "user_id": built.known.ids["agent"], "user_name": "Ana",
                      "role": "agent", "is_active": True, "team_names": "Suporte", "created_at": rows[0]["created_at"]}]
+
+
+def test_labelled_conversations_per_day_in_the_tenant_timezone(built):
+    """k3 started at 02:30 UTC on March 3, 23:30 on March 2 in São Paulo: all three Financeiro conversations
+    count on March 2, on the channel they came in on."""
+    ids = built.known.ids
+    rows = _query(built.warehouse_url, """
+        select activity_date, channel_id, label_id, label_name, label_color, conversations
+        from marts.agg_tenant_daily_labels where tenant_id = %s order by label_name""", (built.known.tenant_id,))
+    assert rows == [
+        {"activity_date": date(2026, 3, 2), "channel_id": ids["channel"], "label_id": ids["Financeiro"],
+         "label_name": "Financeiro", "label_color": "#16a34a", "conversations": 3},
+        {"activity_date": date(2026, 3, 2), "channel_id": ids["channel"], "label_id": ids["Urgente"],
+         "label_name": "Urgente", "label_color": "#dc2626", "conversations": 1},
+    ]
+    bridge = _query(built.warehouse_url, """
+        select conversation_id, label_id, added_by_user_id from marts.fct_conversation_labels
+        where tenant_id = %s""", (built.known.tenant_id,))
+    assert {(row["conversation_id"], row["label_id"]) for row in bridge} == {
+        (ids["k1"], ids["Financeiro"]), (ids["k2"], ids["Financeiro"]), (ids["k3"], ids["Financeiro"]),
+        (ids["k2"], ids["Urgente"])}
+    assert {row["added_by_user_id"] for row in bridge} == {ids["agent"]}
 
 
 def test_hourly_volume_in_the_tenant_timezone(built):

@@ -25,7 +25,17 @@ from ingest.warehouse import LOADED_AT, SCHEMA, source_columns
 from niochat.database import drop_database, ensure_database, libpq_url
 from niochat.masking import mask_documents_in
 from niochat.secrets import Keyring
-from niochat.tables import audit_log, channels, contacts, conversations, messages, tenants, tool_calls
+from niochat.tables import (
+    audit_log,
+    channels,
+    contacts,
+    conversation_labels,
+    conversations,
+    labels,
+    messages,
+    tenants,
+    tool_calls,
+)
 from tests.support.basics import TEST_SECRET
 from tests.support.factories import full_tenant
 
@@ -326,6 +336,44 @@ def test_rows_deleted_at_the_source_leave_raw_at_the_next_incremental_load(engin
     _assert_raw_mirrors_source(database_url, warehouse_url)
     again = sync(database_url, warehouse_url)
     assert sum(result.rows_deleted for result in again) == 0
+
+
+def test_label_removals_deletions_and_renames_reach_raw_at_the_next_incremental_load(engine, database_url,
+                                                                                     warehouse_url, tenant):
+    """A label taken off a conversation leaves raw; so does a deleted label with the conversations it was on (the
+    cascade leaves their tombstones too); a rename is applied; a label taken off and put back stays, once; another
+    tenant's labels are untouched."""
+    conversation_id, kept = tenant.ids["conversations"][0], tenant.ids["labels"][0]
+    with engine.begin() as conn:
+        other = full_tenant(conn)
+        removed, doomed, renamed = (conn.execute(insert(labels).values(
+            tenant_id=tenant.tenant_id, name=name, color="#2563eb").returning(labels.c.id)).scalar_one()
+            for name in ("Retirada", "Apagada", "Nome antigo"))
+        for label_id in (removed, doomed, renamed):
+            conn.execute(insert(conversation_labels).values(tenant_id=tenant.tenant_id,
+                                                            conversation_id=conversation_id, label_id=label_id))
+    sync(database_url, warehouse_url)
+    with engine.begin() as conn:
+        on_conversation = (conversation_labels.c.conversation_id == conversation_id)
+        conn.execute(delete(conversation_labels).where(on_conversation, conversation_labels.c.label_id == removed))
+        conn.execute(delete(labels).where(labels.c.id == doomed))
+        conn.execute(update(labels).where(labels.c.id == renamed).values(name="Nome novo"))
+        conn.execute(delete(conversation_labels).where(on_conversation, conversation_labels.c.label_id == kept))
+        conn.execute(insert(conversation_labels).values(tenant_id=tenant.tenant_id, conversation_id=conversation_id,
+                                                        label_id=kept))  # put back: a new row, a new id
+    results = {result.table: result for result in sync(database_url, warehouse_url)}
+    assert results["labels"].rows_deleted == 1
+    assert results["conversation_labels"].rows_deleted == 3  # removed, the deleted label's, the first `kept`
+    with psycopg.connect(libpq_url(warehouse_url)) as conn:
+        on_it = conn.execute("select label_id from raw.conversation_labels where tenant_id = %s order by label_id",
+                             (tenant.tenant_id,)).fetchall()
+        assert on_it == sorted([(kept,), (renamed,)])
+        names = dict(conn.execute("select id, name from raw.labels where tenant_id = %s",
+                                  (tenant.tenant_id,)).fetchall())
+        assert names == {kept: "Financeiro", removed: "Retirada", renamed: "Nome novo"}
+        assert conn.execute("select count(*) from raw.conversation_labels where tenant_id = %s",
+                            (other.tenant_id,)).fetchone() == (1,)
+    _assert_raw_mirrors_source(database_url, warehouse_url)
 
 
 def test_every_table_with_a_tombstone_trigger_is_cleaned_by_the_ingest(database_url):

@@ -21,7 +21,16 @@ from niochat.database import drop_database, ensure_database, sync_engine
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
-from niochat.tables import contacts, conversations, csat_requests, csat_responses, messages, tool_calls
+from niochat.tables import (
+    contacts,
+    conversation_labels,
+    conversations,
+    csat_requests,
+    csat_responses,
+    labels,
+    messages,
+    tool_calls,
+)
 from tests.support.basics import TEST_SECRET, unique_slug
 
 PASSWORD = "correct-horse-1"
@@ -32,6 +41,11 @@ INTENT_CYCLE = ["second_copy", "connection_down", "human", None, "not_understood
 def intent_of(index: int) -> str | None:
     """The intent the bot read in conversation `index`'s first message (None: answered by no brain)."""
     return INTENT_CYCLE[index % len(INTENT_CYCLE)]
+
+
+def labels_of(index: int) -> list[str]:
+    """The labels agents put on conversation `index` (keys of DashTenant.label_names)."""
+    return [key for key, every in (("billing", 4), ("support", 5)) if index % every == 0]
 
 
 @dataclass
@@ -46,6 +60,7 @@ class DashTenant:
     agent_names: list[str]
     conversations: int
     markers: list[str] = field(default_factory=list)  # strings only this tenant's data contains
+    label_names: dict[str, str] = field(default_factory=dict)  # labels_of() key -> the label's name
 
 
 @dataclass
@@ -57,7 +72,8 @@ class DashWarehouse:
 def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> DashTenant:
     """A São Paulo tenant with conversations over the last 20 days: bot-resolved ones, handoffs to two agents,
     tool calls (some SGP errors), CSAT answers with comments (some the next day, some to a survey whose send was
-    not recorded), unanswered surveys, agents answering a day late. Every free text carries the tenant's letter."""
+    not recorded), unanswered surveys, agents answering a day late, labels on some conversations. Every free text
+    carries the tenant's letter."""
     rng = random.Random(seed)
     slug = unique_slug(f"dash{letter}")
     name = f"Provedor {'Alfa' if letter == 'a' else 'Bravo'} {slug[-4:]}"
@@ -74,6 +90,11 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                   accounts.create_user(conn, slug, f"agente2@{slug}.test", agent_names[1], PASSWORD, "agent")]
         channel = accounts.create_channel(conn, KEYRING, "http://127.0.0.1:8000", slug, "uazapi", "WhatsApp",
                                        "http://127.0.0.1:8100", slug, "tok-" + slug)
+        # one label only this tenant has, one with a name both tenants use
+        label_names = {"billing": f"Cobrança {marker}", "support": "Suporte técnico"}
+        colors = {"billing": "#b45309", "support": "#0f766e"}
+        label_ids = {key: conn.execute(insert(labels).values(tenant_id=tenant_id, name=name, color=colors[key])
+                                       .returning(labels.c.id)).scalar_one() for key, name in label_names.items()}
         for index in range(conversations_count):
             created = now - timedelta(days=index % 20, hours=rng.randint(1, 12), minutes=rng.randint(0, 59))
             contact_id = conn.execute(insert(contacts).values(
@@ -99,6 +120,9 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                               closed_by="agent" if handed_off else "bot")
             conversation_id = conn.execute(insert(conversations).values(**values)
                                            .returning(conversations.c.id)).scalar_one()
+            for key in labels_of(index):
+                conn.execute(insert(conversation_labels).values(tenant_id=tenant_id, conversation_id=conversation_id,
+                                                                label_id=label_ids[key], added_by_user_id=agents[0]))
             rows = [dict(direction="inbound", sender_kind="customer", created_at=created, status="processed",
                          intent=intent_of(index)),
                     dict(direction="outbound", sender_kind="bot", created_at=bot_reply, status="delivered")]
@@ -138,7 +162,8 @@ def _tenant_data(engine, letter: str, conversations_count: int, seed: int) -> Da
                     comment=comment, understood_by="number",
                     sentiment="positive" if rating >= 4 else "negative", created_at=answered))
     return DashTenant(letter, slug, name, tenant_id, manager_email, agent_email, agents, agent_names,
-                      conversations_count, [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents] + agent_names)
+                      conversations_count, [marker, name, str(tenant_id)] + [str(a)[:8] for a in agents] + agent_names,
+                      label_names)
 
 
 @contextmanager

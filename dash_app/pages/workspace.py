@@ -82,8 +82,9 @@ def layout(**query):
                 dcc.Dropdown(id="ws-label", placeholder="Todas as etiquetas", clearable=True, persistence=True,
                              persistence_type="session", className="ws-filter"),
                 # debounce: the search runs on Enter or after a pause in the typing, not at every key
-                dcc.Input(id="ws-search", type="search", debounce=0.6, maxLength=200, className="ws-input ws-search",
-                          placeholder="Buscar mensagens, clientes, telefones, protocolos…"),
+                html.Div(dcc.Input(id="ws-search", type="search", debounce=0.6, maxLength=200, className="ws-input",
+                                   placeholder="Buscar mensagens, clientes, telefones, protocolos…"),
+                         className="ws-search"),
             ], className="ws-filters"),
         ], className="ws-toolbar"),
         html.Div([

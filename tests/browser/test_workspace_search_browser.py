@@ -1,11 +1,10 @@
 """The inbox's search in headless Chromium (Debian's /usr/bin/chromium driven by playwright): an agent types in
 the toolbar's search box, the hits replace the view (the matched words marked, the conversation's state), a click
 opens the conversation, and clearing the box brings the view back; the rows carry their unread badges and label
-chips. The API and the Dash app are real servers on real PostgreSQL and Redis. The screenshot goes to
+chips. The API and the Dash app are real servers on real PostgreSQL and Redis. The screenshots go to
 NIOCHAT_SCREENSHOTS_DIR (docs/img for the README's:
 `NIOCHAT_SCREENSHOTS_DIR=docs/img .venv/bin/pytest tests/browser/test_workspace_search_browser.py`).
-
-Where Chromium or playwright is missing this fails, it does not skip: a search nobody opened is not tested.
+Chromium comes from tests/browser/conftest.py (missing, the test fails: it does not skip).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from tests.support.desk import Desk, add_conversation, api_settings, make_desk
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-search-"))
 
 
@@ -81,22 +79,6 @@ def _say(engine, desk: Desk, conversation_id, text: str, at: datetime) -> None:
         conn.execute(insert(messages).values(
             tenant_id=desk.tenant_id, conversation_id=conversation_id, channel_id=desk.channel_id,
             direction="inbound", sender_kind="customer", text=text, status="processed", created_at=at))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium): the workspace's browser test must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_search_lists_hits_and_a_click_opens_the_conversation(world, browser):

@@ -37,7 +37,8 @@ async def list_conversations(
     created_to: Annotated[date | None, Query(description="Last day (tenant's timezone), inclusive")] = None,
     order: Annotated[Order, Query(description="activity: newest activity first; waiting: longest waiting for a "
                                               "person first (by handoff time), as a queue is worked; queue: the "
-                                              "waiting ones so, then the rest by newest activity")] = "activity",
+                                              "waiting ones first in that order, then the rest by newest "
+                                              "activity (the workspace's inbox)")] = "activity",
 ) -> Page[ConversationOut]:
     """Agents see their own conversations and the waiting queues of their teams; managers see everything."""
     start, end = await day_bounds(ctx.conn, created_from, created_to)

@@ -133,7 +133,7 @@ async def search(
         return Page(items=[], total=0, limit=pages.limit, offset=pages.offset)
     hits = _hits(ctx, q)
     total = await ctx.conn.scalar(select(func.count()).select_from(hits))
-    # who and in what state, for a result list to read like the inbox (joined on the page's rows only)
+    # who, and the conversation's state: a result list reads like the inbox
     rows = await ctx.conn.execute(
         select(hits, contacts.c.name.label("contact_name"), contacts.c.phone.label("contact_phone"),
                contacts.c.whatsapp_lid.label("contact_lid"), conversations.c.status.label("status"))

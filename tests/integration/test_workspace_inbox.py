@@ -232,6 +232,8 @@ def test_search_lists_hits_that_open_their_conversation_and_clearing_returns_to_
     say(engine, desk, mine, "Preciso da segunda via do boleto atrasado, por favor")
     theirs = add_conversation(engine, desk, "open", assignee="agent2", team="financeiro", name="Igor Outro")
     say(engine, desk, theirs, "O boleto não chegou")
+    (hit,) = desk.get("agent", "/search", params={"q": "atrasado"}).json()["items"]  # the API: who and what state
+    assert hit["contact"]["name"] == "Helena Boleto" and hit["status"] == "open"
     agent = logged_in(app, desk, "agent")
 
     found = inbox(agent, app, "aguardando", search="boletos")  # the stemmer: boletos finds boleto

@@ -16,6 +16,7 @@ from api.routes import (
     channels,
     contacts,
     conversation_actions,
+    conversation_reads,
     conversations,
     csat as csat_routes,
     customer,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(conversations.router, prefix="/api/v1")
     app.include_router(conversation_actions.router, prefix="/api/v1")
+    app.include_router(conversation_reads.router, prefix="/api/v1")
     app.include_router(contacts.router, prefix="/api/v1")
     app.include_router(teams.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")

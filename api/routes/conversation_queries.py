@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select, true
+from sqlalchemy import Select, and_, func, literal_column, null, or_, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -14,6 +14,7 @@ from api.schemas.conversations import ContactBrief, ConversationOut, LastMessage
 from niochat.tables import (
     contacts,
     conversation_labels,
+    conversation_reads,
     conversations,
     labels,
     messages,
@@ -84,7 +85,26 @@ def _labels_of_conversation():
     )
 
 
-def conversation_select() -> Select:
+UNREAD_CAP = 100  # counting stops here: a badge says "99+" and a long history costs no more than that
+
+
+def _unread_for(reader: uuid.UUID):
+    """The customer's messages newer than the reader's read mark (all of them before a first read), up to
+    UNREAD_CAP: one probe of messages_conversation_idx per listed row, in the list's own query."""
+    read_at = (select(conversation_reads.c.last_read_at)
+               .where(conversation_reads.c.user_id == reader,
+                      conversation_reads.c.conversation_id == conversations.c.id)
+               .correlate(conversations).scalar_subquery())
+    newer = (select(literal_column("1"))
+             .where(messages.c.tenant_id == conversations.c.tenant_id,
+                    messages.c.conversation_id == conversations.c.id, messages.c.sender_kind == "customer",
+                    messages.c.created_at > func.coalesce(read_at, literal_column("'-infinity'::timestamptz")))
+             .correlate(conversations).limit(UNREAD_CAP).subquery("newer"))
+    return select(func.count()).select_from(newer).scalar_subquery()
+
+
+def conversation_select(reader: uuid.UUID | None = None) -> Select:
+    """The rows in ConversationOut's shape; with a reader, also its unread count for that user."""
     assignee = users.alias("assignee")
     # the newest message, for the inbox's preview: one index probe per row (messages_conversation_idx)
     last = (
@@ -95,6 +115,7 @@ def conversation_select() -> Select:
         .limit(1)
         .lateral("last_message")
     )
+    unread = _unread_for(reader) if reader is not None else null()
     return (
         select(
             conversations,
@@ -108,6 +129,7 @@ def conversation_select() -> Select:
             last.c.text.label("last_text"),
             last.c.created_at.label("last_created_at"),
             _labels_of_conversation().label("labels"),
+            unread.label("unread"),
         )
         .join(contacts, contacts.c.id == conversations.c.contact_id)
         .outerjoin(assignee, assignee.c.id == conversations.c.assignee_id)

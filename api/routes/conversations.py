@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from api.deps import Tenant
 from api.routes.common import Pages, day_bounds, error_responses, not_found
@@ -19,16 +19,16 @@ from niochat.tables import conversation_labels, conversations, messages
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=error_responses(401, 404, 422))
 
 Status = Literal["bot", "waiting", "open", "closed"]  # niochat.vocabulary (tests/unit/test_vocabulary.py)
-Order = Literal["activity", "waiting"]
+Order = Literal["activity", "waiting", "queue"]
 
 
 @router.get("", response_model=Page[ConversationOut], summary="Conversations, newest activity first")
 async def list_conversations(
     ctx: Tenant,
     pages: Pages,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[list[Status] | None, Query(description="Repeat for several (any of them)")] = None,
     assignee_id: Annotated[uuid.UUID | None, Query()] = None,
-    team_id: Annotated[uuid.UUID | None, Query()] = None,
+    team_id: Annotated[list[uuid.UUID] | None, Query(description="Repeat for several (any of them)")] = None,
     contact_id: Annotated[uuid.UUID | None, Query()] = None,
     channel_id: Annotated[uuid.UUID | None, Query()] = None,
     label_id: Annotated[uuid.UUID | None, Query(description="Only conversations with this label")] = None,
@@ -36,18 +36,22 @@ async def list_conversations(
     created_from: Annotated[date | None, Query(description="First day (tenant's timezone), inclusive")] = None,
     created_to: Annotated[date | None, Query(description="Last day (tenant's timezone), inclusive")] = None,
     order: Annotated[Order, Query(description="activity: newest activity first; waiting: longest waiting for a "
-                                              "person first (by handoff time), as a queue is worked")] = "activity",
+                                              "person first (by handoff time), as a queue is worked; queue: the "
+                                              "waiting ones first in that order, then the rest by newest "
+                                              "activity (the workspace's inbox)")] = "activity",
 ) -> Page[ConversationOut]:
     """Agents see their own conversations and the waiting queues of their teams; managers see everything."""
     start, end = await day_bounds(ctx.conn, created_from, created_to)
     where = [visible_to(ctx.user)]
     for column, value in (
-        (conversations.c.status, status), (conversations.c.assignee_id, assignee_id),
-        (conversations.c.team_id, team_id), (conversations.c.contact_id, contact_id),
+        (conversations.c.assignee_id, assignee_id), (conversations.c.contact_id, contact_id),
         (conversations.c.channel_id, channel_id),
     ):
         if value is not None:
             where.append(column == value)
+    for column, values in ((conversations.c.status, status), (conversations.c.team_id, team_id)):
+        if values:
+            where.append(column.in_(values))
     if label_id is not None:
         where.append(select(conversation_labels.c.label_id).where(
             conversation_labels.c.conversation_id == conversations.c.id, conversation_labels.c.label_id == label_id,
@@ -59,22 +63,28 @@ async def list_conversations(
     if end is not None:
         where.append(conversations.c.created_at < end)
     total = await ctx.conn.scalar(select(func.count()).select_from(conversations).where(*where))
-    if order == "waiting":
-        sort = (func.coalesce(conversations.c.handoff_at, conversations.c.created_at).asc(), conversations.c.id.asc())
-    else:
-        activity = func.coalesce(conversations.c.last_message_at, conversations.c.created_at)
-        sort = (activity.desc(), conversations.c.id.desc())
     rows = await ctx.conn.execute(
-        conversation_select().where(*where).order_by(*sort)
+        conversation_select(ctx.user.id).where(*where).order_by(*_sort(order))
         .limit(pages.limit).offset(pages.offset)
     )
     return Page(items=[conversation_out(row) for row in rows], total=total, limit=pages.limit, offset=pages.offset)
 
 
+def _sort(order: Order) -> tuple:
+    handed_off = func.coalesce(conversations.c.handoff_at, conversations.c.created_at)
+    activity = func.coalesce(conversations.c.last_message_at, conversations.c.created_at)
+    if order == "waiting":
+        return handed_off.asc(), conversations.c.id.asc()
+    if order == "queue":  # one order over both, so a page through the union is a page of what the inbox shows
+        waiting = conversations.c.status == "waiting"
+        return (waiting.desc(), case((waiting, handed_off)).asc(), activity.desc(), conversations.c.id.desc())
+    return activity.desc(), conversations.c.id.desc()
+
+
 async def _visible_or_404(ctx, conversation_id: uuid.UUID):
     row = (
         await ctx.conn.execute(
-            conversation_select().where(conversations.c.id == conversation_id, visible_to(ctx.user))
+            conversation_select(ctx.user.id).where(conversations.c.id == conversation_id, visible_to(ctx.user))
         )
     ).one_or_none()
     if row is None:

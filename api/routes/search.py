@@ -20,6 +20,7 @@ from api.deps import Tenant
 from api.routes.common import Pages, error_responses
 from api.routes.conversation_queries import contact_visible_to, visible_to
 from api.schemas.common import Page
+from api.schemas.conversations import ContactBrief
 from api.schemas.search import SearchHit
 from niochat.tables import contacts, conversations, messages
 
@@ -132,12 +133,20 @@ async def search(
         return Page(items=[], total=0, limit=pages.limit, offset=pages.offset)
     hits = _hits(ctx, q)
     total = await ctx.conn.scalar(select(func.count()).select_from(hits))
+    # who, and the conversation's state: a result list reads like the inbox
     rows = await ctx.conn.execute(
-        select(hits).order_by(hits.c.at.desc(), hits.c.kind, hits.c.message_id, hits.c.contact_id)
+        select(hits, contacts.c.name.label("contact_name"), contacts.c.phone.label("contact_phone"),
+               contacts.c.whatsapp_lid.label("contact_lid"), conversations.c.status.label("status"))
+        .join(contacts, contacts.c.id == hits.c.contact_id)
+        .outerjoin(conversations, conversations.c.id == hits.c.conversation_id)
+        .order_by(hits.c.at.desc(), hits.c.kind, hits.c.message_id, hits.c.contact_id)
         .limit(pages.limit).offset(pages.offset))
     items = []
     for row in rows:
         snippet, marks = _snippet(row)
+        contact = ContactBrief(id=row.contact_id, name=row.contact_name, phone=row.contact_phone,
+                               whatsapp_lid=row.contact_lid)
         items.append(SearchHit(kind=row.kind, conversation_id=row.conversation_id, contact_id=row.contact_id,
-                               message_id=row.message_id, snippet=snippet, highlights=marks, at=row.at))
+                               message_id=row.message_id, snippet=snippet, highlights=marks, at=row.at,
+                               contact=contact, status=row.status))
     return Page(items=items, total=total, limit=pages.limit, offset=pages.offset)

@@ -47,6 +47,8 @@ class ConversationOut(BaseModel):
     closed_at: datetime | None
     last_message: LastMessageBrief | None = Field(None, description="The newest message, for an inbox's preview")
     labels: list[LabelBrief] = Field(default_factory=list, description="Its labels, by name")
+    unread: int | None = Field(None, description="The customer's messages newer than the requesting user's read "
+                               "mark (POST /conversations/{id}/read), counted up to 100; in lists and GET one only")
 
 
 class MessageOut(BaseModel):

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from api.schemas.conversations import ContactBrief
+
 
 class SearchHit(BaseModel):
     kind: str = Field(description="message (its text matched), contact (name, phone or document) or protocol")
@@ -18,3 +20,6 @@ class SearchHit(BaseModel):
     highlights: list[tuple[int, int]] = Field(
         default_factory=list, description="[start, end) character offsets of the matched words in snippet")
     at: datetime = Field(description="When the message was sent, or the conversation's latest activity")
+    contact: ContactBrief | None = Field(None, description="Who (name, phone or LID), to list the hit")
+    status: str | None = Field(None, description="The conversation's status (bot | waiting | open | closed); null "
+                               "for a contact with no conversation the user may see")

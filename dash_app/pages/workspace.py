@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
 from dash_app.pages.ai_sgp import reason_label
-from dash_app.workspace import customer_panel, inbox
+from dash_app.workspace import customer_panel, inbox, paging, search_results
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
 from dash_app.workspace.tokens import SESSION_KEY, TokenStore
@@ -54,6 +54,8 @@ def layout(**query):
         dcc.Store(id="ws-known-waiting"),
         dcc.Store(id="ws-selected", data=_selected_from(query)),
         dcc.Store(id="ws-done", data=0),
+        dcc.Store(id="ws-offset", data=0),
+        dcc.Store(id="ws-read"),
         html.Div(id="ws-notify-sink", style=HIDDEN),
         html.Div([
             html.H2(TITLE),
@@ -77,10 +79,21 @@ def layout(**query):
                              persistence_type="session", className="ws-filter",
                              options=[{"label": label, "value": value}
                                       for value, label in inbox.STATUS_LABELS.items()]),
+                dcc.Dropdown(id="ws-label", placeholder="Todas as etiquetas", clearable=True, persistence=True,
+                             persistence_type="session", className="ws-filter"),
+                # debounce: the search runs on Enter or after a pause in the typing, not at every key
+                html.Div(dcc.Input(id="ws-search", type="search", debounce=0.6, maxLength=200, className="ws-input",
+                                   placeholder="Buscar mensagens, clientes, telefones, protocolos…"),
+                         className="ws-search"),
             ], className="ws-filters"),
         ], className="ws-toolbar"),
         html.Div([
-            html.Div([html.Div(id="ws-list-error"), html.Div(id="ws-list", className="inbox-list")],
+            html.Div([html.Div(id="ws-list-error"), html.Div(id="ws-list", className="inbox-list"),
+                      html.Div([
+                          html.Button("‹ Anteriores", id="ws-page-prev", n_clicks=0, className="csv-button"),
+                          html.Span(id="ws-page-info", className="muted small"),
+                          html.Button("Próximas ›", id="ws-page-next", n_clicks=0, className="csv-button"),
+                      ], id="ws-pager", className="ws-pager", style=HIDDEN)],
                      className="panel ws-inbox"),
             html.Div([
                 html.Div(id="ws-conv-header", className="conv-header"),
@@ -166,7 +179,7 @@ def register(app, deps) -> None:
 
     @app.callback(Output("ws-team", "options"), Output("ws-channel", "options"),
                   Output("ws-transfer-team", "options"), Output("ws-assign-user", "options"),
-                  Input("ws-live-config", "data"))
+                  Output("ws-label", "options"), Input("ws-live-config", "data"))
     def filter_options(_config):
         user = require_user()
         try:
@@ -184,47 +197,91 @@ def register(app, deps) -> None:
                 seen = api.get(token, "/conversations", limit=200)["items"]
                 ids = sorted({row["channel_id"] for row in seen})
                 channel_options = [{"label": f"WhatsApp ··{cid[-4:]}", "value": cid} for cid in ids]
+            label_options = [{"label": label["name"], "value": label["id"]} for label in api.get(token, "/labels")]
         except (NoToken, SessionExpired, ApiError):
-            return [], [], [], []  # the list's callback says what went wrong
-        return team_options, channel_options, team_options, people
+            return [], [], [], [], []  # the list's callback says what went wrong
+        return team_options, channel_options, team_options, people, label_options
+
+    @app.callback(Output("ws-offset", "data"),
+                  Input("ws-page-prev", "n_clicks"), Input("ws-page-next", "n_clicks"), Input("ws-view", "value"),
+                  Input("ws-team", "value"), Input("ws-channel", "value"), Input("ws-status", "value"),
+                  Input("ws-label", "value"), Input("ws-search", "value"), State("ws-offset", "data"),
+                  prevent_initial_call=True)
+    def page_offset(*args):
+        offset = paging.moved(dash.ctx.triggered_id, args[-1])
+        if offset == (args[-1] or 0):
+            raise dash.exceptions.PreventUpdate  # already there: no second refresh of the list
+        return offset
 
     @app.callback(Output("ws-view", "options"), Output("ws-list", "children"), Output("ws-list-error", "children"),
-                  Output("ws-known-waiting", "data"), Output("ws-notify", "data"),
+                  Output("ws-known-waiting", "data"), Output("ws-notify", "data"), Output("ws-pager", "style"),
+                  Output("ws-page-info", "children"), Output("ws-page-prev", "disabled"),
+                  Output("ws-page-next", "disabled"),
                   Input("ws-view", "value"), Input("ws-team", "value"), Input("ws-channel", "value"),
-                  Input("ws-status", "value"), Input("ws-event", "data"), Input("ws-done", "data"),
+                  Input("ws-status", "value"), Input("ws-label", "value"), Input("ws-search", "value"),
+                  Input("ws-offset", "data"), Input("ws-event", "data"), Input("ws-done", "data"),
                   Input("ws-selected", "data"), State("ws-known-waiting", "data"))
-    def refresh_inbox(view, team, channel, status, _event, _done, selected, known):
+    def refresh_inbox(view, team, channel, status, label, search, offset, _event, _done, selected, known):
         user = require_user()
         views = inbox.views_for(user.role)
         view = view if view in views else "aguardando"
         labels = [{"label": inbox.VIEWS[v], "value": v} for v in views]
+        no_pager = (HIDDEN, "", True, True)
+        search = (search or "").strip()
         try:
             token = _token(tokens)
             _, mine = _teams(api, token, user.user_id)
-            filters = inbox.Filters(team or None, channel or None, status or None)
-            counts, rows = {}, []
-            for name in views:
-                wanted = name == view or name == "aguardando"
-                limit = inbox.LIST_LIMIT if name == view else NOTIFY_LIMIT if wanted else 1
-                found, total = inbox.fetch_view(api, token, inbox.queries(name, user.user_id, mine, filters), limit)
-                counts[name] = total
-                if name == view:
-                    rows = found
+            filters = inbox.Filters(team or None, channel or None, status or None, label or None)
+            counts = {}
+            for name in views:  # the counts: totals, whatever page is shown
+                limit = NOTIFY_LIMIT if name == "aguardando" else 1
+                found, counts[name] = inbox.fetch_page(api, token, inbox.query(name, user.user_id, mine, filters),
+                                                       limit)
                 if name == "aguardando":
                     waiting_ids = sorted(row["id"] for row in found)
+            if search:
+                page = api.get(token, "/search", q=search, limit=paging.PAGE, offset=offset or 0)
+                total = page["total"]
+                listed = search_results.results_view(page, search, ZoneInfo(user.timezone), selected)
+                shown = len(page["items"])
+            else:
+                params = inbox.query(view, user.user_id, mine, filters)
+                rows, total = inbox.fetch_page(api, token, params, paging.PAGE, offset or 0)
+                if paging.clamped(offset, total) != (offset or 0):  # the list shrank under the agent's page
+                    offset = paging.clamped(offset, total)
+                    rows, total = inbox.fetch_page(api, token, params, paging.PAGE, offset)
+                listed = [inbox.row_view(row, user.first_response_minutes, selected) for row in rows] or [
+                    html.Div("Nenhuma conversa aqui agora.", className="empty-state", id="ws-list-empty")]
+                shown = len(rows)
         except NoToken:
-            return labels, [], _error(NO_TOKEN), known, dash.no_update
+            return labels, [], _error(NO_TOKEN), known, dash.no_update, *no_pager
         except SessionExpired:
-            return labels, [], _relogin(tokens, "list"), known, dash.no_update
+            return labels, [], _relogin(tokens, "list"), known, dash.no_update, *no_pager
         except ApiError as exc:
-            return labels, dash.no_update, _error(exc.message), known, dash.no_update
+            return labels, dash.no_update, _error(exc.message), known, dash.no_update, *no_pager
         labels = [{"label": f"{inbox.VIEWS[v]} ({counts[v]})", "value": v} for v in views]
-        rows = inbox.order_rows(view, rows)
-        listed = [inbox.row_view(row, user.first_response_minutes, selected) for row in rows] or [
-            html.Div("Nenhuma conversa aqui agora.", className="empty-state", id="ws-list-empty")]
         new = sorted(set(waiting_ids) - set(known)) if isinstance(known, list) else []
         notify = {"count": len(new), "ids": new} if new else dash.no_update
-        return labels, listed, "", waiting_ids, notify
+        offset = offset or 0
+        pager = (None if total > paging.PAGE else HIDDEN, paging.summary(offset, shown, total), offset == 0,
+                 offset + shown >= total)
+        return labels, listed, "", waiting_ids, notify, *pager
+
+    @app.callback(Output("ws-read", "data"), Input("ws-selected", "data"), Input("ws-event", "data"))
+    def mark_read(selected, event):
+        """The open conversation is read up to now: when the agent opens it, and when it changes on screen (an
+        event naming it, or a burst naming no single conversation: show_conversation redraws it for both)."""
+        require_user()
+        if not selected:
+            raise dash.exceptions.PreventUpdate
+        if dash.ctx.triggered_id == "ws-event" and isinstance(event, dict) and \
+                event.get("conversation_id") not in (None, selected):
+            raise dash.exceptions.PreventUpdate
+        try:
+            api.post(_token(tokens), f"/conversations/{selected}/read")
+        except (NoToken, SessionExpired, ApiError):
+            raise dash.exceptions.PreventUpdate from None  # the conversation pane says what went wrong
+        return selected
 
     @app.callback(Output("ws-conv-header", "children"), Output("ws-timeline", "children"),
                   Output("ws-actions", "style"), Output("ws-take", "style"), Output("ws-handback", "style"),

@@ -17,7 +17,8 @@ SENDERS = {"customer": "Cliente", "bot": "Robô", "agent": "Atendente", "system"
 MEDIA = {"image": "Imagem", "audio": "Áudio", "document": "Documento", "video": "Vídeo", "sticker": "Figurinha",
          "location": "Localização", "contact": "Contato"}
 NEAR = 0.75  # of the target: the clock turns amber
-LIST_LIMIT = 100
+LIST_LIMIT = 100  # rows per page
+UNREAD_CAP = 100  # the API counts unread messages up to this (api/routes/conversation_queries.py)
 
 
 @dataclass(frozen=True)
@@ -25,47 +26,41 @@ class Filters:
     team_id: str | None = None
     channel_id: str | None = None
     status: str | None = None
+    label_id: str | None = None
 
 
 def views_for(role: str) -> list[str]:
     return [*VIEWS][:3] + (["todas"] if role != "agent" else [])
 
 
-def queries(view: str, user_id: str, my_teams: list[str], filters: Filters) -> list[dict]:
-    """The API list queries whose union is the view (disjoint, so totals add up)."""
-    common = {"channel_id": filters.channel_id}
+def query(view: str, user_id: str, my_teams: list[str], filters: Filters) -> dict | None:
+    """The view as one API list query, in the order the inbox shows it (waiting ones oldest first, as a queue is
+    worked, then the rest by newest activity), so the API's offset pages through exactly what is shown and its
+    total is the view's. None: nothing can match (a status the view never holds, no team of one's own)."""
+    common = {"channel_id": filters.channel_id, "label_id": filters.label_id}
     if view == "aguardando":
         if filters.status not in (None, "waiting"):
-            return []
-        return [{**common, "status": "waiting", "team_id": filters.team_id, "order": "waiting"}]
+            return None
+        return {**common, "status": "waiting", "team_id": filters.team_id, "order": "waiting"}
     if view == "minhas":
-        return [{**common, "assignee_id": user_id, "status": filters.status or "open", "team_id": filters.team_id}]
+        return {**common, "assignee_id": user_id, "status": filters.status or "open", "team_id": filters.team_id,
+                "order": "queue"}
     statuses = [filters.status] if filters.status else (["waiting", "open"] if view == "equipes"
                                                         else ["waiting", "open", "bot"])
+    teams = filters.team_id
     if view == "equipes":
         teams = [team for team in my_teams if filters.team_id in (None, team)]
-        return [{**common, "team_id": team, "status": status} for team in teams for status in statuses]
-    return [{**common, "team_id": filters.team_id, "status": status} for status in statuses]
+        if not teams:
+            return None
+    return {**common, "team_id": teams, "status": statuses, "order": "queue"}
 
 
-def fetch_view(api: ApiClient, token: str, params_list: list[dict], limit: int) -> tuple[list[dict], int]:
-    """The view's rows (up to `limit` per query) and its total."""
-    rows: dict[str, dict] = {}
-    total = 0
-    for params in params_list:
-        page = api.get(token, "/conversations", limit=limit, **params)
-        total += page["total"]
-        for item in page["items"]:
-            rows.setdefault(item["id"], item)
-    return list(rows.values()), total
-
-
-def order_rows(view: str, rows: list[dict]) -> list[dict]:
-    """Waiting conversations oldest first (as a queue is worked), then the rest by newest activity."""
-    waiting = sorted((r for r in rows if r["status"] == "waiting"), key=lambda r: r["handoff_at"] or r["created_at"])
-    others = sorted((r for r in rows if r["status"] != "waiting"),
-                    key=lambda r: r["last_message_at"] or r["created_at"], reverse=True)
-    return waiting + others if view in ("aguardando", "equipes", "todas") else others + waiting
+def fetch_page(api: ApiClient, token: str, params: dict | None, limit: int, offset: int = 0) -> tuple[list[dict], int]:
+    """One page of the view's rows and the view's total."""
+    if params is None:
+        return [], 0
+    page = api.get(token, "/conversations", limit=limit, offset=offset, **params)
+    return page["items"], page["total"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -116,6 +111,20 @@ def preview(last: dict | None) -> str:
     return f"{who}: {body or '—'}"
 
 
+def label_chips(labels: list[dict]) -> list[html.Span]:
+    """The conversation's labels, each with its colour as a dot (a light colour would not carry white text)."""
+    return [html.Span([html.Span(className="label-dot", style={"background": label["color"]}), label["name"]],
+                      className="label-chip", title=f"Etiqueta: {label['name']}") for label in labels]
+
+
+def unread_badge(count: int | None) -> html.Span | None:
+    if not count:
+        return None
+    text = "99+" if count >= UNREAD_CAP else str(count)
+    return html.Span(text, className="unread-badge",
+                     title="1 mensagem não lida" if count == 1 else f"{text} mensagens não lidas")
+
+
 def row_view(row: dict, target_minutes: int, selected: str | None) -> html.Button:
     clock = waiting_clock(row, target_minutes)
     status = STATUS_LABELS.get(row["status"], row["status"])
@@ -124,12 +133,17 @@ def row_view(row: dict, target_minutes: int, selected: str | None) -> html.Butto
         meta.append(html.Span(row["team_name"], className="badge badge-team"))
     if row.get("assignee_name"):
         meta.append(html.Span(f"com {row['assignee_name']}", className="muted small"))
+    meta += label_chips(row.get("labels") or [])
+    is_open = row["id"] == selected  # on screen now: being read (workspace marks it read)
+    unread = None if is_open else unread_badge(row.get("unread"))
+    head = [html.Strong(contact_label(row["contact"]), className="inbox-contact"),
+            html.Span(clock[0] if clock else "", className=f"sla sla-{clock[1]}" if clock else "sla")]
+    if unread is not None:
+        head.insert(1, unread)
     return html.Button([
-        html.Div([html.Strong(contact_label(row["contact"]), className="inbox-contact"),
-                  html.Span(clock[0] if clock else "", className=f"sla sla-{clock[1]}" if clock else "sla")],
-                 className="inbox-row-head"),
+        html.Div(head, className="inbox-row-head"),
         html.Div(preview(row.get("last_message")), className="inbox-preview"),
         html.Div(meta, className="inbox-meta"),
-    ], className="inbox-row selected" if row["id"] == selected else "inbox-row", type="button",
+    ], className="inbox-row selected" if is_open else "inbox-row", type="button",
         # assets/workspace.js selects the row on click (one listener for the whole list)
         **{"data-conversation": row["id"], "data-status": row["status"], "data-sla": clock[1] if clock else "none"})

@@ -5,7 +5,7 @@ from niochat.tables.conversations import contacts, conversation_notes, conversat
 from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
 from niochat.tables.privacy import deleted_rows
 from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
-from niochat.tables.workspace import conversation_labels, labels, quick_replies
+from niochat.tables.workspace import conversation_labels, conversation_reads, labels, quick_replies
 
 __all__ = [
     "metadata",
@@ -29,4 +29,5 @@ __all__ = [
     "labels",
     "conversation_labels",
     "quick_replies",
+    "conversation_reads",
 ]

@@ -1,6 +1,6 @@
-"""The agents' workspace (migrations 0016, 0019): labels put on conversations, and quick replies."""
+"""The agents' workspace (migrations 0016, 0018, 0019): labels put on conversations, quick replies, read marks."""
 
-from sqlalchemy import CheckConstraint, Column, Index, Table, Text, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Table, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from niochat.tables.base import id_column, metadata, tenant_column, tenant_fk, timestamps
@@ -52,4 +52,18 @@ quick_replies = Table(
     CheckConstraint("length(text) >= 1 AND length(text) <= 4096"),
     UniqueConstraint("tenant_id", "shortcut"),
     tenant_fk("team_id", "teams", "CASCADE"),
+)
+
+# How far each user has read each conversation: the inbox's unread counts (customer messages newer than this)
+conversation_reads = Table(
+    "conversation_reads",
+    metadata,
+    tenant_column(),
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("conversation_id", UUID(as_uuid=True), primary_key=True),
+    Column("last_read_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *timestamps(),
+    tenant_fk("user_id", "users", "CASCADE"),
+    tenant_fk("conversation_id", "conversations", "CASCADE"),
+    Index("conversation_reads_conversation_idx", "tenant_id", "conversation_id"),
 )

@@ -61,6 +61,7 @@ CALLS = {
     ("POST", "/api/v1/conversations/{conversation_id}/reopen"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/take"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/handback"): lambda w: None,
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): lambda w: None,
     ("GET", "/api/v1/conversations/{conversation_id}/notes"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): lambda w: {"text": "nota de invasor"},
     ("POST", "/api/v1/conversations/{conversation_id}/labels"): lambda w: {"label_id": str(w.a.ids["labels"][0])},

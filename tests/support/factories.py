@@ -17,6 +17,7 @@ from niochat.tables import (
     contacts,
     conversation_labels,
     conversation_notes,
+    conversation_reads,
     conversations,
     csat_requests,
     csat_responses,
@@ -118,6 +119,9 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     conn.execute(insert(conversation_labels).values(tenant_id=rows.tenant_id, conversation_id=conversation_id,
                                                     label_id=label_id, added_by_user_id=user_id))
     rows.ids["conversation_labels"] = [label_id]
+    conn.execute(insert(conversation_reads).values(tenant_id=rows.tenant_id, user_id=user_id,
+                                                   conversation_id=conversation_id))
+    rows.ids["conversation_reads"] = [conversation_id]
     _add(conn, rows, quick_replies, shortcut="segunda-via", text="Olá {primeiro_nome}, segue a segunda via.")
     # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
     gone = conn.execute(insert(messages).values(

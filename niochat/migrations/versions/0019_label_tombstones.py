@@ -8,14 +8,14 @@
 - `conversation_labels_updated_at`: the touch trigger the other tables have, so any update reaches the warehouse.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

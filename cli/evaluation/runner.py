@@ -34,7 +34,7 @@ from cli.evaluation.scenarios import (
     Scenario,
     Turn,
 )
-from niochat import accounts
+from niochat import accounts, knowledge_demo
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, channels, conversations, messages, sgp_configs, teams, tenants, tool_calls
 
@@ -143,6 +143,7 @@ class _ScenarioRun:
                          .values(settings={"business_hours": self._hours()}))
             for slug, name in TEAMS.items():
                 accounts.create_team(conn, self.slug, slug, name)
+            knowledge_demo.seed(conn, self.tenant_id, knowledge_demo.SAO_PAULO)  # what the customers ask about
             keys = {}  # the channels' webhook keys, known only now (stored as hashes)
             for provider in PROVIDERS:
                 created = accounts.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",

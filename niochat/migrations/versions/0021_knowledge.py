@@ -1,8 +1,8 @@
 """The provider's own knowledge: plans and prices, covered neighbourhoods and CEPs, payment places, opening hours,
 moving house, installation times, FAQ. The bots answer from it (api/brain/knowledge.py) and never invent a price.
 
-Coverage entries list the neighbourhoods (accent-folded, lower case, as the bots compare them) and CEP prefixes
-(one to eight digits) they cover. Revises 0016: the parallel 0017-0020 are re-chained when merged.
+Coverage entries list the neighbourhoods they cover (as written; the bots compare them accent-folded) and CEP
+prefixes (one to eight digits). Revises 0016: the parallel 0017-0020 are re-chained when merged.
 
 Revision ID: 0021
 Revises: 0016

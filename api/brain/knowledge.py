@@ -23,6 +23,7 @@ from niochat.tables import knowledge_entries
 
 MIN_SCORE = 0.9  # BM25 score of the best entry
 MIN_SHARE = 0.6  # share of the question's words the best entry holds
+MIN_SHARE_IN_CATEGORY = 0.4  # when the topic is known already (the question came with an action of that topic)
 FUZZY_CUTOFF = 85  # rapidfuzz ratio for a typo to count as the base's word ("istalacao" -> "instalacao")
 FUZZY_MIN_LENGTH = 5  # shorter words are too easy to confuse
 TOP = 3
@@ -35,7 +36,7 @@ meu minha seu sua voces voce vcs vc eu ele ela nos gente isso esse essa este est
 qual quais quanto quanta quantos quantas como onde quando porque pq oi ola bom boa dia tarde noite tudo bem
 obrigado obrigada favor por ser ter tem tenho temos e esta estou sao fica ficam vai vou queria quero gostaria
 saber sobre mais muito pouco algum alguma nao sim ok
-faco faz fazer posso pode
+faco faz fazer posso pode mes semana vem hoje amanha agora logo
 """.split())
 
 
@@ -117,7 +118,7 @@ class Index:
             if category and entry.category != category:
                 continue
             share = len(set(query) & set(self.documents[n])) / asked
-            if scores[n] < MIN_SCORE or share < MIN_SHARE:
+            if scores[n] < MIN_SCORE or share < (MIN_SHARE_IN_CATEGORY if category else MIN_SHARE):
                 continue
             found.append(Match(entry, float(scores[n]), share))
             if len(found) == top:

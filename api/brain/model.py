@@ -333,7 +333,8 @@ class ModelBrain:
         if name == "check_coverage":
             return await tools.check_coverage(str(arguments.get("place", ""))[:200])
         if name == "create_lead":
-            return await tools.create_lead(*(str(arguments.get(key, ""))[:200] for key in ("customer_name", "place", "plan")))
+            given = (str(arguments.get(key, ""))[:200] for key in ("customer_name", "place", "plan"))
+            return await tools.create_lead(*given)
         if name == "transfer_to_human":
             return await tools.transfer_to_human(arguments.get("team"), str(arguments.get("reason", "model")))
         simple = {

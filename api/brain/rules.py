@@ -110,6 +110,7 @@ class _Turn(KnowledgeSteps):
         if wanted:
             return await self.to_a_person(wanted)
         if action:
+            await self.preface(action)
             return await self.act(action)
         if self.state.get("ticket_protocol") and PROTOCOL.search(nlu.normalize(self.text)):
             self.about("open_ticket")  # "qual o protocolo mesmo?": the ticket of this conversation, repeated

@@ -17,6 +17,13 @@ QUESTION = re.compile(r"\?|^(qual|quais|quanto|quantos|onde|como|quando|que hora
 # words that name a place to check: "atendem no bairro X", "chega na rua", "meu CEP é ..."
 PLACE_CUE = re.compile(r"\bbairro|\bcep\b|\d{5}-?\d{3}|\batend\w*|\bchega\w*|\bmoro\b|\bcobertura\b|\bregiao\b"
                        r"|\bpassa\b|\bdisponivel\b")
+# An action asked as a question the base also answers: "posso pagar na lotérica?" (the invoice, and where to pay
+# it), "vou mudar de endereço, como faço?" (the move's conditions, and the ticket that does it).
+PREFACES = {
+    "second_copy": ("pagamento", re.compile(r"\b(loteric\w*|cartao|credito|debito|banco|agencia|aplicativo|app)\b")),
+    "open_ticket": ("mudanca", re.compile(r"\b(mudanc\w*|mud\w*|transferi\w*) (de |pra |para |o |a |meu |minha )*"
+                                          r"(endereco|casa|residencia|apartamento|ap)\b")),
+}
 LEAD_STEPS = ("lead_offer", "lead_place", "lead_plan", "lead_name", "lead_interest", "lead_interest_name")
 
 
@@ -141,6 +148,15 @@ class KnowledgeSteps:
         if by_number:
             return plans[by_number - 1].title
         return self.text.strip()[:60] if words(self.text) else None
+
+    async def preface(self, action: str) -> None:
+        """The base's answer said before an action, when the customer asked the action as such a question."""
+        category, asks = PREFACES.get(action, (None, None))
+        if category is None or not asks.search(nlu.normalize(self.text)):
+            return
+        found = await self.tools.search_knowledge(self.text, category)
+        if found.status == "answered":
+            self.say(found.data[0].entry.answer)
 
     async def knowledge(self) -> BrainReply | None:
         """A question the base answers, said word for word; a question it does not: said so, and a person offered.

@@ -539,12 +539,12 @@ class Toolbox:
 
     # --- the provider's knowledge base ---------------------------------------------------------------------
 
-    async def search_knowledge(self, question: str) -> Outcome:
+    async def search_knowledge(self, question: str, category: str | None = None) -> Outcome:
         """The base's best entries for a question (answered), or none good enough (no_match): then the bot says
-        it does not know, never a guess."""
+        it does not know, never a guess. A category known already narrows the search."""
         started = time.perf_counter()
         index = await knowledge.index_for(self.conn, self.tenant_id)
-        found = index.search(question)
+        found = index.search(question, category=category)
         asked = mask_documents_in(question)[:200]
         if not found:
             await self._record("search_knowledge", "no_match", started, question=asked)

@@ -78,7 +78,7 @@ OUTCOME_CATALOGUE: dict[str, OutcomeKind] = {
     # search_knowledge: answered from an entry, or nothing good enough (the bot says it does not know)
     "answered": "success", "no_match": "unsuccessful",
     # check_coverage: the check worked whatever it found; create_lead: a lead for comercial, or interest noted
-    "covered": "success", "not_covered": "success", "no_place": "unsuccessful",
+    "covered": "success", "not_covered": "success", "no_place": "unsuccessful", "no_coverage_data": "unsuccessful",
     "lead_created": "success", "interest_registered": "success",
     # the management system: not there, or failing
     "sgp_not_configured": "unsuccessful",

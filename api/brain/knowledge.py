@@ -129,9 +129,12 @@ class Index:
 
     def coverage(self, place: str) -> tuple[str, Entry | None]:
         """("covered", entry) when a neighbourhood or CEP of the place is covered, ("not_covered", None) when the
-        place names a CEP or words the base does not cover, ("no_place", None) when it names nothing."""
+        place names a CEP or words the base does not cover, ("no_place", None) when it names nothing, and
+        ("no_coverage_data", None) when the base lists no covered place at all (a person checks)."""
         digits = re.sub(r"\D", "", place)
         areas = [e for e in self.entries if e.category == "cobertura" and (e.neighbourhoods or e.cep_prefixes)]
+        if not areas:
+            return "no_coverage_data", None
         if len(digits) == 8:
             entry = next((e for e in areas if any(digits.startswith(p) for p in e.cep_prefixes)), None)
             return ("covered", entry) if entry else ("not_covered", None)

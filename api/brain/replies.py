@@ -337,6 +337,8 @@ def plan_line(title: str, answer: str) -> str:
 def lead_covered(region_answer: str, plans: list[tuple[str, str]]) -> str:
     lines = "\n".join(plan_line(title, answer) for title, answer in plans)
     listing = f" Nossos planos:\n{lines}\nQual deles te interessa?" if plans else " Qual plano te interessa?"
+    if not region_answer:  # the base lists no places: the sales team confirms the address
+        return "Anotado! Nossa equipe comercial confirma a cobertura no seu endereço." + listing
     return f"Boa notícia: temos cobertura aí! ✅ {region_answer}{listing}"
 
 

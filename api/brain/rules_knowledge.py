@@ -95,9 +95,9 @@ class KnowledgeSteps:
             return None  # "no", or another question: answered as any message
         if step == "lead_place":
             coverage = await self.tools.check_coverage(self.text)
-            if coverage.status == "covered":
+            if coverage.status in ("covered", "no_coverage_data"):
                 lead["place"] = self.text[:120]
-                return await self.lead_covered(coverage.data.answer)
+                return await self.lead_covered(coverage.data.answer if coverage.data else "")
             if coverage.status == "not_covered":
                 lead["place"] = self.text[:120]
                 self.state["awaiting"] = "lead_interest"

@@ -565,6 +565,8 @@ class Toolbox:
             await self._record("check_coverage", "covered", started, region=entry.title)
         elif status == "not_covered":
             await self._record("check_coverage", "not_covered", started)
+        elif status == "no_coverage_data":
+            await self._record("check_coverage", "no_coverage_data", started)
         else:
             await self._record("check_coverage", "no_place", started)
         return Outcome(status, entry)
@@ -581,10 +583,10 @@ class Toolbox:
         started = time.perf_counter()
         index = await knowledge.index_for(self.conn, self.tenant_id)
         status, entry = index.coverage(place)
-        covered = status == "covered"
+        covered = status in ("covered", "no_coverage_data")  # no places in the base: comercial checks
         name, place, plan = (mask_documents_in(str(v)).strip()[:120] for v in (name, place, plan))
         kind = "Lead comercial" if covered else "Interesse sem cobertura"
-        region = f" ({entry.title})" if covered else ""
+        region = f" ({entry.title})" if entry else ""
         await self.conn.execute(insert(conversation_notes).values(
             tenant_id=self.tenant_id, conversation_id=self.conversation_id,
             text=f"{kind} (bot): nome: {name or 'não informado'}; endereço/bairro/CEP: {place or 'não informado'}"
@@ -592,7 +594,8 @@ class Toolbox:
         ))
         if covered:
             self.handoff = Handoff(reason="sales_lead", team_slug="comercial")
-            await self._record("create_lead", "lead_created", started, region=entry.title, plan=plan[:60])
+            await self._record("create_lead", "lead_created", started, region=entry.title if entry else None,
+                               plan=plan[:60])
             return Outcome("lead_created", entry)
         await self._record("create_lead", "interest_registered", started, plan=plan[:60])
         return Outcome("interest_registered")

@@ -57,8 +57,8 @@ OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contrat
             "answer_not_typed": "resposta não digitada", "suspended": "contrato suspenso",
             "not_blocked": "contrato não bloqueado", "answered": "respondida pela base",
             "no_match": "sem resposta na base", "covered": "com cobertura", "not_covered": "sem cobertura",
-            "no_place": "local não identificado", "lead_created": "lead criado",
-            "interest_registered": "interesse registrado"}
+            "no_place": "local não identificado", "no_coverage_data": "base sem bairros atendidos",
+            "lead_created": "lead criado", "interest_registered": "interesse registrado"}
 
 
 def _category(value) -> str:

@@ -31,7 +31,8 @@ from tests.support.servers import serving
 API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
-                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies"}
+                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
+                   "knowledge_entry_id": "knowledge_entries"}
 
 
 @dataclass
@@ -67,6 +68,8 @@ CALLS = {
     ("DELETE", "/api/v1/labels/{label_id}"): lambda w: None,
     ("PATCH", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: {"text": "invasor"},
     ("DELETE", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: None,
+    ("PATCH", "/api/v1/knowledge/{knowledge_entry_id}"): lambda w: {"answer": "R$ 1,00"},
+    ("DELETE", "/api/v1/knowledge/{knowledge_entry_id}"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,

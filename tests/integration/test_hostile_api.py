@@ -114,7 +114,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
 OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
-           "quick_reply_id": "quick_replies"}
+           "quick_reply_id": "quick_replies", "knowledge_entry_id": "knowledge_entries"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -201,6 +201,11 @@ VALID_BODIES = {
     "POST /api/v1/quick-replies": lambda ours: {"shortcut": "boas-vindas", "text": "Olá {primeiro_nome}!",
                                                 "media_url": "https://example.com/boas-vindas.png"},
     "PATCH /api/v1/quick-replies/{quick_reply_id}": lambda ours: {"text": "Segue a segunda via, {nome}."},
+    "POST /api/v1/knowledge": lambda ours: {"category": "cobertura", "title": "Cobertura no Centro",
+                                            "answer": "Atendemos o Centro.", "keywords": ["centro"],
+                                            "neighbourhoods": ["Centro"], "cep_prefixes": ["01001"]},
+    "PATCH /api/v1/knowledge/{knowledge_entry_id}": lambda ours: {"answer": "R$ 99,90 por mês.",
+                                                                  "keywords": ["valor"]},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},

@@ -95,3 +95,31 @@ def test_search_answers_as_the_bots_and_follows_every_change(desk: Desk, engine)
     assert ask("vocês vendem geladeira?")[0]["answer"] == "Não vendemos eletrodomésticos."
     _delete(desk, "admin", f"/knowledge/{fridge['id']}")
     assert ask("vocês vendem geladeira?") == []
+
+
+def test_provisioning_seeds_each_demo_base_once_and_keeps_an_edited_one(database_url, engine, tmp_path):
+    from niochat.provisioning import DemoTenant, provision
+    from niochat.secrets import Keyring
+    from niochat.settings import Settings
+    from niochat.tables import tenants
+    from tests.support.basics import TEST_SECRET, unique_slug
+
+    spec = DemoTenant(slug=unique_slug("kb"), name="Provedor KB", timezone="America/Recife", users=(), channels={},
+                      knowledge=knowledge_demo.RECIFE)
+    settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, _env_file=None)
+
+    def entries() -> list:
+        with engine.connect() as conn:
+            tenant_id = conn.scalar(select(tenants.c.id).where(tenants.c.slug == spec.slug))
+            return conn.execute(select(knowledge_entries.c.title, knowledge_entries.c.neighbourhoods)
+                                .where(knowledge_entries.c.tenant_id == tenant_id)).all()
+
+    provision(database_url, settings, Keyring(TEST_SECRET), "senha-demo-123", None, (spec,))
+    first = entries()
+    assert len(first) >= 30 and any("Boa Viagem" in row.neighbourhoods for row in first)
+    with engine.begin() as conn:  # a manager removed all but one entry
+        conn.execute(knowledge_entries.delete().where(knowledge_entries.c.title != "Plano 300 Mega",
+                                                      knowledge_entries.c.tenant_id.in_(
+                                                          select(tenants.c.id).where(tenants.c.slug == spec.slug))))
+    provision(database_url, settings, Keyring(TEST_SECRET), "senha-demo-123", None, (spec,))
+    assert [row.title for row in entries()] == ["Plano 300 Mega"]

@@ -38,9 +38,9 @@ class KnowledgeSteps:
     async def sales(self) -> BrainReply:
         """Prices, plans, coverage or a wish to sign up: the base answers; a wish starts the lead's steps."""
         self.about("sales")
-        if WISH.search(nlu.normalize(self.text)):
-            return await self.lead_start()
         said = nlu.normalize(self.text)
+        if WISH.search(said):
+            return await self.lead_start()
         coverage = await self.tools.check_coverage(self.text) if PLACE_CUE.search(said) else None
         if coverage and coverage.status == "covered":
             self.state.update(awaiting="lead_offer", lead={"place": self.text[:120]})

@@ -72,7 +72,7 @@ async def list_knowledge(
 
 @router.get("/search", response_model=KnowledgeSearch, summary="What the bots would answer to a question")
 async def search_knowledge(
-    ctx: Tenant, question: Annotated[str, Query(min_length=1, max_length=500)],
+    ctx: Tenant, question: Annotated[str, Query(max_length=500, description="Empty: no matches")] = "",
 ) -> KnowledgeSearch:
     index = await knowledge.index_for(ctx.conn, ctx.user.tenant_id)
     matches = [KnowledgeMatch(entry_id=m.entry.id, category=m.entry.category, title=m.entry.title,

@@ -234,18 +234,23 @@ def test_every_json_write_route_has_a_valid_body_to_break():
 
 
 def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
-    """A label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's."""
+    """A label, a quick reply and a knowledge entry of our own first in line: the fuzzer may have deleted
+    full_tenant's."""
     from sqlalchemy import insert
 
-    from niochat.tables import labels, quick_replies
+    from niochat.tables import knowledge_entries, labels, quick_replies
 
     with engine.begin() as conn:
         label = conn.execute(insert(labels).values(tenant_id=ours.tenant_id, name="Rótulo novo", color="#123456")
                              .returning(labels.c.id)).scalar_one()
         reply = conn.execute(insert(quick_replies).values(tenant_id=ours.tenant_id, shortcut="resposta-nova",
                                                           text="Olá!").returning(quick_replies.c.id)).scalar_one()
+        entry = conn.execute(insert(knowledge_entries).values(tenant_id=ours.tenant_id, category="faq",
+                                                              title="Nova", answer="Sim.")
+                             .returning(knowledge_entries.c.id)).scalar_one()
     ours.ids["labels"].insert(0, label)
     ours.ids["quick_replies"].insert(0, reply)
+    ours.ids["knowledge_entries"].insert(0, entry)
 
 
 def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants, whatsapp, engine):

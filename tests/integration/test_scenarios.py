@@ -93,7 +93,7 @@ def test_rules_brain_passes_every_scenario_it_claims(tmp_path, scenario_services
     assert not report.failures, _explain(report)
     assert len(report.claimed) >= 40
     counted = report.knowledge_counts()  # `niochat eval` counts the knowledge base's answers and the leads
-    assert counted["search_knowledge:answered"] >= 8 and counted["search_knowledge:no_match"] >= 1
+    assert counted["search_knowledge:answered"] >= 6 and counted["search_knowledge:no_match"] >= 1
     assert counted["create_lead:lead_created"] >= 2 and counted["create_lead:interest_registered"] >= 1
 
 

@@ -119,7 +119,7 @@ def entries_for(city: City) -> list[dict]:
         _entry("instalacao", "Prazo de instalação", "A instalação é feita em até 3 dias úteis depois da "
                "contratação, com horário agendado com você.", "prazo instalar instalacao demora tempo dias quando"),
         _entry("instalacao", "Taxa de instalação", "A instalação é grátis nos planos com fidelidade de 12 meses. "
-               "Sem fidelidade, a taxa é R$ 150,00.", "taxa instalacao custo gratis gratuita"),
+               "Sem fidelidade, a taxa é R$ 150,00.", "taxa instalacao custo custa gratis gratuita"),
         _entry("instalacao", "Documentos para contratar", "Para contratar basta um documento com foto, o CPF e um "
                "comprovante de endereço no nome do titular.", "documentos contratar precisa comprovante"),
         _entry("instalacao", "Ponto adicional", "Um ponto adicional de Wi-Fi (roteador mesh) custa R$ 20,00 por "

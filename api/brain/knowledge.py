@@ -36,7 +36,7 @@ meu minha seu sua voces voce vcs vc eu ele ela nos gente isso esse essa este est
 qual quais quanto quanta quantos quantas como onde quando porque pq oi ola bom boa dia tarde noite tudo bem
 obrigado obrigada favor por ser ter tem tenho temos e esta estou sao fica ficam vai vou queria quero gostaria
 saber sobre mais muito pouco algum alguma nao sim ok
-faco faz fazer posso pode mes semana vem hoje amanha agora logo
+faco faz fazer posso pode mes semana vem hoje amanha agora logo qnto qto internet net
 """.split())
 
 

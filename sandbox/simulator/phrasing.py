@@ -27,7 +27,7 @@ KNOWLEDGE = [
     "qual o valor do plano de 500 mega?", "quanto custa o plano de 300 mega", "qual o horario de atendimento?",
     "quanto tempo demora a instalação?", "vocês aceitam cartão?", "tem fidelidade?", "como troco a senha do wifi?",
     "qual o endereço da loja?", "vcs tem ip fixo?", "a internet tem franquia?", "quais os planos de vcs?",
-    "qnto custa a taxa de instalaçao", "meu wifi nao pega no quarto, o que faço?", "vocês vendem celular?",
+    "qnto custa a taxa de instalaçao", "vocês tem roteador mesh?", "vocês vendem celular?",
 ]
 SIGNUP = ["quero contratar internet", "queria assinar a fibra de vocês", "quero contratar um plano",
           "gostaria de contratar a internet"]

@@ -21,6 +21,7 @@ from api.routes import (
     csat as csat_routes,
     customer,
     health,
+    knowledge as knowledge_routes,
     labels,
     privacy as privacy_routes,
     quick_replies,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(quick_replies.router, prefix="/api/v1")
     app.include_router(search.router, prefix="/api/v1")
     app.include_router(customer.router, prefix="/api/v1")
+    app.include_router(knowledge_routes.router, prefix="/api/v1")
     return app
 
 

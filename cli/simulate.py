@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.context import console, fail, load_settings
 
-DEFAULT_MIX = "invoice=33,outage=25,unlock=10,human=10,chat=8,receipt=5,voice=5,billing=4"
+DEFAULT_MIX = "invoice=30,outage=23,unlock=9,human=9,chat=7,receipt=5,voice=5,billing=4,knowledge=6,signup=2"
 
 
 def customers_from_dataset(path) -> list:
@@ -80,7 +80,8 @@ def simulate_command(
     customers: int = typer.Option(0, min=0, help="How many of the dataset's customers write (0: all of them)"),
     mix: str = typer.Option(
         DEFAULT_MIX, help="Intent weights: invoice, outage, unlock, human, chat, receipt (sends a payment receipt), "
-        "voice (asks by voice note), billing (disputes a charge)"
+        "voice (asks by voice note), billing (disputes a charge), knowledge (asks the provider's knowledge base), "
+        "signup (wants to become a customer)"
     ),
     demo_tenant: str = typer.Option(
         "", help="A demo tenant (demo, veloz): its sandbox instances, SGP customers and agent, as `niochat demo` "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from niochat import accounts
+from niochat import accounts, knowledge_demo
 from niochat.database import sync_engine
 from niochat.passwords import hash_password, verify_password
 from niochat.secrets import Keyring
@@ -46,6 +46,7 @@ class DemoTenant:
     teams: dict[str, str] = field(default_factory=lambda: dict(DEMO_TEAMS))
     sgp_dataset: str | None = None  # its customers: a built-in SGP sandbox dataset's file name; None: the main one
     evolution_by_events: bool = False  # its Evolution instance posts to <webhook URL>/<event-name>
+    knowledge: knowledge_demo.City = knowledge_demo.SAO_PAULO  # its knowledge base, seeded while it has none
 
     def email_of(self, role: str) -> str:
         return next(user.email for user in self.users if user.role == role)
@@ -84,6 +85,7 @@ def _veloz() -> DemoTenant:
                   "business_hours": {**week, "sun": [["08:00", "14:00"]]}},
         sgp_dataset="dataset-veloz.json",
         evolution_by_events=True,  # this provider switched on Evolution's "webhook by events"
+        knowledge=knowledge_demo.RECIFE,
     )
 
 
@@ -98,6 +100,7 @@ def _ensure_tenant(conn: Connection, spec: DemoTenant, password: str, keyring: K
         tenant_id = accounts.create_tenant(conn, spec.slug, spec.name, spec.timezone)
         if spec.settings:
             conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(settings=spec.settings))
+    knowledge_demo.seed(conn, tenant_id, spec.knowledge)
     existing_teams = set(conn.scalars(select(teams.c.slug).where(teams.c.tenant_id == tenant_id)))
     for slug, name in spec.teams.items():
         if slug not in existing_teams:

@@ -16,13 +16,14 @@ from typing import Literal
 # understood nothing.
 INTENTS = frozenset({
     "second_copy", "connection_down", "trust_unlock", "payment_notice", "billing_issue", "open_ticket", "human",
-    "sales", "cancel", "greeting", "thanks_bye", "yes", "no", "identify", "not_understood",
+    "sales", "cancel", "greeting", "thanks_bye", "yes", "no", "identify", "not_understood", "knowledge",
 })
 
 # --- tools: what the tool outcome metrics count each one as ------------------------------------------------------
 
 # Invoices sent, tickets opened and unlocks granted are the successful calls of their category's tools.
-TOOL_CATEGORIES = ("invoice", "ticket", "unlock", "connection", "identify", "handoff", "close", "other")
+TOOL_CATEGORIES = ("invoice", "ticket", "unlock", "connection", "identify", "handoff", "close", "knowledge", "sales",
+                   "other")
 # A tool name outside the vocabulary (an old or foreign name in the warehouse) is counted here, calling no SGP.
 UNKNOWN_TOOL_CATEGORY = "other"
 
@@ -43,6 +44,9 @@ TOOL_CATALOGUE: dict[str, Tool] = {
     "trust_unlock": Tool("unlock", calls_sgp=True),
     "transfer_to_human": Tool("handoff", calls_sgp=False),
     "close_conversation": Tool("close", calls_sgp=False),
+    "search_knowledge": Tool("knowledge", calls_sgp=False),  # the tenant's knowledge base (knowledge_entries)
+    "check_coverage": Tool("sales", calls_sgp=False),  # neighbourhoods and CEPs of the knowledge base
+    "create_lead": Tool("sales", calls_sgp=False),  # a prospective customer for team comercial
 }
 TOOLS = frozenset(TOOL_CATALOGUE)
 
@@ -71,6 +75,11 @@ OUTCOME_CATALOGUE: dict[str, OutcomeKind] = {
     "suspended": "unsuccessful", "not_blocked": "unsuccessful",
     # transfer_to_human, close_conversation
     "transferred": "success", "closed": "success",
+    # search_knowledge: answered from an entry, or nothing good enough (the bot says it does not know)
+    "answered": "success", "no_match": "unsuccessful",
+    # check_coverage: the check worked whatever it found; create_lead: a lead for comercial, or interest noted
+    "covered": "success", "not_covered": "success", "no_place": "unsuccessful", "no_coverage_data": "unsuccessful",
+    "lead_created": "success", "interest_registered": "success",
     # the management system: not there, or failing
     "sgp_not_configured": "unsuccessful",
     "sgp_unavailable": "error", "sgp_auth_error": "error", "sgp_error": "error", "ticket_type_unknown": "error",
@@ -94,6 +103,7 @@ CSAT_RATINGS = (1, 2, 3, 4, 5)
 HANDOFF_REASONS = frozenset({
     "customer_request", "identity_unverified", "not_understood", "contract_cancelled", "cancel", "sales",
     "billing_issue", "payment_receipt", "customer_media", "agent_on_phone", "agent_took", "ticket_type_unknown",
+    "sales_lead", "knowledge_no_match",
 })
 
 Sentiment = Literal["negative", "neutral", "positive"]

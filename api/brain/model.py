@@ -16,7 +16,7 @@ from openai import AsyncOpenAI, OpenAIError
 
 from api.brain import nlu, replies
 from api.brain.tools import Outcome, Toolbox
-from api.brain.turn import IDENTIFY, BrainInput, BrainReply
+from api.brain.turn import IDENTIFY, KNOWLEDGE, BrainInput, BrainReply
 from api.sgp.occurrences import KINDS
 from niochat.logging import get_logger
 
@@ -68,6 +68,25 @@ TOOLS = [
         reason={"type": "string"},
     ),
     _function("close_conversation", "Encerra a conversa quando o cliente se despede e está satisfeito."),
+    _function(
+        "search_knowledge",
+        "Consulta a base de conhecimento do provedor (planos e preços, cobertura, pagamento, horários, mudança de "
+        "endereço, instalação, dúvidas frequentes) e devolve as entradas que respondem à pergunta.",
+        question={"type": "string", "description": "a pergunta do cliente, nas palavras dele"},
+    ),
+    _function(
+        "check_coverage",
+        "Verifica na base de conhecimento se o bairro ou CEP informado pelo cliente tem cobertura.",
+        place={"type": "string", "description": "o bairro ou o CEP exatamente como o cliente escreveu"},
+    ),
+    _function(
+        "create_lead",
+        "Registra um interessado em contratar para a equipe comercial: com cobertura, transfere ao comercial com "
+        "o resumo; sem cobertura, só registra o interesse.",
+        customer_name={"type": "string", "description": "o nome que o cliente informou"},
+        place={"type": "string", "description": "o bairro, endereço ou CEP que o cliente informou"},
+        plan={"type": "string", "description": "o plano de interesse, como está na base de conhecimento"},
+    ),
 ]
 
 
@@ -82,6 +101,9 @@ TOOL_INTENTS = {
     "identify_customer": IDENTIFY,
     "verify_identity": IDENTIFY,
     "choose_contract": IDENTIFY,
+    "search_knowledge": KNOWLEDGE,
+    "check_coverage": "sales",
+    "create_lead": "sales",
 }
 
 
@@ -142,6 +164,13 @@ def system_prompt(given: BrainInput) -> str:
         "parcelar: use transfer_to_human com team financeiro e reason billing_issue.\n"
         "- Se o cliente pedir uma pessoa, ou você não conseguir resolver, use transfer_to_human.\n"
         "- Quando o cliente agradecer e se despedir, despeça-se e use close_conversation.\n"
+        "- Perguntas sobre planos, preços, cobertura, pagamento, horários, mudança de endereço, instalação ou "
+        "dúvidas gerais: use search_knowledge e responda somente com o que ela devolver. Nunca invente preço, plano, "
+        "prazo ou bairro atendido; se ela devolver no_match, diga que não tem essa informação e ofereça um "
+        "atendente.\n"
+        "- Quem quer contratar: pergunte o bairro ou o CEP e use check_coverage. Com cobertura, pergunte o plano de "
+        "interesse (os planos da base) e o nome, e use create_lead. Sem cobertura, diga isso com educação e "
+        "ofereça registrar o interesse (create_lead também registra); não transfira só por isso.\n"
         f"Atendimento humano: {given.business_hours}. {humans}"
     )
 
@@ -185,6 +214,24 @@ def _describe(outcome: Outcome) -> dict:
                      note="manutenção na rede do provedor, não é defeito do cliente: não abra chamado")
     elif outcome.status == "ticket_type_unknown":
         facts["note"] = "nenhum chamado foi aberto; o cliente foi encaminhado à equipe técnica"
+    elif outcome.status == "answered":
+        facts.update(entries=[{"title": m.entry.title, "answer": m.entry.answer, "category": m.entry.category}
+                              for m in data],
+                     note="responda somente com estas informações, sem mudar valores nem prazos")
+    elif outcome.status == "no_match":
+        facts["note"] = ("a base não tem essa informação: diga que não sabe e ofereça um atendente; nunca invente "
+                         "preço, plano ou prazo")
+    elif outcome.status == "covered":
+        facts.update(region=data.title, answer=data.answer,
+                     note="tem cobertura: pergunte o plano de interesse e o nome, e use create_lead")
+    elif outcome.status == "not_covered":
+        facts["note"] = "sem cobertura: diga com educação e ofereça registrar o interesse (create_lead)"
+    elif outcome.status == "no_place":
+        facts["note"] = "não identifiquei o local: peça o bairro ou o CEP"
+    elif outcome.status == "lead_created":
+        facts["note"] = "o comercial recebeu o resumo e vai falar com o cliente por aqui"
+    elif outcome.status == "interest_registered":
+        facts["note"] = "interesse registrado: avisaremos quando a rede chegar"
     elif outcome.status in ("granted", "refused"):
         facts.update(days=data.days, until=data.until.isoformat() if data.until else None, reason=data.reason)
         if outcome.status == "granted" and data.until:
@@ -281,6 +328,13 @@ class ModelBrain:
             kind = str(arguments.get("kind") or "")
             return await tools.open_ticket(str(arguments.get("description", ""))[:500] or "Problema de conexão",
                                            kind if kind in KINDS else "")
+        if name == "search_knowledge":
+            return await tools.search_knowledge(str(arguments.get("question", ""))[:500])
+        if name == "check_coverage":
+            return await tools.check_coverage(str(arguments.get("place", ""))[:200])
+        if name == "create_lead":
+            given = (str(arguments.get(key, ""))[:200] for key in ("customer_name", "place", "plan"))
+            return await tools.create_lead(*given)
         if name == "transfer_to_human":
             return await tools.transfer_to_human(arguments.get("team"), str(arguments.get("reason", "model")))
         simple = {

@@ -305,3 +305,56 @@ def without_emojis(text: str) -> str:
     """The text for a persona with emojis off (the fixed replies above carry some)."""
     stripped = _EMOJI.sub("", text)
     return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.!?,;:\n])", r"\1", stripped)).strip()
+
+
+# --- the provider's knowledge base, and people who want to become customers -------------------------------------
+
+KNOWLEDGE_UNKNOWN = (
+    "Não encontrei essa informação aqui comigo. 😕 Quer que eu chame um atendente? Responda *sim* que eu te passo "
+    "para uma pessoa."
+)
+KNOWLEDGE_NO_PERSON = "Tudo bem! Se precisar de mais alguma coisa, é só perguntar."
+SALES_OFFER = "Quer contratar? Responda *sim* que eu anoto seus dados. 😊"
+LEAD_ASK_PLACE = "Que ótimo! 😊 Para ver se chegamos no seu endereço, me diga o seu *bairro* ou o *CEP*."
+LEAD_ASK_PLACE_AGAIN = "Não consegui identificar o local. Me diga o nome do bairro ou o CEP (8 números), por favor."
+LEAD_ASK_PLAN_AGAIN = "Qual dos planos te interessa? Pode responder com a velocidade, por exemplo *500 Mega*."
+LEAD_ASK_NAME = "Anotado! E qual é o seu nome completo?"
+NOT_COVERED = (
+    "Poxa, ainda não temos cobertura nesse endereço. 😕 Estamos expandindo a rede: quer que eu registre seu "
+    "interesse para avisarmos quando chegarmos aí? (sim ou não)"
+)
+INTEREST_ASK_NAME = "Combinado! Qual é o seu nome, para o registro?"
+INTEREST_DECLINED = "Tudo bem! Se mudar de ideia, é só chamar."
+_PRICE = re.compile(r"R\$ ?[\d.]+,\d{2}")
+
+
+def plan_line(title: str, answer: str) -> str:
+    """A plan and its price as the base writes it (never a price of our own)."""
+    price = _PRICE.search(answer)
+    return f"• {title}" + (f": {price.group()} por mês" if price else "")
+
+
+def lead_covered(region_answer: str, plans: list[tuple[str, str]]) -> str:
+    lines = "\n".join(plan_line(title, answer) for title, answer in plans)
+    listing = f" Nossos planos:\n{lines}\nQual deles te interessa?" if plans else " Qual plano te interessa?"
+    if not region_answer:  # the base lists no places: the sales team confirms the address
+        return "Anotado! Nossa equipe comercial confirma a cobertura no seu endereço." + listing
+    return f"Boa notícia: temos cobertura aí! ✅ {region_answer}{listing}"
+
+
+def covered_offer(region_answer: str) -> str:
+    return f"Sim, temos cobertura aí! ✅ {region_answer} " + SALES_OFFER
+
+
+def _first(name: str) -> str:
+    return name.split()[0].title() if name.split() else ""
+
+
+def lead_created(name: str) -> str:
+    return (f"Obrigado, {_first(name)}! Passei seus dados para a nossa equipe comercial, que vai falar com você "
+            "aqui mesmo para combinar a instalação. 😊")
+
+
+def interest_registered(name: str) -> str:
+    return (f"Pronto, {_first(name)}, seu interesse está registrado! Avisaremos por aqui quando a rede chegar no seu "
+            "endereço. 💙")

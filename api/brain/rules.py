@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from api.brain import nlu, replies
+from api.brain.rules_knowledge import LEAD_STEPS, KnowledgeSteps
 from api.brain.tools import Toolbox
 from api.brain.turn import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
 
@@ -35,7 +36,7 @@ class RulesBrain:
         return await _Turn(given, tools).run()
 
 
-class _Turn:
+class _Turn(KnowledgeSteps):
     def __init__(self, given: BrainInput, tools: Toolbox):
         self.given, self.tools, self.state = given, tools, tools.state
         self.text = " ".join(given.new_messages)
@@ -69,6 +70,8 @@ class _Turn:
         awaiting = self.state.pop("awaiting", None)
         if "billing_issue" in self.intents:  # whatever the bot was waiting for: "me cobraram 2x" is not option 2
             return await self.billing_issue()
+        if awaiting in LEAD_STEPS and (done := await self.lead_step(awaiting)) is not None:
+            return done
         if awaiting is None and self.state.get("identity"):
             awaiting = "identity_factor"  # asked by the model brain, answered while the rules brain stands in
         if awaiting != "identity_factor":
@@ -94,15 +97,20 @@ class _Turn:
                 self.state.pop("problem", None)
                 self.say(replies.TICKET_DECLINED)
                 return self.reply()
+        if awaiting == "person_offer" and not action and (done := await self.person_offer()) is not None:
+            return done
         if awaiting == "identity_factor" and (done := await self.identity_answer(action)) is not None:
             return done
         if awaiting == "contract" and (done := await self.contract_answer(action)) is not None:
             return done
         if done := await self.documents(action, awaiting):
             return done
-        if wanted := self.person_request():
+        if (wanted := self.person_request()) == "sales" and "human" not in self.intents:
+            return await self.sales()  # prices, plans, coverage: the knowledge base; a wish to sign up: a lead
+        if wanted:
             return await self.to_a_person(wanted)
         if action:
+            await self.preface(action)
             return await self.act(action)
         if self.state.get("ticket_protocol") and PROTOCOL.search(nlu.normalize(self.text)):
             self.about("open_ticket")  # "qual o protocolo mesmo?": the ticket of this conversation, repeated
@@ -115,6 +123,8 @@ class _Turn:
             self.say(replies.BYE)
             await self.tools.close_conversation()
             return self.reply()
+        if known := await self.knowledge():  # "onde pago?", "horário de atendimento", "vou mudar de endereço"
+            return known
         if "greeting" in self.intents or self.given.first_contact:
             # a first message with nothing to act on: what was recognized in it, if anything
             self.about("greeting" if "greeting" in self.intents else next(iter(self.intents), NOT_UNDERSTOOD))

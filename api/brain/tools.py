@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.brain import nlu
+from api.brain import knowledge, nlu
 from api.brain.handoff import Handoff
 from api.brain.phones import registered
 from api.engine import audit
@@ -41,7 +41,7 @@ from api.sgp.models import (
 from niochat.logging import get_logger
 from niochat.masking import mask_document, mask_documents_in
 from niochat.secrets import Keyring
-from niochat.tables import ai_usage, contacts, conversations, tool_calls
+from niochat.tables import ai_usage, contacts, conversation_notes, conversations, tool_calls
 
 log = get_logger(__name__)
 TEAMS = ("financeiro", "suporte", "comercial")
@@ -536,3 +536,66 @@ class Toolbox:
         self.close = True
         await self._record("close_conversation", "closed", started)
         return Outcome("closed")
+
+    # --- the provider's knowledge base ---------------------------------------------------------------------
+
+    async def search_knowledge(self, question: str, category: str | None = None) -> Outcome:
+        """The base's best entries for a question (answered), or none good enough (no_match): then the bot says
+        it does not know, never a guess. A category known already narrows the search."""
+        started = time.perf_counter()
+        index = await knowledge.index_for(self.conn, self.tenant_id)
+        found = index.search(question, category=category)
+        asked = mask_documents_in(question)[:200]
+        if not found:
+            await self._record("search_knowledge", "no_match", started, question=asked)
+            return Outcome("no_match")
+        best = found[0]
+        await self._record("search_knowledge", "answered", started, question=asked, entry_id=str(best.entry.id),
+                           category=best.entry.category, score=round(best.score, 2))
+        return Outcome("answered", found)
+
+    async def check_coverage(self, place: str) -> Outcome:
+        """Whether the neighbourhood or CEP the customer gave is covered: covered (with the coverage entry),
+        not_covered, or no_place when the words name no place. Only the covered region is recorded, not the
+        customer's address."""
+        started = time.perf_counter()
+        index = await knowledge.index_for(self.conn, self.tenant_id)
+        status, entry = index.coverage(place)
+        if status == "covered":
+            await self._record("check_coverage", "covered", started, region=entry.title)
+        elif status == "not_covered":
+            await self._record("check_coverage", "not_covered", started)
+        elif status == "no_coverage_data":
+            await self._record("check_coverage", "no_coverage_data", started)
+        else:
+            await self._record("check_coverage", "no_place", started)
+        return Outcome(status, entry)
+
+    async def plans(self) -> list[knowledge.Entry]:
+        """The base's plans with a price, for the customer to pick one."""
+        index = await knowledge.index_for(self.conn, self.tenant_id)
+        return [e for e in index.entries if e.category == "planos" and "R$" in e.answer and e.title.startswith("Plano")]
+
+    async def create_lead(self, name: str, place: str, plan: str) -> Outcome:
+        """A prospective customer for the sales team: a note on the conversation with the name, the place and the
+        plan of interest. Covered: the chat goes to team comercial (lead_created); not covered: the interest is
+        written down for when the network gets there (interest_registered), with no handoff."""
+        started = time.perf_counter()
+        index = await knowledge.index_for(self.conn, self.tenant_id)
+        status, entry = index.coverage(place)
+        covered = status in ("covered", "no_coverage_data")  # no places in the base: comercial checks
+        name, place, plan = (mask_documents_in(str(v)).strip()[:120] for v in (name, place, plan))
+        kind = "Lead comercial" if covered else "Interesse sem cobertura"
+        region = f" ({entry.title})" if entry else ""
+        await self.conn.execute(insert(conversation_notes).values(
+            tenant_id=self.tenant_id, conversation_id=self.conversation_id,
+            text=f"{kind} (bot): nome: {name or 'não informado'}; endereço/bairro/CEP: {place or 'não informado'}"
+                 f"{region}; plano de interesse: {plan or 'não informado'}.",
+        ))
+        if covered:
+            self.handoff = Handoff(reason="sales_lead", team_slug="comercial")
+            await self._record("create_lead", "lead_created", started, region=entry.title if entry else None,
+                               plan=plan[:60])
+            return Outcome("lead_created", entry)
+        await self._record("create_lead", "interest_registered", started, plan=plan[:60])
+        return Outcome("interest_registered")

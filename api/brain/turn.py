@@ -36,7 +36,8 @@ class BrainInput:
 # inbound messages the turn answered (`messages.intent`) and the marts count it (agg_tenant_daily_intents).
 IDENTIFY = "identify"  # the customer only sent their CPF/CNPJ or picked one of their contracts
 NOT_UNDERSTOOD = "not_understood"  # the rules brain recognized nothing and said so
-EXTRA_INTENTS = (IDENTIFY, NOT_UNDERSTOOD)
+KNOWLEDGE = "knowledge"  # answered (or not) from the provider's knowledge base
+EXTRA_INTENTS = (IDENTIFY, NOT_UNDERSTOOD, KNOWLEDGE)
 
 
 @dataclass

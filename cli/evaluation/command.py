@@ -36,6 +36,11 @@ def print_report(report: Report, console) -> None:
                   f"({sum(not r.handoff for r in report.claimed)}/{len(report.claimed)} scenarios without handoff)")
     console.print(f"[bold]Pass rate:[/] {report.pass_rate:.1%} "
                   f"({len(report.claimed) - len(report.failures)}/{len(report.claimed)} claimed scenarios)")
+    counted = report.knowledge_counts()
+    console.print(f"[bold]Knowledge base:[/] {counted['search_knowledge:answered']} answered, "
+                  f"{counted['search_knowledge:no_match']} without a match; leads: "
+                  f"{counted['create_lead:lead_created']} for comercial, "
+                  f"{counted['create_lead:interest_registered']} interests where not covered")
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from cli.evaluation.scenarios import (
     Scenario,
     Turn,
 )
-from niochat import accounts
+from niochat import accounts, knowledge_demo
 from niochat.secrets import Keyring
 from niochat.tables import ai_configs, channels, conversations, messages, sgp_configs, teams, tenants, tool_calls
 
@@ -119,6 +119,7 @@ class _ScenarioRun:
         self.warnings: list[str] = []
         self.transcript: list[list[str]] = []
         self.seen_tools: set[uuid.UUID] = set()
+        self.tools: list[str] = []  # "tool:outcome" of every call, for the report's counts
         self.sent_count = 0
 
     # setup ---------------------------------------------------------------------------------------------------
@@ -143,6 +144,7 @@ class _ScenarioRun:
                          .values(settings={"business_hours": self._hours()}))
             for slug, name in TEAMS.items():
                 accounts.create_team(conn, self.slug, slug, name)
+            knowledge_demo.seed(conn, self.tenant_id, knowledge_demo.SAO_PAULO)  # what the customers ask about
             keys = {}  # the channels' webhook keys, known only now (stored as hashes)
             for provider in PROVIDERS:
                 created = accounts.create_channel(conn, keyring, api_url, self.slug, provider, f"WhatsApp {provider}",
@@ -200,7 +202,7 @@ class _ScenarioRun:
         return ScenarioResult(
             name=scenario.name, claimed=scenario.claimed_by(self.runner.brain), passed=not self.reasons,
             handoff=self.handed_off(), seconds=round(time.monotonic() - started, 2), reasons=self.reasons,
-            warnings=self.warnings, transcript=self.transcript,
+            warnings=self.warnings, transcript=self.transcript, tools=self.tools,
         )
 
     def turn(self, number: int, turn: Turn) -> bool:
@@ -272,7 +274,9 @@ class _ScenarioRun:
     def _new_tools(self) -> list[str]:
         new = [row for row in self._tool_rows() if row.id not in self.seen_tools]
         self.seen_tools.update(row.id for row in new)
-        return [f"{row.tool}:{row.outcome}" for row in new]
+        calls = [f"{row.tool}:{row.outcome}" for row in new]
+        self.tools += calls
+        return calls
 
     # checks --------------------------------------------------------------------------------------------------
 

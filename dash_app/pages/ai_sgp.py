@@ -17,7 +17,8 @@ PATH, NAME, ORDER = "/ia-sgp", "IA & SGP", 3
 TITLE = "IA e integração com o SGP"
 CATEGORIES = {"invoice": "Fatura / 2ª via", "ticket": "Chamado", "unlock": "Desbloqueio de confiança",
               "connection": "Status da conexão", "identify": "Identificação do cliente",
-              "handoff": "Transferência", "close": "Encerramento", "other": "Outras"}
+              "handoff": "Transferência", "close": "Encerramento", "knowledge": "Base de conhecimento",
+              "sales": "Cobertura e contratação", "other": "Outras"}
 
 # fct_messages.intent: the NLU's intents plus the brains' own (api/brain/turn.py); tests keep the two in step.
 INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem conexão",
@@ -25,7 +26,8 @@ INTENTS = {"second_copy": "2ª via da fatura", "connection_down": "Internet sem 
            "human": "Falar com atendente", "sales": "Contratar / comercial", "cancel": "Cancelamento",
            "greeting": "Saudação", "thanks_bye": "Agradecimento / despedida", "yes": "Sim", "no": "Não",
            "identify": "Identificação (CPF/CNPJ, contrato)", "not_understood": "Não entendida",
-           "payment_notice": "Aviso de pagamento / comprovante", "billing_issue": "Cobrança / negociação"}
+           "payment_notice": "Aviso de pagamento / comprovante", "billing_issue": "Cobrança / negociação",
+           "knowledge": "Dúvida respondida pela base de conhecimento"}
 # Turns that are part of any conversation rather than a request: listed after the requests, left out of the chart.
 SMALL_TALK = frozenset({"greeting", "thanks_bye", "yes", "no", "identify"})
 # conversations.handoff_reason codes (niochat.vocabulary.HANDOFF_REASONS); a model brain's or an agent's own words
@@ -36,7 +38,9 @@ HANDOFF_REASONS = {"customer_request": "Cliente pediu um atendente", "identity_u
                    "payment_receipt": "Comprovante de pagamento", "customer_media": "Foto, vídeo ou documento",
                    "agent_on_phone": "Atendente respondeu pelo celular",
                    "agent_took": "Atendente assumiu a conversa", "billing_issue": "Cobrança / negociação",
-                   "ticket_type_unknown": "Tipo de chamado do SGP não configurado"}
+                   "ticket_type_unknown": "Tipo de chamado do SGP não configurado",
+                   "sales_lead": "Novo cliente (lead comercial)",
+                   "knowledge_no_match": "Dúvida fora da base de conhecimento"}
 # tool_calls.outcome (niochat.vocabulary.TOOL_OUTCOMES)
 OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contratos", "not_found": "não encontrado",
             "phone_mismatch": "telefone não é o do cadastro", "document_not_typed": "documento não digitado",
@@ -51,7 +55,10 @@ OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contrat
             "too_many_attempts": "tentativas de confirmação esgotadas", "locked": "confirmação bloqueada",
             "factor_unavailable": "SGP sem dado para confirmar", "not_requested": "confirmação não pedida",
             "answer_not_typed": "resposta não digitada", "suspended": "contrato suspenso",
-            "not_blocked": "contrato não bloqueado"}
+            "not_blocked": "contrato não bloqueado", "answered": "respondida pela base",
+            "no_match": "sem resposta na base", "covered": "com cobertura", "not_covered": "sem cobertura",
+            "no_place": "local não identificado", "no_coverage_data": "base sem bairros atendidos",
+            "lead_created": "lead criado", "interest_registered": "interesse registrado"}
 
 
 def _category(value) -> str:

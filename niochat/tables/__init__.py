@@ -2,6 +2,7 @@
 
 from niochat.tables.base import metadata
 from niochat.tables.conversations import contacts, conversation_notes, conversations, messages
+from niochat.tables.knowledge import knowledge_entries
 from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
 from niochat.tables.privacy import deleted_rows
 from niochat.tables.tenancy import ai_configs, channels, sgp_configs, team_members, teams, tenants, users
@@ -30,4 +31,5 @@ __all__ = [
     "conversation_labels",
     "quick_replies",
     "conversation_reads",
+    "knowledge_entries",
 ]

@@ -25,8 +25,9 @@ TEAM_OF = {"invoice": "financeiro", "unlock": "financeiro", "billing": "financei
 CSAT_DELAY = timedelta(seconds=90)
 # The request each scenario's opening message makes, in the names live traffic records (niochat.vocabulary.INTENTS).
 OPENING_INTENT = {"invoice": "second_copy", "outage": "connection_down", "unlock": "trust_unlock", "human": "human",
-                  "chat": "greeting", "billing": "billing_issue"}
+                  "chat": "greeting", "billing": "billing_issue", "knowledge": "knowledge"}
 NOT_FOUND_SHARE = 0.03  # documents the SGP does not know
+NO_MATCH_SHARE = 0.15  # knowledge questions the provider's base does not answer (the bot offers a person)
 PHONE_MISMATCH_SHARE = 0.04  # writing from a number that is not the contract's: the bot asks the date of birth
 FACTOR_PASS_SHARE = 0.6  # of those, the holder themselves (from a new number): the right date
 CONFUSED_SHARE = 0.3  # of the "chat" openers: they say what they want in a way the bot does not understand
@@ -60,7 +61,19 @@ BOT = {
     "billing": ["Entendi, é um assunto para o nosso financeiro, que pode conferir a cobrança e negociar com você. "
                 "Vou te transferir para um atendente."],
     "bye": ["Por nada! Qualquer coisa é só chamar. 😊", "Disponha! Tenha um ótimo dia."],
+    "knowledge_unknown": ["Não encontrei essa informação aqui comigo. 😕 Quer que eu chame um atendente?"],
 }
+# Questions of the demo's knowledge bases (niochat/knowledge_demo.py) with their entry's answer, and some it lacks
+KNOWLEDGE = [
+    ("vocês aceitam cartão?", "Aceitamos cartão de crédito pelo nosso aplicativo e débito automático em conta (Itaú, "
+                              "Bradesco, Caixa, Banco do Brasil e Santander)."),
+    ("quanto tempo demora a instalação?",
+     "A instalação é feita em até 3 dias úteis depois da contratação, com horário agendado com você."),
+    ("tem fidelidade?", "O contrato tem fidelidade de 12 meses. Quem cancela antes paga uma multa proporcional aos "
+                        "meses que faltam."),
+    ("a internet tem franquia?", "Nossos planos não têm franquia: você navega à vontade, sem limite de dados."),
+]
+UNKNOWN_QUESTIONS = ["vocês vendem celular?", "vcs instalam camera de segurança?", "vocês consertam computador?"]
 AGENT = ["Oi, aqui é do atendimento! Já estou vendo seu caso.", "Olá! Pode me contar com mais detalhes?",
          "Verifiquei aqui e já está resolvido.", "Pronto, ajustei no sistema. Qualquer coisa é só chamar!"]
 CUSTOMER_TO_AGENT = ["ok, obrigado", "isso mesmo", "certo, aguardo", "blz"]
@@ -146,8 +159,11 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     intent = rng.choices(names, weights=weights)[0]
     customer = rng.choice(plan.customers)
     line = _Timeline(start, rng)
-    line.say("customer", rng.choice(OPENINGS[intent]), intent=OPENING_INTENT[intent])
     reason = None  # why it goes to a person, in the rules brain's words (conversations.handoff_reason)
+    if intent == "knowledge":  # a question for the provider's base, answered from it or a person offered
+        reason = _knowledge(line, rng)
+    else:
+        line.say("customer", rng.choice(OPENINGS[intent]), intent=OPENING_INTENT[intent])
     if intent == "billing":  # the rules brain hands it to financeiro at once
         line.call("transfer_to_human", "transferred", _instant(rng))
         line.say("bot", rng.choice(BOT["billing"]))
@@ -184,6 +200,25 @@ def _conversation(plan: BackfillPlan, external_id: str, start: datetime, rng: ra
     if rng.random() < 0.65:  # most people answer the survey, not all
         conversation["csat"] = _csat(closed, handoff, rng)
     return conversation
+
+
+def _knowledge(line: _Timeline, rng: random.Random) -> str | None:
+    """A question for the knowledge base: its answer, or (no match) a person offered, whom some accept."""
+    if rng.random() >= NO_MATCH_SHARE:
+        question, answer = rng.choice(KNOWLEDGE)
+        line.say("customer", question, intent="knowledge")
+        line.call("search_knowledge", "answered", _instant(rng))
+        line.say("bot", answer)
+        return None
+    line.say("customer", rng.choice(UNKNOWN_QUESTIONS), intent="knowledge")
+    line.call("search_knowledge", "no_match", _instant(rng))
+    line.say("bot", rng.choice(BOT["knowledge_unknown"]))
+    if rng.random() < 0.5:
+        return None
+    line.say("customer", rng.choice(phrasing.YES[:1]), after=(5, 40), intent="human")
+    line.call("transfer_to_human", "transferred", _instant(rng))
+    line.say("bot", rng.choice(BOT["handoff"]))
+    return "knowledge_no_match"
 
 
 def _confused(line: _Timeline, rng: random.Random) -> str:

@@ -22,6 +22,19 @@ BILLING = [
     "me cobraram duas vezes esse mês", "o boleto veio com valor errado", "tem como parcelar minha dívida?",
     "não reconheço essa cobrança", "quero negociar as faturas atrasadas", "cobraram a mais na minha fatura",
 ]
+# Questions the demo providers' knowledge bases answer (niochat/knowledge_demo.py), and a few they do not.
+KNOWLEDGE = [
+    "qual o valor do plano de 500 mega?", "quanto custa o plano de 300 mega", "qual o horario de atendimento?",
+    "quanto tempo demora a instalação?", "vocês aceitam cartão?", "tem fidelidade?", "como troco a senha do wifi?",
+    "qual o endereço da loja?", "vcs tem ip fixo?", "a internet tem franquia?", "quais os planos de vcs?",
+    "qnto custa a taxa de instalaçao", "vocês tem roteador mesh?", "vocês vendem celular?",
+]
+SIGNUP = ["quero contratar internet", "queria assinar a fibra de vocês", "quero contratar um plano",
+          "gostaria de contratar a internet"]
+# Neighbourhoods of both demo cities: at one provider the other's are not covered (the interest is registered)
+PLACES = ["Vila Mariana", "moro em Moema", "bairro Pinheiros", "Tatuapé", "Boa Viagem", "moro no Espinheiro",
+          "bairro Casa Forte", "Parelheiros", "Ibura"]
+PLANS = ["o de 500 mega", "300 mega", "quero o de 700", "1 giga", "o mais barato"]
 RECEIPT = [
     "segue o comprovante do pix", "segue comprovante", "paguei, ta ai o comprovante", "comprovante do pagamento",
     "ja paguei a fatura, segue o comprovante", "pix feito, segue o comprovante pra dar baixa",

@@ -12,11 +12,12 @@ import httpx
 
 from sandbox.simulator import phrasing
 
-INTENTS = ("invoice", "outage", "unlock", "human", "chat", "receipt", "voice", "billing")
-DEFAULT_MIX = {"invoice": 33, "outage": 25, "unlock": 10, "human": 10, "chat": 8, "receipt": 5, "voice": 5,
-               "billing": 4}
+INTENTS = ("invoice", "outage", "unlock", "human", "chat", "receipt", "voice", "billing", "knowledge", "signup")
+DEFAULT_MIX = {"invoice": 30, "outage": 23, "unlock": 9, "human": 9, "chat": 7, "receipt": 5, "voice": 5,
+               "billing": 4, "knowledge": 6, "signup": 2}
 OPENINGS = {"invoice": phrasing.INVOICE, "outage": phrasing.OUTAGE, "unlock": phrasing.UNLOCK,
-            "human": phrasing.HUMAN, "chat": phrasing.OPENERS, "billing": phrasing.BILLING}
+            "human": phrasing.HUMAN, "chat": phrasing.OPENERS, "billing": phrasing.BILLING,
+            "knowledge": phrasing.KNOWLEDGE, "signup": phrasing.SIGNUP}
 # handed to people on purpose: the simulated agent takes and closes them
 WAIT_FOR_AGENT = ("human", "receipt", "billing")
 
@@ -180,6 +181,20 @@ async def _speaks(chat: _Chat, report: SimulationReport) -> tuple[str, list[str]
     return intent, replies
 
 
+async def _signs_up(chat: _Chat, replies: list[str]) -> list[str]:
+    """Someone who is not a customer yet: the neighbourhood, the plan and the name, as the bot asks for them."""
+    rng = chat.rng
+    if any("bairro" in reply for reply in replies):
+        replies = await chat.say(rng.choice(phrasing.PLACES))
+    if any("interesse" in reply for reply in replies):  # not covered: the interest registered, or not
+        replies = await chat.say(rng.choice(phrasing.YES[:1] + ["não, obrigado"]))
+    elif any("Qual deles" in reply or "plano te interessa" in reply for reply in replies):
+        replies = await chat.say(rng.choice(phrasing.PLANS))
+    if any("nome" in reply for reply in replies):
+        replies = await chat.say(chat.customer.name or "Cliente Simulado")
+    return replies
+
+
 async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
     rng, customer = chat.rng, chat.customer
     if intent == "receipt":
@@ -193,6 +208,8 @@ async def _customer(chat: _Chat, intent: str, report: SimulationReport) -> None:
         return
     if intent == "chat":
         replies = await chat.say(rng.choice(["1", "2", "opção 1"]))
+    if intent == "signup":
+        replies = await _signs_up(chat, replies)
     if intent not in WAIT_FOR_AGENT and customer.document and any("CPF" in reply for reply in replies):
         replies = await chat.say(phrasing.document_as_typed(customer.document, rng))
         if customer.birth_date and any("data de nascimento" in reply for reply in replies):

@@ -233,7 +233,7 @@ def test_generated_days_carry_the_intents_and_tool_calls_of_live_traffic():
     said = {m["intent"] for c in made for m in c["messages"] if m["sender"] == "customer" and "intent" in m}
     assert said <= INTENTS and {"second_copy", "connection_down", "human", "thanks_bye"} <= said
     calls = [call for c in made for call in c.get("tool_calls", [])]
-    assert {call["tool"] for call in calls} == TOOLS - {"choose_contract"}
+    assert {call["tool"] for call in calls} == TOOLS - {"choose_contract", "check_coverage", "create_lead"}
     assert {call["outcome"] for call in calls} <= TOOL_OUTCOMES and all(call["latency_ms"] >= 0 for call in calls)
     failed = [c for c in made if any(call["outcome"] in ("not_found", "sgp_unavailable", "sgp_error")
                                      for call in c.get("tool_calls", []))]
@@ -250,13 +250,15 @@ def test_generated_handoffs_say_why_and_go_to_an_agent_of_the_team():
     made = [c for n in range(14) for c in day_of_history(plan, date(2026, 3, 2) + timedelta(days=n))]
     handed = [c for c in made if "handoff_at" in c]
     # the rules brain's reasons: asked for a person, wrote from another number, was not understood twice, disputed
-    # a charge
+    # a charge, asked what the knowledge base does not hold
     assert {c["handoff_reason"] for c in handed} == {"customer_request", "identity_unverified", "not_understood",
-                                                     "billing_issue"}
+                                                     "billing_issue", "knowledge_no_match"}
     assert not any("handoff_reason" in c for c in made if "handoff_at" not in c)
     assert {(c["agent"], c["team"]) for c in handed} == {("ana@loja.test", "suporte"), ("bia@loja.test", "financeiro")}
     confusing = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "not_understood"}
     assert confusing and all(detect_intents(text) == [] for text in confusing)  # what live traffic would record
+    questions = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "knowledge"}
+    assert questions and all(detect_intents(text) == [] for text in questions)  # not an action of the lexicon
     disputes = {m["text"] for c in made for m in c["messages"] if m.get("intent") == "billing_issue"}
     assert disputes and all(detect_intents(text) == ["billing_issue"] for text in disputes)
     first_replies = [datetime.fromisoformat(next(m["at"] for m in c["messages"] if m["sender"] == "bot"))

@@ -32,7 +32,7 @@ API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
                    "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
-                   "team_id": "teams",
+                   "team_id": "teams", "knowledge_entry_id": "knowledge_entries",
                    "invoice_id": "conversations"}  # an SGP invoice's id: any of B's, B's conversation decides
 
 
@@ -74,6 +74,8 @@ CALLS = {
     ("DELETE", "/api/v1/teams/{team_id}"): lambda w: None,
     ("PUT", "/api/v1/teams/{team_id}/members/{user_id}"): lambda w: None,
     ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"): lambda w: None,
+    ("PATCH", "/api/v1/knowledge/{knowledge_entry_id}"): lambda w: {"answer": "R$ 1,00"},
+    ("DELETE", "/api/v1/knowledge/{knowledge_entry_id}"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,

@@ -114,7 +114,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
 OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
-           "quick_reply_id": "quick_replies", "team_id": "teams"}
+           "quick_reply_id": "quick_replies", "team_id": "teams", "knowledge_entry_id": "knowledge_entries"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -201,6 +201,11 @@ VALID_BODIES = {
     "POST /api/v1/quick-replies": lambda ours: {"shortcut": "boas-vindas", "text": "Olá {primeiro_nome}!",
                                                 "media_url": "https://example.com/boas-vindas.png"},
     "PATCH /api/v1/quick-replies/{quick_reply_id}": lambda ours: {"text": "Segue a segunda via, {nome}."},
+    "POST /api/v1/knowledge": lambda ours: {"category": "cobertura", "title": "Cobertura no Centro",
+                                            "answer": "Atendemos o Centro.", "keywords": ["centro"],
+                                            "neighbourhoods": ["Centro"], "cep_prefixes": ["01001"]},
+    "PATCH /api/v1/knowledge/{knowledge_entry_id}": lambda ours: {"answer": "R$ 99,90 por mês.",
+                                                                  "keywords": ["valor"]},
     "POST /api/v1/teams": lambda ours: {"slug": "vendas", "name": "Vendas"},
     "PATCH /api/v1/teams/{team_id}": lambda ours: {"name": "Suporte técnico"},
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
@@ -230,11 +235,11 @@ def test_every_json_write_route_has_a_valid_body_to_break():
 
 
 def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
-    """A team, a label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's (a
-    team once its conversation left it)."""
+    """A team, a label, a quick reply and a knowledge entry of our own first in line: the fuzzer may have deleted
+    full_tenant's (a team once its conversation left it)."""
     from sqlalchemy import insert
 
-    from niochat.tables import labels, quick_replies, teams
+    from niochat.tables import knowledge_entries, labels, quick_replies, teams
 
     with engine.begin() as conn:
         team = conn.execute(insert(teams).values(tenant_id=ours.tenant_id, slug="equipe-nova", name="Equipe nova")
@@ -243,9 +248,13 @@ def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
                              .returning(labels.c.id)).scalar_one()
         reply = conn.execute(insert(quick_replies).values(tenant_id=ours.tenant_id, shortcut="resposta-nova",
                                                           text="Olá!").returning(quick_replies.c.id)).scalar_one()
+        entry = conn.execute(insert(knowledge_entries).values(tenant_id=ours.tenant_id, category="faq",
+                                                              title="Nova", answer="Sim.")
+                             .returning(knowledge_entries.c.id)).scalar_one()
     ours.ids["teams"].insert(0, team)
     ours.ids["labels"].insert(0, label)
     ours.ids["quick_replies"].insert(0, reply)
+    ours.ids["knowledge_entries"].insert(0, entry)
 
 
 def test_nul_characters_in_any_body_string_are_a_422_not_a_500(api_url, admin_headers, tenants, whatsapp, engine):

@@ -21,6 +21,7 @@ from niochat.tables import (
     conversations,
     csat_requests,
     csat_responses,
+    knowledge_entries,
     labels,
     messages,
     quick_replies,
@@ -123,6 +124,7 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
                                                    conversation_id=conversation_id))
     rows.ids["conversation_reads"] = [conversation_id]
     _add(conn, rows, quick_replies, shortcut="segunda-via", text="Olá {primeiro_nome}, segue a segunda via.")
+    _add(conn, rows, knowledge_entries, category="planos", title="Plano 300 Mega", answer="R$ 99,90 por mês.")
     # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
     gone = conn.execute(insert(messages).values(
         tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel.id, direction="inbound",

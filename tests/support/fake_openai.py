@@ -27,6 +27,9 @@ INTENT_TOOLS = [
     (("atendente", "humano", "pessoa"), "transfer_to_human", {"team": "suporte", "reason": "pedido do cliente"}),
     (("fatura", "boleto", "segunda via", "2 via", "pix"), "second_copy", {}),
     (("desbloque", "liberar", "liberação"), "trust_unlock", {}),
+    # a question for the provider's knowledge base: the question goes as the customer wrote it
+    (("plano", "horário", "horario", "instalação", "instalar", "lotérica", "onde posso pagar", "mudar de endereço",
+      "vendem"), "search_knowledge", {"question": None}),
     (("internet", "conexão", "caiu", "lenta"), "connection_status", {}),
     (("obrigad", "valeu", "tchau"), "close_conversation", {}),
 ]
@@ -51,6 +54,7 @@ SUMMARY = {
     "refused": "Não consegui liberar ({reason}).",
     "transferred": "Vou te passar para um atendente.",
     "closed": "Por nada, até mais!",
+    "no_match": "Não tenho essa informação. Quer que eu chame um atendente?",
 }
 
 
@@ -99,6 +103,8 @@ def decide(messages: list[dict]) -> dict:
             for words, tool, arguments in INTENT_TOOLS:
                 if tool not in called and any(word in asked for word in words):
                     return {"role": "assistant", "content": None, "tool_calls": [_tool_call(tool, arguments)]}
+        if facts["outcome"] == "answered":  # as the prompt says: only what the base holds, word for word
+            return {"role": "assistant", "content": facts["entries"][0]["answer"]}
         template = SUMMARY.get(facts["outcome"], "Não consegui concluir agora ({outcome}).")
         earlier = [json.loads(m["content"])["outcome"] for m in messages[:-1] if m["role"] == "tool"]
         if "suspended" in earlier and facts["outcome"] != "suspended":  # the suspension is said first
@@ -117,6 +123,7 @@ def decide(messages: list[dict]) -> dict:
         }
     for words, tool, arguments in INTENT_TOOLS:
         if any(word in text for word in words):
+            arguments = {"question": last["content"]} if tool == "search_knowledge" else arguments
             return {"role": "assistant", "content": None, "tool_calls": [_tool_call(tool, arguments)]}
     return {"role": "assistant", "content": "Olá! Como posso ajudar? Se for sobre sua conta, me envie seu CPF."}
 

@@ -171,7 +171,7 @@ insert into conversations (tenant_id, channel_id, contact_id, status, assignee_i
     bot_state, updated_at)
 select %(tenant)s, ch.id, ct.id, p.status,
        case when p.status = 'waiting' or (p.status = 'closed' and p.n %% 4 = 0) then null
-            when p.n %% 50 = 0 then %(agent)s else ag.id end,
+            when p.n %% 50 = 5 then %(agent)s else ag.id end,
        case when p.status = 'waiting' and p.n %% 20 = 0 then null else tm.id end,
        case when p.status <> 'closed' or p.n %% 4 <> 0 then 'customer_asked' end,
        p.created, p.created + interval '3 seconds',
@@ -199,7 +199,8 @@ from conversations c join contacts ct on ct.id = c.contact_id where c.tenant_id 
 insert into conversation_labels (tenant_id, conversation_id, label_id)
 select %(tenant)s::uuid, c.id, l.id from w_conv c join w_labels l on l.n = c.n %% {len(LABELS)} where c.n %% 3 = 0
 union all
-select %(tenant)s::uuid, c.id, l.id from w_conv c join w_labels l on l.n = (c.n + 3) %% {len(LABELS)} where c.n %% 7 = 0;
+select %(tenant)s::uuid, c.id, l.id from w_conv c join w_labels l on l.n = (c.n + 3) %% {len(LABELS)}
+where c.n %% 7 = 0;
 """
 
 # Message k belongs to conversation k %% total and is its (k / total)-th: customers write the even ones, the bot

@@ -15,7 +15,8 @@ log in with their passwords (POST /auth/token) and use their own tokens:
   manager delivers that conversation's `message.created`, which is what the workspace refreshes on. "screen"
   adds the browser's coalescing window (workspace.js COALESCE_MS) and the inbox refresh run right then.
 
-Baselines in the same run and process: GET /healthz of the same API (one HTTP round trip, no database), a
+Baselines in the same run and process: GET /healthz of the same API (one HTTP round trip, no database),
+GET /auth/me (an authenticated call through the workspace's client: the floor every REST call pays), a
 `select 1` (one PostgreSQL round trip) and, for the socket, a Redis PUBLISH on the tenant's channel to the
 frame's arrival (the live path's floor). Every figure comes with its ratio to the baseline, because the
 machine is shared: the ratios move less than the milliseconds.
@@ -274,7 +275,7 @@ async def _webhooks_to_screen(api_url: str, ws_url: str, seeded, users: dict[str
 # ---------------------------------------------------------------- baselines
 
 
-def measure_baselines(api_url: str, database_url: str, rounds: int) -> dict[str, Any]:
+def measure_baselines(api_url: str, database_url: str, api, token: str, rounds: int) -> dict[str, Any]:
     import psycopg
 
     from niochat.database import libpq_url
@@ -282,10 +283,13 @@ def measure_baselines(api_url: str, database_url: str, rounds: int) -> dict[str,
     with httpx.Client(base_url=api_url, timeout=10) as http:
         http.get("/healthz")
         health, _ = timed_runs(lambda: http.get("/healthz").raise_for_status(), rounds)
+    # an authenticated call that reads one row: what every REST call of the workspace pays before its own work
+    me, _ = timed_runs(lambda: api.get(token, "/auth/me"), rounds)
     with psycopg.connect(libpq_url(database_url)) as conn:
         conn.execute("select 1")
         select_one, _ = timed_runs(lambda: conn.execute("select 1").fetchone(), rounds)
-    return {"healthz": stats.latency_summary(health), "select_1": stats.latency_summary(select_one)}
+    return {"healthz": stats.latency_summary(health), "auth_me": stats.latency_summary(me),
+            "select_1": stats.latency_summary(select_one)}
 
 
 def _ratios(summary: dict[str, Any], floor: dict[str, Any]) -> dict[str, float | None]:
@@ -339,7 +343,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             users = {"agente": _log_in(api, seeded.agent_email), "supervisora": _log_in(api, seeded.manager_email)}
             rounds = max(config["rounds"], 20)
-            baselines = measure_baselines(api_url, env.database_url, rounds)
+            baselines = measure_baselines(api_url, env.database_url, api, users["agente"]["token"], rounds)
             inbox_result = measure_inbox(api, users, config["rounds"])
             queries = search_queries(workspace_data.search_terms(env.database_url, seeded))
             search_result = measure_search(api, users, queries, config["search_rounds"])
@@ -363,7 +367,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summarize(config, seeded, data, baselines, inbox_result, search_result, live) -> dict[str, Any]:
-    health, live_floor = baselines["healthz"], baselines["live_publish_to_frame"]
+    health, me, live_floor = baselines["healthz"], baselines["auth_me"], baselines["live_publish_to_frame"]
     inbox_p95 = max(entry["latency"]["p95_ms"] for entry in inbox_result.values())
     search_p95 = max(entry["latency"]["p95_ms"] for entry in search_result.values())
     screen_p95 = live["screen_latency"]["p95_ms"]
@@ -379,6 +383,8 @@ def summarize(config, seeded, data, baselines, inbox_result, search_result, live
         "ratios": {
             "inbox_over_healthz": {key: _ratios(entry["latency"], health) for key, entry in inbox_result.items()},
             "search_over_healthz": {key: _ratios(entry["latency"], health) for key, entry in search_result.items()},
+            "inbox_over_auth_me": {key: _ratios(entry["latency"], me) for key, entry in inbox_result.items()},
+            "search_over_auth_me": {key: _ratios(entry["latency"], me) for key, entry in search_result.items()},
             "event_over_live_floor": {who: _ratios(summary, live_floor)
                                       for who, summary in live["event_latency"].items()},
             "screen_over_healthz": _ratios(live["screen_latency"], health),
@@ -405,9 +411,11 @@ def print_summary(result: dict[str, Any]) -> None:
     for name, summary in result["baselines"].items():
         print(_row(f"baseline {name}", summary, None, ""))
     for key, entry in result["inbox"].items():
-        print(_row(f"inbox {key}", entry["latency"], ratios["inbox_over_healthz"][key], "healthz"))
+        print(_row(f"inbox {key}", entry["latency"], ratios["inbox_over_healthz"][key], "healthz")
+              + f", p95 x{ratios['inbox_over_auth_me'][key]['p95']} auth/me")
     for who, entry in result["search"].items():
-        print(_row(f"search {who}", entry["latency"], ratios["search_over_healthz"][who], "healthz"))
+        print(_row(f"search {who}", entry["latency"], ratios["search_over_healthz"][who], "healthz")
+              + f", p95 x{ratios['search_over_auth_me'][who]['p95']} auth/me")
     live = result["webhook_to_screen"]
     for who, summary in live["event_latency"].items():
         print(_row(f"webhook -> socket event ({who})", summary, ratios["event_over_live_floor"][who], "live floor"))

@@ -305,7 +305,7 @@ def test_tiny_workspace_run_writes_the_expected_json(tmp_path):
     assert result["ok"] and set(result) >= {"benchmark", "config", "machine", "data", "baselines", "inbox", "search",
                                             "webhook_to_screen", "ratios", "met"}
     assert result["data"]["active_conversations"] == 40 and result["data"]["messages"] >= 600
-    assert set(result["baselines"]) == {"healthz", "select_1", "live_publish_to_frame"}
+    assert set(result["baselines"]) == {"healthz", "auth_me", "select_1", "live_publish_to_frame"}
     assert {"agente:aguardando", "agente:minhas", "supervisora:todas"} <= set(result["inbox"])
     assert result["inbox"]["supervisora:todas"]["shape"]["total_todas"] == 40
     assert set(result["search"]) == {"agente", "supervisora"}

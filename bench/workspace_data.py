@@ -116,9 +116,7 @@ def _array(values) -> str:
     return "array[" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
 
 
-# %(...)s are bound client-side (several statements in one execute). Conversation n's team is n %% teams; an
-# agent's team is theirs %% teams, so an open conversation is held by an agent of its team; one in 50 is the
-# logged-in agent's. Four in ten are waiting (one in twenty of those in no team's queue), the rest open.
+# %(...)s are bound client-side (several statements in one execute).
 PEOPLE_SQL = f"""
 create temporary table w_first as select n - 1 as n, v from unnest({_array(FIRST_NAMES)}) with ordinality t(v, n);
 create temporary table w_last as select n - 1 as n, v from unnest({_array(SURNAMES)}) with ordinality t(v, n);
@@ -144,6 +142,9 @@ create temporary table w_labels as
     select row_number() over (order by name) - 1 as n, id from labels where tenant_id = %(tenant)s;
 """
 
+# Conversation n's team is n %% teams; an agent's team is theirs %% teams, so an open conversation is held by an
+# agent of its team, and those with n %% 50 = 5 (open ones) by the logged-in agent. Four in ten are waiting (one in
+# eight of those in no team's queue), the rest open.
 CONVERSATIONS_SQL = f"""
 insert into contacts (tenant_id, phone, name, document_masked, created_at, updated_at)
 select %(tenant)s,

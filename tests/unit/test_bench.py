@@ -296,7 +296,7 @@ def test_workspace_search_mix_has_every_kind_of_query():
 def test_tiny_workspace_run_writes_the_expected_json(tmp_path):
     output = tmp_path / "workspace.json"
     subprocess.run(
-        [sys.executable, "-m", "bench", "workspace", "--quick", "--conversations", "40", "--closed", "20",
+        [sys.executable, "-m", "bench", "workspace", "--quick", "--conversations", "120", "--closed", "20",
          "--messages", "600", "--agents", "4", "--rounds", "1", "--search-rounds", "1", "--customers", "2",
          "--output", str(output)],
         cwd=ROOT, check=True, timeout=300, capture_output=True,
@@ -304,13 +304,14 @@ def test_tiny_workspace_run_writes_the_expected_json(tmp_path):
     result = json.loads(output.read_text())
     assert result["ok"] and set(result) >= {"benchmark", "config", "machine", "data", "baselines", "inbox", "search",
                                             "webhook_to_screen", "ratios", "met"}
-    assert result["data"]["active_conversations"] == 40 and result["data"]["messages"] >= 600
+    assert result["data"]["active_conversations"] == 120 and result["data"]["messages"] >= 600
     assert set(result["baselines"]) == {"healthz", "auth_me", "select_1", "live_publish_to_frame"}
     assert {"agente:aguardando", "agente:minhas", "supervisora:todas"} <= set(result["inbox"])
-    assert result["inbox"]["supervisora:todas"]["shape"]["total_todas"] == 40
+    assert result["inbox"]["supervisora:todas"]["shape"]["total_todas"] == 120
     assert set(result["search"]) == {"agente", "supervisora"}
     assert result["search"]["supervisora"]["queries"]["boleto"]["total"] > 0
     live = result["webhook_to_screen"]
-    assert live["webhook_status_counts"] == {"200": 2} and live["screen_latency"]["count"] == 2
+    assert live["customers"] == 2 and live["webhook_status_counts"] == {"200": 2}
+    assert live["screen_latency"]["count"] == 2
     assert set(live["event_latency"]) == {"agente", "supervisora"}
     assert all(value is not None for value in result["ratios"]["screen_over_healthz"].values())

@@ -35,7 +35,7 @@ HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, ShortWo
 
 
 def message_vector(column=messages.c.text):
-    """The indexed expression (migration 0016)."""
+    """The indexed expression (migration 0016), which niochat_message_matches (0020) repeats to use the index."""
     return func.to_tsvector(PORTUGUESE, func.niochat_unaccent_pt(column))
 
 

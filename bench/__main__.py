@@ -1,4 +1,4 @@
-"""`python -m bench {webhook,e2e,dash,sync-copy,export,all} [--quick]`: see BENCHMARKS.md."""
+"""`python -m bench {webhook,e2e,dash,sync-copy,export,workspace,all} [--quick]`: see BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from bench import environment, report
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bench import dash, e2e, export, sync_copy, webhook
+    from bench import dash, e2e, export, sync_copy, webhook, workspace
 
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="NioChat benchmarks against real processes. Results: bench/results/<name>.json.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{webhook,e2e,dash,sync-copy,export,all}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{webhook,e2e,dash,sync-copy,export,workspace,all}")
 
     p = sub.add_parser("webhook", help="webhook acknowledgement under N concurrent customers, vs a bare endpoint",
                        description=webhook.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="2000 conversations, 5 tenants")
     export.add_arguments(p)
 
-    p = sub.add_parser("all", help="webhook, e2e, dash, sync-copy, export, then bench/pipeline.py, with their defaults",
+    p = sub.add_parser("workspace", help="the agents' workspace on 10k open conversations and 1M messages: inbox, "
+                       "search, webhook-to-screen", description=workspace.__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="300 open + 300 closed conversations, 20000 messages")
+    workspace.add_arguments(p)
+
+    p = sub.add_parser("all", help="webhook, e2e, dash, sync-copy, export, workspace, then bench/pipeline.py, "
+                       "with their defaults",
                        description="Runs every benchmark one after another with default options.")
     p.add_argument("--quick", action="store_true", help="the quick variant of each")
     p.add_argument("--no-pipeline", action="store_true", help="skip bench/pipeline.py")
@@ -52,12 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from bench import dash, e2e, export, sync_copy, webhook
+    from bench import dash, e2e, export, sync_copy, webhook, workspace
 
     quick = ["--quick"] if args.quick else []
     failures = []
     for name, module in (("webhook", webhook), ("e2e", e2e), ("dash", dash), ("sync-copy", sync_copy),
-                         ("export", export)):
+                         ("export", export), ("workspace", workspace)):
         sub_args = parser.parse_args([name, *quick])
         try:
             module.run(sub_args)
@@ -83,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "all":
         return run_all(args, parser)
-    from bench import dash, e2e, export, sync_copy, webhook
+    from bench import dash, e2e, export, sync_copy, webhook, workspace
 
-    module = {"webhook": webhook, "e2e": e2e, "dash": dash, "sync-copy": sync_copy, "export": export}[args.command]
+    module = {"webhook": webhook, "e2e": e2e, "dash": dash, "sync-copy": sync_copy, "export": export,
+              "workspace": workspace}[args.command]
     result = module.run(args)
     return 0 if result.get("ok", True) else 1
 

@@ -84,13 +84,18 @@ class Environment:
 
 
 @contextmanager
-def environment(keep: bool = False):
-    """Yields an Environment; stops every process it spawned and the embedded servers afterwards."""
+def environment(keep: bool = False, data_dir: Path | None = None):
+    """Yields an Environment; stops every process it spawned and the embedded servers afterwards. A given
+    `data_dir` is used (its embedded PostgreSQL and Redis data reused) and kept."""
     from niochat import migrate
     from niochat.embedded import Services
     from niochat.settings import Settings
 
-    data_dir = Path(tempfile.mkdtemp(prefix="niochat-bench-"))
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="niochat-bench-"))
+    else:
+        data_dir, keep = data_dir.resolve(), True
+        data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own system user under root
     settings = Settings(
         data_dir=data_dir, database_url=os.environ.get("NIOCHAT_DATABASE_URL") or None,

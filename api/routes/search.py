@@ -3,8 +3,10 @@ phones, documents and protocols by their digits.
 
 Words go through websearch_to_tsquery (quotes, `or`, `-word` mean what a search box means; nothing the user
 types is SQL or a tsquery syntax error) on both sides folded by niochat_unaccent_pt, so "conexao" finds
-"conexão" and the Portuguese stemmer makes "boleto" find "boletos". The message expression is the one
-migration 0016 indexes (GIN): keep them equal or the search reads every message of the tenant.
+"conexão" and the Portuguese stemmer makes "boleto" find "boletos". Matching messages come from
+niochat_message_matches (migration 0020), which reaches migration 0016's GIN index: under row-level security
+the planner may not use it for `@@` (not leakproof), and the search would compute to_tsvector for every message
+of the tenant. Snippets (ts_headline) are made for the page's messages only, not for every match.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import String, and_, cast, func, literal, literal_column, null, or_, select, union_all
+from sqlalchemy import DateTime, String, and_, cast, column, func, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.dialects.postgresql import UUID
 
 from api.deps import Tenant
@@ -34,7 +36,7 @@ HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, ShortWo
 
 
 def message_vector(column=messages.c.text):
-    """The indexed expression (migration 0016)."""
+    """The indexed expression (migration 0016), which niochat_message_matches (0020) repeats to use the index."""
     return func.to_tsvector(PORTUGUESE, func.niochat_unaccent_pt(column))
 
 
@@ -46,18 +48,21 @@ def _digits_of(column):
     return func.regexp_replace(column, r"\D", "", "g")
 
 
+def _words(q: str):
+    return func.websearch_to_tsquery(PORTUGUESE, func.niochat_unaccent_pt(q))
+
+
 def _hits(ctx: Tenant, q: str):
-    words = func.websearch_to_tsquery(PORTUGUESE, func.niochat_unaccent_pt(q))
+    words = _words(q)
+    matches = func.niochat_message_matches(words).table_valued(
+        column("message_id", UUID(as_uuid=True)), column("conversation_id", UUID(as_uuid=True)),
+        column("created_at", DateTime(timezone=True))).render_derived("matches")
     found_messages = (
-        select(literal("message").label("kind"), messages.c.conversation_id, conversations.c.contact_id,
-               messages.c.id.label("message_id"),
-               func.ts_headline(PORTUGUESE, func.niochat_unaccent_pt(messages.c.text), words, HEADLINE)
-               .label("headline"),
-               messages.c.text.label("original"), messages.c.created_at.label("at"))
-        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        select(literal("message").label("kind"), matches.c.conversation_id, conversations.c.contact_id,
+               matches.c.message_id, cast(null(), String).label("headline"), matches.c.created_at.label("at"))
+        .join(conversations, conversations.c.id == matches.c.conversation_id)
         # querytree is 'T' for a query of exclusions only ("-boleto"): that would list every other message
-        .where(func.querytree(words) != "T", message_vector().op("@@")(words), messages.c.redacted_at.is_(None),
-               visible_to(ctx.user))
+        .where(func.querytree(words) != "T", visible_to(ctx.user))
     )
     latest = (select(conversations.c.id).where(conversations.c.contact_id == contacts.c.id, visible_to(ctx.user))
               .order_by(_activity().desc()).limit(1).correlate(contacts).scalar_subquery())
@@ -74,7 +79,7 @@ def _hits(ctx: Tenant, q: str):
     found_contacts = (
         select(literal("contact").label("kind"), latest.label("conversation_id"), contacts.c.id.label("contact_id"),
                cast(null(), UUID(as_uuid=True)).label("message_id"), label.label("headline"),
-               cast(null(), String).label("original"), func.coalesce(latest_at, contacts.c.updated_at).label("at"))
+               func.coalesce(latest_at, contacts.c.updated_at).label("at"))
         .where(contacts.c.erased_at.is_(None), contact_visible_to(ctx.user), or_(*contact_match))
     )
     selects = [found_messages, found_contacts]
@@ -83,19 +88,28 @@ def _hits(ctx: Tenant, q: str):
         selects.append(
             select(literal("protocol").label("kind"), conversations.c.id.label("conversation_id"),
                    conversations.c.contact_id, cast(null(), UUID(as_uuid=True)).label("message_id"),
-                   func.concat("Protocolo ", protocol).label("headline"), cast(null(), String).label("original"),
-                   _activity().label("at"))
+                   func.concat("Protocolo ", protocol).label("headline"), _activity().label("at"))
             .where(and_(protocol.is_not(None), _digits_of(protocol).contains(digits, autoescape=True)),
                    visible_to(ctx.user))
         )
     return union_all(*selects).subquery("hits")
 
 
-def _snippet(row) -> tuple[str, list[tuple[int, int]]]:
+async def _message_headlines(ctx: Tenant, q: str, message_ids: list) -> dict:
+    """message id -> (headline, original text), for the page's messages only."""
+    if not message_ids:
+        return {}
+    headline = func.ts_headline(PORTUGUESE, func.niochat_unaccent_pt(messages.c.text), _words(q), HEADLINE)
+    rows = await ctx.conn.execute(select(messages.c.id, headline.label("headline"), messages.c.text)
+                                  .where(messages.c.id.in_(message_ids)))
+    return {row.id: (row.headline, row.text) for row in rows}
+
+
+def _snippet(headline: str | None, original: str | None) -> tuple[str, list[tuple[int, int]]]:
     """The headline without its marks, in the original's letters (the folding keeps every offset), and where the
     marks were."""
     plain, marks, start = [], [], None
-    for char in row.headline or "":
+    for char in headline or "":
         if char == START:
             start = len(plain)
         elif char == STOP and start is not None:
@@ -104,11 +118,11 @@ def _snippet(row) -> tuple[str, list[tuple[int, int]]]:
         else:
             plain.append(char)
     text = "".join(plain)
-    if row.original:
-        folded_original = row.original.translate(_FOLD)
+    if original:
+        folded_original = original.translate(_FOLD)
         at = folded_original.find(text)
         if at >= 0:
-            text = row.original[at:at + len(text)]
+            text = original[at:at + len(text)]
     return text, marks
 
 
@@ -132,18 +146,21 @@ async def search(
     if not q:
         return Page(items=[], total=0, limit=pages.limit, offset=pages.offset)
     hits = _hits(ctx, q)
-    total = await ctx.conn.scalar(select(func.count()).select_from(hits))
-    # who, and the conversation's state: a result list reads like the inbox
-    rows = await ctx.conn.execute(
-        select(hits, contacts.c.name.label("contact_name"), contacts.c.phone.label("contact_phone"),
-               contacts.c.whatsapp_lid.label("contact_lid"), conversations.c.status.label("status"))
+    # the total with the page, in one pass over the matches; who, and the conversation's state: a result list reads
+    # like the inbox
+    rows = (await ctx.conn.execute(
+        select(hits, func.count().over().label("total"), contacts.c.name.label("contact_name"),
+               contacts.c.phone.label("contact_phone"), contacts.c.whatsapp_lid.label("contact_lid"),
+               conversations.c.status.label("status"))
         .join(contacts, contacts.c.id == hits.c.contact_id)
         .outerjoin(conversations, conversations.c.id == hits.c.conversation_id)
         .order_by(hits.c.at.desc(), hits.c.kind, hits.c.message_id, hits.c.contact_id)
-        .limit(pages.limit).offset(pages.offset))
+        .limit(pages.limit).offset(pages.offset))).all()
+    total = rows[0].total if rows else await ctx.conn.scalar(select(func.count()).select_from(hits))
+    texts = await _message_headlines(ctx, q, [row.message_id for row in rows if row.kind == "message"])
     items = []
     for row in rows:
-        snippet, marks = _snippet(row)
+        snippet, marks = _snippet(*texts.get(row.message_id, (row.headline, None)))
         contact = ContactBrief(id=row.contact_id, name=row.contact_name, phone=row.contact_phone,
                                whatsapp_lid=row.contact_lid)
         items.append(SearchHit(kind=row.kind, conversation_id=row.conversation_id, contact_id=row.contact_id,

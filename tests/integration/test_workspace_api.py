@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import func, insert, select, text, update
 
 from api.routes.search import message_vector
+from niochat.database import APP_ROLE, TENANT_SETTING
 from niochat.tables import conversation_labels, conversations, messages, quick_replies
 from tests.support.desk import Desk, add_conversation, audit_rows, make_desk, row_of
 
@@ -332,7 +333,8 @@ def test_hostile_searches_are_words_or_a_clear_422(desk, engine):
 
 
 def test_the_message_search_uses_its_index(engine, desk):
-    """The route's expression is the one migration 0016 indexes (a changed one reads every message)."""
+    """niochat_message_matches (migration 0020, run as the owner) matches by the expression migration 0016 indexes
+    (a changed one reads every message)."""
     statement = select(messages.c.id).where(message_vector().op("@@")(
         func.websearch_to_tsquery(text("'portuguese'::regconfig"), "conexao")))
     with engine.begin() as conn:
@@ -340,6 +342,24 @@ def test_the_message_search_uses_its_index(engine, desk):
         plan = "\n".join(conn.execute(text("explain " + str(statement.compile(
             engine, compile_kwargs={"literal_binds": True})))).scalars())
     assert "messages_search_idx" in plan, plan
+
+
+def test_the_route_reads_messages_through_the_matches_function(engine, desk):
+    """As the RLS-bound role the planner may not use the GIN index for `@@` (not leakproof): the route's query
+    must take the matching messages from niochat_message_matches, never scan messages itself."""
+    from api.deps import CurrentUser
+    from api.routes.search import _hits
+
+    for who in ("agent", "manager"):
+        user = CurrentUser(desk.people[who], desk.tenant_id, f"{who}@x.test", who, "agent" if who == "agent"
+                           else "manager")
+        statement = select(func.count()).select_from(_hits(type("Ctx", (), {"user": user})(), "conexao"))
+        with engine.begin() as conn:
+            conn.execute(text("select set_config('role', :role, true), set_config(:name, :tenant, true)"),
+                         {"role": APP_ROLE, "name": TENANT_SETTING, "tenant": str(desk.tenant_id)})
+            plan = "\n".join(conn.execute(text("explain " + str(statement.compile(
+                engine, compile_kwargs={"literal_binds": True})))).scalars())
+        assert "niochat_message_matches" in plan and " on messages" not in plan, plan
 
 
 def test_the_snippets_folding_is_the_databases(engine):

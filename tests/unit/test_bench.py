@@ -9,7 +9,18 @@ import sys
 
 import pytest
 
-from bench import customer_messages, dash, e2e, environment, export, process_memory, stats, sync_copy, webhook
+from bench import (
+    customer_messages,
+    dash,
+    e2e,
+    environment,
+    export,
+    process_memory,
+    stats,
+    sync_copy,
+    webhook,
+    workspace,
+)
 from bench.__main__ import _parser
 from tests.support.basics import ROOT
 
@@ -135,7 +146,7 @@ def test_help_lists_every_benchmark():
     out = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert "webhook" in out and "e2e" in out and "dash" in out and "all" in out
-    assert "sync-copy" in out and "export" in out
+    assert "sync-copy" in out and "export" in out and "workspace" in out
 
 
 def test_tiny_webhook_run_writes_the_expected_json(tmp_path):
@@ -262,3 +273,45 @@ def test_tiny_sync_copy_and_export_runs_write_the_expected_json(tmp_path):
     exported = json.loads((tmp_path / "export.json").read_text())
     assert [tenant["tenant"] for tenant in exported["per_tenant"]] == ["bench-1", "bench-2"]
     assert all(tenant["rows_per_table"]["fct_conversations"] == 20 for tenant in exported["per_tenant"])
+
+
+def test_workspace_defaults_and_quick():
+    parser = _parser()
+    full = workspace.resolve(parser.parse_args(["workspace"]))
+    assert (full["conversations"], full["closed"], full["messages"], full["customers"]) == (10_000, 20_000,
+                                                                                           1_000_000, 100)
+    quick = workspace.resolve(parser.parse_args(["workspace", "--quick", "--closed", "0", "--rounds", "2"]))
+    assert (quick["conversations"], quick["closed"], quick["messages"], quick["rounds"]) == (300, 0, 20_000, 2)
+    with pytest.raises(SystemExit):
+        workspace.resolve(parser.parse_args(["workspace", "--agents", "2"]))  # fewer agents than teams
+
+
+def test_workspace_search_mix_has_every_kind_of_query():
+    queries = workspace.search_queries({"phone": "2190000", "protocol": "202600000003", "document": "037.091"})
+    kinds = set(queries.values())
+    assert {"words", "accented", "unaccented", "typo", "phrase", "name", "phone digits", "protocol"} <= kinds
+    assert queries["202600000003"] == "protocol"
+
+
+def test_tiny_workspace_run_writes_the_expected_json(tmp_path):
+    output = tmp_path / "workspace.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench", "workspace", "--quick", "--conversations", "120", "--closed", "20",
+         "--messages", "600", "--agents", "4", "--rounds", "1", "--search-rounds", "1", "--customers", "2",
+         "--output", str(output)],
+        cwd=ROOT, check=True, timeout=300, capture_output=True,
+    )
+    result = json.loads(output.read_text())
+    assert result["ok"] and set(result) >= {"benchmark", "config", "machine", "data", "baselines", "inbox", "search",
+                                            "webhook_to_screen", "ratios", "met"}
+    assert result["data"]["active_conversations"] == 120 and result["data"]["messages"] >= 600
+    assert set(result["baselines"]) == {"healthz", "auth_me", "select_1", "live_publish_to_frame"}
+    assert {"agente:aguardando", "agente:minhas", "supervisora:todas"} <= set(result["inbox"])
+    assert result["inbox"]["supervisora:todas"]["shape"]["total_todas"] == 120
+    assert set(result["search"]) == {"agente", "supervisora"}
+    assert result["search"]["supervisora"]["queries"]["boleto"]["total"] > 0
+    live = result["webhook_to_screen"]
+    assert live["customers"] == 2 and live["webhook_status_counts"] == {"200": 2}
+    assert live["screen_latency"]["count"] == 2
+    assert set(live["event_latency"]) == {"agente", "supervisora"}
+    assert all(value is not None for value in result["ratios"]["screen_over_healthz"].values())

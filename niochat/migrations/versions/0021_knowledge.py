@@ -12,7 +12,7 @@ Create Date: 2026-12-06
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

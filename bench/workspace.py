@@ -39,7 +39,6 @@ import httpx
 from bench import customer_messages, environment, report, servers, stats, workspace_data
 
 COALESCE_S = 0.25  # dash_app/assets/workspace.js COALESCE_MS: events within it become one refresh
-NOTIFY_LIMIT = 50  # dash_app/pages/workspace.py NOTIFY_LIMIT
 TARGET_MINUTES = 15
 TARGETS_MS = {"inbox": 300, "search": 200, "webhook_to_screen": 1000}
 AGENT_VIEWS = ("aguardando", "minhas", "equipes")
@@ -104,21 +103,15 @@ def search_queries(terms: dict[str, str]) -> dict[str, str]:
 
 def refresh_inbox(api, token: str, user_id: str, role: str, view: str) -> dict[str, int]:
     """What refresh_inbox (dash_app/pages/workspace.py) does for one refresh with no filter: the user's teams,
-    every view's counts (the open one's rows, the waiting queue's first NOTIFY_LIMIT), the rows it draws."""
+    every view's count (and the waiting queue's first NOTIFY_LIMIT), the open view's first page, its rows drawn."""
     from dash_app.workspace import inbox
 
     teams = api.get(token, "/teams")
     mine = [team["id"] for team in teams if user_id in team["member_ids"]]
     filters = inbox.Filters()
-    counts, rows = {}, []
-    for name in inbox.views_for(role):
-        wanted = name == view or name == "aguardando"
-        limit = inbox.LIST_LIMIT if name == view else NOTIFY_LIMIT if wanted else 1
-        found, total = inbox.fetch_view(api, token, inbox.queries(name, user_id, mine, filters), limit)
-        counts[name] = total
-        if name == view:
-            rows = found
-    listed = [inbox.row_view(row, TARGET_MINUTES, None) for row in inbox.order_rows(view, rows)]
+    counts, _ = inbox.view_counts(api, token, user_id, inbox.views_for(role), mine, filters)
+    rows, _, _ = inbox.view_page(api, token, inbox.query(view, user_id, mine, filters), 0)
+    listed = [inbox.row_view(row, TARGET_MINUTES, None) for row in rows]
     return {"rows": len(listed), **{f"total_{name}": total for name, total in counts.items()}}
 
 

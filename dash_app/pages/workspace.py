@@ -23,7 +23,6 @@ PATH, NAME, ORDER = "/atendimento", "Atendimento", 0
 TITLE = "Atendimento"
 TABLES: list = []
 MESSAGE_PAGE = 200
-NOTIFY_LIMIT = 50
 
 NO_TOKEN = ("O atendimento não está conectado à API do NioChat (ela não respondeu quando você entrou). "
             "Saia e entre de novo.")
@@ -232,24 +231,15 @@ def register(app, deps) -> None:
             token = _token(tokens)
             _, mine = _teams(api, token, user.user_id)
             filters = inbox.Filters(team or None, channel or None, status or None, label or None)
-            counts = {}
-            for name in views:  # the counts: totals, whatever page is shown
-                limit = NOTIFY_LIMIT if name == "aguardando" else 1
-                found, counts[name] = inbox.fetch_page(api, token, inbox.query(name, user.user_id, mine, filters),
-                                                       limit)
-                if name == "aguardando":
-                    waiting_ids = sorted(row["id"] for row in found)
+            counts, waiting_ids = inbox.view_counts(api, token, user.user_id, views, mine, filters)
             if search:
                 page = api.get(token, "/search", q=search, limit=paging.PAGE, offset=offset or 0)
                 total = page["total"]
                 listed = search_results.results_view(page, search, ZoneInfo(user.timezone), selected)
                 shown = len(page["items"])
             else:
-                params = inbox.query(view, user.user_id, mine, filters)
-                rows, total = inbox.fetch_page(api, token, params, paging.PAGE, offset or 0)
-                if paging.clamped(offset, total) != (offset or 0):  # the list shrank under the agent's page
-                    offset = paging.clamped(offset, total)
-                    rows, total = inbox.fetch_page(api, token, params, paging.PAGE, offset)
+                rows, total, offset = inbox.view_page(api, token, inbox.query(view, user.user_id, mine, filters),
+                                                      offset)
                 listed = [inbox.row_view(row, user.first_response_minutes, selected) for row in rows] or [
                     html.Div("Nenhuma conversa aqui agora.", className="empty-state", id="ws-list-empty")]
                 shown = len(rows)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from dash import html
 
+from dash_app.workspace import paging
 from dash_app.workspace.client import ApiClient
 
 VIEWS = {"aguardando": "Aguardando atendimento", "minhas": "Minhas", "equipes": "Minhas equipes", "todas": "Todas"}
@@ -18,6 +19,7 @@ MEDIA = {"image": "Imagem", "audio": "Áudio", "document": "Documento", "video":
          "location": "Localização", "contact": "Contato"}
 NEAR = 0.75  # of the target: the clock turns amber
 LIST_LIMIT = 100  # rows per page
+NOTIFY_LIMIT = 50  # waiting conversations compared between refreshes, to notify the new ones
 UNREAD_CAP = 100  # the API counts unread messages up to this (api/routes/conversation_queries.py)
 
 
@@ -61,6 +63,27 @@ def fetch_page(api: ApiClient, token: str, params: dict | None, limit: int, offs
         return [], 0
     page = api.get(token, "/conversations", limit=limit, offset=offset, **params)
     return page["items"], page["total"]
+
+
+def view_counts(api: ApiClient, token: str, user_id: str, views: list[str], my_teams: list[str],
+                filters: Filters) -> tuple[dict[str, int], list[str]]:
+    """Each view's total (whatever page is shown) and the first NOTIFY_LIMIT waiting ids (to notice new ones)."""
+    counts, waiting_ids = {}, []
+    for name in views:
+        found, counts[name] = fetch_page(api, token, query(name, user_id, my_teams, filters),
+                                         NOTIFY_LIMIT if name == "aguardando" else 1)
+        if name == "aguardando":
+            waiting_ids = sorted(row["id"] for row in found)
+    return counts, waiting_ids
+
+
+def view_page(api: ApiClient, token: str, params: dict | None, offset: int | None) -> tuple[list[dict], int, int]:
+    """The page at `offset` (the last one when the list shrank under the agent), its total and its offset."""
+    rows, total = fetch_page(api, token, params, paging.PAGE, offset or 0)
+    if paging.clamped(offset, total) != (offset or 0):
+        offset = paging.clamped(offset, total)
+        rows, total = fetch_page(api, token, params, paging.PAGE, offset)
+    return rows, total, offset or 0
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -20,6 +20,7 @@ from api.routes import (
     csat as csat_routes,
     health,
     labels,
+    presence,
     privacy as privacy_routes,
     quick_replies,
     search,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(labels.on_conversations, prefix="/api/v1")
     app.include_router(quick_replies.router, prefix="/api/v1")
     app.include_router(search.router, prefix="/api/v1")
+    app.include_router(presence.router, prefix="/api/v1")
     return app
 
 

@@ -15,6 +15,7 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     member_ids: list[uuid.UUID]
+    auto_assign: bool = Field(description="Conversations entering its queue go to its least-loaded online member")
     created_at: datetime
 
 
@@ -29,3 +30,9 @@ class TeamCreate(BaseModel):
         if not SLUG.match(value):
             raise ValueError("slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
         return value
+
+
+class TeamUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    auto_assign: bool | None = None

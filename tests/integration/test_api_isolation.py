@@ -31,7 +31,8 @@ from tests.support.servers import serving
 API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
-                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies"}
+                   "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
+                   "team_id": "teams"}
 
 
 @dataclass
@@ -68,7 +69,8 @@ CALLS = {
     ("PATCH", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: {"text": "invasor"},
     ("DELETE", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
-    ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False},
+    ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False, "capacity": 0},
+    ("PATCH", "/api/v1/teams/{team_id}"): lambda w: {"name": "Invasor", "auto_assign": True},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,
 }
 

@@ -114,7 +114,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 KNOWN: dict[str, str] = {}  # operation label -> why it is expected to fail (strict xfail)
 # Which of our own rows goes into each path parameter, so the fuzzer also gets past the 404 of a random id.
 OWN_IDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users", "label_id": "labels",
-           "quick_reply_id": "quick_replies"}
+           "quick_reply_id": "quick_replies", "team_id": "teams"}
 
 
 def strategies(operation, ours: TenantRows):
@@ -205,6 +205,8 @@ VALID_BODIES = {
     "POST /api/v1/users": lambda ours: {"email": f"novo@{ours.slug}.test", "name": "Novo", "password": PASSWORD,
                                         "role": "agent"},
     "PATCH /api/v1/users/{user_id}": lambda ours: {"name": "Outro Nome"},
+    "PATCH /api/v1/teams/{team_id}": lambda ours: {"name": "Suporte N2", "auto_assign": False},
+    "PUT /api/v1/me/presence": lambda ours: {"status": "away"},
     "POST /api/v1/channels": lambda ours: {"provider": "uazapi", "name": "Canal", "base_url": WHATSAPP["url"],
                                            "instance": "instancia", "token": "tok"},
     "PATCH /api/v1/settings": lambda ours: {"persona": {"company": "Empresa", "agent_name": "Nia"},

@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
 from dash_app.pages.ai_sgp import reason_label
-from dash_app.workspace import inbox
+from dash_app.workspace import inbox, presence
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
 from dash_app.workspace.tokens import SESSION_KEY, TokenStore
@@ -58,6 +58,7 @@ def layout(**query):
         html.Div([
             html.H2(TITLE),
             html.Div([
+                presence.slot(),
                 html.Span("conectando…", id="ws-live-status", className="live-status"),
                 html.Button("Ativar notificações", id="ws-notify-button", className="csv-button", n_clicks=0),
                 dcc.Checklist(id="ws-mute", options=[{"label": " silenciar som", "value": "mute"}], value=[],
@@ -150,6 +151,7 @@ def _teams(api: ApiClient, token: str, user_id: str) -> tuple[list[dict], list[s
 def register(app, deps) -> None:
     api: ApiClient = deps.api
     tokens: TokenStore = deps.tokens
+    presence.register(app, deps)
 
     @app.server.route(LIVE_TOKEN_PATH)
     def live_token():

@@ -97,6 +97,12 @@ class ApiClient:
     def post(self, token: str, path: str, json: dict | None = None):
         return self._send("POST", path, token, json=json)
 
+    def put(self, token: str, path: str, json: dict):
+        return self._send("PUT", path, token, json=json)
+
+    def patch(self, token: str, path: str, json: dict):
+        return self._send("PATCH", path, token, json=json)
+
     def _send(self, method: str, path: str, token: str | None, **kwargs):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:

@@ -2,11 +2,12 @@
 under capacity, oldest conversation first; ties go to whoever waited longest since their last assignment.
 
 `fill` runs whenever work or room appears: a conversation enters a queue (bot handoff, transfer, give back), an
-agent comes online, frees capacity (close, hand back, transfer) or gets more, or a team turns auto_assign on.
+agent comes online, frees capacity (close, hand back, transfer) or gets more (PATCH /users), or a team turns
+auto_assign on.
 It holds a per-tenant advisory lock for the rest of the transaction, so two processes filling at once take
 turns: the second counts the first's assignments (READ COMMITTED reads anew per statement) and nobody goes over
 capacity. Each assignment is still a conditional update, so an agent's take in between simply wins. Callers
-must not hold a lock fill takes after its own (a users row: PATCH /users does not fill).
+must not hold a lock fill takes after its own (a users row: PATCH /users fills after its commit).
 
 An agent going offline gives back (`give_back`) the open conversations nobody answered since they were assigned.
 Callers commit, then `announce` the moves as live events.
@@ -18,13 +19,16 @@ import uuid
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from sqlalchemy import and_, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.engine import audit, live, presence
 from niochat.database import tenant_transaction
+from niochat.logging import get_logger
 from niochat.tables import conversations, messages, team_members, teams, users
 
+log = get_logger(__name__)
 BATCH = 50  # conversations one fill looks at: the next trigger takes the rest
 
 
@@ -60,7 +64,11 @@ async def _best_agent(conn: AsyncConnection, team_id: uuid.UUID, online: list[uu
 
 async def fill(conn: AsyncConnection, redis: aioredis.Redis, tenant_id: uuid.UUID) -> list[Move]:
     """Assign what waits in the tenant's auto-assign teams to their online members, up to capacity."""
-    online = await presence.online(redis, tenant_id)
+    try:
+        online = await presence.online(redis, tenant_id)
+    except (RedisError, OSError) as exc:  # presence unknown: nothing assigned now, the next trigger looks again
+        log.warning("auto-assignment skipped: presence unavailable", error=type(exc).__name__)
+        return []
     if not online:
         return []
     await _lock(conn)

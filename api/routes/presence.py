@@ -7,10 +7,13 @@ gives back what one had not answered yet.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from api.deps import Tenant, state_of
@@ -19,14 +22,24 @@ from api.routes.common import Manager, commit, error_responses
 from api.schemas.presence import AgentLoadOut, PresenceIn, PresenceOut
 from niochat.tables import conversations, team_members, tenants, users
 
-router = APIRouter(tags=["people"], responses=error_responses(400, 401, 403, 422))
+router = APIRouter(tags=["people"], responses=error_responses(400, 401, 403, 422, 503))
+UNAVAILABLE = "presence is unavailable right now (the live store does not answer); retry in a few seconds"
+
+
+@contextmanager
+def _live_store() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE) from None
 
 
 @router.put("/me/presence", response_model=PresenceOut, summary="Set one's presence: online, away or offline")
 async def set_presence(body: PresenceIn, ctx: Tenant, request: Request) -> PresenceOut:
     state = state_of(request)
     tenant_id, user_id = ctx.user.tenant_id, ctx.user.id
-    await presence.set_presence(state.redis, tenant_id, user_id, body.status)
+    with _live_store():
+        await presence.set_presence(state.redis, tenant_id, user_id, body.status)
     moves = []
     if body.status == "offline":
         moves += await assignment.give_back(ctx.conn, tenant_id, user_id, "agent_offline")
@@ -42,8 +55,9 @@ async def set_presence(body: PresenceIn, ctx: Tenant, request: Request) -> Prese
 
 @router.get("/me/presence", response_model=PresenceOut, summary="One's presence now")
 async def my_presence(ctx: Tenant, request: Request) -> PresenceOut:
-    status = await presence.status_of(state_of(request).redis, ctx.user.tenant_id, ctx.user.id)
-    return PresenceOut(status=status, grace_seconds=presence.GRACE_SECONDS)
+    with _live_store():
+        now = await presence.status_of(state_of(request).redis, ctx.user.tenant_id, ctx.user.id)
+    return PresenceOut(status=now, grace_seconds=presence.GRACE_SECONDS)
 
 
 def _since(column):
@@ -78,7 +92,8 @@ async def agents_load(ctx: Manager, request: Request) -> list[AgentLoadOut]:
                func.avg(response).label("avg"), func.count().label("count"))
         .where(conversations.c.first_human_reply_at >= today, conversations.c.assignee_id.is_not(None))
         .group_by(conversations.c.assignee_id))}
-    present, _ = await presence.statuses(state_of(request).redis, ctx.user.tenant_id)
+    with _live_store():
+        present, _ = await presence.statuses(state_of(request).redis, ctx.user.tenant_id)
     out = []
     for person in people:
         mine = [queues[team] for team in (teams_of[person.id] | {None}) if team in queues]

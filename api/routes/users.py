@@ -9,16 +9,17 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.deps import TenantContext
-from api.engine import audit
+from api.deps import TenantContext, state_of
+from api.engine import assignment, audit
 from api.routes.common import Admin, Manager, commit, conflict, error_responses, is_unique_violation, not_found
 from api.schemas.users import UserCreate, UserOut, UserUpdate
+from niochat.database import tenant_transaction
 from niochat.passwords import hash_password
 from niochat.tables import team_members, teams, users
 
@@ -84,7 +85,7 @@ async def create_user(body: UserCreate, ctx: Admin) -> UserOut:
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change, disable or re-enable a user (admin)")
-async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Admin) -> UserOut:
+async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Admin, request: Request) -> UserOut:
     current = (
         await ctx.conn.execute(select(users.c.role, users.c.is_active).where(users.c.id == user_id).with_for_update())
     ).one_or_none()
@@ -109,4 +110,13 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Admin) -> UserO
                        entity_type="user", entity_id=user_id, changed=",".join(sorted(given)), **changes)
     (updated,) = await _users(ctx.conn, users.c.id == user_id)
     await commit(ctx)
+    if body.capacity is not None:  # more room may take waiting work; after the commit, not holding the user's row
+        await _fill(request, ctx.user.tenant_id)
     return updated
+
+
+async def _fill(request: Request, tenant_id: uuid.UUID) -> None:
+    state = state_of(request)
+    async with tenant_transaction(state.engine, tenant_id) as conn:
+        moves = await assignment.fill(conn, state.redis, tenant_id)
+    await assignment.announce(state.redis, tenant_id, moves)

@@ -114,13 +114,17 @@ def test_least_loaded_online_member_under_capacity_gets_each_queued_conversation
     closed = desk.post("agent3", f"/conversations/{first}/close", {"reason": "resolvido"})
     assert closed.status_code == 200
     assert _holder(engine, third) == ("open", desk.people["agent3"])  # freed capacity pulls it
+    fourth = _to_suporte(engine, desk)
+    assert _holder(engine, fourth) == ("waiting", None)
+    assert desk.patch("admin", f"/users/{desk.people['agent']}", {"capacity": 3}).status_code == 200
+    assert _holder(engine, fourth) == ("open", desk.people["agent"])  # more capacity pulls it too
 
     audited = audit_rows(engine, desk, "conversation.auto_assign")
     assert [(row.entity_id, row.details["assignee_id"], row.actor_kind) for row in audited] == [
         (str(first), str(desk.people["agent3"]), "system"), (str(second), str(desk.people["agent"]), "system"),
-        (str(third), str(desk.people["agent3"]), "system")]
+        (str(third), str(desk.people["agent3"]), "system"), (str(fourth), str(desk.people["agent"]), "system")]
     load = _load(desk)
-    assert (load["agent"]["open_conversations"], load["agent"]["capacity"]) == (2, 2)
+    assert (load["agent"]["open_conversations"], load["agent"]["capacity"]) == (3, 3)
     assert (load["agent3"]["open_conversations"], load["agent3"]["capacity"]) == (1, 1)
 
 

@@ -37,6 +37,8 @@ def layout(**_):
         dcc.Interval(id="sup-interval", interval=REFRESH_SECONDS * 1000, n_intervals=0),
         html.Div(id="sup-table", className="panel"),
         html.Div([
+            html.Span("Capacidade (conversas abertas que a distribuição automática dá a cada um):",
+                      className="muted"),
             dcc.Dropdown(id="sup-capacity-user", placeholder="Atendente…", className="ws-filter"),
             dcc.Input(id="sup-capacity-value", type="number", min=0, max=100, step=1, placeholder="Capacidade",
                       className="ws-input"),

@@ -18,6 +18,7 @@ from api.routes import (
     conversation_actions,
     conversations,
     csat as csat_routes,
+    customer,
     health,
     labels,
     presence,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(labels.on_conversations, prefix="/api/v1")
     app.include_router(quick_replies.router, prefix="/api/v1")
     app.include_router(search.router, prefix="/api/v1")
+    app.include_router(customer.router, prefix="/api/v1")
     app.include_router(presence.router, prefix="/api/v1")
     return app
 

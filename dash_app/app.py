@@ -14,7 +14,7 @@ from dash_app import auth, components
 from dash_app.auth import Accounts, current_user, require_tenant, require_user
 from dash_app.components import empty_state, render_table
 from dash_app.deps import Deps, TableSpec, default_period, parse_period, today
-from dash_app.pages import PAGES, WORKSPACE
+from dash_app.pages import PAGES, SETTINGS, WORKSPACE
 from dash_app.warehouse import Marts
 from dash_app.workspace.client import ApiClient
 from dash_app.workspace.tokens import TokenStore
@@ -52,7 +52,8 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
         tokens=TokenStore(redis_client, Keyring(secret_key)),
         ws_url=settings.ws_url_for_workspace(),
     )
-    auth.install(server, deps.accounts, deps.api, deps.tokens, frozenset(page.PATH for page in PAGES))
+    auth.install(server, deps.accounts, deps.api, deps.tokens,
+                 frozenset(page.PATH for page in [*PAGES, SETTINGS]))  # agents are sent to the workspace
 
     app = Dash(
         "dash_app",
@@ -65,12 +66,12 @@ def create_app(settings: Settings, urls: ServiceUrls, *, cache_seconds: float = 
         suppress_callback_exceptions=True,
     )
     app.niochat = deps  # for tests and benchmarks
-    for page in [*PAGES, WORKSPACE]:
+    for page in [*PAGES, WORKSPACE, SETTINGS]:
         dash.register_page(page.__name__, path=page.PATH, name=page.NAME, order=page.ORDER,
                            title=f"{page.TITLE} · NioChat", layout=page.layout)
     app.layout = _shell
     _register_shell_callbacks(app)
-    for page in [*PAGES, WORKSPACE]:
+    for page in [*PAGES, WORKSPACE, SETTINGS]:
         page.register(app, deps)
         for spec in page.TABLES:
             _register_table(app, deps, spec)
@@ -85,6 +86,8 @@ def _shell():
     workspace_link = dcc.Link(WORKSPACE.NAME, href=WORKSPACE.PATH, id="nav-workspace", className="nav-link")
     dashboards = [dcc.Link(page.NAME, href=page.PATH, id=f"nav-{page.__name__.rsplit('.', 1)[-1]}",
                            className="nav-link") for page in PAGES] if user.sees_dashboards else []
+    if user.sees_dashboards:
+        dashboards.append(dcc.Link(SETTINGS.NAME, href=SETTINGS.PATH, id="nav-settings", className="nav-link"))
     return html.Div([
         dcc.Location(id="url"),
         dcc.Store(id="periodo", data=period),
@@ -144,8 +147,15 @@ def _register_shell_callbacks(app: Dash) -> None:
     @app.callback(Output("nav-workspace", "className"), Output("filter-bar", "style"), Input("url", "pathname"))
     def workspace_nav(pathname):
         require_user()
-        here = (pathname or "/").startswith(WORKSPACE.PATH)
-        return "nav-link active" if here else "nav-link", {"display": "none"} if here else None
+        path = pathname or "/"
+        here = path.startswith(WORKSPACE.PATH)  # the settings page too: no period there either
+        active = here and not path.startswith(SETTINGS.PATH)
+        return "nav-link active" if active else "nav-link", {"display": "none"} if here else None
+
+    @app.callback(Output("nav-settings", "className"), Input("url", "pathname"))
+    def settings_nav(pathname):
+        require_tenant()
+        return "nav-link active" if (pathname or "/").startswith(SETTINGS.PATH) else "nav-link"
 
 
 def _register_table(app: Dash, deps: Deps, spec: TableSpec) -> None:

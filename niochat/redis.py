@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import redis.asyncio as aioredis
 from arq.connections import RedisSettings
@@ -44,7 +44,8 @@ def arq_settings(url: str) -> RedisSettings:
     """arq takes a TCP DSN or, for the embedded server, the unix socket path."""
     parsed = urlparse(url)
     if parsed.scheme == "unix":
-        return RedisSettings(unix_socket_path=parsed.path, conn_timeout=2, conn_retries=2)
+        database = int((parse_qs(parsed.query).get("db") or ["0"])[0])
+        return RedisSettings(unix_socket_path=parsed.path, database=database, conn_timeout=2, conn_retries=2)
     settings = RedisSettings.from_dsn(url)
     settings.conn_timeout = 2
     settings.conn_retries = 2

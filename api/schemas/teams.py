@@ -32,7 +32,10 @@ class TeamCreate(BaseModel):
         return value
 
 
-class TeamUpdate(BaseModel):
+class TeamPatch(BaseModel):
+    """The name and auto-assignment: the slug is what the brain hands over by, so it stays."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(None, min_length=1, max_length=200)
-    auto_assign: bool | None = None
+    auto_assign: bool | None = Field(None, description="Conversations entering its queue go to its least-loaded "
+                                                       "online member (api.engine.assignment)")

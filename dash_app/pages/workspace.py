@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
 from dash_app.pages.ai_sgp import reason_label
-from dash_app.workspace import inbox, presence
+from dash_app.workspace import customer_panel, inbox, presence
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
 from dash_app.workspace.tokens import SESSION_KEY, TokenStore
@@ -114,6 +114,7 @@ def layout(**query):
                     ], className="action-row"),
                 ], id="ws-actions", style=HIDDEN),
             ], className="panel ws-conversation"),
+            customer_panel.layout(),
         ], className="ws-grid"),
     ], className="workspace")
 
@@ -151,6 +152,7 @@ def _teams(api: ApiClient, token: str, user_id: str) -> tuple[list[dict], list[s
 def register(app, deps) -> None:
     api: ApiClient = deps.api
     tokens: TokenStore = deps.tokens
+    customer_panel.register(app, deps)
     presence.register(app, deps)
 
     @app.server.route(LIVE_TOKEN_PATH)

@@ -97,11 +97,14 @@ class ApiClient:
     def post(self, token: str, path: str, json: dict | None = None):
         return self._send("POST", path, token, json=json)
 
-    def put(self, token: str, path: str, json: dict):
+    def put(self, token: str, path: str, json: dict | None = None):
         return self._send("PUT", path, token, json=json)
 
     def patch(self, token: str, path: str, json: dict):
         return self._send("PATCH", path, token, json=json)
+
+    def delete(self, token: str, path: str):
+        return self._send("DELETE", path, token)
 
     def _send(self, method: str, path: str, token: str | None, **kwargs):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

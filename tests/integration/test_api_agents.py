@@ -311,6 +311,41 @@ def test_teams_are_listed_for_everyone_and_created_by_admins(desk, engine):
     assert [a.details["slug"] for a in audit_rows(engine, desk, "team.create")] == ["comercial"]
 
 
+def test_teams_are_renamed_staffed_and_deleted_by_admins(desk, engine):
+    def send(who, method, path, body=None):
+        return desk.api.request(method, f"/api/v1{path}", headers=desk.headers(who), json=body)
+
+    team = desk.post("admin", "/teams", {"slug": "vendas", "name": "Vendas"}).json()
+    renamed = desk.patch("admin", f"/teams/{team['id']}", {"name": "Vendas e planos"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Vendas e planos"
+    assert renamed.json()["slug"] == "vendas"  # the brain hands over by it: it stays
+    assert desk.patch("admin", f"/teams/{team['id']}", {"slug": "outra", "name": "X"}).status_code == 422
+    assert desk.patch("admin", f"/teams/{team['id']}", {"name": " "}).status_code == 422
+    agent2 = str(desk.people["agent2"])
+    path = f"/teams/{team['id']}/members/{agent2}"
+    for _ in range(2):  # putting someone in twice changes nothing the second time
+        added = send("admin", "PUT", path)
+        assert added.status_code == 200 and added.json()["member_ids"] == [agent2]
+    assert send("admin", "PUT", f"/teams/{team['id']}/members/{uuid.uuid4()}").json()["detail"] == "user not found"
+    assert send("admin", "PUT", f"/teams/{uuid.uuid4()}/members/{agent2}").json()["detail"] == "team not found"
+    for who in ("manager", "agent"):
+        assert send(who, "DELETE", path).status_code == 403
+        assert desk.patch(who, f"/teams/{team['id']}", {"name": "Meu"}).status_code == 403
+        assert send(who, "DELETE", f"/teams/{team['id']}").status_code == 403
+    mine = next(u for u in desk.get("admin", "/users").json() if u["id"] == agent2)
+    assert sorted(mine["team_ids"]) == sorted([str(desk.other_team_id), team["id"]])
+    assert send("admin", "DELETE", path).json()["member_ids"] == []
+    assert len(audit_rows(engine, desk, "team.member_add")) == 1
+    assert len(audit_rows(engine, desk, "team.member_remove")) == 1
+
+    in_use = send("admin", "DELETE", f"/teams/{desk.team_id}")  # suporte has had a conversation
+    assert in_use.status_code == 409 and "rename it instead" in in_use.json()["detail"]
+    assert send("admin", "DELETE", f"/teams/{team['id']}").status_code == 204
+    assert send("admin", "DELETE", f"/teams/{team['id']}").status_code == 404
+    assert team["id"] not in {t["id"] for t in desk.get("agent", "/teams").json()}
+    assert [a.details["slug"] for a in audit_rows(engine, desk, "team.delete")] == ["vendas"]
+
+
 def test_users_are_created_and_changed_by_admins(desk, engine):
     assert desk.get("agent", "/users").status_code == 403
     listed = {u["email"]: u for u in desk.get("manager", "/users").json()}

@@ -23,7 +23,7 @@ from niochat.channel_keys import key_hash
 from niochat.embedded import ServiceUrls
 from niochat.secrets import Keyring
 from niochat.settings import Settings
-from niochat.tables import audit_log, channels, contacts, conversations, messages, team_members, users
+from niochat.tables import audit_log, channels, contacts, conversations, messages, team_members, teams, users
 from tests.support.basics import TEST_SECRET
 from tests.support.factories import PASSWORD, TenantRows, full_tenant
 from tests.support.servers import serving
@@ -32,7 +32,8 @@ API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
                    "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
-                   "team_id": "teams"}
+                   "team_id": "teams",
+                   "invoice_id": "conversations"}  # an SGP invoice's id: any of B's, B's conversation decides
 
 
 @dataclass
@@ -68,10 +69,15 @@ CALLS = {
     ("DELETE", "/api/v1/labels/{label_id}"): lambda w: None,
     ("PATCH", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: {"text": "invasor"},
     ("DELETE", "/api/v1/quick-replies/{quick_reply_id}"): lambda w: None,
+    ("PATCH", "/api/v1/teams/{team_id}"): lambda w: {"name": "Invasor", "auto_assign": True},
+    ("DELETE", "/api/v1/teams/{team_id}"): lambda w: None,
+    ("PUT", "/api/v1/teams/{team_id}/members/{user_id}"): lambda w: None,
+    ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"): lambda w: None,
     ("GET", "/api/v1/contacts/{contact_id}"): lambda w: None,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w: {"name": "Invasor", "is_active": False, "capacity": 0},
-    ("PATCH", "/api/v1/teams/{team_id}"): lambda w: {"name": "Invasor", "auto_assign": True},
     ("POST", "/api/v1/channels/{channel_id}/rotate-key"): lambda w: None,
+    ("GET", "/api/v1/conversations/{conversation_id}/customer"): lambda w: None,
+    ("POST", "/api/v1/conversations/{conversation_id}/invoices/{invoice_id}/send"): lambda w: None,
 }
 
 
@@ -174,6 +180,9 @@ def test_b_is_untouched_by_a(api, world, engine):
         user = conn.execute(select(users).where(users.c.id == world.b.ids["users"][0])).one()
         b_channel = conn.execute(select(channels).where(channels.c.id == world.b.ids["channels"][0])).one()
         b_messages = conn.execute(select(messages.c.id).where(messages.c.tenant_id == world.b.tenant_id)).all()
+        b_team = conn.scalar(select(teams.c.name).where(teams.c.id == world.b.ids["teams"][0]))
+        b_members = conn.execute(select(team_members.c.user_id).where(team_members.c.tenant_id == world.b.tenant_id)
+                                 ).scalars().all()
         a_audit_on_b = conn.execute(
             select(audit_log.c.id).where(audit_log.c.entity_id.in_([str(b_conversation), str(user.id),
                                                                    str(world.b.ids["channels"][0])]))
@@ -182,6 +191,7 @@ def test_b_is_untouched_by_a(api, world, engine):
         "closed", None, world.b.ids["users"][0])
     assert (user.name, user.is_active) == ("Agente", True)
     assert len(b_messages) == 1 and not a_audit_on_b
+    assert b_team == "Suporte" and b_members == [world.b.ids["users"][0]]
     assert b_channel.webhook_key_sha256 == key_hash(world.b.ids["webhook_key"][0])  # its key not rotated by A
 
 

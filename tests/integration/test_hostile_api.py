@@ -231,16 +231,20 @@ def test_every_json_write_route_has_a_valid_body_to_break():
 
 
 def _fresh_workspace_rows(engine, ours: TenantRows) -> None:
-    """A label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's."""
+    """A team, a label and a quick reply of our own first in line: the fuzzer may have deleted full_tenant's (a
+    team once its conversation left it)."""
     from sqlalchemy import insert
 
-    from niochat.tables import labels, quick_replies
+    from niochat.tables import labels, quick_replies, teams
 
     with engine.begin() as conn:
+        team = conn.execute(insert(teams).values(tenant_id=ours.tenant_id, slug="equipe-nova", name="Equipe nova")
+                            .returning(teams.c.id)).scalar_one()
         label = conn.execute(insert(labels).values(tenant_id=ours.tenant_id, name="Rótulo novo", color="#123456")
                              .returning(labels.c.id)).scalar_one()
         reply = conn.execute(insert(quick_replies).values(tenant_id=ours.tenant_id, shortcut="resposta-nova",
                                                           text="Olá!").returning(quick_replies.c.id)).scalar_one()
+    ours.ids["teams"].insert(0, team)
     ours.ids["labels"].insert(0, label)
     ours.ids["quick_replies"].insert(0, reply)
 

@@ -23,6 +23,7 @@ from api.routes import (
     health,
     knowledge as knowledge_routes,
     labels,
+    presence,
     privacy as privacy_routes,
     quick_replies,
     search,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(search.router, prefix="/api/v1")
     app.include_router(customer.router, prefix="/api/v1")
     app.include_router(knowledge_routes.router, prefix="/api/v1")
+    app.include_router(presence.router, prefix="/api/v1")
     return app
 
 

@@ -19,7 +19,7 @@ from api.brain.select import brain_for, sgp_for
 from api.brain.tools import Toolbox
 from api.brain.turn import BrainInput, BrainReply, Persona
 from api.csat import survey
-from api.engine import handoff, hours, live
+from api.engine import assignment, handoff, hours, live
 from api.engine.deps import WorkerDeps
 from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_inbound, enqueue_send
@@ -92,6 +92,7 @@ async def _apply_reply(conn, deps: WorkerDeps, conv, reply: BrainReply, key: str
 async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) -> str:
     deps: WorkerDeps = ctx["deps"]
     queued: list[uuid.UUID] = []
+    moves: list[assignment.Move] = []
     async with tenant_transaction(deps.engine, tenant_id) as conn:
         await conn.execute(text("set local lock_timeout = '20s'"))
         conv = (
@@ -160,6 +161,8 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             intent = reply.intent
             queued = await _apply_reply(conn, deps, conv, reply, key=f"reply:{pending[-1].id}",
                                         invoices=tools.invoices.values())
+            if reply.handoff:
+                moves = await assignment.fill(conn, deps.redis, conv.tenant_id)
             await conn.execute(update(conversations).where(conversations.c.id == conv.id).values(bot_state=tools.state))
         moved_to = None
         if conv.status == "closed":  # the survey's answer, in the conversation it rates
@@ -178,4 +181,5 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
     if moved_to is not None:
         await enqueue_inbound(deps.arq, conv.tenant_id, moved_to, pending[-1].id, 0, job_id=f"moved:{pending[-1].id}")
     await live.publish(deps.redis, conv.tenant_id, "conversation.updated", conversation_id=str(conv.id))
+    await assignment.announce(deps.redis, conv.tenant_id, moves)
     return f"answered:{len(pending)}:{len(queued)}"

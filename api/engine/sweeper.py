@@ -3,7 +3,8 @@
 Every few seconds, re-enqueue inbound messages still unprocessed and outbound messages still unsent well past
 their time (a Redis flush or restart, a failed enqueue, a killed worker), re-enqueue sends left 'sending' by a
 worker that died during the provider call (the send job asks the provider before sending again), give the bot
-back the conversations a phone attendant left silent, and refresh the live counters.
+back the conversations a phone attendant left silent, give back what agents whose presence expired had not
+answered (api.engine.assignment), and refresh the live counters.
 Fresh job ids each time: a duplicate job is harmless, since jobs lock their rows and skip finished work.
 """
 
@@ -14,9 +15,10 @@ from collections import defaultdict
 from datetime import timedelta
 
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from api.engine import handoff, live
+from api.engine import assignment, handoff, live
 from api.engine.delivery import CONFIRM_AFTER_SECONDS
 from api.engine.deps import WorkerDeps
 from api.engine.queue import enqueue_inbound, enqueue_job, enqueue_send
@@ -70,6 +72,7 @@ async def sweep(ctx: dict) -> dict:
         await _auto_close(deps, row.tenant_id, row.conversation_id)
     for row in handbacks:
         await _hand_back(deps, row.tenant_id, row.conversation_id, row.phone_agent_at)
+    absent = await _presence_expired(deps)
     await _refresh_live_counts(deps, counts)
     if pending:
         log.info("sweeper re-enqueued work", conversations=len(conversations_done),
@@ -78,7 +81,7 @@ async def sweep(ctx: dict) -> dict:
         log.warning("sends of unknown outcome re-enqueued for confirmation", messages=len(unconfirmed))
     return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound"),
             "unconfirmed": len(unconfirmed), "csat_due": len(due_csat), "csat_expired": expired,
-            "auto_closed": len(idle), "handed_back": len(handbacks)}
+            "auto_closed": len(idle), "handed_back": len(handbacks), "absent": absent}
 
 
 async def _auto_close(deps: WorkerDeps, tenant_id, conversation_id) -> None:
@@ -99,6 +102,14 @@ async def _hand_back(deps: WorkerDeps, tenant_id, conversation_id, seen_phone_ag
     if returned:
         await live.publish(deps.redis, tenant_id, "conversation.updated", conversation_id=str(conversation_id),
                            action="handback", status="bot")
+
+
+async def _presence_expired(deps: WorkerDeps) -> int:
+    try:
+        return await assignment.expire_absent(deps.engine, deps.redis)
+    except RedisError as exc:  # presence is live state: the next sweep looks again
+        log.warning("expired presence not swept", error=type(exc).__name__)
+        return 0
 
 
 async def _refresh_live_counts(deps: WorkerDeps, counts) -> None:

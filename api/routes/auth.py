@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, insert, text, update
 
 from api.deps import UNSTORABLE_TEXT, Tenant, state_of
+from api.engine import presence
 from api.metrics import LOGINS
 from api.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
 from api.routes.common import commit, error_responses
@@ -36,6 +37,7 @@ class Me(BaseModel):
     email: str
     name: str
     role: str
+    presence: str = "offline"  # api.engine.presence: online | away | offline
 
 
 @router.post("/token", response_model=TokenResponse, summary="Log in with e-mail and password",
@@ -94,9 +96,14 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
 
 @router.get("/me", response_model=Me, summary="The user the token belongs to", responses=error_responses(401))
-async def me(ctx: Tenant) -> Me:
+async def me(ctx: Tenant, request: Request) -> Me:
     user = ctx.user
-    return Me(id=str(user.id), tenant_id=str(user.tenant_id), email=user.email, name=user.name, role=user.role)
+    try:
+        now = await presence.status_of(state_of(request).redis, user.tenant_id, user.id)
+    except (RedisError, OSError):  # who one is does not depend on the live store
+        now = "offline"
+    return Me(id=str(user.id), tenant_id=str(user.tenant_id), email=user.email, name=user.name, role=user.role,
+              presence=now)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401),

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Tenant, TenantContext, state_of
-from api.engine import audit, handoff, live
+from api.engine import assignment, audit, handoff, live
 from api.engine.handoff import Actor, TransitionError
 from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_send
@@ -41,6 +41,8 @@ router = APIRouter(prefix="/conversations", tags=["conversations"],
                    responses=error_responses(400, 401, 403, 404, 409, 422))
 
 ONE_ACTIVE = "conversations_one_active_key"
+# actions that queue a conversation or free an agent's capacity: auto-assignment runs after them
+FILLS = frozenset({"transfer", "close", "handback"})
 
 
 def _actor(user: CurrentUser) -> Actor:
@@ -78,16 +80,19 @@ async def _active_user(ctx: TenantContext, user_id: uuid.UUID) -> None:
 
 async def changed(request: Request, ctx: TenantContext, conversation_id: uuid.UUID, action: str,
                    sends: tuple[uuid.UUID, ...] = ()) -> ConversationOut:
-    """Read the result, commit, then tell the worker and the live channel."""
+    """Auto-assign what waits (after actions in FILLS), read the result, commit, then tell the worker and the
+    live channel."""
+    state = state_of(request)
+    moves = await assignment.fill(ctx.conn, state.redis, ctx.user.tenant_id) if action in FILLS else []
     result = await load_conversation(ctx.conn, conversation_id)
     await commit(ctx)
-    state = state_of(request)
     for message_id in sends:
         await enqueue_send(state.arq, ctx.user.tenant_id, message_id)
         await live.publish(state.redis, ctx.user.tenant_id, "message.created", conversation_id=str(conversation_id),
                            message_id=str(message_id), direction="outbound")
     await live.publish(state.redis, ctx.user.tenant_id, "conversation.updated", conversation_id=str(conversation_id),
                        action=action, status=result.status, assignee_id=result.assignee_id, team_id=result.team_id)
+    await assignment.announce(state.redis, ctx.user.tenant_id, moves)
     return result
 
 

@@ -5,7 +5,8 @@ at the moment the event is forwarded, so a conversation assigned to them or queu
 starts reaching them and one transferred away stops. Visibility is asked of PostgreSQL once per batch of
 events, not kept on the socket: a cached answer would outlive a transfer. When a conversation this socket
 was shown stops being visible, the agent gets `{"type": "conversation.hidden", "conversation_id": ...}` once,
-so their screen can drop it. Events naming no conversation reach managers only (none are published today).
+so their screen can drop it. Events naming no conversation reach managers only (presence.updated, from
+api/routes/presence.py and the sweeper).
 """
 
 from __future__ import annotations

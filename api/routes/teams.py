@@ -1,4 +1,5 @@
-"""Teams: everyone reads them (to transfer); admins create, rename and delete them, and put people in and out.
+"""Teams: everyone reads them (to transfer); admins create, rename and delete them, put people in and out, and
+turn auto-assignment on or off (api.engine.assignment).
 
 A team that conversations were ever in is kept (their history and the metrics name it): it can be renamed only.
 Deleting one takes its memberships and its quick replies with it.
@@ -9,19 +10,19 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import Tenant, TenantContext
-from api.engine import audit
+from api.deps import Tenant, TenantContext, state_of
+from api.engine import assignment, audit
 from api.routes.common import Admin, commit, conflict, error_responses, is_unique_violation, not_found
 from api.schemas.teams import TeamCreate, TeamOut, TeamPatch
 from niochat.tables import team_members, teams, users
 
 router = APIRouter(prefix="/teams", tags=["teams"], responses=error_responses(400, 401, 403, 404, 409, 422))
-COLUMNS = [teams.c.id, teams.c.slug, teams.c.name, teams.c.created_at]
+COLUMNS = [teams.c.id, teams.c.slug, teams.c.name, teams.c.auto_assign, teams.c.created_at]
 FOREIGN_KEY_VIOLATION = "23503"
 
 
@@ -60,16 +61,23 @@ async def _members(ctx: TenantContext, team_id: uuid.UUID) -> list[uuid.UUID]:
                 .scalars())
 
 
-@router.patch("/{team_id}", response_model=TeamOut, summary="Rename a team (admin)")
-async def rename_team(team_id: uuid.UUID, body: TeamPatch, ctx: Admin) -> TeamOut:
-    row = (await ctx.conn.execute(update(teams).where(teams.c.id == team_id).values(name=body.name)
-                                  .returning(*COLUMNS))).one_or_none()
+@router.patch("/{team_id}", response_model=TeamOut, summary="Rename a team or turn auto-assignment on or off (admin)")
+async def update_team(team_id: uuid.UUID, body: TeamPatch, ctx: Admin, request: Request) -> TeamOut:
+    given = body.model_dump(exclude_unset=True)
+    if any(value is None for value in given.values()):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name and auto_assign cannot be null")
+    found = (update(teams).where(teams.c.id == team_id).values(**given).returning(*COLUMNS) if given
+             else select(*COLUMNS).where(teams.c.id == team_id))
+    row = (await ctx.conn.execute(found)).one_or_none()
     if row is None:
         raise not_found("team")
     await audit.record(ctx.conn, ctx.user.tenant_id, "team.update", actor_kind="user", actor_user_id=ctx.user.id,
-                       entity_type="team", entity_id=team_id, name=body.name)
+                       entity_type="team", entity_id=team_id, **given)
+    state = state_of(request)
+    moves = await assignment.fill(ctx.conn, state.redis, ctx.user.tenant_id) if given.get("auto_assign") else []
     result = TeamOut(**row._mapping, member_ids=await _members(ctx, team_id))
     await commit(ctx)
+    await assignment.announce(state.redis, ctx.user.tenant_id, moves)
     return result
 
 

@@ -9,23 +9,25 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.deps import TenantContext
-from api.engine import audit
+from api.deps import TenantContext, state_of
+from api.engine import assignment, audit
 from api.routes.common import Admin, Manager, commit, conflict, error_responses, is_unique_violation, not_found
 from api.schemas.users import UserCreate, UserOut, UserUpdate
+from niochat.database import tenant_transaction
 from niochat.passwords import hash_password
 from niochat.tables import team_members, teams, users
 
 router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(400, 401, 403, 404, 409, 422))
 
-COLUMNS = [users.c.id, users.c.email, users.c.name, users.c.role, users.c.is_active, users.c.last_login_at,
-           users.c.created_at]
+COLUMNS = [users.c.id, users.c.email, users.c.name, users.c.role, users.c.is_active, users.c.capacity,
+           users.c.last_login_at, users.c.created_at]
+CHANGEABLE = ("name", "role", "is_active", "capacity")
 
 
 async def _users(conn: AsyncConnection, *where) -> list[UserOut]:
@@ -83,28 +85,38 @@ async def create_user(body: UserCreate, ctx: Admin) -> UserOut:
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change, disable or re-enable a user (admin)")
-async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Admin) -> UserOut:
+async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Admin, request: Request) -> UserOut:
     current = (
         await ctx.conn.execute(select(users.c.role, users.c.is_active).where(users.c.id == user_id).with_for_update())
     ).one_or_none()
     if current is None:
         raise not_found("user")
     given = body.model_dump(exclude_unset=True)
-    if any(given.get(key) is None for key in ("name", "role", "is_active", "password") if key in given):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name, role, is_active and password cannot be null")
+    if any(given.get(key) is None for key in (*CHANGEABLE, "password") if key in given):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "name, role, is_active, capacity and password cannot be null")
     _forbid_superadmin_unless_superadmin(ctx, current.role, body.role)
     if user_id == ctx.user.id and (body.is_active is False or given.get("role", current.role) != current.role):
         raise conflict("you cannot disable your own account or change your own role")
-    values = {key: given[key] for key in ("name", "role", "is_active") if key in given}
+    values = {key: given[key] for key in CHANGEABLE if key in given}
     if body.password is not None:
         values["password_hash"] = await run_in_threadpool(hash_password, body.password)
     if values:
         await ctx.conn.execute(update(users).where(users.c.id == user_id).values(**values))
     if body.team_ids is not None:
         await _set_teams(ctx, user_id, body.team_ids)
-    changes = {key: value for key, value in given.items() if key in ("name", "role", "is_active")}
+    changes = {key: value for key, value in given.items() if key in CHANGEABLE}
     await audit.record(ctx.conn, ctx.user.tenant_id, "user.update", actor_kind="user", actor_user_id=ctx.user.id,
                        entity_type="user", entity_id=user_id, changed=",".join(sorted(given)), **changes)
     (updated,) = await _users(ctx.conn, users.c.id == user_id)
     await commit(ctx)
+    if body.capacity is not None:  # more room may take waiting work; after the commit, not holding the user's row
+        await _fill(request, ctx.user.tenant_id)
     return updated
+
+
+async def _fill(request: Request, tenant_id: uuid.UUID) -> None:
+    state = state_of(request)
+    async with tenant_transaction(state.engine, tenant_id) as conn:
+        moves = await assignment.fill(conn, state.redis, tenant_id)
+    await assignment.announce(state.redis, tenant_id, moves)

@@ -10,8 +10,9 @@ caused by every process and worker. The first frame is `{"type": "ready"}` once 
 disabled user's token is refused with close code 4401; the token is checked again every REAUTH_SECONDS, so a
 disabled user's open socket closes too. Events carry ids and statuses only, never message text.
 
-Managers and admins get every event of their tenant; an agent only those of the conversations they may see,
-by the REST API's rule (api.routes.live_scope).
+While the socket is open it keeps its user's chosen presence alive (api.engine.presence): closing the browser
+lets it expire. Managers and admins get every event of their tenant; an agent only those of the conversations
+they may see, by the REST API's rule (api.routes.live_scope).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect
 
 from api.deps import CurrentUser, token_user
+from api.engine import presence
 from api.engine.live import events_channel
 from api.routes.live_scope import EventScope
 from api.security import InvalidToken, decode_token
@@ -116,6 +118,16 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         pass
 
 
+async def _keep_present(state: AppState, user: CurrentUser) -> None:
+    """While the workspace holds this socket, the user's chosen presence stays alive (api.engine.presence)."""
+    while True:
+        try:
+            await presence.beat(state.redis, user.tenant_id, user.id)
+        except (RedisError, OSError) as exc:  # a missed beat: the grace outlasts a few
+            log.warning("presence not refreshed", error=type(exc).__name__)
+        await asyncio.sleep(presence.BEAT_SECONDS)
+
+
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
         await websocket.close(code, reason)
@@ -145,7 +157,8 @@ async def live_events(websocket: WebSocket) -> None:
         await pubsub.subscribe(events_channel(tenant_id))
         await websocket.send_text(json.dumps({"type": "ready", "tenant_id": str(tenant_id)}))
         forwarder = asyncio.create_task(_forward(websocket, pubsub, state, token, EventScope(state.engine, user)))
-        tasks = [forwarder, asyncio.create_task(_until_disconnect(websocket))]
+        tasks = [forwarder, asyncio.create_task(_until_disconnect(websocket)),
+                 asyncio.create_task(_keep_present(state, user))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if forwarder in done:
             await _close(websocket, forwarder.result(), "token no longer valid")  # re-raises its error

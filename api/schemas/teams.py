@@ -15,6 +15,7 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     member_ids: list[uuid.UUID]
+    auto_assign: bool = Field(description="Conversations entering its queue go to its least-loaded online member")
     created_at: datetime
 
 
@@ -32,7 +33,9 @@ class TeamCreate(BaseModel):
 
 
 class TeamPatch(BaseModel):
-    """The name only: the slug is what the brain hands over by, so it stays."""
+    """The name and auto-assignment: the slug is what the brain hands over by, so it stays."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    auto_assign: bool | None = Field(None, description="Conversations entering its queue go to its least-loaded "
+                                                       "online member (api.engine.assignment)")

@@ -21,6 +21,7 @@ class UserOut(BaseModel):
     role: str
     is_active: bool
     team_ids: list[uuid.UUID]
+    capacity: int = Field(description="Open conversations auto-assignment gives them at most")
     last_login_at: datetime | None
     created_at: datetime
 
@@ -49,3 +50,4 @@ class UserUpdate(BaseModel):
     is_active: bool | None = Field(None, description="false disables the user: its tokens stop working at once")
     team_ids: list[uuid.UUID] | None = Field(None, description="Replaces the user's team memberships")
     password: str | None = Field(None, min_length=MIN_LENGTH, max_length=200, description="Sets a new password")
+    capacity: int | None = Field(None, ge=0, le=100, description="Open conversations auto-assignment gives at most")

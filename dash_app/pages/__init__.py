@@ -4,8 +4,18 @@ PAGES are the managers' dashboards; WORKSPACE is the agents' workspace, which ev
 SETTINGS the workspace's settings (teams, labels, quick replies, the first-response target), for admins and
 managers."""
 
-from dash_app.pages import agents, ai_sgp, csat, live, overview, volume, workspace, workspace_settings
+from dash_app.pages import (
+    agents,
+    ai_sgp,
+    csat,
+    live,
+    overview,
+    supervision,
+    volume,
+    workspace,
+    workspace_settings,
+)
 
-PAGES = [overview, volume, csat, ai_sgp, agents, live]
+PAGES = [overview, volume, csat, ai_sgp, agents, live, supervision]
 WORKSPACE = workspace
 SETTINGS = workspace_settings

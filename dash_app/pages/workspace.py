@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
 from dash_app.pages.ai_sgp import reason_label
-from dash_app.workspace import customer_panel, inbox, paging, search_results
+from dash_app.workspace import customer_panel, inbox, paging, presence, search_results
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
 from dash_app.workspace.tokens import SESSION_KEY, TokenStore
@@ -59,6 +59,7 @@ def layout(**query):
         html.Div([
             html.H2(TITLE),
             html.Div([
+                presence.slot(),
                 html.Span("conectando…", id="ws-live-status", className="live-status"),
                 html.Button("Ativar notificações", id="ws-notify-button", className="csv-button", n_clicks=0),
                 dcc.Checklist(id="ws-mute", options=[{"label": " silenciar som", "value": "mute"}], value=[],
@@ -164,6 +165,7 @@ def register(app, deps) -> None:
     api: ApiClient = deps.api
     tokens: TokenStore = deps.tokens
     customer_panel.register(app, deps)
+    presence.register(app, deps)
 
     @app.server.route(LIVE_TOKEN_PATH)
     def live_token():

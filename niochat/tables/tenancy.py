@@ -38,6 +38,8 @@ teams = Table(
     Column("slug", Text, nullable=False),
     Column("name", Text, nullable=False),
     *timestamps(),
+    # conversations entering this team's queue go to its least-loaded online member (0017); off: agents take them
+    Column("auto_assign", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("tenant_id", "slug"),
     UniqueConstraint("tenant_id", "id"),
 )
@@ -56,6 +58,10 @@ users = Table(
     *timestamps(),
     # raised (by a trigger) on a password, activity or role change, or a logout everywhere: older tokens die
     Column("token_version", Integer, nullable=False, server_default=text("0")),
+    # open conversations auto-assignment gives this user at most, and when it last gave them one (0017)
+    Column("capacity", Integer, nullable=False, server_default=text("5")),
+    ts("last_assigned_at"),
+    CheckConstraint("capacity BETWEEN 0 AND 100", name="users_capacity_check"),
     UniqueConstraint("tenant_id", "id"),
     Index("users_email_key", func.lower(text("email")), unique=True),
 )

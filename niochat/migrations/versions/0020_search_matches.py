@@ -9,7 +9,7 @@ returns to conversations as the RLS-bound role (the agent's scope, and the tenan
 Only ids, conversations and times come out; the texts of the page shown are read under RLS.
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-06
 """
 

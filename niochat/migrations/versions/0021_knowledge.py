@@ -2,10 +2,10 @@
 moving house, installation times, FAQ. The bots answer from it (api/brain/knowledge.py) and never invent a price.
 
 Coverage entries list the neighbourhoods they cover (as written; the bots compare them accent-folded) and CEP
-prefixes (one to eight digits). Revises 0016: the parallel 0017-0020 are re-chained when merged.
+prefixes (one to eight digits).
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-06
 """
 

@@ -1,6 +1,6 @@
 """A conversation's system events, oldest first, built from what is stored: its audit entries (handoff, take,
 assign, transfer, hand-back, close, reopen, a takeover from the phone), its satisfaction survey (asked, answered)
-and, for a conversation handed to people before any audit entry said so, its own handoff fields."""
+and, for a conversation handed to people with no audit entry saying so (older data), its own handoff fields."""
 
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ async def list_events(conversation_id: uuid.UUID, ctx: Tenant) -> list[EventOut]
             assignee_name=people.get(_uuid(entry.details.get("assignee_id"))),
             team_name=team_names.get(_uuid(entry.details.get("team_id"))),
             reason=None if kind == "transfer" and reason == "transfer" else reason))  # "transfer": no note given
-    if conv.handoff_at is not None and not HANDED & {event.kind for event in events}:
+    # the first handoff writes handoff_at in the transaction of its audit entry (one now()): none that early, say it
+    if conv.handoff_at is not None and not any(e.kind in HANDED and e.at <= conv.handoff_at for e in events):
         events.append(EventOut(kind="handoff", at=conv.handoff_at, actor_kind=None, actor_name=None,
                                team_name=team_names.get(conv.team_id), reason=conv.handoff_reason))
     events += await _survey(ctx, conv.id)

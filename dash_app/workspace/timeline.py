@@ -1,11 +1,13 @@
 """A conversation's whole history as the agent reads it: customer, bot, agent and system told apart; images inline,
-audio with a player (and its transcript), documents as links; each outbound message's delivery state; internal
-notes clearly marked (they come from the notes route and are never messages: nothing sends them)."""
+audio with a player (and its transcript), documents as links; each outbound message's delivery state (a failed one
+with its reason and a button to send it again); internal notes clearly marked (they come from the notes route and
+are never messages: nothing sends them); the conversation's system events as centred grey lines."""
 
 from __future__ import annotations
 
 from dash import html
 
+from dash_app.workspace.events import event_view
 from dash_app.workspace.inbox import parse_time
 
 DELIVERY = {"queued": "na fila", "sending": "enviando", "sent": "enviada", "delivered": "entregue", "read": "lida",
@@ -81,6 +83,9 @@ def message_view(message: dict, names: dict[str, str], me_id: str, zone) -> html
         footer.append(delivery)
     if message.get("edited_at"):
         footer.append(html.Span("editada", className="muted small"))
+    if message["direction"] == "outbound" and message["status"] == "failed":
+        footer.append(html.Button("Tentar de novo", id={"type": "ws-retry", "message": message["id"]}, n_clicks=0,
+                                  className="action retry", title="Enviar esta mensagem outra vez"))
     return html.Div(html.Div([*_content(message), html.Div(footer, className="msg-footer")],
                              className="msg-bubble"),
                     className=f"msg msg-{kind}", **{"data-kind": kind, "data-status": message["status"]})
@@ -95,8 +100,10 @@ def note_view(note: dict, zone) -> html.Div:
     ], className="msg-bubble"), className="msg msg-note", **{"data-kind": "note"})
 
 
-def timeline(messages: list[dict], notes: list[dict], names: dict[str, str], me_id: str, zone) -> list:
+def timeline(messages: list[dict], notes: list[dict], names: dict[str, str], me_id: str, zone,
+             events: list[dict] = ()) -> list:
     items = [(m["created_at"], 0, message_view(m, names, me_id, zone)) for m in messages]
     items += [(n["created_at"], 1, note_view(n, zone)) for n in notes]
+    items += [(e["at"], 2, event_view(e, when(e["at"], zone))) for e in events]
     items.sort(key=lambda item: (parse_time(item[0]), item[1]))
     return [view for _, _, view in items] or [html.Div("Nenhuma mensagem ainda.", className="muted")]

@@ -50,7 +50,7 @@ def _text(result) -> str:
 def test_the_history_shows_the_events_and_a_failed_send_is_sent_again_once(app, desk, engine):
     handed = datetime.now(UTC) - timedelta(minutes=20)
     conv = add_conversation(engine, desk, "waiting", team="suporte", name="Rita Eventos", handoff_at=handed,
-                            handoff_reason="customer_asked")
+                            handoff_reason="customer_request")
     _message(engine, desk, conv, text="quero falar com alguém", created_at=handed - timedelta(minutes=1))
     assert desk.post("agent", f"/conversations/{conv}/take").status_code == 200
     failed = _message(engine, desk, conv, direction="outbound", sender_kind="agent",
@@ -61,7 +61,8 @@ def test_the_history_shows_the_events_and_a_failed_send_is_sent_again_once(app, 
     items = shown["ws-timeline"]["children"]
     assert [item["props"]["data-kind"] for item in items] == ["customer", "event", "event", "agent"]
     text = _text(items)
-    assert "Encaminhada pelo robô à fila Suporte — motivo: " in text and "Agente assumiu a conversa" in text
+    assert "Encaminhada pelo robô à fila Suporte — motivo: Cliente pediu um atendente" in text
+    assert "Agente assumiu a conversa" in text
     assert "falhou: o WhatsApp informou que não entregou" in text and "Tentar de novo" in text
     button = {"type": "ws-retry", "message": str(failed)}
     assert json.dumps(button, sort_keys=True) in json.dumps(items, sort_keys=True)

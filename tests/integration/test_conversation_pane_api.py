@@ -195,7 +195,7 @@ def _bot_hands_off(database_url: str, desk: Desk, conversation_id) -> None:
         engine = async_engine(database_url)
         try:
             async with tenant_transaction(engine, desk.tenant_id) as conn:
-                await to_queue(conn, conversation_id, actor=BOT, reason="customer_asked", team_id=desk.team_id)
+                await to_queue(conn, conversation_id, actor=BOT, reason="customer_request", team_id=desk.team_id)
         finally:
             await engine.dispose()
 
@@ -227,7 +227,7 @@ def test_the_events_tell_the_conversations_story_in_order_to_whoever_may_see_it(
     story = [(e["kind"], e["actor_name"], e["assignee_name"], e["team_name"], e["reason"], e["score"])
              for e in events.json()]
     assert story == [
-        ("handoff", None, None, "Suporte", "customer_asked", None),
+        ("handoff", None, None, "Suporte", "customer_request", None),
         ("take", "Agente", "Agente", None, None, None),
         ("transfer", "Agente", None, "Financeiro", "cliente quer negociar a dívida", None),
         ("take", "Agent2", "Agent2", None, None, None),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Tenant, TenantContext, state_of
 from api.engine import audit, handoff, live
+from api.engine.attachments import attachment_media, decoded
 from api.engine.handoff import Actor, TransitionError
 from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_send
@@ -107,12 +108,16 @@ async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request:
         raise conflict("conversation is closed; reopen it first")
     if refusal := await reply_refusal(ctx.conn, conv.id):
         raise conflict(refusal)
-    shortcut = body.quick_reply or typed_shortcut(body.text)
+    shortcut = None if body.attachment else body.quick_reply or typed_shortcut(body.text)
     content = await expand_quick_reply(ctx, conv, shortcut) if shortcut else Content(body.text or "")
     if conv.status in ("bot", "waiting") or conv.assignee_id is None:
         with _transition():
             await handoff.assign(ctx.conn, conv.id, ctx.user.id, actor=_actor(ctx.user))
-    if content.media_url:
+    if file := body.attachment:  # its caption stands in for it if the provider refuses the file
+        media = attachment_media(file.mime, decoded(file.mime, file.data), file.file_name, body.text)
+        message_id = await queue_media(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, media,
+                                       fallback_text=body.text or "", sender_kind="agent", sender_user_id=ctx.user.id)
+    elif content.media_url:
         message_id = await queue_media(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id,
                                        outbound_media(content.media_url, content.text), fallback_text=content.text,
                                        sender_kind="agent", sender_user_id=ctx.user.id)
@@ -121,7 +126,8 @@ async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request:
                                       sender_kind="agent", sender_user_id=ctx.user.id)
     await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.reply", actor_kind="user",
                        actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id,
-                       message_id=message_id, **({"quick_reply": shortcut} if shortcut else {}))
+                       message_id=message_id, **({"quick_reply": shortcut} if shortcut else {}),
+                       **({"attachment": body.attachment.mime} if body.attachment else {}))
     message = await load_message(ctx.conn, message_id)
     await changed(request, ctx, conv.id, "reply", sends=(message_id,))
     return message

@@ -329,31 +329,37 @@ def register(app, deps) -> None:
         return (_header(conv, user.first_response_minutes), items, {}, *_buttons(conv))
 
     @app.callback(Output("ws-feedback", "children"), Output("ws-done", "data"), Output("ws-composer", "value"),
-                  Output("ws-transfer-note", "value"),
+                  Output("ws-transfer-note", "value"), Output("ws-attach", "contents"),
                   *[Input(action, "n_clicks") for action in ACTIONS],
                   State("ws-selected", "data"), State("ws-composer", "value"), State("ws-assign-user", "value"),
                   State("ws-transfer-team", "value"), State("ws-transfer-note", "value"), State("ws-done", "data"),
+                  State("ws-attach", "contents"), State("ws-attach", "filename"),
                   prevent_initial_call=True)
     def act(*args):
         require_user()
-        selected, text, assignee, team, note, done = args[len(ACTIONS):]
+        selected, text, assignee, team, note, done, attached, attached_name = args[len(ACTIONS):]
         action = dash.ctx.triggered_id
         if action not in ACTIONS or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
             raise dash.exceptions.PreventUpdate
         keep = dash.no_update
         if not selected:
-            return _error("Escolha uma conversa na lista primeiro."), keep, keep, keep
+            return _error("Escolha uma conversa na lista primeiro."), keep, keep, keep, keep
         text = (text or "").strip()
-        if action in ("ws-send-reply", "ws-send-note") and not text:
-            return _error("Escreva o texto antes de enviar."), keep, keep, keep
+        try:
+            attachment = pane.attachment_body(attached, attached_name) if action == "ws-send-reply" else None
+        except pane.AttachmentRefused as exc:
+            return _error(str(exc)), keep, keep, keep, keep
+        if action in ("ws-send-reply", "ws-send-note") and not text and not attachment:
+            return _error("Escreva o texto antes de enviar."), keep, keep, keep, keep
         if action == "ws-assign" and not assignee:
-            return _error("Escolha a quem atribuir."), keep, keep, keep
+            return _error("Escolha a quem atribuir."), keep, keep, keep, keep
         if action == "ws-transfer" and not team:
-            return _error("Escolha a equipe da transferência."), keep, keep, keep
+            return _error("Escolha a equipe da transferência."), keep, keep, keep, keep
         path = f"/conversations/{selected}"
+        reply = {"text": text or None, "attachment": attachment} if attachment else {"text": text}
         call = {
             "ws-take": (f"{path}/take", None),
-            "ws-send-reply": (f"{path}/reply", {"text": text}),
+            "ws-send-reply": (f"{path}/reply", reply),
             "ws-send-note": (f"{path}/notes", {"text": text}),
             "ws-assign": (f"{path}/assign", {"user_id": assignee}),
             "ws-transfer": (f"{path}/transfer", {"team_id": team, "reason": (note or "").strip() or None}),
@@ -364,15 +370,15 @@ def register(app, deps) -> None:
         try:
             api.post(_token(tokens), *call)
         except NoToken:
-            return _error(NO_TOKEN), keep, keep, keep
+            return _error(NO_TOKEN), keep, keep, keep, keep
         except SessionExpired:
-            return _relogin(tokens, "action"), keep, keep, keep
+            return _relogin(tokens, "action"), keep, keep, keep, keep
         except ApiError as exc:
             # a lost race (409) changes the screen too: show who has the conversation now
-            return _error(exc.message), (done or 0) + 1, keep, keep
+            return _error(exc.message), (done or 0) + 1, keep, keep, keep
         cleared = "" if action in ("ws-send-reply", "ws-send-note") else keep
         return (html.Div(DONE[action], className="notice", id="ws-feedback-ok"), (done or 0) + 1, cleared,
-                "" if action == "ws-transfer" else keep)
+                "" if action == "ws-transfer" else keep, None if action == "ws-send-reply" else keep)
 
     def attempt(where: str, work):
         """For the pane's callbacks (dash_app/workspace/pane.py): the API's answer, or what to show instead."""

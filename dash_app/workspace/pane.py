@@ -15,6 +15,9 @@ from dash_app.auth import require_user
 # Common in customer service on WhatsApp in Brazil: greeting, thanks, agreement, waiting, done.
 EMOJI = ("🙂", "😊", "😉", "👍", "🙏", "👋", "✅", "⏳", "📄", "💳", "📶", "🔧", "⚠️", "❤️")
 PREVIEW_CHARS = 60
+# As the API checks them (api/engine/attachments.py, which decides): said here in Portuguese before the upload.
+ATTACH_TYPES = {"image/jpeg": "JPG", "image/png": "PNG", "image/webp": "WEBP", "application/pdf": "PDF"}
+ATTACH_MAX_BYTES = 700_000
 VARIABLE = re.compile(r"\{[a-z_]+\}")
 
 # attempt(where, work): (work(token), None), or (None, the component to show instead: an error, a redirect to login)
@@ -39,6 +42,9 @@ def composer_tools() -> html.Div:
         dcc.Store(id="ws-quick-texts", data={}),
         dcc.Dropdown(id="ws-quick-reply", placeholder="Respostas rápidas (ou digite /atalho)…",
                      className="ws-filter quick-reply", optionHeight=48),
+        dcc.Upload(id="ws-attach", children=html.Span("📎 Anexar imagem ou PDF", className="action"),
+                   accept=",".join(ATTACH_TYPES), multiple=False, className="attach"),
+        html.Div(id="ws-attach-name", className="attach-name"),
         html.Div([html.Button(emoji, id={"type": "ws-emoji", "emoji": emoji}, n_clicks=0, className="emoji",
                               title="Inserir no texto") for emoji in EMOJI],
                  className="emoji-palette", id="ws-emoji-palette"),
@@ -66,6 +72,24 @@ def inserted_text(reply: dict) -> dict:
     Whaticket); a reply with variables or a file goes as "/shortcut", which the API fills in and attaches."""
     whole = bool(reply.get("media_url")) or bool(VARIABLE.search(reply["text"]))
     return {"text": f"/{reply['shortcut']}" if whole else reply["text"], "whole": whole}
+
+
+class AttachmentRefused(ValueError):
+    """The file cannot go (the message says why, in Portuguese)."""
+
+
+def attachment_body(contents: str | None, file_name: str | None) -> dict | None:
+    """The reply's attachment from the upload ("data:<type>;base64,<data>"), or None when nothing is attached."""
+    if not contents:
+        return None
+    header, _, data = contents.partition(",")
+    mime = header.removeprefix("data:").removesuffix(";base64")
+    if mime not in ATTACH_TYPES:
+        raise AttachmentRefused(f"Só é possível anexar imagens ({', '.join(list(ATTACH_TYPES.values())[:3])}) "
+                                "e PDF.")
+    if len(data) * 3 // 4 > ATTACH_MAX_BYTES:
+        raise AttachmentRefused(f"O arquivo passa de {ATTACH_MAX_BYTES // 1000} KB; envie um menor.")
+    return {"file_name": (file_name or "arquivo").strip()[:200], "mime": mime, "data": data}
 
 
 def _clicked() -> bool:
@@ -139,6 +163,21 @@ def register(app, api, attempt: Attempt) -> None:
             return [], {}
         return ([quick_reply_option(reply) for reply in replies],
                 {reply["shortcut"]: inserted_text(reply) for reply in replies})
+
+    @app.callback(Output("ws-attach-name", "children"), Input("ws-attach", "contents"),
+                  State("ws-attach", "filename"))
+    def show_attachment(contents, file_name):
+        if not contents:
+            return []
+        return [html.Span(f"📎 {file_name or 'arquivo'}", id="ws-attached"),
+                html.Button("×", id="ws-attach-clear", n_clicks=0, className="chip-remove", title="Tirar o anexo")]
+
+    @app.callback(Output("ws-attach", "contents", allow_duplicate=True), Output("ws-attach", "filename"),
+                  Input("ws-attach-clear", "n_clicks"), prevent_initial_call=True)
+    def clear_attachment(clicks):
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        return None, None
 
     # Inserted at the cursor in the browser (assets/composer.js): no round trip, the agent's text kept as typed.
     app.clientside_callback(

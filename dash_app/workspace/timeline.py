@@ -16,11 +16,18 @@ FAILURES = {"number_not_on_whatsapp": "o número não tem WhatsApp",
             "provider reported delivery failure": "o WhatsApp informou que não entregou"}
 WHO = {"customer": "Cliente", "bot": "Robô", "system": "Sistema"}
 SAFE_SCHEMES = ("https://", "http://")
+INLINE_IMAGES = ("data:image/jpeg;base64,", "data:image/png;base64,", "data:image/webp;base64,")
 
 
 def safe_url(url: str | None) -> str | None:
     """Only web addresses become links and players (a javascript: or data: URL from a payload never does)."""
     return url if isinstance(url, str) and url.lower().startswith(SAFE_SCHEMES) else None
+
+
+def inline_image(url: str | None) -> str | None:
+    """An image an agent attached (sent inline, as a data: URL): shown as a picture only for the raster types the
+    API accepts (never SVG, never a page)."""
+    return url if isinstance(url, str) and url.startswith(INLINE_IMAGES) else None
 
 
 def when(value: str | None, zone) -> str:
@@ -36,10 +43,12 @@ def failure_reason(error: str | None) -> str:
 
 def _content(message: dict) -> list:
     kind, text, url = message["content_type"], message.get("text"), safe_url(message.get("media_url"))
+    if kind == "image" and url is None:
+        url = inline_image(message.get("media_url"))
     parts: list = []
     if kind == "image" and url:
-        parts.append(html.A(html.Img(src=url, className="msg-image", alt=text or "imagem"), href=url,
-                            target="_blank", rel="noopener noreferrer"))
+        image = html.Img(src=url, className="msg-image", alt=text or "imagem")
+        parts.append(html.A(image, href=url, target="_blank", rel="noopener noreferrer") if safe_url(url) else image)
     elif kind == "audio":
         parts.append(html.Audio(src=url, controls=True, className="msg-audio") if url
                      else html.Span("Áudio (arquivo indisponível)", className="muted"))
@@ -51,7 +60,9 @@ def _content(message: dict) -> list:
     elif kind in ("document", "image", "video", "sticker"):
         name = message.get("media_file_name") or {"document": "documento"}.get(kind, kind)
         link = html.A(f"Documento: {name}", href=url, target="_blank", rel="noopener noreferrer", className="msg-doc")
-        parts.append(link if url else html.Span(f"{name} (arquivo indisponível)", className="muted"))
+        inline = str(message.get("media_url") or "").startswith("data:")  # attached by an agent: sent as it was
+        parts.append(link if url else html.Span(f"Documento: {name}" if inline else f"{name} (arquivo indisponível)",
+                                                className="msg-doc" if inline else "muted"))
     if text and kind != "audio":
         parts.append(html.Div(text, className="msg-text"))
     elif text and kind == "audio" and not message.get("transcript"):

@@ -5,6 +5,7 @@ another agent) told in Portuguese with nothing sent."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -147,3 +148,28 @@ def test_refused_replies_are_told_in_portuguese_and_nothing_is_sent(app, desk, e
     fresh = add_conversation(engine, desk, "open", assignee="agent", team="suporte", name="Vera Dentro")
     assert "fora da janela" not in _text(call(agent, app, "ws-timeline.children",
                                               {"ws-selected.data": str(fresh)})["ws-conv-header"])
+
+
+def test_a_file_attached_in_the_composer_goes_with_the_reply(app, desk, engine):
+    conv = add_conversation(engine, desk, "open", assignee="agent", team="suporte", name="Xena Anexo")
+    agent = logged_in(app, desk, "agent")
+    png = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
+    shown = call(agent, app, "ws-attach-name.children", {"ws-attach.contents": png, "ws-attach.filename": "print.png"})
+    assert "📎 print.png" in _text(shown["ws-attach-name"])
+
+    def send(contents: str, text: str = "") -> dict:
+        values = {"ws-selected.data": str(conv), "ws-send-reply.n_clicks": 1, "ws-done.data": 0,
+                  "ws-composer.value": text, "ws-attach.contents": contents, "ws-attach.filename": "print.png"}
+        return call(agent, app, "ws-feedback.children", values, trigger="ws-send-reply.n_clicks")
+
+    assert "Só é possível anexar imagens" in _text(send("data:image/svg+xml;base64,PHN2Zz4=")["ws-feedback"])
+    big = "data:application/pdf;base64," + base64.b64encode(b"%PDF-" + b"0" * 800_000).decode()
+    assert "passa de 700 KB" in _text(send(big)["ws-feedback"])
+    sent = send(png)  # no text: the file alone
+    assert "Resposta enviada" in _text(sent["ws-feedback"]) and sent["ws-attach"]["contents"] is None
+    with engine.connect() as conn:
+        rows = conn.execute(select(messages.c.content_type, messages.c.media_file_name, messages.c.media_url)
+                            .where(messages.c.conversation_id == conv)).all()
+    assert [(r.content_type, r.media_file_name, r.media_url) for r in rows] == [("image", "print.png", png)]
+    history = call(agent, app, "ws-timeline.children", {"ws-selected.data": str(conv)})["ws-timeline"]["children"]
+    assert f'"src": "{png}"' in _text(history)  # the agent sees the picture they sent

@@ -6,6 +6,7 @@ scoped like the conversation."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -258,3 +259,44 @@ def test_a_transfer_straight_to_an_agent_is_one_event_and_old_handoffs_come_from
     assert (event["kind"], event["actor_name"], event["assignee_name"], event["reason"]) == (
         "transfer", "Manager", "Agente", "ela conhece o caso")
     assert desk.get("agent", f"/conversations/{uuid.uuid4()}/events").status_code == 404
+
+
+# --- a file attached to a reply --------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%fim\n"
+
+
+def _attachment(raw: bytes, mime: str, name: str = "comprovante.png") -> dict:
+    return {"file_name": name, "mime": mime, "data": base64.b64encode(raw).decode()}
+
+
+def test_an_image_or_pdf_attached_to_a_reply_goes_through_the_media_path(desk, engine):
+    conv = add_conversation(engine, desk, "open", assignee="agent", team="suporte")
+    path = f"/conversations/{conv}/reply"
+    sent = desk.post("agent", path, {"text": "Segue o print", "attachment": _attachment(PNG, "image/png")})
+    assert sent.status_code == 201, sent.text
+    pdf = desk.post("agent", path, {"attachment": _attachment(PDF, "application/pdf", "contrato.pdf")})
+    assert pdf.status_code == 201, pdf.text
+    rows = sorted(_outbound(engine, conv), key=lambda row: row.created_at)
+    assert [(r.content_type, r.text, r.media_mime, r.media_file_name, r.fallback_text, r.status) for r in rows] == [
+        ("image", "Segue o print", "image/png", "comprovante.png", "Segue o print", "queued"),
+        ("document", None, "application/pdf", "contrato.pdf", "", "queued")]
+    assert rows[0].media_url == "data:image/png;base64," + base64.b64encode(PNG).decode()
+
+    refused = {
+        "not what it says": {"attachment": _attachment(PDF, "image/png")},
+        "a type not allowed": {"attachment": _attachment(b"<svg onload=alert(1)>", "image/svg+xml", "x.svg")},
+        "not base64": {"attachment": {"file_name": "a.png", "mime": "image/png", "data": "não é base64!"}},
+        "too large": {"attachment": _attachment(b"%PDF-" + b"0" * 700_000, "application/pdf", "grande.pdf")},
+        "a path for a name": {"attachment": _attachment(PNG, "image/png", "../../etc/passwd")},
+        "with a quick reply": {"quick_reply": "segunda-via", "attachment": _attachment(PNG, "image/png")},
+    }
+    for why, body in refused.items():
+        response = desk.post("agent", path, body)
+        assert response.status_code == 422, (why, response.status_code, response.text[:300])
+    assert len(_outbound(engine, conv)) == 2
+    stale = add_conversation(engine, desk, "open", assignee="agent", team="suporte",
+                             last_inbound_at=datetime.now(UTC) - timedelta(days=2))
+    late = desk.post("agent", f"/conversations/{stale}/reply", {"attachment": _attachment(PNG, "image/png")})
+    assert late.status_code == 409 and _outbound(engine, stale) == []

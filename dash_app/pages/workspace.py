@@ -380,14 +380,15 @@ def register(app, deps) -> None:
         return (html.Div(DONE[action], className="notice", id="ws-feedback-ok"), (done or 0) + 1, cleared,
                 "" if action == "ws-transfer" else keep, None if action == "ws-send-reply" else keep)
 
-    def attempt(where: str, work):
-        """For the pane's callbacks (dash_app/workspace/pane.py): the API's answer, or what to show instead."""
+    def attempt(where: str | None, work):
+        """For the pane's callbacks (dash_app/workspace/pane.py): the API's answer, or what to show instead.
+        `where` None: a read beside the history's, whose callback ends an expired session (not both at once)."""
         try:
             return work(_token(tokens)), None
         except NoToken:
             return None, _error(NO_TOKEN)
         except SessionExpired:
-            return None, _relogin(tokens, where)
+            return None, _relogin(tokens, where) if where else html.Div()
         except ApiError as exc:
             return None, _error(exc.message)
 

@@ -20,8 +20,9 @@ ATTACH_TYPES = {"image/jpeg": "JPG", "image/png": "PNG", "image/webp": "WEBP", "
 ATTACH_MAX_BYTES = 700_000
 VARIABLE = re.compile(r"\{[a-z_]+\}")
 
-# attempt(where, work): (work(token), None), or (None, the component to show instead: an error, a redirect to login)
-Attempt = Callable[[str, Callable[[str], object]], tuple[object, object]]
+# attempt(where, work): (work(token), None), or (None, the component to show instead: an error, a redirect to login
+# unless `where` is None)
+Attempt = Callable[[str | None, Callable[[str], object]], tuple[object, object]]
 
 
 def notice() -> html.Div:
@@ -106,7 +107,7 @@ def register(app, api, attempt: Attempt) -> None:
                 raise dash.exceptions.PreventUpdate
         if not selected:
             return [], [], {"display": "none"}
-        found, problem = attempt("labels", lambda token: (api.get(token, f"/conversations/{selected}"),
+        found, problem = attempt(None, lambda token: (api.get(token, f"/conversations/{selected}"),
                                                           api.get(token, "/labels")))
         if problem is not None:
             return [], [], {"display": "none"}  # the history's callback says what went wrong
@@ -158,7 +159,7 @@ def register(app, api, attempt: Attempt) -> None:
                   Input("ws-live-config", "data"))
     def quick_replies(_config):
         require_user()
-        replies, problem = attempt("quick-replies", lambda token: api.get(token, "/quick-replies"))
+        replies, problem = attempt(None, lambda token: api.get(token, "/quick-replies"))
         if problem is not None:
             return [], {}
         return ([quick_reply_option(reply) for reply in replies],

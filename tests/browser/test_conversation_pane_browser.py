@@ -4,7 +4,7 @@ a failed send's "Tentar de novo", label chips added and removed, an emoji and a 
 the cursor. The screenshot of the pane goes to NIOCHAT_SCREENSHOTS_DIR (docs/img for the docs':
 `NIOCHAT_SCREENSHOTS_DIR=docs/img .venv/bin/pytest tests/browser/test_conversation_pane_browser.py`).
 
-Where Chromium or playwright is missing this fails, it does not skip.
+Chromium comes from tests/browser/conftest.py (where it is missing this fails, it does not skip).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from tests.support.desk import add_conversation, api_settings, make_desk
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("NIOCHAT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="niochat-pane-"))
 
 
@@ -54,19 +53,6 @@ def world(tmp_path_factory, database_url, redis_url, engine):
         exits.callback(http.shutdown)
         clear_login_limits(redis_url)
         yield desk, f"http://127.0.0.1:{http.server_port}", conv, failed
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium): the pane's browser test must run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 def _history(engine, database_url, desk) -> tuple[str, str]:

@@ -7,14 +7,14 @@ not the customer (no text, no contact): LGPD exports and erasures of a customer 
 the conversation or the user (cascades).
 
 Revision ID: 0018
-Revises: 0016 (another change writes 0017 at the same time; the merge re-chains this onto it)
+Revises: 0017
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -57,7 +57,7 @@ def chip(label: dict) -> html.Span:
         html.Span(label["name"]),
         html.Button("×", id={"type": "ws-label-remove", "label": label["id"]}, n_clicks=0, className="chip-remove",
                     title=f"Remover a etiqueta {label['name']}"),
-    ], className="label-chip", style={"borderColor": label["color"], "color": label["color"]},
+    ], className="label-chip removable", style={"borderColor": label["color"], "color": label["color"]},
         **{"data-label": label["id"]})
 
 

@@ -128,7 +128,7 @@ def test_the_pane_shows_events_retries_a_failed_send_and_helps_the_composer(worl
 
     page.click("#ws-label-add")
     page.get_by_text("Sem conexão", exact=True).first.click()
-    page.wait_for_selector(".label-chip:has-text('Sem conexão')", timeout=15000)
+    page.wait_for_selector("#ws-labels .label-chip:has-text('Sem conexão')", timeout=15000)
     page.wait_for_selector(f"[id*='{failed}']:has-text('Tentar de novo')", timeout=15000)
     page.click("#ws-view label:has-text('Minhas')")  # the inbox beside it shows the conversation too
     page.wait_for_selector(f".inbox-row[data-conversation='{conv}']", timeout=15000)
@@ -141,7 +141,7 @@ def test_the_pane_shows_events_retries_a_failed_send_and_helps_the_composer(worl
     page.wait_for_selector(".msg-agent .delivery-queued", timeout=15000)
     with engine.connect() as conn:
         assert conn.scalar(select(messages.c.status).where(messages.c.id == failed)) == "queued"
-    page.locator(".label-chip:has-text('Sem conexão') .chip-remove").click()
-    page.wait_for_selector(".label-chip", state="detached", timeout=15000)
+    page.locator("#ws-labels .label-chip:has-text('Sem conexão') .chip-remove").click()
+    page.wait_for_selector("#ws-labels .label-chip", state="detached", timeout=15000)
     assert not errors, errors
     context.close()

@@ -16,6 +16,7 @@ from api.routes import (
     channels,
     contacts,
     conversation_actions,
+    conversation_events,
     conversation_reads,
     conversations,
     csat as csat_routes,
@@ -23,6 +24,7 @@ from api.routes import (
     health,
     knowledge as knowledge_routes,
     labels,
+    message_retry,
     presence,
     privacy as privacy_routes,
     quick_replies,
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, urls: ServiceUrls | None = None
     app.include_router(conversations.router, prefix="/api/v1")
     app.include_router(conversation_actions.router, prefix="/api/v1")
     app.include_router(conversation_reads.router, prefix="/api/v1")
+    app.include_router(conversation_events.router, prefix="/api/v1")
+    app.include_router(message_retry.router, prefix="/api/v1")
     app.include_router(contacts.router, prefix="/api/v1")
     app.include_router(teams.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")

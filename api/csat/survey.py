@@ -17,12 +17,12 @@ from api.engine import audit, live
 from api.engine.deps import WorkerDeps
 from api.engine.outbound import queue_text
 from api.engine.queue import enqueue_send
+from api.engine.reply_window import WHATSAPP_WINDOW
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
 from niochat.tables import conversations, csat_requests, csat_responses, messages, tenants
 
 log = get_logger(__name__)
-WHATSAPP_WINDOW = timedelta(hours=24)
 OUTSTANDING = ("sent", "clarifying")
 
 

@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Tenant, TenantContext, state_of
 from api.engine import assignment, audit, handoff, live
+from api.engine.attachments import attachment_media, decoded
 from api.engine.handoff import Actor, TransitionError
 from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_send
 from api.engine.quick_replies import outbound_media
+from api.engine.reply_window import reply_refusal
 from api.routes.common import commit, conflict, error_responses, is_unique_violation, not_found
 from api.routes.conversation_queries import in_queues_of, load_conversation, load_message, visible_to
 from api.routes.quick_reply_sending import Content, expand_quick_reply, typed_shortcut
@@ -100,16 +102,27 @@ async def changed(request: Request, ctx: TenantContext, conversation_id: uuid.UU
              summary="Send a WhatsApp message as the agent (takes the conversation if nobody has it)")
 async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request: Request) -> MessageOut:
     """`quick_reply` (or the text "/shortcut" alone) sends that quick reply, its variables filled in from the
-    contact, the conversation and the agent; one it cannot fill is a 422 and nothing is sent."""
-    conv = await locked(ctx, conversation_id)
+    contact, the conversation and the agent; one it cannot fill is a 422 and nothing is sent. Refused with a 409,
+    nothing sent: a closed conversation, one another agent took meanwhile (the detail says who), and one whose
+    customer last wrote more than 24 hours ago (WhatsApp's window)."""
+    try:
+        conv = await locked(ctx, conversation_id)
+    except HTTPException:  # out of sight (locked's 404): another agent may have taken it meanwhile, say who
+        raise await _taken_elsewhere(ctx, conversation_id) from None
     if conv.status == "closed":
         raise conflict("conversation is closed; reopen it first")
-    shortcut = body.quick_reply or typed_shortcut(body.text)
+    if refusal := await reply_refusal(ctx.conn, conv.id):
+        raise conflict(refusal)
+    shortcut = None if body.attachment else body.quick_reply or typed_shortcut(body.text)
     content = await expand_quick_reply(ctx, conv, shortcut) if shortcut else Content(body.text or "")
     if conv.status in ("bot", "waiting") or conv.assignee_id is None:
         with _transition():
             await handoff.assign(ctx.conn, conv.id, ctx.user.id, actor=_actor(ctx.user))
-    if content.media_url:
+    if file := body.attachment:  # its caption stands in for it if the provider refuses the file
+        media = attachment_media(file.mime, decoded(file.mime, file.data), file.file_name, body.text)
+        message_id = await queue_media(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id, media,
+                                       fallback_text=body.text or "", sender_kind="agent", sender_user_id=ctx.user.id)
+    elif content.media_url:
         message_id = await queue_media(ctx.conn, ctx.user.tenant_id, conv.id, conv.channel_id,
                                        outbound_media(content.media_url, content.text), fallback_text=content.text,
                                        sender_kind="agent", sender_user_id=ctx.user.id)
@@ -118,7 +131,8 @@ async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request:
                                       sender_kind="agent", sender_user_id=ctx.user.id)
     await audit.record(ctx.conn, ctx.user.tenant_id, "conversation.reply", actor_kind="user",
                        actor_user_id=ctx.user.id, entity_type="conversation", entity_id=conv.id,
-                       message_id=message_id, **({"quick_reply": shortcut} if shortcut else {}))
+                       message_id=message_id, **({"quick_reply": shortcut} if shortcut else {}),
+                       **({"attachment": body.attachment.mime} if body.attachment else {}))
     message = await load_message(ctx.conn, message_id)
     await changed(request, ctx, conv.id, "reply", sends=(message_id,))
     return message
@@ -194,15 +208,21 @@ async def take(conversation_id: uuid.UUID, ctx: Tenant, request: Request) -> Con
     (in Portuguese, for the agent's screen); nothing changes."""
     if await handoff.take(ctx.conn, conversation_id, ctx.user.id, actor=_actor(ctx.user), visible=visible_to(ctx.user)):
         return await changed(request, ctx, conversation_id, "take")
+    raise await _taken_elsewhere(ctx, conversation_id)
+
+
+async def _taken_elsewhere(ctx: TenantContext, conversation_id: uuid.UUID) -> HTTPException:
+    """Why the user may not act on a conversation out of their sight: 409 with who holds it (or that it was
+    closed) when it was in one of their queues, else 404."""
     conv = (await ctx.conn.execute(select(conversations.c.status, users.c.name).select_from(
         conversations.outerjoin(users, users.c.id == conversations.c.assignee_id))
         .where(conversations.c.id == conversation_id, or_(visible_to(ctx.user), in_queues_of(ctx.user))))
     ).one_or_none()
     if conv is None:
-        raise not_found("conversation")
+        return not_found("conversation")
     if conv.status == "closed":
-        raise conflict("Esta conversa já foi encerrada; reabra-a para atender.")
-    raise conflict(f"Esta conversa já está com {conv.name}." if conv.name else "Esta conversa já está em atendimento.")
+        return conflict("Esta conversa já foi encerrada; reabra-a para atender.")
+    return conflict(f"Esta conversa já está com {conv.name}." if conv.name else "Esta conversa já está em atendimento.")
 
 
 @router.post("/{conversation_id}/handback", response_model=ConversationOut,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.engine.attachments import ALLOWED, MAX_BYTES, AttachmentError, decoded
 from api.schemas.labels import LabelBrief
 
 
@@ -73,17 +74,39 @@ class MessageOut(BaseModel):
     choice_id: str | None = Field(None, description="The id of the list row or button the customer picked")
 
 
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    file_name: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$",
+                           description="The name the customer sees")
+    mime: str = Field(description=f"One of {', '.join(ALLOWED)}; the content must be of that type")
+    data: str = Field(min_length=1, max_length=MAX_BYTES * 4 // 3 + 4,
+                      description=f"The file, base64 (at most {MAX_BYTES // 1000} KB decoded)")
+
+    @model_validator(mode="after")
+    def readable(self) -> AttachmentIn:
+        try:
+            decoded(self.mime, self.data)
+        except AttachmentError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     text: str | None = Field(None, min_length=1, max_length=4096, description="What the customer receives on "
-                             "WhatsApp; \"/shortcut\" alone sends that quick reply")
+                             "WhatsApp (an attachment's caption); \"/shortcut\" alone sends that quick reply")
     quick_reply: str | None = Field(None, min_length=1, max_length=41, description="A quick reply's shortcut "
                                     "(with or without the /): its text is sent, variables filled in")
+    attachment: AttachmentIn | None = Field(None, description="An image or PDF sent with the text as its caption")
 
     @model_validator(mode="after")
     def one_content(self) -> ReplyIn:
+        if self.attachment is not None:
+            if self.quick_reply is not None:
+                raise ValueError("an attachment goes with text (its caption), not with quick_reply")
+            return self
         if (self.text is None) == (self.quick_reply is None):
-            raise ValueError("give text or quick_reply (one of them)")
+            raise ValueError("give text or quick_reply (one of them), or an attachment")
         return self
 
 

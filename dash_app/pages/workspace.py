@@ -6,6 +6,7 @@ session's token (dash_app.workspace.client); live events come from the API's Web
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dash
@@ -14,7 +15,7 @@ from dash import Input, Output, State, dcc, html
 
 from dash_app.auth import LIVE_TOKEN_PATH, require_user
 from dash_app.pages.ai_sgp import reason_label
-from dash_app.workspace import customer_panel, inbox, paging, presence, search_results
+from dash_app.workspace import customer_panel, inbox, paging, pane, presence, search_results
 from dash_app.workspace.client import ApiClient, ApiError, SessionExpired
 from dash_app.workspace.timeline import timeline
 from dash_app.workspace.tokens import SESSION_KEY, TokenStore
@@ -97,8 +98,10 @@ def layout(**query):
                      className="panel ws-inbox"),
             html.Div([
                 html.Div(id="ws-conv-header", className="conv-header"),
+                pane.labels_row(),
                 html.Div(id="ws-timeline", className="timeline"),
                 html.Div(id="ws-feedback", role="status"),
+                pane.notice(),
                 html.Div([
                     html.Div([
                         html.Button("Assumir", id="ws-take", n_clicks=0, className="action primary"),
@@ -119,6 +122,7 @@ def layout(**query):
                     ], className="action-grid"),
                     dcc.Textarea(id="ws-composer", placeholder="Escreva a resposta ao cliente ou uma nota interna…",
                                  className="composer", maxLength=4000),
+                    pane.composer_tools(),
                     html.Div([
                         html.Button("Enviar ao cliente", id="ws-send-reply", n_clicks=0, className="action primary"),
                         html.Button("Salvar como nota interna", id="ws-send-note", n_clicks=0,
@@ -296,6 +300,7 @@ def register(app, deps) -> None:
                 page = api.get(token, f"/conversations/{selected}/messages", limit=MESSAGE_PAGE,
                                offset=page["total"] - MESSAGE_PAGE)
             notes = api.get(token, f"/conversations/{selected}/notes")
+            events = api.get(token, f"/conversations/{selected}/events")
         except NoToken:
             return _error(NO_TOKEN), [], *hidden
         except SessionExpired:
@@ -306,38 +311,47 @@ def register(app, deps) -> None:
         if conv.get("assignee_id") and conv.get("assignee_name"):
             names[conv["assignee_id"]] = conv["assignee_name"]
         zone = ZoneInfo(user.timezone)
-        items = timeline(page["items"], notes, names, user.user_id, zone)
+        if page["total"] > MESSAGE_PAGE and page["items"]:  # events before the first message shown are left out too
+            first = inbox.parse_time(page["items"][0]["created_at"])
+            events = [event for event in events if inbox.parse_time(event["at"]) >= first]
+        items = timeline(page["items"], notes, names, user.user_id, zone, events)
         if page["total"] > MESSAGE_PAGE:
             items.insert(0, html.Div(f"{page['total'] - MESSAGE_PAGE} mensagens anteriores não exibidas.",
                                      className="muted small"))
         return (_header(conv, user.first_response_minutes), items, {}, *_buttons(conv))
 
     @app.callback(Output("ws-feedback", "children"), Output("ws-done", "data"), Output("ws-composer", "value"),
-                  Output("ws-transfer-note", "value"),
+                  Output("ws-transfer-note", "value"), Output("ws-attach", "contents"),
                   *[Input(action, "n_clicks") for action in ACTIONS],
                   State("ws-selected", "data"), State("ws-composer", "value"), State("ws-assign-user", "value"),
                   State("ws-transfer-team", "value"), State("ws-transfer-note", "value"), State("ws-done", "data"),
+                  State("ws-attach", "contents"), State("ws-attach", "filename"),
                   prevent_initial_call=True)
     def act(*args):
         require_user()
-        selected, text, assignee, team, note, done = args[len(ACTIONS):]
+        selected, text, assignee, team, note, done, attached, attached_name = args[len(ACTIONS):]
         action = dash.ctx.triggered_id
         if action not in ACTIONS or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
             raise dash.exceptions.PreventUpdate
         keep = dash.no_update
         if not selected:
-            return _error("Escolha uma conversa na lista primeiro."), keep, keep, keep
+            return _error("Escolha uma conversa na lista primeiro."), keep, keep, keep, keep
         text = (text or "").strip()
-        if action in ("ws-send-reply", "ws-send-note") and not text:
-            return _error("Escreva o texto antes de enviar."), keep, keep, keep
+        try:
+            attachment = pane.attachment_body(attached, attached_name) if action == "ws-send-reply" else None
+        except pane.AttachmentRefused as exc:
+            return _error(str(exc)), keep, keep, keep, keep
+        if action in ("ws-send-reply", "ws-send-note") and not text and not attachment:
+            return _error("Escreva o texto antes de enviar."), keep, keep, keep, keep
         if action == "ws-assign" and not assignee:
-            return _error("Escolha a quem atribuir."), keep, keep, keep
+            return _error("Escolha a quem atribuir."), keep, keep, keep, keep
         if action == "ws-transfer" and not team:
-            return _error("Escolha a equipe da transferência."), keep, keep, keep
+            return _error("Escolha a equipe da transferência."), keep, keep, keep, keep
         path = f"/conversations/{selected}"
+        reply = {"text": text or None, "attachment": attachment} if attachment else {"text": text}
         call = {
             "ws-take": (f"{path}/take", None),
-            "ws-send-reply": (f"{path}/reply", {"text": text}),
+            "ws-send-reply": (f"{path}/reply", reply),
             "ws-send-note": (f"{path}/notes", {"text": text}),
             "ws-assign": (f"{path}/assign", {"user_id": assignee}),
             "ws-transfer": (f"{path}/transfer", {"team_id": team, "reason": (note or "").strip() or None}),
@@ -348,15 +362,29 @@ def register(app, deps) -> None:
         try:
             api.post(_token(tokens), *call)
         except NoToken:
-            return _error(NO_TOKEN), keep, keep, keep
+            return _error(NO_TOKEN), keep, keep, keep, keep
         except SessionExpired:
-            return _relogin(tokens, "action"), keep, keep, keep
+            return _relogin(tokens, "action"), keep, keep, keep, keep
         except ApiError as exc:
             # a lost race (409) changes the screen too: show who has the conversation now
-            return _error(exc.message), (done or 0) + 1, keep, keep
+            return _error(exc.message), (done or 0) + 1, keep, keep, keep
         cleared = "" if action in ("ws-send-reply", "ws-send-note") else keep
         return (html.Div(DONE[action], className="notice", id="ws-feedback-ok"), (done or 0) + 1, cleared,
-                "" if action == "ws-transfer" else keep)
+                "" if action == "ws-transfer" else keep, None if action == "ws-send-reply" else keep)
+
+    def attempt(where: str | None, work):
+        """For the pane's callbacks (dash_app/workspace/pane.py): the API's answer, or what to show instead.
+        `where` None: a read beside the history's, whose callback ends an expired session (not both at once)."""
+        try:
+            return work(_token(tokens)), None
+        except NoToken:
+            return None, _error(NO_TOKEN)
+        except SessionExpired:
+            return None, _relogin(tokens, where) if where else html.Div()
+        except ApiError as exc:
+            return None, _error(exc.message)
+
+    pane.register(app, api, attempt)
 
     app.clientside_callback(dash.ClientsideFunction("niochat", "live"), Output("ws-live-status", "children"),
                             Input("ws-live-config", "data"))
@@ -377,8 +405,19 @@ def _header(conv: dict, target: int) -> html.Div:
         details.append(html.Span(clock[0], className=f"sla sla-{clock[1]}"))
     if conv.get("handoff_reason"):
         details.append(html.Span(f"motivo: {reason_label(conv['handoff_reason'])}", className="muted small"))
+    if conv["status"] != "closed" and not _in_window(conv):
+        details.append(html.Span("fora da janela de 24 h: o cliente precisa escrever antes de você responder",
+                                 className="badge badge-window", id="ws-conv-window",
+                                 title="O WhatsApp só permite responder até 24 horas depois da última mensagem "
+                                       "do cliente."))
     return html.Div([html.H3(inbox.contact_label(conv["contact"]), id="ws-conv-contact"),
                      html.Div(details, className="inbox-meta")], **{"data-conversation": conv["id"]})
+
+
+def _in_window(conv: dict) -> bool:
+    """Shown only: the API decides (api/engine/reply_window.py) and refuses a reply past WhatsApp's 24 hours."""
+    last = inbox.parse_time(conv.get("last_inbound_at"))
+    return last is not None and datetime.now(UTC) - last < timedelta(hours=24)
 
 
 def _buttons(conv: dict) -> tuple[dict | None, ...]:

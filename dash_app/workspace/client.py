@@ -27,7 +27,13 @@ DETAILS = {
     "the contact already has another active conversation on this channel":
         "O cliente já tem outra conversa ativa neste canal.",
     "agents can only assign conversations to themselves": "Atendentes só podem atribuir conversas a si mesmos.",
+    "message not found": "Mensagem não encontrada nesta conversa.",
+    "label not found": "Etiqueta não encontrada (foi apagada?).",
+    "label on this conversation not found": "Esta etiqueta já não estava na conversa.",
 }
+# Details the API already writes for the agent's screen, in Portuguese (who has the conversation, the 24-hour
+# window, a message that is not failed any more).
+WRITTEN_FOR_AGENTS = ("Esta conversa", "Esta mensagem")
 STATUSES = {
     400: "O pedido não pôde ser lido pela API.",
     403: "Seu perfil não permite esta ação.",
@@ -58,7 +64,7 @@ class ApiError(Exception):
 def portuguese(status: int, detail: str) -> str:
     if detail in DETAILS:
         return DETAILS[detail]
-    if detail.startswith("Esta conversa"):  # the take's 409 is written for the agent's screen already
+    if detail.startswith(WRITTEN_FOR_AGENTS):
         return detail
     if status == 422 and detail:
         return f"Dados inválidos: {detail}"

@@ -91,6 +91,7 @@ audit_log = Table(
     *timestamps(),
     tenant_fk("actor_user_id", "users"),
     Index("audit_log_tenant_idx", "tenant_id", text("created_at DESC")),
+    Index("audit_log_entity_idx", "tenant_id", "entity_type", "entity_id", "created_at"),  # migration 0022
     Index("audit_log_sync_idx", "updated_at", "id"),
 )
 

@@ -32,7 +32,7 @@ API = "/api/v1"
 # Which of B's ids goes into each path parameter (keys of TenantRows.ids).
 PARAMETER_KINDS = {"conversation_id": "conversations", "contact_id": "contacts", "user_id": "users",
                    "channel_id": "channels", "label_id": "labels", "quick_reply_id": "quick_replies",
-                   "team_id": "teams", "knowledge_entry_id": "knowledge_entries",
+                   "team_id": "teams", "knowledge_entry_id": "knowledge_entries", "message_id": "messages",
                    "invoice_id": "conversations"}  # an SGP invoice's id: any of B's, B's conversation decides
 
 
@@ -63,6 +63,8 @@ CALLS = {
     ("POST", "/api/v1/conversations/{conversation_id}/handback"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/read"): lambda w: None,
     ("GET", "/api/v1/conversations/{conversation_id}/notes"): lambda w: None,
+    ("GET", "/api/v1/conversations/{conversation_id}/events"): lambda w: None,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/retry"): lambda w: None,
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): lambda w: {"text": "nota de invasor"},
     ("POST", "/api/v1/conversations/{conversation_id}/labels"): lambda w: {"label_id": str(w.a.ids["labels"][0])},
     ("DELETE", "/api/v1/conversations/{conversation_id}/labels/{label_id}"): lambda w: None,

@@ -105,7 +105,7 @@ def conversation(engine, desk: Desk, status: str, *, name: str, assignee: str | 
         return str(conn.execute(insert(conversations).values(
             tenant_id=desk.tenant_id, channel_id=desk.channel_id, contact_id=contact_id, status=status,
             assignee_id=desk.people[assignee] if assignee else None, team_id=team_id,
-            **{"last_message_at": now, **values},
+            **{"last_message_at": now, "last_inbound_at": now, **values},
         ).returning(conversations.c.id)).scalar_one())
 
 

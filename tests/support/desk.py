@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from websockets.sync.client import connect as ws_connect
 
 from api.security import issue_token
@@ -85,7 +85,8 @@ def make_desk(api: httpx.Client, engine) -> Desk:
 def add_conversation(engine, desk: Desk, status: str, *, assignee: str | None = None, team: str | None = None,
                   phone: str | None = None, name: str = "Cliente", contact_id: uuid.UUID | None = None,
                   **values) -> uuid.UUID:
-    """A conversation (and, unless given, a new contact) inserted as the operator would find it."""
+    """A conversation (and, unless given, a new contact) inserted as the operator would find it: the customer wrote
+    just now (within WhatsApp's 24-hour window) unless `last_inbound_at` says otherwise."""
     with engine.begin() as conn:
         if contact_id is None:
             contact_id = conn.execute(
@@ -96,7 +97,8 @@ def add_conversation(engine, desk: Desk, status: str, *, assignee: str | None = 
         return conn.execute(
             insert(conversations).values(
                 tenant_id=desk.tenant_id, channel_id=desk.channel_id, contact_id=contact_id, status=status,
-                assignee_id=desk.people[assignee] if assignee else None, team_id=team_id, **values,
+                assignee_id=desk.people[assignee] if assignee else None, team_id=team_id,
+                **{"last_inbound_at": func.now(), **values},
             ).returning(conversations.c.id)
         ).scalar_one()
 

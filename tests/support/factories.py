@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlalchemy.engine import Connection
 
 from niochat import accounts
@@ -80,6 +80,7 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
         assignee_id=user_id,
         team_id=team_id,
         status="closed",
+        last_inbound_at=func.now(),  # the customer wrote today: an agent may answer once it is reopened
     )
     message_id = _add(
         conn,

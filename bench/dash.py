@@ -297,7 +297,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         login = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
         if login.status_code != 302:
             raise RuntimeError(f"login failed: {login.status_code}")
-        calls = plan(app, PAGES, PERIOD)
+        # the dashboards that read the warehouse; Supervisão asks the API (no API in this benchmark)
+        calls = plan(app, [page for page in PAGES if page.NAME != "Supervisão"], PERIOD)
         empty = empty_answers(client, calls)
         bare = payload(f"{BARE}.children", {"inputs": [{"id": "periodo", "property": "data"}]}, PERIOD)
         cache = app.niochat.marts.cache

@@ -41,9 +41,12 @@ TABLES: tuple[RawTable, ...] = (
     RawTable(
         "users",
         _cols("id", "tenant_id", "email", "name", "role", "is_active", "last_login_at"),
-        excluded={"password_hash": "secret", "token_version": "authentication bookkeeping, not analytical"},
+        excluded={"password_hash": "secret", "token_version": "authentication bookkeeping, not analytical",
+                  "capacity": "auto-assignment's setting (operational), not analytical",
+                  "last_assigned_at": "auto-assignment's tie-break bookkeeping, not analytical"},
     ),
-    RawTable("teams", _cols("id", "tenant_id", "slug", "name")),
+    RawTable("teams", _cols("id", "tenant_id", "slug", "name"),
+             excluded={"auto_assign": "auto-assignment's switch (operational), not analytical"}),
     RawTable("team_members", _cols("tenant_id", "team_id", "user_id"), key=("team_id", "user_id")),
     RawTable(
         "channels",

@@ -99,6 +99,7 @@ async def changed(request: Request, ctx: TenantContext, conversation_id: uuid.UU
 
 
 @router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(413),  # an attachment can carry a body past the API's cap
              summary="Send a WhatsApp message as the agent (takes the conversation if nobody has it)")
 async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: Tenant, request: Request) -> MessageOut:
     """`quick_reply` (or the text "/shortcut" alone) sends that quick reply, its variables filled in from the

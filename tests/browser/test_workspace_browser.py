@@ -27,7 +27,17 @@ from werkzeug.serving import make_server
 
 from niochat import accounts
 from niochat.embedded import ServiceUrls
-from niochat.tables import channels, contacts, conversations, messages
+from niochat.tables import (
+    channels,
+    contacts,
+    conversations,
+    labels,
+    messages,
+    quick_replies,
+    team_members,
+    teams,
+    users,
+)
 from tests.support.dashboard import dash_settings
 from tests.support.factories import PASSWORD, clear_login_limits
 from tests.support.stack import start_stack
@@ -41,7 +51,7 @@ AGENTS = {"a": "Ana Atendente", "b": "Beto Atendente"}
 def world(tmp_path_factory, database_url, redis_url, engine):
     with ExitStack() as exits:
         stack = start_stack(exits, tmp_path=tmp_path_factory.mktemp("workspace"), database_url=database_url,
-                            redis_url=redis_url, engine=engine)
+                            redis_url=redis_url, engine=engine, csat_delay_seconds=1)
         stack.start_worker()
         emails = {}
         with engine.begin() as conn:
@@ -176,4 +186,123 @@ def test_a_handoff_arrives_live_one_agent_takes_it_replies_and_notes(world, brow
         texts = [message.get("text") or "" for message in stack.sent_to(CUSTOMER)]
     assert reply in texts, texts
     assert not any("nota interna" in text or "duas vezes" in text for text in texts), texts
+    assert not errors_a and not errors_b, (errors_a, errors_b)
+
+
+LUCAS = "5511987650002"
+
+
+def _workspace_rows(engine, stack, emails) -> None:
+    """Ana in Suporte, Beto in Financeiro; a label and a quick reply with variables, as an admin would set them."""
+    with engine.begin() as conn:
+        team_ids = dict(conn.execute(select(teams.c.slug, teams.c.id).where(teams.c.tenant_id == stack.tenant_id)))
+        for key, team in (("a", "suporte"), ("b", "financeiro")):
+            user_id = conn.scalar(select(users.c.id).where(users.c.email == emails[key]))
+            conn.execute(insert(team_members).values(tenant_id=stack.tenant_id, team_id=team_ids[team],
+                                                     user_id=user_id))
+        conn.execute(insert(labels).values(tenant_id=stack.tenant_id, name="Cobrança", color="#b5540a"))
+        conn.execute(insert(quick_replies).values(
+            tenant_id=stack.tenant_id, shortcut="saudacao",
+            text="Olá {primeiro_nome}, aqui é {agente}. Já estou vendo o seu caso."))
+
+
+def _open(page, row: str, contact: str) -> None:
+    page.wait_for_selector(row, timeout=20000)
+    page.click(row)
+    page.wait_for_selector(f"#ws-conv-contact:has-text('{contact}')", timeout=15000)
+
+
+def _choose(page, dropdown: str, option: str) -> None:
+    page.click(dropdown)
+    page.locator(f"{dropdown} .Select-option, {dropdown} [role='option']", has_text=option).first.click()
+
+
+def _lucas_conversation(engine, tenant_id):
+    with engine.connect() as conn:
+        return conn.execute(
+            select(conversations).join(contacts, contacts.c.id == conversations.c.contact_id)
+            .where(contacts.c.phone == LUCAS, conversations.c.tenant_id == tenant_id)
+            .order_by(conversations.c.created_at.desc())).first()
+
+
+def _until(check, what: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+    return found
+
+
+def test_a_whole_handoff_quick_reply_note_label_transfer_answer_handback_and_csat(world, browser, engine):
+    """The issue's whole round: a handoff arrives live for Ana; she takes it while Beto sees it taken; she uses a
+    quick reply with a variable, writes a note, labels it and transfers it to Financeiro; Beto answers and hands it
+    back to the bot; the bot answers the customer's next message and closes, which sends the CSAT survey. The
+    customer receives exactly what was sent to him, never the note nor the transfer's note."""
+    stack, base, emails = world
+    _workspace_rows(engine, stack, emails)
+    page_a, errors_a = _agent_page(browser, base, emails["a"])
+    page_b, errors_b = _agent_page(browser, base, emails["b"])
+
+    stack.customer_writes(LUCAS, "quero falar com um atendente", lid_only=False, name="Lucas Pereira")
+    conv = _until(lambda: (row := _lucas_conversation(engine, stack.tenant_id)) is not None
+                  and row.status == "waiting" and row, "the bot never handed Lucas over:\n" + stack.worker_logs())
+    row = f".inbox-row[data-conversation='{conv.id}']"
+    for page in (page_a, page_b):  # live, without a reload
+        page.wait_for_selector(row, timeout=20000)
+    _open(page_a, row, "Lucas Pereira")
+    page_a.click("#ws-take")
+    page_a.wait_for_selector("#ws-feedback:has-text('Conversa assumida.')", timeout=15000)
+    page_b.wait_for_selector(row, state="detached", timeout=15000)  # Beto sees it taken
+
+    _choose(page_a, "#ws-quick-reply", "/saudacao")
+    page_a.wait_for_function("() => document.getElementById('ws-composer').value === '/saudacao'", timeout=5000)
+    page_a.click("#ws-send-reply")
+    page_a.wait_for_selector("#ws-feedback:has-text('Resposta enviada')", timeout=15000)
+    greeting = "Olá Lucas, aqui é Ana Atendente. Já estou vendo o seu caso."
+    page_a.wait_for_selector(f".msg-agent:has-text('{greeting}')", timeout=15000)
+    note = "cliente pediu desconto na fatura, confirmar com o financeiro"
+    page_a.fill("#ws-composer", note)
+    page_a.click("#ws-send-note")
+    page_a.wait_for_selector(".msg-note:has-text('pediu desconto')", timeout=15000)
+    _choose(page_a, "#ws-label-add", "Cobrança")
+    page_a.wait_for_selector("#ws-labels .label-chip:has-text('Cobrança')", timeout=15000)
+    transfer_note = "desconto: decisão do financeiro"
+    _choose(page_a, "#ws-transfer-team", "Financeiro")
+    page_a.fill("#ws-transfer-note", transfer_note)
+    page_a.click("#ws-transfer")
+    page_a.wait_for_selector("#ws-feedback:has-text('Conversa transferida.')", timeout=15000)
+
+    page_b.click("#ws-view label:has-text('Minhas equipes')")
+    _open(page_b, row, "Lucas Pereira")
+    page_b.wait_for_selector(".msg-event:has-text('Transferida para Financeiro')", timeout=15000)
+    assert page_b.locator("#ws-labels .label-chip:has-text('Cobrança')").count() == 1
+    page_b.click("#ws-take")
+    page_b.wait_for_selector("#ws-feedback:has-text('Conversa assumida.')", timeout=15000)
+    answer = "Oi Lucas, aqui é o Beto do financeiro: o desconto foi aprovado na próxima fatura."
+    page_b.fill("#ws-composer", answer)
+    page_b.click("#ws-send-reply")
+    page_b.wait_for_selector("#ws-feedback:has-text('Resposta enviada')", timeout=15000)
+    page_b.click("#ws-handback")
+    page_b.wait_for_selector("#ws-feedback:has-text('Conversa devolvida ao robô.')", timeout=15000)
+    page_b.wait_for_timeout(300)
+    page_b.screenshot(path=str(SCREENSHOTS / "workspace-transfer-handback.png"))
+    assert _lucas_conversation(engine, stack.tenant_id).status == "bot"
+
+    stack.customer_writes(LUCAS, "obrigado, era só isso. tchau", lid_only=False, name="Lucas Pereira")
+    _until(lambda: _lucas_conversation(engine, stack.tenant_id).status == "closed",
+           "the bot did not close after the goodbye:\n" + stack.worker_logs())
+
+    def texts() -> list[str]:
+        return [message.get("text") or "" for message in stack.sent_to(LUCAS)]
+
+    _until(lambda: any("Como foi seu atendimento?" in text for text in texts()), "no CSAT survey reached Lucas")
+    sent = texts()
+    for text in (greeting, answer):
+        assert sent.count(text) == 1, sent
+    assert sum("Como foi seu atendimento?" in text for text in sent) == 1, sent
+    assert not any("desconto na fatura" in text or "decisão do financeiro" in text or "/saudacao" in text
+                   for text in sent), sent
+    # what else he received came from the bot: the handoff's answer before Ana, the goodbye after Beto
+    assert sent.index(greeting) > 0 and sent.index(answer) > sent.index(greeting), sent
+    assert len(sent) - sent.index(answer) >= 3, sent  # the bot's goodbye, then the survey
     assert not errors_a and not errors_b, (errors_a, errors_b)

@@ -200,7 +200,8 @@ def test_unknown_intents_tools_outcomes_or_a_call_outside_the_conversation_impor
         import_history(conn, rows.slug, lines)
     errors = raised.value.errors
     assert [error.split(":")[0] for error in errors] == [f"line {n}" for n in range(2, 8)]
-    assert errors[0].startswith("line 2: tool_calls.0.tool: Value error, not a known tool (known: choose_contract")
+    assert errors[0].startswith("line 2: tool_calls.0.tool: Value error, not a known tool (known: ")
+    assert "choose_contract, close_conversation" in errors[0]  # the vocabulary's tools, in order
     assert errors[1].startswith("line 3: tool_calls.0.outcome: Value error, not a known tool outcome")
     assert errors[2].startswith("line 4: messages.0.intent: Value error, not a known intent")
     assert "tool_calls.0.at is outside the conversation" in errors[3]

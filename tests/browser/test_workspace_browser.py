@@ -195,7 +195,8 @@ LUCAS = "5511987650002"
 def _workspace_rows(engine, stack, emails) -> None:
     """Ana in Suporte, Beto in Financeiro; a label and a quick reply with variables, as an admin would set them."""
     with engine.begin() as conn:
-        team_ids = dict(conn.execute(select(teams.c.slug, teams.c.id).where(teams.c.tenant_id == stack.tenant_id)))
+        team_ids = {slug: team_id for slug, team_id in conn.execute(
+            select(teams.c.slug, teams.c.id).where(teams.c.tenant_id == stack.tenant_id))}
         for key, team in (("a", "suporte"), ("b", "financeiro")):
             user_id = conn.scalar(select(users.c.id).where(users.c.email == emails[key]))
             conn.execute(insert(team_members).values(tenant_id=stack.tenant_id, team_id=team_ids[team],
@@ -214,7 +215,7 @@ def _open(page, row: str, contact: str) -> None:
 
 def _choose(page, dropdown: str, option: str) -> None:
     page.click(dropdown)
-    page.locator(f"{dropdown} .Select-option, {dropdown} [role='option']", has_text=option).first.click()
+    page.locator("[role='option']:visible", has_text=option).first.click()  # Dash 4 draws options in a popover
 
 
 def _lucas_conversation(engine, tenant_id):

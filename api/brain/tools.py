@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.brain import knowledge, nlu
 from api.brain.handoff import Handoff
 from api.brain.phones import registered
-from api.engine import audit, follow_ups
+from api.engine import audit, follow_up_schedule
 from api.sgp.models import (
     ConnectionStatus,
     Customer,
@@ -519,9 +519,10 @@ class Toolbox:
             # the promise date stays with the call, for a reminder before the access is blocked again
             self.state["promise"] = {"contract_id": contract, "until": unlock.until.isoformat() if unlock.until
                                      else None, "days": unlock.days}
-            if unlock.until:  # the reminder on the eve of the promise date (api/engine/follow_ups.py)
-                await follow_ups.schedule_promise(self.conn, self.tenant_id, self.conversation_id, self.contact_id,
-                                                  contract_id=contract, until=unlock.until, brain=self.brain)
+            if unlock.until:  # the reminder on the eve of the promise date (api/engine/follow_up_schedule.py)
+                await follow_up_schedule.schedule_promise(
+                    self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract,
+                    until=unlock.until, brain=self.brain)
         await self._record(
             "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days,
             promise_date=unlock.until.isoformat() if unlock.until else None, protocol=unlock.protocol,
@@ -541,9 +542,9 @@ class Toolbox:
             await self._record("connection_recheck", "suspended", started, contract_id=contract)
             return Outcome("suspended")
         cause = cause if cause in ("unlock", "restart") else "restart"
-        scheduled = await follow_ups.schedule_recheck(self.conn, self.tenant_id, self.conversation_id,
-                                                      self.contact_id, contract_id=contract, cause=cause,
-                                                      brain=self.brain)
+        scheduled = await follow_up_schedule.schedule_recheck(
+            self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract, cause=cause,
+            brain=self.brain)
         self.scheduled.append(scheduled)
         await self._record("connection_recheck", "scheduled", started, contract_id=contract, cause=cause,
                            seconds=scheduled[1])

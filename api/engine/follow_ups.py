@@ -7,16 +7,16 @@
   `connection_recheck_seconds`, default 120), the SGP is asked again and the customer told whether the
   connection is back.
 
-Each runs at most once: the job claims its row (pending -> sent, a conditional update) in the transaction that
-queues the message, as the survey does; the message's idempotency key covers a retried job.
+Scheduling (the toolbox, in the turn's transaction) is api/engine/follow_up_schedule.py. Each runs at most
+once: the job claims its row (pending -> sent, a conditional update) in the transaction
+that queues the message, as the survey does; the message's idempotency key covers a retried job.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,68 +30,14 @@ from api.engine.reply_window import WHATSAPP_WINDOW
 from api.sgp.models import SgpError
 from niochat.database import tenant_transaction
 from niochat.logging import get_logger
-from niochat.tables import conversations, follow_ups, tenants, tool_calls
+from niochat.tables import conversations, follow_ups, tool_calls
 
 log = get_logger(__name__)
-REMINDER_HOUR = 18  # the eve of the promise date, at 18:00 tenant time: after work, before the block
-DEFAULT_RECHECK_SECONDS = 120.0
-RECHECK_SETTING = "connection_recheck_seconds"
 # What the follow-ups record in tool_calls (tools promise_reminder, connection_recheck; the vocabulary knows them)
 WORKER_TOOLS = frozenset({"promise_reminder"})  # recorded only here; connection_recheck is scheduled by the toolbox
 ASKS_SGP = frozenset({"connection_recheck"})  # its run asks the SGP again
 OUTCOMES = frozenset({"sent", "back_online", "still_offline", "sgp_unavailable", "skipped_outside_window",
                       "skipped_with_agent"})
-
-
-async def recheck_delay(conn: AsyncConnection) -> float:
-    """The tenant's wait before a connection re-check (tenants.settings.connection_recheck_seconds)."""
-    settings = await conn.scalar(select(tenants.c.settings)) or {}
-    try:
-        return max(0.0, float(settings.get(RECHECK_SETTING, DEFAULT_RECHECK_SECONDS)))
-    except (TypeError, ValueError):
-        return DEFAULT_RECHECK_SECONDS
-
-
-def reminder_time(until: date, timezone: str) -> datetime:
-    eve = until - timedelta(days=1)
-    return datetime(eve.year, eve.month, eve.day, REMINDER_HOUR, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-async def _replace(conn: AsyncConnection, conversation_id: uuid.UUID, kind: str) -> None:
-    # one pending follow-up of a kind per conversation: a new unlock or restart replaces the older one
-    await conn.execute(update(follow_ups).where(
-        follow_ups.c.conversation_id == conversation_id, follow_ups.c.kind == kind, follow_ups.c.status == "pending",
-    ).values(status="cancelled", reason="replaced"))
-
-
-async def schedule_promise(conn: AsyncConnection, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
-                           contact_id: uuid.UUID, *, contract_id: str, until: date, brain: str) -> str:
-    """Record the promise and its reminder; `skipped` (reason too_soon) when the eve has passed already."""
-    timezone = await conn.scalar(select(tenants.c.timezone)) or "America/Sao_Paulo"
-    due = reminder_time(until, timezone)
-    status, reason = ("pending", None) if due > datetime.now(UTC) else ("skipped", "too_soon")
-    await _replace(conn, conversation_id, "promise_reminder")
-    await conn.execute(insert(follow_ups).values(
-        tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, kind="promise_reminder",
-        due_at=due, status=status, reason=reason,
-        payload={"contract_id": contract_id, "until": until.isoformat(), "brain": brain},
-    ))
-    return status
-
-
-async def schedule_recheck(conn: AsyncConnection, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
-                           contact_id: uuid.UUID, *, contract_id: str, cause: str,
-                           brain: str) -> tuple[uuid.UUID, float]:
-    """A re-check of the contract's connection after the tenant's wait; (its id, the wait in seconds) for the
-    deferred job the engine enqueues after the commit (the sweeper finds it too if Redis loses it)."""
-    delay = await recheck_delay(conn)
-    await _replace(conn, conversation_id, "connection_recheck")
-    follow_up_id = await conn.scalar(insert(follow_ups).values(
-        tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, kind="connection_recheck",
-        due_at=func.now() + timedelta(seconds=delay), payload={"contract_id": contract_id, "cause": cause,
-                                                               "brain": brain},
-    ).returning(follow_ups.c.id))
-    return follow_up_id, delay
 
 
 async def enqueue_scheduled(deps: WorkerDeps, tenant_id, scheduled: list[tuple[uuid.UUID, float]]) -> None:

@@ -86,7 +86,7 @@ OUTCOME_CATALOGUE: dict[str, OutcomeKind] = {
     "lead_created": "success", "interest_registered": "success",
     # connection_recheck, promise_reminder: scheduled, then the answer the customer got, or why nothing was sent
     "scheduled": "success", "back_online": "success", "still_offline": "success",
-    "skipped_outside_window": "unsuccessful", "skipped_with_agent": "unsuccessful",
+    "skipped_outside_window": "unsuccessful", "skipped_with_agent": "unsuccessful", "skipped_too_soon": "unsuccessful",
     # the management system: not there, or failing
     "sgp_not_configured": "unsuccessful",
     "sgp_unavailable": "error", "sgp_auth_error": "error", "sgp_error": "error", "ticket_type_unknown": "error",

@@ -241,8 +241,8 @@ def unlock(result: UnlockResult) -> str:
         until = f", até *{day(result.until)}*" if result.until else ""
         deadline = f"até {day(result.until)}" if result.until else "nesse prazo"
         return (
-            f"Pronto! Liberei sua internet por confiança{days}{until}. ✅ Em alguns minutos a conexão volta; "
-            f"se não voltar, reinicie o roteador. Lembre de pagar a fatura {deadline} para o acesso não ser "
+            f"Pronto! Liberei sua internet por confiança{days}{until}. ✅ Em alguns minutos a conexão volta: "
+            f"vou verificar daqui a pouco e te aviso aqui. Lembre de pagar a fatura {deadline} para o acesso não ser "
             "bloqueado de novo."
         )
     reason = f" ({result.reason})" if result.reason else ""

@@ -34,7 +34,7 @@ from niochat.tables import conversations, follow_ups, tool_calls
 
 log = get_logger(__name__)
 # What the follow-ups record in tool_calls (tools promise_reminder, connection_recheck; the vocabulary knows them)
-WORKER_TOOLS = frozenset({"promise_reminder"})  # recorded only here; connection_recheck is scheduled by the toolbox
+WORKER_TOOLS = frozenset({"promise_reminder"})  # no toolbox method: the unlock schedules it, the worker sends it
 ASKS_SGP = frozenset({"connection_recheck"})  # its run asks the SGP again
 OUTCOMES = frozenset({"sent", "back_online", "still_offline", "sgp_unavailable", "skipped_outside_window",
                       "skipped_with_agent"})

@@ -27,7 +27,7 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
           min_replies: 1
           max_replies: 4
           within_seconds: 8                 # the whole turn answered within this time
-          wait_for_replies: 3               # wait until the turn has this many replies sent (a re-check the
+          wait_for_reply: "conexão voltou"  # wait until a reply of the turn holds this text (a re-check the
                                             # worker sends after recheck_seconds) before checking
     final:                                  # all optional
       status: bot                           # bot | waiting | open | closed

@@ -227,7 +227,7 @@ class _ScenarioRun:
         if missing := self._wait(ids):
             self.reasons.append(f"turn {number}: not answered within {self.runner.turn_timeout:.0f} s ({missing})")
             return False
-        if turn.expect.wait_for_replies and (missing := self._wait_for_replies(turn.expect.wait_for_replies)):
+        if turn.expect.wait_for_reply and (missing := self._wait_for_reply(turn.expect.wait_for_reply)):
             self.reasons.append(f"turn {number}: {missing}")
         elapsed = time.monotonic() - started
         sent = self._sent()
@@ -264,12 +264,13 @@ class _ScenarioRun:
                 return missing
             time.sleep(0.05)
 
-    def _wait_for_replies(self, count: int) -> str | None:
-        """Until the turn has `count` replies sent: a follow-up the worker sends after the tenant's wait."""
+    def _wait_for_reply(self, wanted: str) -> str | None:
+        """Until a reply of this turn contains `wanted`: a follow-up the worker sends after the tenant's wait."""
         deadline = time.monotonic() + self.runner.turn_timeout
-        while len(self._sent()) - self.sent_count < count:
+        wanted = wanted.casefold()
+        while not any(wanted in (m.get("text") or "").casefold() for m in self._sent()[self.sent_count:]):
             if time.monotonic() > deadline:
-                return f"fewer than {count} replies within {self.runner.turn_timeout:.0f} s"
+                return f"no reply with {wanted!r} within {self.runner.turn_timeout:.0f} s"
             time.sleep(0.1)
         return self._wait([])
 

@@ -37,7 +37,7 @@ class Expect:
     min_replies: int = 0
     max_replies: int | None = None
     within_seconds: float | None = None
-    wait_for_replies: int = 0  # replies of the turn to wait for (a follow-up sent after a wait) before checking
+    wait_for_reply: str | None = None  # a text to wait for in the turn's replies (a follow-up sent after a wait)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _turn(raw: Any, where: str) -> Turn:
     if not say or not all(text.strip() for text in say):
         raise ScenarioError(f"{where}.say must be a text or a list of texts")
     expect = _keys(turn.get("expect"), {"replies_contain", "replies_not_contain", "tools", "tools_not_called",
-                                        "min_replies", "max_replies", "within_seconds", "wait_for_replies"},
+                                        "min_replies", "max_replies", "within_seconds", "wait_for_reply"},
                      f"{where}.expect")
     return Turn(say, Expect(
         replies_contain=_strings(expect.get("replies_contain"), f"{where}.replies_contain"),
@@ -194,7 +194,7 @@ def _turn(raw: Any, where: str) -> Turn:
         min_replies=int(expect.get("min_replies", 0)),
         max_replies=int(expect["max_replies"]) if expect.get("max_replies") is not None else None,
         within_seconds=float(expect["within_seconds"]) if expect.get("within_seconds") is not None else None,
-        wait_for_replies=int(expect.get("wait_for_replies", 0)),
+        wait_for_reply=str(expect["wait_for_reply"]) if expect.get("wait_for_reply") is not None else None,
     ))
 
 

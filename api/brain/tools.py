@@ -520,10 +520,10 @@ class Toolbox:
             self.state["promise"] = {"contract_id": contract, "until": unlock.until.isoformat() if unlock.until
                                      else None, "days": unlock.days}
             if unlock.until:  # the reminder on the eve of the promise date (api/engine/follow_up_schedule.py)
-                reminder = await follow_up_schedule.schedule_promise(
+                reminded = await follow_up_schedule.schedule_promise(
                     self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract,
-                    until=unlock.until, brain=self.brain)
-                await self._record("promise_reminder", "scheduled" if reminder == "pending" else "skipped_too_soon",
+                    until=unlock.until, brain=self.brain) == "pending"
+                await self._record("promise_reminder", "scheduled" if reminded else "skipped_too_soon",
                                    time.perf_counter(), contract_id=contract, promise_date=unlock.until.isoformat())
         await self._record(
             "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days,

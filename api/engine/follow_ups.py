@@ -74,6 +74,11 @@ async def run_follow_up(ctx: dict, tenant_id: str, follow_up_id: str) -> str:
         if row is None:
             return "not_due"
         conv = (await conn.execute(select(conversations).where(conversations.c.id == row.conversation_id))).one()
+        if row.kind == "promise_reminder":  # days later: in the customer's newest conversation on that channel
+            conv = (await conn.execute(
+                select(conversations).where(conversations.c.contact_id == row.contact_id,
+                                            conversations.c.channel_id == conv.channel_id)
+                .order_by(conversations.c.created_at.desc()).limit(1))).one()
         in_window = conv.last_inbound_at is not None and await conn.scalar(
             select(conv.last_inbound_at > func.now() - WHATSAPP_WINDOW))
         if not in_window:

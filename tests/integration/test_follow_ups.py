@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from arq.connections import create_pool
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from api.engine.deps import WorkerDeps
@@ -127,3 +127,34 @@ def test_the_sweeper_lists_what_is_due_for_every_tenant(engine, database_url):
     later = _reminder(engine, *second, due_in=timedelta(days=1), until=date.today() + timedelta(days=3))
     listed = asyncio.run(_due_as_worker(database_url))
     assert {due, other_due} <= listed and later not in listed
+
+
+def test_the_reminder_goes_to_the_customers_newest_conversation(engine, database_url, redis_url):
+    tenant_id, old_conversation, contact_id = _conversation(engine,
+                                                            last_inbound_at=datetime.now(UTC) - timedelta(hours=30))
+    with engine.begin() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == old_conversation)
+                     .values(status="closed", closed_at=datetime.now(UTC) - timedelta(hours=29)))
+        channel_id = conn.scalar(select(conversations.c.channel_id).where(conversations.c.id == old_conversation))
+        newest = conn.execute(insert(conversations).values(
+            tenant_id=tenant_id, channel_id=channel_id, contact_id=contact_id, status="bot",
+            last_inbound_at=datetime.now(UTC)).returning(conversations.c.id)).scalar_one()
+    follow_up_id = _reminder(engine, tenant_id, old_conversation, contact_id, due_in=-timedelta(minutes=1),
+                             until=date.today() + timedelta(days=1))
+    assert _run(database_url, redis_url, tenant_id, follow_up_id) == ["sent"]
+    assert _state(engine, follow_up_id, old_conversation)[1] == []
+    assert len(_state(engine, follow_up_id, newest)[1]) == 1
+
+
+def test_a_recheck_is_skipped_once_a_person_has_the_conversation(engine, database_url, redis_url):
+    tenant_id, conversation_id, contact_id = _conversation(engine, last_inbound_at=datetime.now(UTC))
+    with engine.begin() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(status="waiting"))
+        follow_up_id = conn.execute(insert(follow_ups).values(
+            tenant_id=tenant_id, conversation_id=conversation_id, contact_id=contact_id, kind="connection_recheck",
+            due_at=datetime.now(UTC), payload={"contract_id": "18630", "cause": "restart", "brain": "rules"},
+        ).returning(follow_ups.c.id)).scalar_one()
+    assert _run(database_url, redis_url, tenant_id, follow_up_id) == ["skipped_with_agent"]
+    row, sent, calls = _state(engine, follow_up_id, conversation_id)
+    assert (row.status, row.reason) == ("skipped", "with_agent")
+    assert sent == [] and calls == ["connection_recheck:skipped_with_agent"]

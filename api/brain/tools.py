@@ -519,16 +519,16 @@ class Toolbox:
             # the promise date stays with the call, for a reminder before the access is blocked again
             self.state["promise"] = {"contract_id": contract, "until": unlock.until.isoformat() if unlock.until
                                      else None, "days": unlock.days}
-            if unlock.until:  # the reminder on the eve of the promise date (api/engine/follow_up_schedule.py)
-                reminded = await follow_up_schedule.schedule_promise(
-                    self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract,
-                    until=unlock.until, brain=self.brain) == "pending"
-                await self._record("promise_reminder", "scheduled" if reminded else "skipped_too_soon",
-                                   time.perf_counter(), contract_id=contract, promise_date=unlock.until.isoformat())
         await self._record(
             "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days,
             promise_date=unlock.until.isoformat() if unlock.until else None, protocol=unlock.protocol,
         )
+        if unlock.granted and unlock.until:  # the reminder on the eve of the promise date (follow_up_schedule)
+            reminded = await follow_up_schedule.schedule_promise(
+                self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract,
+                until=unlock.until, brain=self.brain) == "pending"
+            await self._record("promise_reminder", "scheduled" if reminded else "skipped_too_soon",
+                               time.perf_counter(), contract_id=contract, promise_date=unlock.until.isoformat())
         if unlock.granted:  # the access comes back within minutes: checked, and the customer told
             await self.connection_recheck("unlock")
         return Outcome("granted" if unlock.granted else "refused", unlock)

@@ -376,6 +376,8 @@ class _Turn(KnowledgeSteps):
                 self.say(replies.SLOW_BETTER)
                 return self.reply()
             return None
+        if awaiting == "ticket_confirm" and troubleshooting.restarted(self.text):
+            return await self.act("open_ticket")  # online, restarted as suggested, and still writing: the ticket
         context = self.state.get("ticket_protocol") or self.state.get("last_action") in (
             "connection_down", "open_ticket", "trust_unlock")
         if not (troubleshooting.restarted(self.text) and context and self.tools.binding.contract_id):

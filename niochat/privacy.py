@@ -44,6 +44,7 @@ from niochat.tables import (
     conversations,
     csat_requests,
     csat_responses,
+    follow_ups,
     labels,
     messages,
     teams,
@@ -239,6 +240,12 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         .where(conversation_notes.c.conversation_id.in_(conversation_ids))
         .order_by(conversation_notes.c.created_at, conversation_notes.c.id)
     ))
+    owed = _rows(await conn.execute(  # reminders and re-checks: the promise date is the person's
+        select(follow_ups.c.id, follow_ups.c.conversation_id, follow_ups.c.kind, follow_ups.c.due_at,
+               follow_ups.c.status, follow_ups.c.reason, follow_ups.c.sent_at, follow_ups.c.payload)
+        .where(follow_ups.c.conversation_id.in_(conversation_ids))
+        .order_by(follow_ups.c.due_at, follow_ups.c.id)
+    ))
     tagged = (await conn.execute(
         select(conversation_labels.c.conversation_id, labels.c.name)
         .join(labels, labels.c.id == conversation_labels.c.label_id)
@@ -259,7 +266,7 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
     for talk in talks:
         talk["channel"] = {"provider": talk.pop("channel_provider"), "instance": talk.pop("channel_instance"),
                            "name": talk.pop("channel_name")}
-        talk.update(messages=[], tool_calls=[], csat=None, notes=[], labels=[])
+        talk.update(messages=[], tool_calls=[], csat=None, notes=[], labels=[], follow_ups=[])
         by_conversation[talk["id"]] = talk
     for label in tagged:  # how the provider's agents classified the conversation (label names)
         by_conversation[str(label.conversation_id)]["labels"].append(label.name)
@@ -271,6 +278,8 @@ async def export(conn: AsyncConnection, who: Lookup) -> dict[str, Any] | None:
         by_conversation[call.pop("conversation_id")]["tool_calls"].append(call)
     for note in notes:  # what the provider's agents wrote about the person, among themselves
         by_conversation[note.pop("conversation_id")]["notes"].append(note)
+    for owed_one in owed:
+        by_conversation[owed_one.pop("conversation_id")]["follow_ups"].append(owed_one)
     for survey in surveys:
         answer = {key: survey.pop(key) for key in ("rating", "sentiment", "comment", "raw_text", "responded_at")}
         survey["response"] = answer if answer["rating"] is not None else None
@@ -394,6 +403,8 @@ async def erase(conn: AsyncConnection, who: Lookup, *, actor_kind: str, actor_us
                            .values(status="expired"))
         await conn.execute(update(csat_responses).where(csat_responses.c.conversation_id.in_(conversation_ids))
                            .values(comment=None, raw_text=None))
+        # the promise dates and re-checks owed to the person: nothing more is sent, and the dates go
+        await conn.execute(delete(follow_ups).where(follow_ups.c.conversation_id.in_(conversation_ids)))
         # agents' notes are about the person and counted by no metric: they go
         await conn.execute(delete(conversation_notes).where(
             conversation_notes.c.conversation_id.in_(conversation_ids)))

@@ -47,6 +47,10 @@ TOOL_CATALOGUE: dict[str, Tool] = {
     "search_knowledge": Tool("knowledge", calls_sgp=False),  # the tenant's knowledge base (knowledge_entries)
     "check_coverage": Tool("sales", calls_sgp=False),  # neighbourhoods and CEPs of the knowledge base
     "create_lead": Tool("sales", calls_sgp=False),  # a prospective customer for team comercial
+    # follow-ups (api/engine/follow_ups.py): a re-check scheduled by a turn, then run by the worker, which asks
+    # the SGP again; the promise date's reminder, sent or skipped (outside the 24-hour window)
+    "connection_recheck": Tool("connection", calls_sgp=True),
+    "promise_reminder": Tool("unlock", calls_sgp=False),
 }
 TOOLS = frozenset(TOOL_CATALOGUE)
 
@@ -80,6 +84,9 @@ OUTCOME_CATALOGUE: dict[str, OutcomeKind] = {
     # check_coverage: the check worked whatever it found; create_lead: a lead for comercial, or interest noted
     "covered": "success", "not_covered": "success", "no_place": "unsuccessful", "no_coverage_data": "unsuccessful",
     "lead_created": "success", "interest_registered": "success",
+    # connection_recheck, promise_reminder: scheduled, then the answer the customer got, or why nothing was sent
+    "scheduled": "success", "back_online": "success", "still_offline": "success",
+    "skipped_outside_window": "unsuccessful", "skipped_with_agent": "unsuccessful", "skipped_too_soon": "unsuccessful",
     # the management system: not there, or failing
     "sgp_not_configured": "unsuccessful",
     "sgp_unavailable": "error", "sgp_auth_error": "error", "sgp_error": "error", "ticket_type_unknown": "error",

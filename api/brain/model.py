@@ -61,6 +61,8 @@ TOOLS = [
               "description": "sem_conexao, lentidao, quedas (conexão caindo/instável) ou outros"},
     ),
     _function("trust_unlock", "Faz o desbloqueio por confiança do contrato suspenso."),
+    _function("connection_recheck", "Agenda uma nova verificação da conexão daqui a pouco (após o cliente reiniciar "
+              "o roteador): o sistema avisa o cliente sozinho se a conexão voltou ou não."),
     _function(
         "transfer_to_human",
         "Transfere para um atendente humano.",
@@ -96,6 +98,7 @@ TOOL_INTENTS = {
     "connection_status": "connection_down",
     "open_ticket": "open_ticket",
     "trust_unlock": "trust_unlock",
+    "connection_recheck": "connection_down",
     "transfer_to_human": "human",
     "close_conversation": "thanks_bye",
     "identify_customer": IDENTIFY,
@@ -156,7 +159,14 @@ def system_prompt(given: BrainInput) -> str:
         "- Se trust_unlock devolver not_blocked, o contrato não está bloqueado: diga isso, não tente desbloquear de "
         "novo e ofereça verificar a conexão (connection_status) ou um atendente.\n"
         "- Após trust_unlock granted, diga por quantos dias (days) e até que data (until) o acesso fica liberado, "
-        "e que a fatura deve ser paga até lá.\n"
+        "e que a fatura deve ser paga até lá. A conexão é verificada de novo automaticamente e o cliente é "
+        "avisado: não chame connection_recheck depois de um desbloqueio.\n"
+        "- Se o cliente com problema de conexão (ou com chamado aberto) disser que reiniciou o roteador, use "
+        "connection_recheck e diga que vai verificar de novo em instantes e avisar.\n"
+        "- Conexão online mas o cliente diz que está lenta, travando ou caindo: antes de abrir chamado, passe numa "
+        "só mensagem os passos (reiniciar o roteador, conferir o cabo, usar o Wi-Fi 5 GHz ou ficar perto do "
+        "roteador) e pergunte se melhorou; se não melhorou, use open_ticket. Se ele disser que já fez isso, "
+        "abra o chamado direto.\n"
         "- Havendo várias faturas em aberto, diga quantas são, com valor e vencimento de cada uma.\n"
         "- Se o cliente disser que já pagou, peça o comprovante (foto ou PDF) aqui mesmo: ele vai automaticamente "
         "para o financeiro. Não ofereça a segunda via de uma fatura que ele diz ter pago.\n"
@@ -214,6 +224,9 @@ def _describe(outcome: Outcome) -> dict:
                      note="manutenção na rede do provedor, não é defeito do cliente: não abra chamado")
     elif outcome.status == "ticket_type_unknown":
         facts["note"] = "nenhum chamado foi aberto; o cliente foi encaminhado à equipe técnica"
+    elif outcome.status == "scheduled":
+        facts.update(seconds=data, note="verificação agendada: diga que vai verificar de novo em instantes e avisar "
+                                        "aqui; não diga ainda se voltou")
     elif outcome.status == "answered":
         facts.update(entries=[{"title": m.entry.title, "answer": m.entry.answer, "category": m.entry.category}
                               for m in data],
@@ -341,6 +354,7 @@ class ModelBrain:
             "second_copy": tools.second_copy,
             "connection_status": tools.connection_status,
             "trust_unlock": tools.trust_unlock,
+            "connection_recheck": tools.connection_recheck,
             "close_conversation": tools.close_conversation,
         }
         return await simple[name]() if name in simple else Outcome("unknown_tool")

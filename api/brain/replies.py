@@ -241,8 +241,8 @@ def unlock(result: UnlockResult) -> str:
         until = f", até *{day(result.until)}*" if result.until else ""
         deadline = f"até {day(result.until)}" if result.until else "nesse prazo"
         return (
-            f"Pronto! Liberei sua internet por confiança{days}{until}. ✅ Em alguns minutos a conexão volta; "
-            f"se não voltar, reinicie o roteador. Lembre de pagar a fatura {deadline} para o acesso não ser "
+            f"Pronto! Liberei sua internet por confiança{days}{until}. ✅ Em alguns minutos a conexão volta: "
+            f"vou verificar daqui a pouco e te aviso aqui. Lembre de pagar a fatura {deadline} para o acesso não ser "
             "bloqueado de novo."
         )
     reason = f" ({result.reason})" if result.reason else ""
@@ -358,3 +358,39 @@ def lead_created(name: str) -> str:
 def interest_registered(name: str) -> str:
     return (f"Pronto, {_first(name)}, seu interesse está registrado! Avisaremos por aqui quando a rede chegar no seu "
             "endereço. 💙")
+
+
+# --- follow-ups: the promise date's reminder, the connection re-check, "online but slow" -----------------------
+
+
+def promise_reminder(until: date) -> str:
+    return (
+        f"Oi! Passando para lembrar: a liberação por confiança da sua internet vai até *{day(until)}*. "
+        "Se ainda não pagou a fatura, pague até lá para o acesso não ser bloqueado de novo. "
+        "Se precisar da segunda via, é só me pedir aqui. 😉"
+    )
+
+
+RECHECK_SCHEDULED = "Certo! Vou verificar sua conexão de novo daqui a pouco e te aviso aqui."
+RECHECK_BACK = "Verifiquei de novo: sua conexão voltou e aparece *online* ✅. Se algo ainda não funcionar, me avise."
+RECHECK_UNKNOWN = ("Tentei verificar sua conexão de novo, mas o sistema não respondeu agora. "
+                   "Se a internet ainda não voltou, me avise que eu verifico outra vez.")
+
+
+def recheck_offline(protocol: str | None) -> str:
+    if protocol:
+        return (f"Verifiquei de novo e sua conexão ainda aparece *offline*. Seu chamado técnico, protocolo "
+                f"*{protocol}*, segue aberto e nossa equipe vai acompanhar.")
+    return ("Verifiquei de novo e sua conexão ainda aparece *offline*. Quer que eu abra um chamado técnico? "
+            "(sim/não)")
+
+
+SLOW_STEPS = (
+    "Verifiquei aqui e sua conexão aparece *online* ✅, então vamos tentar alguns passos rápidos:\n"
+    "1. Reiniciar o roteador: tire da tomada por 30 segundos e ligue de novo.\n"
+    "2. Conferir o cabo: veja se o cabo de rede e o da fibra estão bem encaixados, sem dobras.\n"
+    "3. Wi-Fi: fique mais perto do roteador e, se ele tiver rede 5 GHz, use-a (é mais rápida; a 2.4 GHz "
+    "alcança mais longe, mas é mais lenta).\n"
+    "Depois me conta: melhorou? (sim/não)"
+)
+SLOW_BETTER = "Que bom que melhorou! Se voltar a ficar lenta, é só me chamar."

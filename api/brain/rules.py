@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from api.brain import nlu, replies
+from api.brain.nlu import troubleshooting
 from api.brain.rules_knowledge import LEAD_STEPS, KnowledgeSteps
 from api.brain.tools import Toolbox
 from api.brain.turn import IDENTIFY, NOT_UNDERSTOOD, BrainInput, BrainReply
@@ -89,6 +90,8 @@ class _Turn(KnowledgeSteps):
         later = [i for i in dict.fromkeys(self.intents) if i in ACTIONS and i != action]
         if action and later:
             self.state["queued_actions"] = later  # "a 2 via e minha internet caiu": both get answered
+        if (done := await self.troubleshooting(awaiting, action)) is not None:
+            return done
         if awaiting == "ticket_confirm":
             if "yes" in self.intents:
                 return await self.act("open_ticket")
@@ -348,10 +351,45 @@ class _Turn(KnowledgeSteps):
             self.say(replies.maintenance(outcome.data))
             return self.reply()
         if outcome.status == "online":
+            said = " ".join((self.text, self.state.get("problem") or ""))
+            if troubleshooting.slow(said):  # online but slow: the basic steps first, unless already done
+                if troubleshooting.already_tried(self.text):
+                    return await self.ticket()
+                self.state["awaiting"] = "slow_steps"
+                self.say(replies.SLOW_STEPS)
+                return self.reply()
             self.state["awaiting"] = "ticket_confirm"
             self.say(replies.ASK_TICKET)
             return self.reply()
         return await self.ticket(offline=True)
+
+    async def troubleshooting(self, awaiting: str | None, action: str | None) -> BrainReply | None:
+        """The answer to the steps for a slow connection, or "reiniciei o roteador" in a connection's
+        conversation (a re-check after a short wait); None when the words are about something else."""
+        if awaiting == "slow_steps":
+            if (troubleshooting.already_tried(self.text) or troubleshooting.not_better(self.text)
+                    or troubleshooting.wants_ticket(self.text) or "no" in self.intents):
+                return await self.act("open_ticket")
+            if troubleshooting.better(self.text) or "yes" in self.intents:
+                self.about("yes")
+                self.state.pop("problem", None)
+                self.say(replies.SLOW_BETTER)
+                return self.reply()
+            return None
+        if awaiting == "ticket_confirm" and troubleshooting.restarted(self.text):
+            return await self.act("open_ticket")  # online, restarted as suggested, and still writing: the ticket
+        context = self.state.get("ticket_protocol") or self.state.get("last_action") in (
+            "connection_down", "open_ticket", "trust_unlock")
+        if not (troubleshooting.restarted(self.text) and context and self.tools.binding.contract_id):
+            return None
+        if action not in (None, "connection_down", "open_ticket"):
+            return None  # "reiniciei, e manda o boleto": the other request is served as usual
+        self.about("connection_down")
+        outcome = await self.tools.connection_recheck("restart")
+        if outcome.status == "suspended":
+            return await self.act("connection_down")  # blocked for debt: the invoice, not a re-check
+        self.say(replies.RECHECK_SCHEDULED)
+        return self.reply()
 
     async def ticket(self, offline: bool = False) -> BrainReply:
         problem = self.state.pop("problem", None) or (self.text if len(self.text.strip()) > 3 else "")

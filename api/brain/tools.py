@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.brain import knowledge, nlu
 from api.brain.handoff import Handoff
 from api.brain.phones import registered
-from api.engine import audit
+from api.engine import audit, follow_up_schedule
 from api.sgp.models import (
     ConnectionStatus,
     Customer,
@@ -114,6 +114,7 @@ class Toolbox:
         self.close = False
         self.invoices: dict[str, Invoice] = {}  # sent this turn: the engine adds their QR code and boleto file
         self._factor_checked: Outcome | None = None  # one answer checked per turn, whatever a model asks
+        self.scheduled: list[tuple[uuid.UUID, float]] = []  # re-checks the engine enqueues after the commit
 
     # --- binding -----------------------------------------------------------------------------------
 
@@ -522,7 +523,34 @@ class Toolbox:
             "trust_unlock", "granted" if unlock.granted else "refused", started, contract_id=contract, days=unlock.days,
             promise_date=unlock.until.isoformat() if unlock.until else None, protocol=unlock.protocol,
         )
+        if unlock.granted and unlock.until:  # the reminder on the eve of the promise date (follow_up_schedule)
+            reminded = await follow_up_schedule.schedule_promise(
+                self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract,
+                until=unlock.until, brain=self.brain) == "pending"
+            await self._record("promise_reminder", "scheduled" if reminded else "skipped_too_soon",
+                               time.perf_counter(), contract_id=contract, promise_date=unlock.until.isoformat())
+        if unlock.granted:  # the access comes back within minutes: checked, and the customer told
+            await self.connection_recheck("unlock")
         return Outcome("granted" if unlock.granted else "refused", unlock)
+
+    async def connection_recheck(self, cause: str = "restart") -> Outcome:
+        """Check the bound contract's connection again after the tenant's wait (after an unlock or a router
+        restart) and tell the customer whether it is back: the worker does it, this only schedules it."""
+        if missing := self._needs_contract():
+            return missing
+        contract = self.binding.contract_id
+        started = time.perf_counter()
+        if self.contract_flag() == "0":  # blocked for debt: nothing comes back until it is paid or unlocked
+            await self._record("connection_recheck", "suspended", started, contract_id=contract)
+            return Outcome("suspended")
+        cause = cause if cause in ("unlock", "restart") else "restart"
+        scheduled = await follow_up_schedule.schedule_recheck(
+            self.conn, self.tenant_id, self.conversation_id, self.contact_id, contract_id=contract, cause=cause,
+            brain=self.brain)
+        self.scheduled.append(scheduled)
+        await self._record("connection_recheck", "scheduled", started, contract_id=contract, cause=cause,
+                           seconds=scheduled[1])
+        return Outcome("scheduled", scheduled[1])
 
     async def transfer_to_human(self, team: str | None, reason: str) -> Outcome:
         started = time.perf_counter()

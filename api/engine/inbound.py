@@ -19,7 +19,7 @@ from api.brain.select import brain_for, sgp_for
 from api.brain.tools import Toolbox
 from api.brain.turn import BrainInput, BrainReply, Persona
 from api.csat import survey
-from api.engine import assignment, handoff, hours, live
+from api.engine import assignment, follow_ups, handoff, hours, live
 from api.engine.deps import WorkerDeps
 from api.engine.outbound import queue_media, queue_text
 from api.engine.queue import enqueue_inbound, enqueue_send
@@ -93,6 +93,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
     deps: WorkerDeps = ctx["deps"]
     queued: list[uuid.UUID] = []
     moves: list[assignment.Move] = []
+    scheduled: list[tuple[uuid.UUID, float]] = []  # connection re-checks the turn asked for
     async with tenant_transaction(deps.engine, tenant_id) as conn:
         await conn.execute(text("set local lock_timeout = '20s'"))
         conv = (
@@ -164,6 +165,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             if reply.handoff:
                 moves = await assignment.fill(conn, deps.redis, conv.tenant_id)
             await conn.execute(update(conversations).where(conversations.c.id == conv.id).values(bot_state=tools.state))
+            scheduled = tools.scheduled
         moved_to = None
         if conv.status == "closed":  # the survey's answer, in the conversation it rates
             queued, has_request = await survey.answer(conn, deps, conv, pending, media.texts(pending))
@@ -178,6 +180,7 @@ async def process_conversation(ctx: dict, tenant_id: str, conversation_id: str) 
             )
     for message_id in queued:
         await enqueue_send(deps.arq, conv.tenant_id, message_id)
+    await follow_ups.enqueue_scheduled(deps, conv.tenant_id, scheduled)
     if moved_to is not None:
         await enqueue_inbound(deps.arq, conv.tenant_id, moved_to, pending[-1].id, 0, job_id=f"moved:{pending[-1].id}")
     await live.publish(deps.redis, conv.tenant_id, "conversation.updated", conversation_id=str(conv.id))

@@ -42,3 +42,9 @@ async def enqueue_send(
 
 async def enqueue_job(arq: ArqRedis, function: str, *args, job_id: str) -> None:
     await _enqueue(arq, function, *(str(arg) for arg in args), _job_id=job_id)
+
+
+async def enqueue_follow_up(arq: ArqRedis, tenant_id: uuid.UUID, follow_up_id: uuid.UUID, delay: float) -> None:
+    """A follow-up's job, deferred until it is due; the sweeper enqueues the same job id if Redis lost it."""
+    await _enqueue(arq, "run_follow_up", str(tenant_id), str(follow_up_id), _job_id=f"follow_up:{follow_up_id}",
+                   _defer_by=delay or None)

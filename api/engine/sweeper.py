@@ -2,9 +2,10 @@
 
 Every few seconds, re-enqueue inbound messages still unprocessed and outbound messages still unsent well past
 their time (a Redis flush or restart, a failed enqueue, a killed worker), re-enqueue sends left 'sending' by a
-worker that died during the provider call (the send job asks the provider before sending again), give the bot
-back the conversations a phone attendant left silent, give back what agents whose presence expired had not
-answered (api.engine.assignment), and refresh the live counters.
+worker that died during the provider call (the send job asks the provider before sending again), enqueue the
+follow-ups due (api.engine.follow_ups: promise reminders, connection re-checks), give the bot back the
+conversations a phone attendant left silent, give back what agents whose presence expired had not answered
+(api.engine.assignment), and refresh the live counters.
 Fresh job ids each time: a duplicate job is harmless, since jobs lock their rows and skip finished work.
 """
 
@@ -49,6 +50,7 @@ async def sweep(ctx: dict) -> dict:
         ).all()
         counts = (await conn.execute(text("select * from niochat_live_counts()"))).all()
         due_csat = (await conn.execute(text("select * from niochat_due_csat()"))).all()
+        due_follow_ups = (await conn.execute(text("select * from niochat_due_follow_ups()"))).all()
         expired = await conn.scalar(text("select niochat_expire_csat()"))
         idle = (await conn.execute(text("select * from niochat_idle_conversations()"))).all()
         handbacks = (await conn.execute(text("select * from niochat_phone_handbacks()"))).all()
@@ -68,6 +70,9 @@ async def sweep(ctx: dict) -> dict:
         REQUEUED.labels("unconfirmed").inc()
     for row in due_csat:
         await enqueue_job(deps.arq, "send_csat", row.tenant_id, row.request_id, job_id=f"csat:{row.request_id}")
+    for row in due_follow_ups:  # promise reminders fall due here; re-checks too when Redis lost their job
+        await enqueue_job(deps.arq, "run_follow_up", row.tenant_id, row.follow_up_id,
+                          job_id=f"follow_up:{row.follow_up_id}")
     for row in idle:
         await _auto_close(deps, row.tenant_id, row.conversation_id)
     for row in handbacks:
@@ -81,6 +86,7 @@ async def sweep(ctx: dict) -> dict:
         log.warning("sends of unknown outcome re-enqueued for confirmation", messages=len(unconfirmed))
     return {"inbound": len(conversations_done), "outbound": sum(1 for row in pending if row.kind == "outbound"),
             "unconfirmed": len(unconfirmed), "csat_due": len(due_csat), "csat_expired": expired,
+            "follow_ups_due": len(due_follow_ups),
             "auto_closed": len(idle), "handed_back": len(handbacks), "absent": absent}
 
 

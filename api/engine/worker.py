@@ -1,4 +1,4 @@
-"""The arq worker: inbound processing, outbound delivery, the sweeper cron and the hourly retention cron.
+"""The arq worker: inbound processing, outbound delivery, follow-ups, the sweeper cron and the hourly retention cron.
 
 `niochat worker` runs it; `niochat serve` runs one beside the API. Any number of workers share the queue.
 """
@@ -12,6 +12,7 @@ from arq.worker import Worker, func
 from api.csat.survey import send_csat
 from api.engine.delivery import send_message
 from api.engine.deps import WorkerDeps
+from api.engine.follow_ups import run_follow_up
 from api.engine.inbound import process_conversation
 from api.engine.retention import apply_retention
 from api.engine.sweeper import sweep
@@ -51,6 +52,7 @@ def build_worker(settings: Settings, urls: ServiceUrls, *, burst: bool = False) 
             func(process_conversation, keep_result=0, max_tries=20),
             func(send_message, keep_result=0, max_tries=settings.send_max_attempts + 2),
             func(send_csat, keep_result=0, max_tries=5),
+            func(run_follow_up, keep_result=0, max_tries=5),
         ],
         cron_jobs=[
             cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, keep_result=0),

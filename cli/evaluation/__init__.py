@@ -16,6 +16,7 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
       sgp_occurrence_types: {sem_conexao: 1}   # the tenant's sgp.occurrence_types (ticket kind -> SGP type id)
       model_mode: {mode: down}              # or {mode: slow, delay: 6}: the fake model's POST /fake/mode
       business_hours: closed                # open (default: always open), closed, or a week {"mon": [["08:00", ...
+      recheck_seconds: 1                    # the tenant's wait before a connection re-check (default 120 s)
     turns:
       - say: oi quero a 2 via               # or a list of texts, sent one right after the other (a burst)
         expect:                             # all optional
@@ -26,6 +27,8 @@ reply is sent, then checks the WhatsApp sandbox's messages and the tool_calls an
           min_replies: 1
           max_replies: 4
           within_seconds: 8                 # the whole turn answered within this time
+          wait_for_reply: "conexão voltou"  # wait until a reply of the turn holds this text (a re-check the
+                                            # worker sends after recheck_seconds) before checking
     final:                                  # all optional
       status: bot                           # bot | waiting | open | closed
       team: financeiro                      # the handoff queue (null: the general queue)

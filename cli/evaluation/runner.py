@@ -140,8 +140,10 @@ class _ScenarioRun:
         api_url = runner.next_api()
         with self.engine.begin() as conn:
             self.tenant_id = accounts.create_tenant(conn, self.slug, "Fibra Exemplo", TIMEZONE)
-            conn.execute(update(tenants).where(tenants.c.id == self.tenant_id)
-                         .values(settings={"business_hours": self._hours()}))
+            tenant_settings = {"business_hours": self._hours()}
+            if self.scenario.recheck_seconds is not None:
+                tenant_settings["connection_recheck_seconds"] = self.scenario.recheck_seconds
+            conn.execute(update(tenants).where(tenants.c.id == self.tenant_id).values(settings=tenant_settings))
             for slug, name in TEAMS.items():
                 accounts.create_team(conn, self.slug, slug, name)
             knowledge_demo.seed(conn, self.tenant_id, knowledge_demo.SAO_PAULO)  # what the customers ask about
@@ -225,6 +227,8 @@ class _ScenarioRun:
         if missing := self._wait(ids):
             self.reasons.append(f"turn {number}: not answered within {self.runner.turn_timeout:.0f} s ({missing})")
             return False
+        if turn.expect.wait_for_reply and (missing := self._wait_for_reply(turn.expect.wait_for_reply)):
+            self.reasons.append(f"turn {number}: {missing}")
         elapsed = time.monotonic() - started
         sent = self._sent()
         replies = [message["text"] for message in sent[self.sent_count:]]
@@ -259,6 +263,16 @@ class _ScenarioRun:
             if time.monotonic() > deadline:
                 return missing
             time.sleep(0.05)
+
+    def _wait_for_reply(self, wanted: str) -> str | None:
+        """Until a reply of this turn contains `wanted`: a follow-up the worker sends after the tenant's wait."""
+        deadline = time.monotonic() + self.runner.turn_timeout
+        wanted = wanted.casefold()
+        while not any(wanted in (m.get("text") or "").casefold() for m in self._sent()[self.sent_count:]):
+            if time.monotonic() > deadline:
+                return f"no reply with {wanted!r} within {self.runner.turn_timeout:.0f} s"
+            time.sleep(0.1)
+        return self._wait([])
 
     def _sent(self) -> list[dict]:
         response = self.http.get(f"{self.endpoints.whatsapp_url}/sandbox/messages",

@@ -37,6 +37,7 @@ class Expect:
     min_replies: int = 0
     max_replies: int | None = None
     within_seconds: float | None = None
+    wait_for_reply: str | None = None  # a text to wait for in the turn's replies (a follow-up sent after a wait)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Scenario:
     model_mode: dict | None = None
     business_hours: Any = "open"
     sgp_occurrence_types: dict | None = None
+    recheck_seconds: float | None = None  # the tenant's connection_recheck_seconds (None: the default)
 
     def claimed_by(self, brain: str) -> bool:
         return brain in self.brains
@@ -122,7 +124,8 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
     brains = _strings(top.get("brains", list(BRAINS)), f"{name}: brains")
     if bad := set(brains) - set(BRAINS):
         raise ScenarioError(f"{name}: unknown brain(s) {', '.join(sorted(bad))}")
-    setup = _keys(top.get("setup"), {"sgp_faults", "model_mode", "business_hours", "sgp_occurrence_types"},
+    setup = _keys(top.get("setup"), {"sgp_faults", "model_mode", "business_hours", "sgp_occurrence_types",
+                                     "recheck_seconds"},
                   f"{name}: setup")
     types = setup.get("sgp_occurrence_types")
     if types is not None and (not isinstance(types, dict) or not all(
@@ -171,6 +174,7 @@ def parse_scenario(raw: Any, name: str) -> Scenario:
         model_mode=mode,
         business_hours=hours,
         sgp_occurrence_types=types,
+        recheck_seconds=float(setup["recheck_seconds"]) if setup.get("recheck_seconds") is not None else None,
     )
 
 
@@ -180,7 +184,8 @@ def _turn(raw: Any, where: str) -> Turn:
     if not say or not all(text.strip() for text in say):
         raise ScenarioError(f"{where}.say must be a text or a list of texts")
     expect = _keys(turn.get("expect"), {"replies_contain", "replies_not_contain", "tools", "tools_not_called",
-                                        "min_replies", "max_replies", "within_seconds"}, f"{where}.expect")
+                                        "min_replies", "max_replies", "within_seconds", "wait_for_reply"},
+                     f"{where}.expect")
     return Turn(say, Expect(
         replies_contain=_strings(expect.get("replies_contain"), f"{where}.replies_contain"),
         replies_not_contain=_strings(expect.get("replies_not_contain"), f"{where}.replies_not_contain"),
@@ -189,6 +194,7 @@ def _turn(raw: Any, where: str) -> Turn:
         min_replies=int(expect.get("min_replies", 0)),
         max_replies=int(expect["max_replies"]) if expect.get("max_replies") is not None else None,
         within_seconds=float(expect["within_seconds"]) if expect.get("within_seconds") is not None else None,
+        wait_for_reply=str(expect["wait_for_reply"]) if expect.get("wait_for_reply") is not None else None,
     ))
 
 

@@ -58,7 +58,12 @@ OUTCOMES = {"found": "cliente encontrado", "several_contracts": "vários contrat
             "not_blocked": "contrato não bloqueado", "answered": "respondida pela base",
             "no_match": "sem resposta na base", "covered": "com cobertura", "not_covered": "sem cobertura",
             "no_place": "local não identificado", "no_coverage_data": "base sem bairros atendidos",
-            "lead_created": "lead criado", "interest_registered": "interesse registrado"}
+            "lead_created": "lead criado", "interest_registered": "interesse registrado",
+            # follow-ups: a re-check scheduled and what it found; the promise reminder sent or skipped
+            "scheduled": "agendado", "back_online": "conexão voltou", "still_offline": "ainda offline",
+            "skipped_outside_window": "não enviado (fora da janela de 24 h)",
+            "skipped_with_agent": "não enviado (conversa com atendente)",
+            "skipped_too_soon": "não agendado (véspera já passou)"}
 
 
 def _category(value) -> str:

@@ -2,6 +2,7 @@
 
 from niochat.tables.base import metadata
 from niochat.tables.conversations import contacts, conversation_notes, conversations, messages
+from niochat.tables.follow_ups import follow_ups
 from niochat.tables.knowledge import knowledge_entries
 from niochat.tables.outcomes import ai_usage, audit_log, csat_requests, csat_responses, tool_calls
 from niochat.tables.privacy import deleted_rows
@@ -32,4 +33,5 @@ __all__ = [
     "quick_replies",
     "conversation_reads",
     "knowledge_entries",
+    "follow_ups",
 ]

@@ -42,7 +42,7 @@ async def worker_engine(database_url):
 API_ONLY = ["niochat_login_lookup('x@example.com')", "niochat_channel_by_key('x')"]
 WORKER_ONLY = ["niochat_pending_work('1 minute', '1 minute')", "niochat_unconfirmed_sends('1 minute')",
                "niochat_live_counts()", "niochat_due_csat()", "niochat_expire_csat()", "niochat_idle_conversations()",
-               "niochat_phone_handbacks()", "niochat_retention_tenants()"]
+               "niochat_phone_handbacks()", "niochat_retention_tenants()", "niochat_due_follow_ups()"]
 
 
 async def _refused(conn, statement: str, match: str = "permission denied") -> None:

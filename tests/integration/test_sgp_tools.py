@@ -250,7 +250,9 @@ async def test_two_requests_in_one_message_are_both_answered_in_order(sgp, sgp_u
                           f"libera minha internet e me manda o pix, cpf {document}", phone=phone, name="Ana", state={})
     said = "\n".join(reply.texts)
     assert said.index("Liberei sua internet") < said.index("Linha digitável")
-    assert [t for t, _, _ in outcomes(engine, ids[1])] == ["identify_customer", "trust_unlock", "second_copy"]
+    # the unlock also records its promise's reminder and schedules a re-check of the connection
+    assert [t for t, _, _ in outcomes(engine, ids[1])] == ["identify_customer", "trust_unlock", "promise_reminder",
+                                                           "connection_recheck", "second_copy"]
 
 
 async def test_no_internet_on_a_suspended_contract_gets_the_invoice_and_no_ticket(sgp, sgp_url, http, engine,

@@ -21,6 +21,7 @@ from niochat.tables import (
     conversations,
     csat_requests,
     csat_responses,
+    follow_ups,
     knowledge_entries,
     labels,
     messages,
@@ -126,6 +127,8 @@ def full_tenant(conn: Connection, public_url: str = "http://127.0.0.1:8000") -> 
     rows.ids["conversation_reads"] = [conversation_id]
     _add(conn, rows, quick_replies, shortcut="segunda-via", text="Olá {primeiro_nome}, segue a segunda via.")
     _add(conn, rows, knowledge_entries, category="planos", title="Plano 300 Mega", answer="R$ 99,90 por mês.")
+    _add(conn, rows, follow_ups, conversation_id=conversation_id, contact_id=contact_id, kind="promise_reminder",
+         due_at=func.now(), status="skipped", reason="outside_window", payload={"until": "2026-12-10"})
     # a row deleted at the source leaves a tombstone (deleted_rows) for the warehouse
     gone = conn.execute(insert(messages).values(
         tenant_id=rows.tenant_id, conversation_id=conversation_id, channel_id=channel.id, direction="inbound",

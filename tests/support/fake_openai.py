@@ -30,6 +30,7 @@ INTENT_TOOLS = [
     # a question for the provider's knowledge base: the question goes as the customer wrote it
     (("plano", "horário", "horario", "instalação", "instalar", "lotérica", "onde posso pagar", "mudar de endereço",
       "vendem"), "search_knowledge", {"question": None}),
+    (("reiniciei", "desliguei e liguei"), "connection_recheck", {}),  # before "internet": the restart is the news
     (("internet", "conexão", "caiu", "lenta"), "connection_status", {}),
     (("obrigad", "valeu", "tchau"), "close_conversation", {}),
 ]
@@ -42,6 +43,7 @@ SUMMARY = {
     "offline": "Sua conexão está offline. Vou abrir um chamado.",
     "maintenance": "Há uma manutenção na rede da sua região, não é preciso abrir chamado. Aviso: {sgp_message}",
     "opened": "Abri o chamado, protocolo {protocol}.",
+    "scheduled": "Certo! Vou verificar sua conexão de novo daqui a pouco e te aviso aqui.",
     "ticket_type_unknown": "Não consegui registrar o chamado; vou te passar para a equipe técnica.",
     "granted": "Liberei sua internet por {days} dias, até {until_br}.",
     "verification_required": "Por segurança, preciso confirmar a titularidade: qual a {ask}?",

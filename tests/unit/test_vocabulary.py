@@ -14,6 +14,7 @@ from api.brain.model import TOOL_INTENTS
 from api.brain.nlu import Intent
 from api.brain.rules import RulesBrain
 from api.brain.turn import EXTRA_INTENTS
+from api.engine import follow_ups
 from api.routes.conversations import Status
 from api.schemas.channels import ChannelCreate
 from api.schemas.users import Role
@@ -45,7 +46,8 @@ def test_intents_are_the_nlu_ones_plus_the_turns_that_only_identify_or_understan
 
 
 def test_tools_are_the_model_brains_tools():
-    assert TOOLS == set(TOOL_INTENTS) and RulesBrain.name in BRAINS
+    # plus the follow-ups only the worker records (the promise date's reminder)
+    assert TOOLS == set(TOOL_INTENTS) | follow_ups.WORKER_TOOLS and RulesBrain.name in BRAINS
 
 
 def _strings(node: ast.AST) -> set[str]:
@@ -66,7 +68,7 @@ def test_outcomes_are_what_the_live_tools_record():
             if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "_record":
                 outcome = call.args[1]  # a literal, a conditional of literals, or a variable set to them
                 recorded |= assigned.get(outcome.id, set()) if isinstance(outcome, ast.Name) else _strings(outcome)
-    assert recorded == TOOL_OUTCOMES
+    assert recorded | follow_ups.OUTCOMES == TOOL_OUTCOMES  # and what the worker's follow-ups record
 
 
 # --- each tool's category and SGP use, each outcome's kind: what the marts count them as -----------------------
@@ -89,7 +91,8 @@ def test_every_tool_has_a_known_category_and_every_counted_category_a_tool():
 def test_a_tool_calls_the_sgp_exactly_when_its_code_goes_through_sgp_call():
     functions = _tool_functions()
     # the tool's own body, and the helpers it awaits on self (verify_identity checks the factor in _check_factor)
-    calling = {name for name in TOOLS if _calls(functions[name], "_sgp_call")}
+    calling = {name for name in TOOLS - follow_ups.WORKER_TOOLS if _calls(functions[name], "_sgp_call")}
+    calling |= follow_ups.ASKS_SGP  # scheduled by the toolbox, run by the worker, which asks the SGP
     assert {name for name, tool in TOOL_CATALOGUE.items() if tool.calls_sgp} == calling
 
 
